@@ -1,0 +1,45 @@
+//! Confab's schema, one migration per change: the single source of truth for the data model.
+//!
+//! Every migration is written with sea-query builders (raw SQL only where both backends share
+//! the dialect), so the same files run on SQLite and PostgreSQL. `entity/` is generated from the
+//! schema these produce; never edit it by hand.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_users;
+mod m20261126_000002_create_sessions;
+mod m20261126_000003_create_verification_tokens;
+mod m20261126_000004_create_contacts;
+mod m20261126_000005_create_blobs;
+mod m20261126_000006_create_rooms;
+mod m20261126_000007_create_messages;
+mod m20261126_000008_create_room_members;
+mod m20261126_000009_create_message_reactions;
+mod m20261126_000010_create_attachments;
+mod m20261126_000011_create_notifications;
+mod m20261126_000012_create_key_packages;
+mod m20261126_000013_create_connection_logs;
+mod util;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261126_000001_create_users::Migration),
+            Box::new(m20261126_000002_create_sessions::Migration),
+            Box::new(m20261126_000003_create_verification_tokens::Migration),
+            Box::new(m20261126_000004_create_contacts::Migration),
+            Box::new(m20261126_000005_create_blobs::Migration),
+            Box::new(m20261126_000006_create_rooms::Migration),
+            Box::new(m20261126_000007_create_messages::Migration),
+            Box::new(m20261126_000008_create_room_members::Migration),
+            Box::new(m20261126_000009_create_message_reactions::Migration),
+            Box::new(m20261126_000010_create_attachments::Migration),
+            Box::new(m20261126_000011_create_notifications::Migration),
+            Box::new(m20261126_000012_create_key_packages::Migration),
+            Box::new(m20261126_000013_create_connection_logs::Migration),
+        ]
+    }
+}

@@ -1,0 +1,50 @@
+//! Small builders the migrations share: foreign keys, checks and indexes named the same way.
+
+use sea_orm_migration::prelude::*;
+
+/// A foreign key `table.column -> target.id` named `fk_{table}_{column}`.
+pub fn fk(
+    table: impl IntoIden,
+    column: impl IntoIden,
+    target: impl IntoIden,
+    target_column: impl IntoIden,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
+    let (table, column) = (table.into_iden(), column.into_iden());
+    ForeignKey::create()
+        .name(format!("fk_{table}_{column}"))
+        .from(table, column)
+        .to(target, target_column)
+        .on_delete(on_delete)
+        .on_update(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+/// A check that `column` holds one of `values` (the portable form of an enum).
+pub fn one_of(column: &str, values: &[&str]) -> Check {
+    let list = values
+        .iter()
+        .map(|v| format!("'{v}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Check::named(
+        format!("ck_{column}"),
+        Expr::cust(format!("{column} IN ({list})")),
+    )
+}
+
+/// A named check from SQL that reads the same on SQLite and PostgreSQL.
+pub fn check(name: &str, sql: &str) -> Check {
+    Check::named(format!("ck_{name}"), Expr::cust(sql.to_owned()))
+}
+
+/// A plain index `idx_{table}_{suffix}` over `columns`.
+pub fn index(table: impl IntoIden, suffix: &str, columns: &[&'static str]) -> IndexCreateStatement {
+    let table = table.into_iden();
+    let mut stmt = Index::create();
+    stmt.name(format!("idx_{table}_{suffix}")).table(table);
+    for column in columns {
+        stmt.col(Alias::new(*column));
+    }
+    stmt.to_owned()
+}

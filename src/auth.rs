@@ -1,0 +1,161 @@
+//! Who is calling: bearer tokens, password hashing, and the [`Viewer`] resolved once per request
+//! (from the `Authorization` header on HTTP, from `connection_init` on WebSocket).
+//!
+//! A session token is 32 random bytes shown to the client once; the database keeps only its
+//! sha256, so a leaked table does not leak sessions.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::Utc;
+use entity::{sessions, users};
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+const TOKEN_PREFIX: &str = "cfb_";
+/// `last_active_at` is written at most this often per session, so reads stay reads.
+const ACTIVITY_GRANULARITY_SECS: i64 = 60;
+
+/// The signed-in caller of a request.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user: users::Model,
+    pub session_id: Uuid,
+}
+
+impl Viewer {
+    pub fn id(&self) -> Uuid {
+        self.user.id
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.role == "admin"
+    }
+}
+
+/// Where a request came from, recorded on the session it creates.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A fresh opaque token: `cfb_` + 64 hex characters.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
+}
+
+/// The sha256 hex of a token, the only form that is stored.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Extracts the token from an `Authorization: Bearer ...` value.
+pub fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Resolves a bearer token to its viewer: the session must exist, be unrevoked and unexpired,
+/// and its user not deleted. `Ok(None)` for any token that does not pass.
+pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Viewer>> {
+    let now = Utc::now();
+    let found = sessions::Entity::find()
+        .filter(sessions::Column::TokenHash.eq(hash_token(token)))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .filter(sessions::Column::ExpiresAt.gt(now))
+        .find_also_related(users::Entity)
+        .one(&state.db)
+        .await?;
+    let Some((session, Some(user))) = found else {
+        return Ok(None);
+    };
+    if user.deleted_at.is_some() {
+        return Ok(None);
+    }
+    let session_id = session.id;
+    if (now - session.last_active_at.to_utc()).num_seconds() >= ACTIVITY_GRANULARITY_SECS {
+        let mut active: sessions::ActiveModel = session.into();
+        active.last_active_at = Set(now.into());
+        if let Err(err) = active.update(&state.db).await {
+            // Activity is advisory; failing to record it must not fail the request.
+            tracing::warn!(%session_id, error = %err, "could not record session activity");
+        }
+    }
+    Ok(Some(Viewer { user, session_id }))
+}
+
+/// Hashes a password with argon2id (default parameters) off the async executor.
+pub async fn hash_password(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|err| ApiError::internal(anyhow::anyhow!("hashing password: {err}")))
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Checks a password against a stored hash off the async executor. With no hash (unknown
+/// user) it verifies against a fixed dummy, so both answers take the same time.
+pub async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|err| ApiError::internal(anyhow::anyhow!("stored hash unreadable: {err}")))?;
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        Ok(known && ok)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// An argon2id hash (default parameters) of a random password nobody knows.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2ngdyw6Z0oyh3zgeLdhMFZyKZ8G0zkSK5kkxY2LSUZs";
+
+/// The signed-in viewer or UNAUTHENTICATED.
+pub fn require(viewer: Option<&Viewer>) -> ApiResult<&Viewer> {
+    viewer.ok_or_else(|| ApiError::Unauthenticated("sign in first".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("abc"), None);
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert!(a.starts_with(TOKEN_PREFIX));
+        assert_eq!(hash_token(&a).len(), 64);
+        assert_ne!(hash_token(&a), a);
+    }
+
+    #[test]
+    fn dummy_hash_parses() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+}

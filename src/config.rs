@@ -1,0 +1,162 @@
+//! Settings: one typed struct per concern, each field a flag and an environment variable.
+//!
+//! Parsed once in `main` and passed down; nothing reads the environment after start-up.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Confab: a real-time chat backend serving one GraphQL API.
+#[derive(Debug, Parser)]
+#[command(name = "confab", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the GraphQL API over HTTP and WebSocket (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Fill the database with sample data.
+    Seed {
+        /// A few users, rooms and a few thousand messages to explore in GraphiQL.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Print the GraphQL schema (SDL) to stdout or write it to a file.
+    ExportSchema {
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub http: HttpConfig,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    /// Redis for cross-process fan-out and presence; in-process when unset.
+    #[arg(long, env = "CONFAB_REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// Directory of the content-addressed blob store.
+    #[arg(
+        long,
+        env = "CONFAB_BLOB_DIR",
+        default_value = "./blobs",
+        global = true
+    )]
+    pub blob_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// `sqlite://file.db?mode=rwc` (the default) or `postgres://user@host/db`.
+    #[arg(
+        long = "database-url",
+        env = "CONFAB_DATABASE_URL",
+        default_value = "sqlite://confab.db?mode=rwc",
+        global = true
+    )]
+    pub url: String,
+    /// Largest number of pooled connections.
+    #[arg(
+        long = "db-max-connections",
+        env = "CONFAB_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub max_connections: u32,
+    /// Connections the pool keeps open when idle.
+    #[arg(
+        long = "db-min-connections",
+        env = "CONFAB_DB_MIN_CONNECTIONS",
+        default_value_t = 1,
+        global = true
+    )]
+    pub min_connections: u32,
+    /// Seconds a request waits for a pooled connection before failing.
+    #[arg(
+        long = "db-acquire-timeout",
+        env = "CONFAB_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 5,
+        global = true
+    )]
+    pub acquire_timeout_secs: u64,
+}
+
+impl DatabaseConfig {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_secs(self.acquire_timeout_secs)
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.url.starts_with("sqlite:")
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HttpConfig {
+    /// Address to listen on, host:port.
+    #[arg(
+        long,
+        env = "CONFAB_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+    /// HTTP worker threads; one per core when unset.
+    #[arg(long, env = "CONFAB_WORKERS", global = true)]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// Hours a session stays valid after sign-in.
+    #[arg(
+        long = "session-ttl-hours",
+        env = "CONFAB_SESSION_TTL_HOURS",
+        default_value_t = 720,
+        global = true
+    )]
+    pub session_ttl_hours: i64,
+}
+
+impl AuthConfig {
+    pub fn session_ttl(&self) -> chrono::Duration {
+        chrono::Duration::hours(self.session_ttl_hours)
+    }
+}
+
+impl Config {
+    /// Settings for tests and tools: SQLite at `database_url`, an ephemeral port, defaults elsewhere.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Self {
+            database: DatabaseConfig {
+                url: database_url.into(),
+                max_connections: 8,
+                min_connections: 1,
+                acquire_timeout_secs: 5,
+            },
+            http: HttpConfig {
+                bind: "127.0.0.1:0".to_owned(),
+                workers: Some(2),
+            },
+            auth: AuthConfig {
+                session_ttl_hours: 720,
+            },
+            redis_url: None,
+            blob_dir: PathBuf::from("./blobs"),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! One error type for the whole server, mapped to the `extensions.code` set clients rely on.
+//!
+//! Services return [`ApiError`]; resolvers turn it into a GraphQL error with `?`. It has no
+//! `Display` on purpose: async-graphql converts anything displayable into an error without a
+//! code, so this type's only way out is the conversion below, which always sets one. Database and
+//! other internal failures are logged here (inside the request's span, which carries the request
+//! id) and reach the client only as `INTERNAL` with that id, never with SQL or a backtrace.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthenticated(String),
+    Forbidden(String),
+    NotFound(String),
+    BadUserInput { field: String, message: String },
+    Conflict(String),
+    RateLimited { retry_after_secs: u64 },
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    /// What the client is told.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated(m)
+            | Self::Forbidden(m)
+            | Self::NotFound(m)
+            | Self::Conflict(m) => m.clone(),
+            Self::BadUserInput { message, .. } => message.clone(),
+            Self::RateLimited { retry_after_secs } => {
+                format!("too many requests, retry in {retry_after_secs}s")
+            }
+            Self::Internal(_) => "internal error".to_owned(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict(_) => "CONFLICT",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        match err {
+            DbErr::RecordNotFound(what) => Self::NotFound(format!("{what} not found")),
+            err => match err.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => {
+                    tracing::debug!(error = %err, "unique violation");
+                    Self::Conflict("that already exists".to_owned())
+                }
+                _ => Self::Internal(err.into()),
+            },
+        }
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        err.extend()
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        if let Self::Internal(source) = self {
+            tracing::error!(error = ?source, "internal error");
+        }
+        async_graphql::Error::new(self.message()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+                Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                _ => {}
+            }
+        })
+    }
+}

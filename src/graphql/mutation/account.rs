@@ -1,0 +1,110 @@
+//! Registration, sign-in and profile changes.
+
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result};
+use uuid::Uuid;
+
+use crate::auth::{self, ClientInfo};
+use crate::graphql::types::{AuthPayload, Session, User, UserStatus};
+use crate::graphql::{state, viewer};
+use crate::service::{self, account::SignedIn};
+
+/// A new account.
+#[derive(InputObject)]
+pub struct RegisterInput {
+    /// 3-32 of a-z, 0-9 and _ (stored lowercase).
+    pub username: String,
+    /// A unique email address.
+    pub email: String,
+    /// 8-128 characters.
+    pub password: String,
+    /// Shown in the interface; the username when omitted.
+    pub display_name: Option<String>,
+}
+
+/// Credentials for `login`.
+#[derive(InputObject)]
+pub struct LoginInput {
+    /// Username or email address.
+    pub login: String,
+    /// The account's password.
+    pub password: String,
+}
+
+/// Changes to the caller's profile; omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    /// 1-64 characters.
+    pub display_name: Option<String>,
+    /// The availability to show others.
+    pub status: Option<UserStatus>,
+    /// A blob id for the avatar; null removes it.
+    pub avatar_blob_id: MaybeUndefined<String>,
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates an account and signs it in.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+        let input = service::account::RegisterInput {
+            username: input.username,
+            email: input.email,
+            password: input.password,
+            display_name: input.display_name,
+        };
+        let signed_in = service::account::register(state(ctx)?, input, client(ctx)).await?;
+        Ok(payload(signed_in))
+    }
+
+    /// Signs in with a username or email and a password; opens a new session.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
+        let input = service::account::LoginInput {
+            login: input.login,
+            password: input.password,
+        };
+        let signed_in = service::account::login(state(ctx)?, input, client(ctx)).await?;
+        Ok(payload(signed_in))
+    }
+
+    /// Revokes the session making this request.
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        let viewer = auth::require(viewer(ctx))?;
+        Ok(service::account::logout(state(ctx)?, viewer).await?)
+    }
+
+    /// Revokes one of the caller's sessions (sign out another device).
+    async fn revoke_session(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
+        let viewer = auth::require(viewer(ctx))?;
+        Ok(service::account::revoke(state(ctx)?, viewer, id).await?)
+    }
+
+    /// Changes the caller's display name, status or avatar.
+    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<User> {
+        let viewer = auth::require(viewer(ctx))?;
+        let input = service::user::UpdateProfileInput {
+            display_name: input.display_name,
+            status: input.status.map(|s| s.as_db().to_owned()),
+            avatar_blob_id: match input.avatar_blob_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(id) => Some(Some(id)),
+            },
+        };
+        let user = service::user::update_profile(state(ctx)?, viewer, input).await?;
+        Ok(User::own(user))
+    }
+}
+
+fn client(ctx: &Context<'_>) -> ClientInfo {
+    ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default()
+}
+
+fn payload(signed_in: SignedIn) -> AuthPayload {
+    AuthPayload {
+        token: signed_in.token,
+        user: User::own(signed_in.user),
+        session: Session(signed_in.session),
+    }
+}

@@ -1,0 +1,41 @@
+//! Who am I, who is that, and where am I signed in.
+
+use async_graphql::{Context, Object, Result};
+use uuid::Uuid;
+
+use crate::auth;
+use crate::graphql::types::{Session, User};
+use crate::graphql::{state, viewer};
+use crate::service;
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// The signed-in user; null when the request carries no valid token.
+    async fn me(&self, ctx: &Context<'_>) -> Option<User> {
+        viewer(ctx).map(|v| User::new(v.user.clone()))
+    }
+
+    /// A user by id; null when there is none (or it was deleted). Requires sign-in.
+    async fn user(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
+        auth::require(viewer(ctx))?;
+        Ok(service::user::by_id(state(ctx)?, id).await?.map(User::new))
+    }
+
+    /// A user by username (case-insensitive); null when there is none. Requires sign-in.
+    async fn user_by_username(&self, ctx: &Context<'_>, username: String) -> Result<Option<User>> {
+        auth::require(viewer(ctx))?;
+        Ok(service::user::by_username(state(ctx)?, &username)
+            .await?
+            .map(User::new))
+    }
+
+    /// The caller's live sessions (devices), newest first.
+    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
+        let viewer = auth::require(viewer(ctx))?;
+        let sessions = service::account::sessions(state(ctx)?, viewer).await?;
+        Ok(sessions.into_iter().map(Session).collect())
+    }
+}

@@ -1,0 +1,12 @@
+//! GraphQL output and input types. They wrap entity models: the API shape is not the table shape.
+
+mod user;
+
+pub use user::{AuthPayload, Session, User, UserRole, UserStatus};
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+/// Database timestamps come back with an offset; the API speaks UTC.
+pub(crate) fn utc(at: DateTime<FixedOffset>) -> DateTime<Utc> {
+    at.to_utc()
+}

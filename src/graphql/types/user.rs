@@ -1,0 +1,179 @@
+//! Users, sessions and what signing in returns.
+
+use async_graphql::{Context, Enum, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{sessions, users};
+use uuid::Uuid;
+
+use super::utc;
+use crate::graphql::viewer;
+
+/// What a user may do beyond their own data.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum UserRole {
+    /// An ordinary account.
+    User,
+    /// May moderate and see instance-wide views.
+    Admin,
+}
+
+/// The availability a user last chose.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum UserStatus {
+    /// Available.
+    Online,
+    /// Signed in but not at the keyboard.
+    Away,
+    /// Not available.
+    Offline,
+}
+
+impl UserStatus {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Away => "away",
+            Self::Offline => "offline",
+        }
+    }
+
+    fn from_db(value: &str) -> Self {
+        match value {
+            "online" => Self::Online,
+            "away" => Self::Away,
+            _ => Self::Offline,
+        }
+    }
+}
+
+/// A person with an account.
+pub struct User {
+    model: users::Model,
+    /// Set where the user is known to be the caller before a viewer exists (sign-in payloads).
+    own: bool,
+}
+
+impl User {
+    pub fn new(model: users::Model) -> Self {
+        Self { model, own: false }
+    }
+
+    /// The caller's own account, with private fields visible.
+    pub fn own(model: users::Model) -> Self {
+        Self { model, own: true }
+    }
+
+    fn is_viewer(&self, ctx: &Context<'_>) -> bool {
+        self.own || viewer(ctx).is_some_and(|v| v.id() == self.model.id)
+    }
+}
+
+#[Object]
+impl User {
+    /// Stable id (UUID v7).
+    async fn id(&self) -> Uuid {
+        self.model.id
+    }
+
+    /// Unique handle: 3-32 of a-z, 0-9 and _, lowercase.
+    async fn username(&self) -> &str {
+        &self.model.username
+    }
+
+    /// The name shown in the interface.
+    async fn display_name(&self) -> &str {
+        &self.model.display_name
+    }
+
+    /// The address the account signs in with; visible only to its owner (null for everyone else).
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.is_viewer(ctx).then_some(self.model.email.as_str())
+    }
+
+    /// USER or ADMIN.
+    async fn role(&self) -> UserRole {
+        if self.model.role == "admin" {
+            UserRole::Admin
+        } else {
+            UserRole::User
+        }
+    }
+
+    /// The availability the user last chose.
+    async fn status(&self) -> UserStatus {
+        UserStatus::from_db(&self.model.status)
+    }
+
+    /// When the user was last connected; null if never.
+    async fn last_seen_at(&self) -> Option<DateTime<Utc>> {
+        self.model.last_seen_at.map(utc)
+    }
+
+    /// Whether the owner has confirmed the email address (visible to the owner only).
+    async fn email_verified(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.is_viewer(ctx)
+            .then_some(self.model.email_verified_at.is_some())
+    }
+
+    /// Content address of the avatar image, if one is set.
+    async fn avatar_blob_id(&self) -> Option<&str> {
+        self.model.avatar_blob_id.as_deref()
+    }
+
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        utc(self.model.created_at)
+    }
+}
+
+/// One signed-in device or browser.
+pub struct Session(pub sessions::Model);
+
+#[Object]
+impl Session {
+    /// Session id; pass it to `revokeSession`.
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    /// The User-Agent the session signed in with.
+    async fn user_agent(&self) -> Option<&str> {
+        self.0.user_agent.as_deref()
+    }
+
+    /// The client address the session signed in from.
+    async fn ip(&self) -> Option<&str> {
+        self.0.ip.as_deref()
+    }
+
+    /// When the session was opened.
+    async fn created_at(&self) -> DateTime<Utc> {
+        utc(self.0.created_at)
+    }
+
+    /// Last request made with the session (recorded to the minute).
+    async fn last_active_at(&self) -> DateTime<Utc> {
+        utc(self.0.last_active_at)
+    }
+
+    /// When the session stops being accepted.
+    async fn expires_at(&self) -> DateTime<Utc> {
+        utc(self.0.expires_at)
+    }
+
+    /// True for the session making this request.
+    async fn current(&self, ctx: &Context<'_>) -> bool {
+        viewer(ctx).is_some_and(|v| v.session_id == self.0.id)
+    }
+}
+
+/// A new session. The token is shown only here: send it as `Authorization: Bearer <token>`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// Bearer token for HTTP requests and the WebSocket `connection_init` payload.
+    pub token: String,
+    /// The signed-in user.
+    pub user: User,
+    /// The session the token belongs to.
+    pub session: Session,
+}

@@ -1,0 +1,104 @@
+//! `POST /graphql` (and `GET /graphql?query=...` for queries) and the GraphiQL page at `/`.
+//!
+//! The viewer is resolved here once per request from `Authorization: Bearer <token>`; a missing
+//! or invalid token makes an anonymous request, so `me` is null and protected fields answer
+//! UNAUTHENTICATED.
+
+use actix_web::http::{Method, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use uuid::Uuid;
+
+use crate::auth::{self, ClientInfo};
+use crate::graphql::{AppSchema, RequestId};
+use crate::state::AppState;
+
+/// Executes one GraphQL request. GET carries queries only, so a link cannot change anything.
+pub async fn execute(
+    schema: web::Data<AppSchema>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: GraphQLRequest,
+) -> GraphQLResponse {
+    let mut request = body.into_inner();
+    if req.method() == Method::GET && is_mutation(&mut request) {
+        return coded_error("mutations must be sent with POST", "BAD_USER_INPUT", None);
+    }
+    run(&schema, &state, &req, request).await
+}
+
+fn is_mutation(request: &mut async_graphql::Request) -> bool {
+    // An unparsable document is left for execution to report.
+    request.parsed_query().is_ok_and(|doc| {
+        doc.operations
+            .iter()
+            .any(|(_, op)| op.node.ty == OperationType::Mutation)
+    })
+}
+
+fn coded_error(message: &str, code: &str, request_id: Option<Uuid>) -> GraphQLResponse {
+    let mut error = async_graphql::ServerError::new(message, None);
+    let ext = error.extensions.get_or_insert_with(Default::default);
+    ext.set("code", code);
+    if let Some(id) = request_id {
+        ext.set("requestId", id.to_string());
+    }
+    async_graphql::Response::from_errors(vec![error]).into()
+}
+
+async fn run(
+    schema: &AppSchema,
+    state: &AppState,
+    req: &HttpRequest,
+    mut request: async_graphql::Request,
+) -> GraphQLResponse {
+    let request_id = Uuid::now_v7();
+    request = request.data(RequestId(request_id)).data(client_info(req));
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(auth::bearer);
+    if let Some(token) = token {
+        match auth::resolve_token(state, token).await {
+            Ok(Some(viewer)) => request = request.data(viewer),
+            Ok(None) => {}
+            Err(err) => {
+                tracing::error!(%request_id, error = ?err, "resolving bearer token");
+                return coded_error("internal error", "INTERNAL", Some(request_id));
+            }
+        }
+    }
+    schema.execute(request).await.into()
+}
+
+fn client_info(req: &HttpRequest) -> ClientInfo {
+    ClientInfo {
+        ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+/// GraphiQL, pointed at this server for queries and (over WebSocket) subscriptions.
+pub async fn graphiql(req: HttpRequest) -> HttpResponse {
+    let info = req.connection_info();
+    let ws_scheme = if info.scheme() == "https" {
+        "wss"
+    } else {
+        "ws"
+    };
+    let page = GraphiQLSource::build()
+        .endpoint("/graphql")
+        .subscription_endpoint(&format!("{ws_scheme}://{}/graphql", info.host()))
+        .title("Confab")
+        .finish();
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page)
+}

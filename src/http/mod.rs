@@ -1,0 +1,43 @@
+//! HTTP: the routes and the server around the schema.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+
+use crate::graphql::{AppSchema, build_schema};
+use crate::state::AppState;
+
+mod graphql;
+mod health;
+
+/// Registers every route; shared by the server and anything that embeds Confab.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(graphql::execute))
+            .route(web::get().to(graphql::execute)),
+    )
+    .route("/", web::get().to(graphql::graphiql))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz));
+}
+
+/// An HTTP server on `listener`, not yet running. The schema is built once here, outside the
+/// per-worker factory, so every worker shares it.
+pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let schema: AppSchema = build_schema(state.clone());
+    let workers = state.config.http.workers;
+    let mut http = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(schema.clone()))
+            .app_data(web::Data::new(state.clone()))
+            .configure(routes)
+    })
+    .listen(listener)?
+    .shutdown_timeout(10);
+    if let Some(workers) = workers {
+        http = http.workers(workers);
+    }
+    Ok(http.run())
+}

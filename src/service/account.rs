@@ -1,0 +1,186 @@
+//! Accounts and sessions: register, sign in and out, list and revoke sessions.
+
+use chrono::Utc;
+use entity::{sessions, users};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::auth::{self, ClientInfo, Viewer};
+use crate::error::{ApiError, ApiResult};
+use crate::service::validate;
+use crate::state::AppState;
+
+pub struct RegisterInput {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub display_name: Option<String>,
+}
+
+pub struct LoginInput {
+    pub login: String,
+    pub password: String,
+}
+
+/// A new session: the token is returned here once and never again.
+pub struct SignedIn {
+    pub token: String,
+    pub user: users::Model,
+    pub session: sessions::Model,
+}
+
+const BAD_CREDENTIALS: &str = "unknown login or wrong password";
+
+/// Creates a user (role `user`, status `offline`) and signs them in, in one transaction.
+pub async fn register(
+    state: &AppState,
+    input: RegisterInput,
+    client: ClientInfo,
+) -> ApiResult<SignedIn> {
+    let username = validate::username("username", &input.username)?;
+    let email = validate::email("email", &input.email)?;
+    validate::password("password", &input.password)?;
+    let display_name = match input.display_name.as_deref() {
+        Some(name) => validate::display_name("displayName", name)?,
+        None => username.clone(),
+    };
+    ensure_free(state, users::Column::Username, &username, "username").await?;
+    ensure_free(state, users::Column::Email, &email, "email").await?;
+    let password_hash = auth::hash_password(input.password).await?;
+
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let user = users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        username: Set(username),
+        email: Set(email),
+        display_name: Set(display_name),
+        password_hash: Set(password_hash),
+        role: Set("user".to_owned()),
+        status: Set("offline".to_owned()),
+        created_at: Set(now.into()),
+        updated_at: Set(now.into()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|err| conflict_or(err, "username or email already taken"))?;
+    let (token, session) = open_session(state, &txn, user.id, client).await?;
+    txn.commit().await?;
+    Ok(SignedIn {
+        token,
+        user,
+        session,
+    })
+}
+
+/// Signs in by username or email. Unknown users, deleted users and wrong passwords get the
+/// same answer after the same amount of work.
+pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> ApiResult<SignedIn> {
+    let login = input.login.trim().to_lowercase();
+    let column = if login.contains('@') {
+        users::Column::Email
+    } else {
+        users::Column::Username
+    };
+    let user = users::Entity::find()
+        .filter(column.eq(login))
+        .filter(users::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let verified = auth::verify_password(input.password, hash).await?;
+    let Some(user) = user.filter(|_| verified) else {
+        return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
+    };
+    let (token, session) = open_session(state, &state.db, user.id, client).await?;
+    Ok(SignedIn {
+        token,
+        user,
+        session,
+    })
+}
+
+/// Revokes the caller's own session.
+pub async fn logout(state: &AppState, viewer: &Viewer) -> ApiResult<bool> {
+    revoke(state, viewer, viewer.session_id).await
+}
+
+/// Revokes one of the caller's sessions; another user's session is NOT_FOUND.
+pub async fn revoke(state: &AppState, viewer: &Viewer, session_id: Uuid) -> ApiResult<bool> {
+    let session = sessions::Entity::find_by_id(session_id)
+        .filter(sessions::Column::UserId.eq(viewer.id()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("session not found".to_owned()))?;
+    if session.revoked_at.is_none() {
+        let mut active: sessions::ActiveModel = session.into();
+        active.revoked_at = Set(Some(Utc::now().into()));
+        active.update(&state.db).await?;
+    }
+    Ok(true)
+}
+
+/// The caller's live sessions, newest first.
+pub async fn sessions(state: &AppState, viewer: &Viewer) -> ApiResult<Vec<sessions::Model>> {
+    Ok(sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(viewer.id()))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .filter(sessions::Column::ExpiresAt.gt(Utc::now()))
+        .order_by_desc(sessions::Column::CreatedAt)
+        .order_by_desc(sessions::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+async fn open_session(
+    state: &AppState,
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: Uuid,
+    client: ClientInfo,
+) -> ApiResult<(String, sessions::Model)> {
+    let token = auth::new_token();
+    let now = Utc::now();
+    let session = sessions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        token_hash: Set(auth::hash_token(&token)),
+        user_agent: Set(client.user_agent.map(|ua| ua.chars().take(512).collect())),
+        ip: Set(client.ip),
+        created_at: Set(now.into()),
+        last_active_at: Set(now.into()),
+        expires_at: Set((now + state.config.auth.session_ttl()).into()),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok((token, session))
+}
+
+async fn ensure_free(
+    state: &AppState,
+    column: users::Column,
+    value: &str,
+    field: &str,
+) -> ApiResult<()> {
+    let taken = users::Entity::find()
+        .filter(column.eq(value))
+        .one(&state.db)
+        .await?
+        .is_some();
+    if taken {
+        Err(ApiError::Conflict(format!("{field} already taken")))
+    } else {
+        Ok(())
+    }
+}
+
+/// A unique violation that slipped past the pre-checks (two concurrent registrations).
+fn conflict_or(err: sea_orm::DbErr, message: &str) -> ApiError {
+    match ApiError::from(err) {
+        ApiError::Conflict(_) => ApiError::Conflict(message.to_owned()),
+        other => other,
+    }
+}

@@ -1,0 +1,67 @@
+//! Profiles: look users up and let them change their own.
+
+use chrono::Utc;
+use entity::{blobs, users};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::error::{ApiError, ApiResult};
+use crate::service::validate;
+use crate::state::AppState;
+
+pub const STATUSES: [&str; 3] = ["online", "away", "offline"];
+
+#[derive(Default)]
+pub struct UpdateProfileInput {
+    pub display_name: Option<String>,
+    /// One of [`STATUSES`].
+    pub status: Option<String>,
+    /// `Some(None)` clears the avatar.
+    pub avatar_blob_id: Option<Option<String>>,
+}
+
+/// A live (not deleted) user by id.
+pub async fn by_id(state: &AppState, id: Uuid) -> ApiResult<Option<users::Model>> {
+    Ok(users::Entity::find_by_id(id)
+        .filter(users::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?)
+}
+
+/// A live user by username, case-insensitively.
+pub async fn by_username(state: &AppState, username: &str) -> ApiResult<Option<users::Model>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Username.eq(username.trim().to_lowercase()))
+        .filter(users::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?)
+}
+
+pub async fn update_profile(
+    state: &AppState,
+    viewer: &Viewer,
+    input: UpdateProfileInput,
+) -> ApiResult<users::Model> {
+    let mut user: users::ActiveModel = viewer.user.clone().into();
+    if let Some(name) = input.display_name {
+        user.display_name = Set(validate::display_name("displayName", &name)?);
+    }
+    if let Some(status) = input.status {
+        if !STATUSES.contains(&status.as_str()) {
+            return Err(ApiError::bad_input("status", "unknown status"));
+        }
+        user.status = Set(status);
+    }
+    if let Some(avatar) = input.avatar_blob_id {
+        if let Some(blob_id) = &avatar {
+            blobs::Entity::find_by_id(blob_id.clone())
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| ApiError::bad_input("avatarBlobId", "no such blob"))?;
+        }
+        user.avatar_blob_id = Set(avatar);
+    }
+    user.updated_at = Set(Utc::now().into());
+    Ok(user.update(&state.db).await?)
+}

@@ -1,0 +1,34 @@
+//! The HTTP surface besides GraphQL: GraphiQL, health and readiness.
+
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::util::TestApp;
+
+on_both_backends!(
+    health_readiness_and_graphiql,
+    get_runs_queries_but_not_mutations
+);
+
+async fn health_readiness_and_graphiql(app: &TestApp) {
+    assert_eq!(app.get("/healthz").await, (200, "ok".to_owned()));
+    assert_eq!(app.get("/readyz").await, (200, "ready".to_owned()));
+    let (status, page) = app.get("/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("graphiql"), "{page}");
+    // Subscriptions from GraphiQL go to this server's WebSocket endpoint.
+    let host = app.base.trim_start_matches("http://");
+    assert!(page.contains(&format!("ws://{host}/graphql")), "{page}");
+}
+
+async fn get_runs_queries_but_not_mutations(app: &TestApp) {
+    let (status, body) = app.get("/graphql?query=%7B__typename%7D").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        json!({ "data": { "__typename": "Query" } })
+    );
+    let (_, body) = app.get("/graphql?query=mutation%7Blogout%7D").await;
+    assert!(body.contains("errors"), "{body}");
+    assert_eq!(app.count("sessions").await, 0);
+}

@@ -1,0 +1,14 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Confab's integration suite: one binary that starts the real server on a free port and speaks
+//! HTTP to it, against SQLite always and PostgreSQL when `CONFAB_TEST_POSTGRES_URL` is set.
+//! Every test gets a fresh database of its own.
+
+mod util;
+
+mod auth;
+mod errors;
+mod http;
+mod migrations;
+mod process;
+mod schema;

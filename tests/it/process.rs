@@ -1,0 +1,84 @@
+//! The real binary: `confab serve` on a free port answers, and stops cleanly on SIGTERM.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+#[actix_web::test]
+async fn binary_serves_and_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
+        .arg("serve")
+        .env("CONFAB_BIND", format!("127.0.0.1:{port}"))
+        .env(
+            "CONFAB_DATABASE_URL",
+            format!("sqlite://{}/c.db?mode=rwc", dir.path().display()),
+        )
+        .env("CONFAB_WORKERS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = awc::Client::default();
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
+            ready = response.status().is_success();
+            if ready {
+                break;
+            }
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "server did not become ready");
+
+    let mut response = client
+        .post(format!("{base}/graphql"))
+        .send_json(&json!({ "query": "mutation { register(input: { username: \"ann\", email: \"ann@x.io\", password: \"password1\" }) { user { username } } }" }))
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["data"]["register"]["user"]["username"], "ann",
+        "{body}"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut status = None;
+    for _ in 0..150 {
+        if let Some(exit) = child.try_wait().unwrap() {
+            status = Some(exit);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = status.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("server ignored SIGTERM")
+    });
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn export_schema_prints_the_sdl() {
+    let output = Command::new(env!("CARGO_BIN_EXE_confab"))
+        .arg("export-schema")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        confab::graphql::sdl()
+    );
+}

@@ -1,0 +1,241 @@
+//! `TestApp`: a running Confab on a fresh database, and a GraphQL client for it.
+
+use std::net::TcpListener;
+
+use actix_web::dev::ServerHandle;
+use confab::config::Config;
+use confab::state::AppState;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Runs each named scenario `async fn name(app: &TestApp)` once per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = $crate::util::TestApp::sqlite().await;
+                super::$name(&app).await;
+                app.stop().await;
+            }
+
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) = $crate::util::TestApp::postgres().await {
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            }
+        }
+    )* };
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub db: DatabaseConnection,
+    handle: ServerHandle,
+    client: awc::Client,
+    _database: TestDatabase,
+}
+
+/// A database made for one test and removed after it.
+pub enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside async; a short-lived runtime on its own thread does the cleanup.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async move {
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+impl TestDatabase {
+    pub fn sqlite() -> (Self, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("confab.db").display()
+        );
+        (Self::Sqlite(dir), url)
+    }
+
+    /// A fresh PostgreSQL database, or None when the suite is not configured for PostgreSQL.
+    /// Under CI a missing configuration is a failure, not a skip.
+    pub async fn postgres() -> Option<(Self, String)> {
+        let Ok(admin_url) = std::env::var("CONFAB_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the PostgreSQL suite: set CONFAB_TEST_POSTGRES_URL"
+            );
+            eprintln!("CONFAB_TEST_POSTGRES_URL not set: skipping the PostgreSQL run");
+            return None;
+        };
+        let name = format!("confab_test_{}", Uuid::now_v7().simple());
+        let admin = Database::connect(&admin_url)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
+        admin.close().await.expect("close admin connection");
+        let (base, _) = admin_url
+            .rsplit_once('/')
+            .expect("URL with a database path");
+        let url = format!("{base}/{name}");
+        Some((Self::Postgres { admin_url, name }, url))
+    }
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let (database, url) = TestDatabase::sqlite();
+        Self::start(database, url).await
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        let (database, url) = TestDatabase::postgres().await?;
+        Some(Self::start(database, url).await)
+    }
+
+    async fn start(database: TestDatabase, url: String) -> Self {
+        let mut config = Config::for_database(url);
+        config.http.workers = Some(1);
+        let db = confab::db::connect_and_migrate(&config.database)
+            .await
+            .expect("migrate test database");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let server =
+            confab::http::server(AppState::new(db.clone(), config), listener).expect("server");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Self {
+            base,
+            db,
+            handle,
+            client: awc::Client::default(),
+            _database: database,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.db.clone().close().await;
+    }
+
+    /// POSTs a GraphQL request and returns the whole response body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.client.post(format!("{}/graphql", self.base));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let mut response = request
+            .send_json(&json!({ "query": query, "variables": variables }))
+            .await
+            .expect("request");
+        response
+            .json::<Value>()
+            .limit(16 << 20)
+            .await
+            .expect("JSON body")
+    }
+
+    /// Like [`gql`](Self::gql) but fails the test on any error; returns `data`.
+    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = self.gql(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// GETs a path and returns the status and body text.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let mut response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        let body = response.body().limit(4 << 20).await.expect("body");
+        (
+            response.status().as_u16(),
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    /// Registers `name` (password `password-<name>`) and returns (token, user id).
+    pub async fn register(&self, name: &str) -> (String, String) {
+        let data = self
+            .ok(
+                None,
+                "mutation($input: RegisterInput!) { register(input: $input) { token user { id } } }",
+                json!({ "input": {
+                    "username": name,
+                    "email": format!("{name}@example.com"),
+                    "password": format!("password-{name}"),
+                }}),
+            )
+            .await;
+        (
+            data["register"]["token"]
+                .as_str()
+                .expect("token")
+                .to_owned(),
+            data["register"]["user"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        )
+    }
+
+    /// Counts the rows of `table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+}
+
+/// The first error of a response: (code, message, field).
+pub fn first_error(body: &Value) -> (String, String, Option<String>) {
+    let error = &body["errors"][0];
+    assert!(!error.is_null(), "expected an error, got {body}");
+    (
+        error["extensions"]["code"]
+            .as_str()
+            .unwrap_or("<none>")
+            .to_owned(),
+        error["message"].as_str().unwrap_or_default().to_owned(),
+        error["extensions"]["field"].as_str().map(str::to_owned),
+    )
+}
