@@ -85,7 +85,7 @@ pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Vi
     let session_id = session.id;
     if (now - session.last_active_at.to_utc()).num_seconds() >= ACTIVITY_GRANULARITY_SECS {
         let mut active: sessions::ActiveModel = session.into();
-        active.last_active_at = Set(now.into());
+        active.last_active_at = Set(crate::service::now());
         if let Err(err) = active.update(&state.db).await {
             // Activity is advisory; failing to record it must not fail the request.
             tracing::warn!(%session_id, error = %err, "could not record session activity");

@@ -1,7 +1,7 @@
 //! `confab seed --demo`: a few users, rooms and a few thousand messages, so GraphiQL shows
 //! something real. Every demo user signs in with the password [`DEMO_PASSWORD`].
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use entity::{messages, room_members, rooms, users};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
@@ -9,6 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth;
+use crate::service::room::direct_key;
 
 pub const DEMO_PASSWORD: &str = "confab-demo";
 const DEMO_USERS: [(&str, &str); 5] = [
@@ -43,7 +44,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
     let hash = auth::hash_password(DEMO_PASSWORD.to_owned())
         .await
         .map_err(|err| anyhow::anyhow!("hashing the demo password: {err:?}"))?;
-    let now = Utc::now();
+    let now = crate::service::now();
     let start = now - Duration::days(7);
     let txn = db.begin().await?;
 
@@ -57,8 +58,8 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
             password_hash: Set(hash.clone()),
             role: Set(if *name == "ann" { "admin" } else { "user" }.to_owned()),
             status: Set("offline".to_owned()),
-            created_at: Set(start.into()),
-            updated_at: Set(start.into()),
+            created_at: Set(start),
+            updated_at: Set(start),
             ..Default::default()
         })
         .collect();
@@ -83,8 +84,8 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
             created_by: Set(ids[0]),
             epoch: Set(0),
             direct_key: Set(direct),
-            created_at: Set(created.into()),
-            updated_at: Set(created.into()),
+            created_at: Set(created),
+            updated_at: Set(created),
             ..Default::default()
         })
         .exec(&txn)
@@ -94,7 +95,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
                 room_id: Set(room_id),
                 user_id: Set(*user),
                 role: Set(if i == 0 { "owner" } else { "member" }.to_owned()),
-                joined_at: Set(created.into()),
+                joined_at: Set(created),
                 ..Default::default()
             }
         }))
@@ -110,7 +111,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
                     sender_id: Set(Some(members[i % members.len()])),
                     kind: Set("text".to_owned()),
                     body: Set(Some(format!("{} (#{i})", LINES[i % LINES.len()]))),
-                    created_at: Set(at.into()),
+                    created_at: Set(at),
                     ..Default::default()
                 }
             })
@@ -127,10 +128,4 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
         "seeded {} users (password \"{DEMO_PASSWORD}\"), 4 rooms, {message_count} messages",
         DEMO_USERS.len()
     ))
-}
-
-/// The `rooms.direct_key` of a pair: both ids, sorted, so each pair has one direct room.
-pub fn direct_key(a: Uuid, b: Uuid) -> String {
-    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-    format!("{lo}:{hi}")
 }

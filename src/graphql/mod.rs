@@ -8,11 +8,12 @@ use crate::state::AppState;
 
 mod context;
 mod extension;
+pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod types;
 
-pub use context::{state, viewer};
+pub use context::{load, load_many, state, viewer};
 pub use extension::RequestId;
 
 /// Nesting deeper than this is refused before execution.

@@ -12,7 +12,7 @@ use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
 use uuid::Uuid;
 
 use crate::auth::{self, ClientInfo};
-use crate::graphql::{AppSchema, RequestId};
+use crate::graphql::{AppSchema, RequestId, loaders};
 use crate::state::AppState;
 
 /// Executes one GraphQL request. GET carries queries only, so a link cannot change anything.
@@ -56,6 +56,7 @@ async fn run(
 ) -> GraphQLResponse {
     let request_id = Uuid::now_v7();
     request = request.data(RequestId(request_id)).data(client_info(req));
+    let mut viewer_id = None;
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -63,7 +64,10 @@ async fn run(
         .and_then(auth::bearer);
     if let Some(token) = token {
         match auth::resolve_token(state, token).await {
-            Ok(Some(viewer)) => request = request.data(viewer),
+            Ok(Some(viewer)) => {
+                viewer_id = Some(viewer.id());
+                request = request.data(viewer);
+            }
             Ok(None) => {}
             Err(err) => {
                 tracing::error!(%request_id, error = ?err, "resolving bearer token");
@@ -71,6 +75,7 @@ async fn run(
             }
         }
     }
+    request = request.data(loaders::for_request(state.clone(), viewer_id));
     schema.execute(request).await.into()
 }
 

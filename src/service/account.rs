@@ -1,6 +1,5 @@
 //! Accounts and sessions: register, sign in and out, list and revoke sessions.
 
-use chrono::Utc;
 use entity::{sessions, users};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -50,7 +49,7 @@ pub async fn register(
     ensure_free(state, users::Column::Email, &email, "email").await?;
     let password_hash = auth::hash_password(input.password).await?;
 
-    let now = Utc::now();
+    let now = super::now();
     let txn = state.db.begin().await?;
     let user = users::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -60,8 +59,8 @@ pub async fn register(
         password_hash: Set(password_hash),
         role: Set("user".to_owned()),
         status: Set("offline".to_owned()),
-        created_at: Set(now.into()),
-        updated_at: Set(now.into()),
+        created_at: Set(now),
+        updated_at: Set(now),
         ..Default::default()
     }
     .insert(&txn)
@@ -117,7 +116,7 @@ pub async fn revoke(state: &AppState, viewer: &Viewer, session_id: Uuid) -> ApiR
         .ok_or_else(|| ApiError::NotFound("session not found".to_owned()))?;
     if session.revoked_at.is_none() {
         let mut active: sessions::ActiveModel = session.into();
-        active.revoked_at = Set(Some(Utc::now().into()));
+        active.revoked_at = Set(Some(super::now()));
         active.update(&state.db).await?;
     }
     Ok(true)
@@ -128,7 +127,7 @@ pub async fn sessions(state: &AppState, viewer: &Viewer) -> ApiResult<Vec<sessio
     Ok(sessions::Entity::find()
         .filter(sessions::Column::UserId.eq(viewer.id()))
         .filter(sessions::Column::RevokedAt.is_null())
-        .filter(sessions::Column::ExpiresAt.gt(Utc::now()))
+        .filter(sessions::Column::ExpiresAt.gt(super::now()))
         .order_by_desc(sessions::Column::CreatedAt)
         .order_by_desc(sessions::Column::Id)
         .all(&state.db)
@@ -142,16 +141,16 @@ async fn open_session(
     client: ClientInfo,
 ) -> ApiResult<(String, sessions::Model)> {
     let token = auth::new_token();
-    let now = Utc::now();
+    let now = super::now();
     let session = sessions::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
         token_hash: Set(auth::hash_token(&token)),
         user_agent: Set(client.user_agent.map(|ua| ua.chars().take(512).collect())),
         ip: Set(client.ip),
-        created_at: Set(now.into()),
-        last_active_at: Set(now.into()),
-        expires_at: Set((now + state.config.auth.session_ttl()).into()),
+        created_at: Set(now),
+        last_active_at: Set(now),
+        expires_at: Set(now + state.config.auth.session_ttl()),
         revoked_at: Set(None),
     }
     .insert(db)

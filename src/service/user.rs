@@ -1,8 +1,9 @@
 //! Profiles: look users up and let them change their own.
 
-use chrono::Utc;
 use entity::{blobs, users};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -27,6 +28,14 @@ pub async fn by_id(state: &AppState, id: Uuid) -> ApiResult<Option<users::Model>
         .filter(users::Column::DeletedAt.is_null())
         .one(&state.db)
         .await?)
+}
+
+/// Users by id, deleted or not (old messages keep their authors' names).
+pub async fn many(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<Vec<users::Model>, DbErr> {
+    users::Entity::find()
+        .filter(users::Column::Id.is_in(ids))
+        .all(db)
+        .await
 }
 
 /// A live user by username, case-insensitively.
@@ -62,6 +71,6 @@ pub async fn update_profile(
         }
         user.avatar_blob_id = Set(avatar);
     }
-    user.updated_at = Set(Utc::now().into());
+    user.updated_at = Set(super::now());
     Ok(user.update(&state.db).await?)
 }

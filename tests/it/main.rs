@@ -7,8 +7,12 @@
 mod util;
 
 mod auth;
+mod authz;
 mod errors;
 mod http;
+mod loaders;
+mod messages;
 mod migrations;
 mod process;
+mod rooms;
 mod schema;

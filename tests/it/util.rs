@@ -1,6 +1,8 @@
 //! `TestApp`: a running Confab on a fresh database, and a GraphQL client for it.
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::dev::ServerHandle;
 use confab::config::Config;
@@ -34,6 +36,7 @@ macro_rules! on_both_backends {
 
 pub struct TestApp {
     pub base: String,
+    statements: Arc<AtomicUsize>,
     pub db: DatabaseConnection,
     handle: ServerHandle,
     client: awc::Client,
@@ -124,9 +127,14 @@ impl TestApp {
     async fn start(database: TestDatabase, url: String) -> Self {
         let mut config = Config::for_database(url);
         config.http.workers = Some(1);
-        let db = confab::db::connect_and_migrate(&config.database)
+        let mut db = confab::db::connect_and_migrate(&config.database)
             .await
             .expect("migrate test database");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
         let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let server =
@@ -135,6 +143,7 @@ impl TestApp {
         actix_web::rt::spawn(server);
         Self {
             base,
+            statements,
             db,
             handle,
             client: awc::Client::default(),
@@ -209,6 +218,41 @@ impl TestApp {
                 .expect("id")
                 .to_owned(),
         )
+    }
+
+    /// SQL statements the server (and this test's own `db` handle) have run so far.
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    /// Creates a group room as `token` with `members` (user ids); returns the room id.
+    pub async fn create_room(&self, token: &str, name: &str, members: &[&str]) -> String {
+        let data = self
+            .ok(
+                Some(token),
+                "mutation($input: CreateRoomInput!) { createRoom(input: $input) { id } }",
+                json!({ "input": { "name": name, "memberIds": members } }),
+            )
+            .await;
+        data["createRoom"]["id"]
+            .as_str()
+            .expect("room id")
+            .to_owned()
+    }
+
+    /// Sends `body` to `room` as `token`; returns the message id.
+    pub async fn send(&self, token: &str, room: &str, body: &str) -> String {
+        let data = self
+            .ok(
+                Some(token),
+                "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }",
+                json!({ "input": { "roomId": room, "body": body } }),
+            )
+            .await;
+        data["sendMessage"]["id"]
+            .as_str()
+            .expect("message id")
+            .to_owned()
     }
 
     /// Counts the rows of `table`.

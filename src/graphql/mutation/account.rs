@@ -86,11 +86,7 @@ impl AccountMutation {
         let input = service::user::UpdateProfileInput {
             display_name: input.display_name,
             status: input.status.map(|s| s.as_db().to_owned()),
-            avatar_blob_id: match input.avatar_blob_id {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(id) => Some(Some(id)),
-            },
+            avatar_blob_id: super::room::maybe(input.avatar_blob_id),
         };
         let user = service::user::update_profile(state(ctx)?, viewer, input).await?;
         Ok(User::own(user))

@@ -1,9 +1,14 @@
-//! The Mutation root, merged from one object per domain. Mutations take one `input` object and
-//! return a payload.
+//! The Mutation root, merged from one object per domain.
 
 use async_graphql::MergedObject;
 
 mod account;
+mod message;
+mod room;
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(account::AccountMutation);
+pub struct Mutation(
+    account::AccountMutation,
+    room::RoomMutation,
+    message::MessageMutation,
+);

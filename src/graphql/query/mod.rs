@@ -2,7 +2,8 @@
 
 use async_graphql::MergedObject;
 
+pub mod room;
 mod user;
 
 #[derive(MergedObject, Default)]
-pub struct Query(user::UserQuery);
+pub struct Query(user::UserQuery, room::RoomQuery);

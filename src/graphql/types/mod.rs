@@ -1,7 +1,12 @@
 //! GraphQL output and input types. They wrap entity models: the API shape is not the table shape.
 
+pub mod cursor;
+mod message;
+mod room;
 mod user;
 
+pub use message::{Message, MessageKind, ReactionGroup};
+pub use room::{MemberRole, Room, RoomKind, RoomMember};
 pub use user::{AuthPayload, Session, User, UserRole, UserStatus};
 
 use chrono::{DateTime, FixedOffset, Utc};

@@ -1,12 +1,15 @@
 //! Users, sessions and what signing in returns.
 
-use async_graphql::{Context, Enum, Object, SimpleObject};
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{sessions, users};
 use uuid::Uuid;
 
-use super::utc;
-use crate::graphql::viewer;
+use super::{cursor, utc};
+use crate::auth;
+use crate::graphql::query::room::{RoomConnection, rooms_of};
+use crate::graphql::{state, viewer};
+use crate::service::page::{DEFAULT_PAGE, MAX_PAGE, Page};
 
 /// What a user may do beyond their own data.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -123,6 +126,31 @@ impl User {
     /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
         utc(self.model.created_at)
+    }
+
+    /// Rooms this user belongs to that the caller belongs to as well (all of the caller's
+    /// own rooms on `me`), newest activity first. At most 100 a page.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
+    )]
+    async fn rooms(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RoomConnection> {
+        let viewer = auth::require(viewer(ctx))?;
+        let page = Page::from_args(
+            first,
+            cursor::decode("after", after.as_deref())?,
+            None,
+            None,
+            Page::Forward {
+                after: None,
+                limit: DEFAULT_PAGE,
+            },
+        )?;
+        Ok(rooms_of(state(ctx)?, viewer, self.model.id, page).await?)
     }
 }
 

@@ -1,0 +1,279 @@
+//! Request-scoped DataLoaders: every relationship field batches through here, so a nested
+//! query costs a fixed number of SQL statements whatever the page size.
+//!
+//! One [`Loaders`] per request (it knows the viewer, for unread counts, and its cache never
+//! serves one user's data to another); one key type per (entity, key).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entity::{messages, room_members, rooms, users};
+use sea_orm::DbErr;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::service;
+use crate::service::page::{Page, Slice};
+use crate::state::AppState;
+
+/// Largest batch sent to the database in one statement.
+const MAX_BATCH: usize = 500;
+/// How long a loader waits for sibling fields to ask before it queries. Long enough for the
+/// resolvers of one level to register their keys (one batch per level), short next to a query.
+const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
+
+pub type ChatLoader = DataLoader<Loaders, HashMapCache>;
+
+pub struct Loaders {
+    state: AppState,
+    viewer_id: Option<Uuid>,
+}
+
+/// A fresh loader for one request by `viewer_id`.
+pub fn for_request(state: AppState, viewer_id: Option<Uuid>) -> ChatLoader {
+    DataLoader::with_cache(
+        Loaders { state, viewer_id },
+        tokio::spawn,
+        HashMapCache::default(),
+    )
+    .max_batch_size(MAX_BATCH)
+    .delay(BATCH_DELAY)
+}
+
+/// Loader failures are database failures; they reach the client as INTERNAL.
+#[derive(Clone, Debug)]
+pub struct LoadError(Arc<DbErr>);
+
+impl From<DbErr> for LoadError {
+    fn from(err: DbErr) -> Self {
+        Self(Arc::new(err))
+    }
+}
+
+impl From<LoadError> for ApiError {
+    fn from(err: LoadError) -> Self {
+        ApiError::internal(anyhow::anyhow!("loading: {}", err.0))
+    }
+}
+
+type Loaded<K, V> = Result<HashMap<K, V>, LoadError>;
+
+macro_rules! key {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $name(pub Uuid);
+    };
+}
+
+key!(/// A user by id (deleted users included: authors of old messages still have names).
+    UserId);
+key!(/// A room by id.
+    RoomId);
+key!(/// A message by id.
+    MessageId);
+key!(/// The active members of a room.
+    MembersOf);
+key!(/// The newest undeleted message of a room.
+    LastMessageOf);
+key!(/// The viewer's unread count in a room.
+    UnreadIn);
+key!(/// The reactions on a message.
+    ReactionsOn);
+key!(/// The users who have read a message.
+    ReadersOf);
+
+/// A page of a room's messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MessagesOf(pub Uuid, pub Page);
+
+fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
+    keys.iter().map(|k| f(*k)).collect()
+}
+
+impl Loader<UserId> for Loaders {
+    type Value = users::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[UserId]) -> Loaded<UserId, users::Model> {
+        let rows = service::user::many(&self.state.db, ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|u| (UserId(u.id), u)).collect())
+    }
+}
+
+impl Loader<RoomId> for Loaders {
+    type Value = rooms::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[RoomId]) -> Loaded<RoomId, rooms::Model> {
+        let rows = service::room::many(&self.state.db, ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|r| (RoomId(r.id), r)).collect())
+    }
+}
+
+impl Loader<MessageId> for Loaders {
+    type Value = messages::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[MessageId]) -> Loaded<MessageId, messages::Model> {
+        let rows = service::message::many(&self.state.db, ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|m| (MessageId(m.id), m)).collect())
+    }
+}
+
+/// A member with their user, fetched together so `member.user` costs nothing more.
+pub type Member = (room_members::Model, Option<users::Model>);
+/// A message with its sender, fetched together so `message.sender` costs nothing more.
+pub type MessageWithSender = (messages::Model, Option<users::Model>);
+
+impl Loader<MembersOf> for Loaders {
+    type Value = Vec<Member>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[MembersOf]) -> Loaded<MembersOf, Vec<Member>> {
+        let rows = service::member::active_in(&self.state.db, ids(keys, |k| k.0)).await?;
+        let mut grouped: HashMap<MembersOf, Vec<Member>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            grouped
+                .entry(MembersOf(row.0.room_id))
+                .or_default()
+                .push(row);
+        }
+        Ok(grouped)
+    }
+}
+
+impl Loader<LastMessageOf> for Loaders {
+    type Value = MessageWithSender;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[LastMessageOf]) -> Loaded<LastMessageOf, MessageWithSender> {
+        let found = service::message::last_in_rooms(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let with_senders =
+            service::message::with_senders(&self.state.db, found.into_values().collect()).await?;
+        Ok(with_senders
+            .into_iter()
+            .map(|(m, sender)| (LastMessageOf(m.room_id), (m, sender)))
+            .collect())
+    }
+}
+
+impl Loader<UnreadIn> for Loaders {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[UnreadIn]) -> Loaded<UnreadIn, i64> {
+        let Some(viewer_id) = self.viewer_id else {
+            return Ok(HashMap::new());
+        };
+        let counts =
+            service::message::unread_counts(&self.state.db, viewer_id, &ids(keys, |k| k.0)).await?;
+        Ok(keys
+            .iter()
+            .map(|k| (*k, counts.get(&k.0).copied().unwrap_or(0)))
+            .collect())
+    }
+}
+
+impl Loader<ReactionsOn> for Loaders {
+    type Value = Vec<service::message::Reaction>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ReactionsOn],
+    ) -> Loaded<ReactionsOn, Vec<service::message::Reaction>> {
+        let mut found = service::message::reactions(&self.state.db, &ids(keys, |k| k.0)).await?;
+        Ok(keys
+            .iter()
+            .map(|k| (*k, found.remove(&k.0).unwrap_or_default()))
+            .collect())
+    }
+}
+
+impl Loader<ReadersOf> for Loaders {
+    type Value = Vec<users::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ReadersOf]) -> Loaded<ReadersOf, Vec<users::Model>> {
+        let found = service::message::readers(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let mut user_ids: Vec<Uuid> = found.values().flatten().copied().collect();
+        user_ids.sort_unstable();
+        user_ids.dedup();
+        let users: HashMap<Uuid, users::Model> = if user_ids.is_empty() {
+            HashMap::new()
+        } else {
+            service::user::many(&self.state.db, user_ids)
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u))
+                .collect()
+        };
+        Ok(keys
+            .iter()
+            .map(|k| {
+                let readers = found
+                    .get(&k.0)
+                    .map(|ids| ids.iter().filter_map(|id| users.get(id).cloned()).collect())
+                    .unwrap_or_default();
+                (*k, readers)
+            })
+            .collect())
+    }
+}
+
+impl Loader<MessagesOf> for Loaders {
+    type Value = Slice<MessageWithSender>;
+    type Error = LoadError;
+
+    /// Keys asking for the same page shape share one windowed query; the senders of every
+    /// page come in one more.
+    async fn load(&self, keys: &[MessagesOf]) -> Loaded<MessagesOf, Slice<MessageWithSender>> {
+        let mut by_page: HashMap<Page, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_page.entry(key.1).or_default().push(key.0);
+        }
+        let mut slices = Vec::new();
+        for (page, rooms) in by_page {
+            let pages = service::message::pages(&self.state.db, &rooms, page).await?;
+            slices.extend(
+                pages
+                    .into_iter()
+                    .map(|(room, slice)| (MessagesOf(room, page), slice)),
+            );
+        }
+        let all: Vec<messages::Model> = slices
+            .iter()
+            .flat_map(|(_, slice)| slice.items.iter().cloned())
+            .collect();
+        let senders: HashMap<Uuid, Option<users::Model>> =
+            service::message::with_senders(&self.state.db, all)
+                .await?
+                .into_iter()
+                .map(|(m, sender)| (m.id, sender))
+                .collect();
+        Ok(slices
+            .into_iter()
+            .map(|(key, slice)| {
+                let items = slice
+                    .items
+                    .into_iter()
+                    .map(|m| {
+                        let sender = senders.get(&m.id).cloned().flatten();
+                        (m, sender)
+                    })
+                    .collect();
+                (
+                    key,
+                    Slice {
+                        items,
+                        has_previous: slice.has_previous,
+                        has_next: slice.has_next,
+                    },
+                )
+            })
+            .collect())
+    }
+}

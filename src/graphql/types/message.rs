@@ -1,0 +1,188 @@
+//! Messages, their reactions and read receipts.
+
+use async_graphql::{Context, Enum, Json, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{messages, users};
+use uuid::Uuid;
+
+use super::room::Room;
+use super::{User, utc};
+use crate::graphql::loaders::{MessageId, ReactionsOn, ReadersOf, RoomId, UserId};
+use crate::graphql::{load, viewer};
+
+/// What a message carries.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum MessageKind {
+    /// Text written by a user.
+    Text,
+    /// A notice from the server (no sender).
+    System,
+    /// An MLS application message (ciphertext).
+    App,
+    /// An MLS commit, advancing the room's epoch (ciphertext).
+    Commit,
+}
+
+/// One message in a room.
+pub struct Message {
+    model: messages::Model,
+    /// The sender when it came with the message (pages, last message), else loaded on demand.
+    sender: Option<users::Model>,
+}
+
+impl Message {
+    pub fn new(model: messages::Model) -> Self {
+        Self {
+            model,
+            sender: None,
+        }
+    }
+
+    pub fn with_sender(model: messages::Model, sender: Option<users::Model>) -> Self {
+        Self { model, sender }
+    }
+}
+
+#[Object]
+impl Message {
+    /// Stable id (UUID v7).
+    async fn id(&self) -> Uuid {
+        self.model.id
+    }
+
+    /// The room the message was sent in.
+    async fn room(&self, ctx: &Context<'_>) -> Result<Room> {
+        let room = load(ctx, RoomId(self.model.room_id)).await?;
+        room.map(Room).ok_or_else(|| "room missing".into())
+    }
+
+    /// The room's id, without loading the room.
+    async fn room_id(&self) -> Uuid {
+        self.model.room_id
+    }
+
+    /// Who sent it; null for system messages.
+    async fn sender(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        if let Some(sender) = &self.sender {
+            return Ok(Some(User::new(sender.clone())));
+        }
+        let Some(sender) = self.model.sender_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, UserId(sender)).await?.map(User::new))
+    }
+
+    /// TEXT, SYSTEM, APP or COMMIT.
+    async fn kind(&self) -> MessageKind {
+        match self.model.kind.as_str() {
+            "system" => MessageKind::System,
+            "app" => MessageKind::App,
+            "commit" => MessageKind::Commit,
+            _ => MessageKind::Text,
+        }
+    }
+
+    /// The text; null once deleted and for ciphertext messages.
+    async fn body(&self) -> Option<&str> {
+        self.model
+            .body
+            .as_deref()
+            .filter(|_| self.model.deleted_at.is_none())
+    }
+
+    /// Client-defined JSON (at most 16 KiB); null once deleted.
+    async fn metadata(&self) -> Option<Json<serde_json::Value>> {
+        self.model
+            .metadata
+            .clone()
+            .filter(|_| self.model.deleted_at.is_none())
+            .map(Json)
+    }
+
+    /// The message this one replies to.
+    async fn reply_to(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+        let Some(id) = self.model.reply_to_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, MessageId(id)).await?.map(Message::new))
+    }
+
+    /// When it was sent.
+    async fn created_at(&self) -> DateTime<Utc> {
+        utc(self.model.created_at)
+    }
+
+    /// When the body was last edited; null if never.
+    async fn edited_at(&self) -> Option<DateTime<Utc>> {
+        self.model.edited_at.map(utc)
+    }
+
+    /// When it was deleted; null while it stands.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.model.deleted_at.map(utc)
+    }
+
+    /// Reactions grouped by emoji, in the order each emoji was first used.
+    async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<ReactionGroup>> {
+        let rows = load(ctx, ReactionsOn(self.model.id))
+            .await?
+            .unwrap_or_default();
+        let me = viewer(ctx).map(|v| v.id());
+        let mut groups: Vec<ReactionGroup> = Vec::new();
+        for (reaction, user) in rows {
+            let index = match groups.iter().position(|g| g.emoji == reaction.emoji) {
+                Some(index) => index,
+                None => {
+                    groups.push(ReactionGroup {
+                        emoji: reaction.emoji,
+                        users: Vec::new(),
+                        reacted_by_me: false,
+                    });
+                    groups.len() - 1
+                }
+            };
+            let group = &mut groups[index];
+            group.reacted_by_me |= Some(reaction.user_id) == me;
+            group.users.extend(user);
+        }
+        Ok(groups)
+    }
+
+    /// Members (other than the sender) whose read marker is at or past this message.
+    async fn read_by(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        let readers = load(ctx, ReadersOf(self.model.id))
+            .await?
+            .unwrap_or_default();
+        Ok(readers.into_iter().map(User::new).collect())
+    }
+}
+
+/// Everyone who reacted to a message with one emoji.
+pub struct ReactionGroup {
+    emoji: String,
+    users: Vec<users::Model>,
+    reacted_by_me: bool,
+}
+
+#[Object]
+impl ReactionGroup {
+    /// The emoji.
+    async fn emoji(&self) -> &str {
+        &self.emoji
+    }
+
+    /// How many users reacted with it.
+    async fn count(&self) -> i32 {
+        self.users.len() as i32
+    }
+
+    /// Who reacted, earliest first.
+    async fn users(&self) -> Vec<User> {
+        self.users.iter().cloned().map(User::new).collect()
+    }
+
+    /// Whether the caller is among them.
+    async fn reacted_by_me(&self) -> bool {
+        self.reacted_by_me
+    }
+}

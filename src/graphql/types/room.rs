@@ -1,0 +1,258 @@
+//! Rooms and their members.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{room_members, rooms, users};
+use uuid::Uuid;
+
+use super::cursor;
+use super::message::Message;
+use super::{User, utc};
+use crate::graphql::loaders::{LastMessageOf, Member, MembersOf, MessagesOf, UnreadIn, UserId};
+use crate::graphql::{load, viewer};
+use crate::service::member::Role;
+use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE, Page};
+
+/// Direct rooms hold exactly two people; group rooms are named and managed.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum RoomKind {
+    /// A one-to-one conversation, one per pair of users.
+    Direct,
+    /// A named room with owners, admins and members.
+    Group,
+}
+
+/// A member's standing in a room.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum MemberRole {
+    /// Manages the room, its members and roles; a room always has one.
+    Owner,
+    /// Manages members and settings.
+    Admin,
+    /// Reads and writes.
+    Member,
+}
+
+impl From<Role> for MemberRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Owner => Self::Owner,
+            Role::Admin => Self::Admin,
+            Role::Member => Self::Member,
+        }
+    }
+}
+
+impl From<MemberRole> for Role {
+    fn from(role: MemberRole) -> Self {
+        match role {
+            MemberRole::Owner => Self::Owner,
+            MemberRole::Admin => Self::Admin,
+            MemberRole::Member => Self::Member,
+        }
+    }
+}
+
+/// A conversation. Only its members can see it.
+pub struct Room(pub rooms::Model);
+
+pub type MessageConnection = Connection<String, Message>;
+
+#[Object]
+impl Room {
+    /// Stable id (UUID v7).
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    /// DIRECT or GROUP.
+    async fn kind(&self) -> RoomKind {
+        if self.0.kind == "direct" {
+            RoomKind::Direct
+        } else {
+            RoomKind::Group
+        }
+    }
+
+    /// The group's name; null for direct rooms.
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+
+    /// What the room is about.
+    async fn topic(&self) -> Option<&str> {
+        self.0.topic.as_deref()
+    }
+
+    /// The 6-character code others can `joinRoom` with; null when joining by code is off.
+    async fn join_code(&self) -> Option<&str> {
+        self.0.join_code.as_deref()
+    }
+
+    /// The most active members the room admits; null for no cap.
+    async fn max_members(&self) -> Option<i32> {
+        self.0.max_members
+    }
+
+    /// The MLS epoch of the room's group state.
+    async fn epoch(&self) -> i64 {
+        self.0.epoch
+    }
+
+    /// Who created the room.
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<User> {
+        let user = load(ctx, UserId(self.0.created_by)).await?;
+        user.map(User::new).ok_or_else(|| "creator missing".into())
+    }
+
+    /// When the room was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        utc(self.0.created_at)
+    }
+
+    /// When the room was archived (read-only); null while active.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at.map(utc)
+    }
+
+    /// The active members, longest-standing first.
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<RoomMember>> {
+        Ok(members(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .map(|(member, user)| RoomMember {
+                model: member,
+                user,
+            })
+            .collect())
+    }
+
+    /// How many active members the room has.
+    async fn member_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(members(ctx, self.0.id).await?.len() as i32)
+    }
+
+    /// The caller's role here.
+    async fn my_role(&self, ctx: &Context<'_>) -> Result<Option<MemberRole>> {
+        let me = viewer(ctx).map(|v| v.id());
+        Ok(members(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .find(|(m, _)| Some(m.user_id) == me)
+            .map(|(m, _)| Role::parse(&m.role).into()))
+    }
+
+    /// The newest message that is not deleted.
+    async fn last_message(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+        let message = load(ctx, LastMessageOf(self.0.id)).await?;
+        Ok(message.map(|(m, sender)| Message::with_sender(m, sender)))
+    }
+
+    /// Messages after the caller's read marker that are not deleted and not the caller's own.
+    async fn unread_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        let count = load(ctx, UnreadIn(self.0.id)).await?;
+        Ok(count.unwrap_or(0))
+    }
+
+    /// The room's history, oldest first within a page. `last`/`before` walks back from the
+    /// newest (what a chat window shows); `first`/`after` walks forward. At most 100 a page;
+    /// the latest 20 when no argument is given.
+    #[graphql(
+        complexity = "first.or(last).unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
+    )]
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<MessageConnection> {
+        let page = Page::from_args(
+            first,
+            cursor::decode("after", after.as_deref())?,
+            last,
+            cursor::decode("before", before.as_deref())?,
+            Page::Backward {
+                before: None,
+                limit: DEFAULT_PAGE,
+            },
+        )?;
+        let slice = load(ctx, MessagesOf(self.0.id, page))
+            .await?
+            .unwrap_or_else(|| crate::service::page::Slice {
+                items: Vec::new(),
+                has_previous: false,
+                has_next: false,
+            });
+        let mut connection = Connection::new(slice.has_previous, slice.has_next);
+        connection
+            .edges
+            .extend(slice.items.into_iter().map(|(m, sender)| {
+                let key = Key {
+                    at: m.created_at,
+                    id: m.id,
+                };
+                async_graphql::connection::Edge::new(
+                    cursor::encode(key),
+                    Message::with_sender(m, sender),
+                )
+            }));
+        Ok(connection)
+    }
+}
+
+async fn members(ctx: &Context<'_>, room_id: Uuid) -> Result<Vec<Member>> {
+    Ok(load(ctx, MembersOf(room_id)).await?.unwrap_or_default())
+}
+
+/// A person's membership of a room.
+pub struct RoomMember {
+    model: room_members::Model,
+    /// The user when it came with the membership (room listings), else loaded on demand.
+    user: Option<users::Model>,
+}
+
+impl RoomMember {
+    pub fn new(model: room_members::Model) -> Self {
+        Self { model, user: None }
+    }
+}
+
+#[Object]
+impl RoomMember {
+    /// The member.
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        let user = match &self.user {
+            Some(user) => Some(user.clone()),
+            None => load(ctx, UserId(self.model.user_id)).await?,
+        };
+        user.map(User::new).ok_or_else(|| "member missing".into())
+    }
+
+    /// The room.
+    async fn room_id(&self) -> Uuid {
+        self.model.room_id
+    }
+
+    /// OWNER, ADMIN or MEMBER.
+    async fn role(&self) -> MemberRole {
+        Role::parse(&self.model.role).into()
+    }
+
+    /// When the member (last) joined.
+    async fn joined_at(&self) -> DateTime<Utc> {
+        utc(self.model.joined_at)
+    }
+
+    /// When the member left; null while they belong.
+    async fn left_at(&self) -> Option<DateTime<Utc>> {
+        self.model.left_at.map(utc)
+    }
+
+    /// The newest message the member has read (their read receipt).
+    async fn last_read_message_id(&self) -> Option<Uuid> {
+        self.model.last_read_message_id
+    }
+}

@@ -1,0 +1,481 @@
+//! Messages: send, edit, soft-delete, react; and the batched reads behind the loaders
+//! (pages per room, last message, unread counts, reactions, read receipts).
+
+use std::collections::HashMap;
+
+use entity::{message_reactions, messages, room_members, users};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, Set,
+};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::error::{ApiError, ApiResult};
+use crate::service::member::Role;
+use crate::service::page::{Page, Slice};
+use crate::service::room::require_member;
+use crate::service::{now, sql, write_txn};
+use crate::state::AppState;
+
+pub const BODY_MAX: usize = 10_000;
+pub const METADATA_MAX_BYTES: usize = 16 * 1024;
+pub const METADATA_MAX_DEPTH: usize = 16;
+pub const EMOJI_MAX: usize = 32;
+
+pub struct SendMessage {
+    pub room_id: Uuid,
+    pub body: String,
+    pub reply_to_id: Option<Uuid>,
+    pub metadata: Option<Json>,
+}
+
+/// Sends a text message; the sender's read marker moves to it in the same transaction.
+pub async fn send(
+    state: &AppState,
+    viewer: &Viewer,
+    input: SendMessage,
+) -> ApiResult<messages::Model> {
+    let body = body(&input.body)?;
+    let metadata = input.metadata.map(metadata).transpose()?;
+    let (room, membership) = require_member(&state.db, viewer, input.room_id).await?;
+    if room.archived_at.is_some() {
+        return Err(ApiError::Forbidden("the room is archived".to_owned()));
+    }
+    if let Some(reply_to) = input.reply_to_id {
+        messages::Entity::find_by_id(reply_to)
+            .filter(messages::Column::RoomId.eq(room.id))
+            .filter(messages::Column::DeletedAt.is_null())
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::bad_input("replyToId", "no such message in this room"))?;
+    }
+    let message = messages::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        room_id: Set(room.id),
+        sender_id: Set(Some(viewer.id())),
+        kind: Set("text".to_owned()),
+        body: Set(Some(body)),
+        ciphertext: Set(None),
+        epoch: Set(None),
+        reply_to_id: Set(input.reply_to_id),
+        metadata: Set(metadata),
+        created_at: Set(now()),
+        edited_at: Set(None),
+        deleted_at: Set(None),
+    };
+    let txn = write_txn(&state.db).await?;
+    let message = messages::Entity::insert(message)
+        .exec_with_returning(&txn)
+        .await?;
+    let mut marker: room_members::ActiveModel = membership.into();
+    marker.last_read_message_id = Set(Some(message.id));
+    marker.update(&txn).await?;
+    txn.commit().await?;
+    Ok(message)
+}
+
+/// Replaces the body of one's own text message.
+pub async fn edit(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    new_body: &str,
+) -> ApiResult<messages::Model> {
+    let new_body = body(new_body)?;
+    let (message, _) = visible(state, viewer, id).await?;
+    if message.sender_id != Some(viewer.id()) {
+        return Err(ApiError::Forbidden(
+            "only the sender may edit a message".to_owned(),
+        ));
+    }
+    if message.deleted_at.is_some() {
+        return Err(ApiError::Conflict("the message was deleted".to_owned()));
+    }
+    if message.kind != "text" {
+        return Err(ApiError::bad_input(
+            "id",
+            "only text messages can be edited",
+        ));
+    }
+    let mut active: messages::ActiveModel = message.into();
+    active.body = Set(Some(new_body));
+    active.edited_at = Set(Some(now()));
+    Ok(active.update(&state.db).await?)
+}
+
+/// Soft-deletes a message (the sender, or a room owner or admin). The body and metadata are
+/// erased; the row stays so replies and history keep their place. Deleting twice is a no-op.
+pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> ApiResult<messages::Model> {
+    let (message, role) = visible(state, viewer, id).await?;
+    if message.sender_id != Some(viewer.id()) {
+        role.require_manager()?;
+    }
+    if message.deleted_at.is_some() {
+        return Ok(message);
+    }
+    let mut active: messages::ActiveModel = message.into();
+    active.deleted_at = Set(Some(now()));
+    active.body = Set(None);
+    active.metadata = Set(None);
+    active.ciphertext = Set(None);
+    Ok(active.update(&state.db).await?)
+}
+
+/// Adds the caller's `emoji` reaction (once per user and emoji).
+pub async fn react(
+    state: &AppState,
+    viewer: &Viewer,
+    message_id: Uuid,
+    emoji: &str,
+) -> ApiResult<messages::Model> {
+    let emoji = self::emoji(emoji)?;
+    let (message, _) = visible(state, viewer, message_id).await?;
+    if message.deleted_at.is_some() {
+        return Err(ApiError::Conflict("the message was deleted".to_owned()));
+    }
+    let reaction = message_reactions::ActiveModel {
+        message_id: Set(message.id),
+        user_id: Set(viewer.id()),
+        emoji: Set(emoji),
+        created_at: Set(now()),
+    };
+    let inserted = message_reactions::Entity::insert(reaction)
+        .on_conflict(
+            OnConflict::columns([
+                message_reactions::Column::MessageId,
+                message_reactions::Column::UserId,
+                message_reactions::Column::Emoji,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec(&state.db)
+        .await;
+    match inserted {
+        Ok(_) | Err(DbErr::RecordNotInserted) => Ok(message),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Removes the caller's `emoji` reaction, if any.
+pub async fn unreact(
+    state: &AppState,
+    viewer: &Viewer,
+    message_id: Uuid,
+    emoji: &str,
+) -> ApiResult<messages::Model> {
+    let emoji = self::emoji(emoji)?;
+    let (message, _) = visible(state, viewer, message_id).await?;
+    message_reactions::Entity::delete_by_id((message.id, viewer.id(), emoji))
+        .exec(&state.db)
+        .await?;
+    Ok(message)
+}
+
+/// A message in a room the caller belongs to, with the caller's role there; NOT_FOUND
+/// otherwise.
+pub async fn visible(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+) -> ApiResult<(messages::Model, Role)> {
+    let not_found = || ApiError::NotFound("message not found".to_owned());
+    let message = messages::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(not_found)?;
+    let (_, membership) = require_member(&state.db, viewer, message.room_id)
+        .await
+        .map_err(|_| not_found())?;
+    Ok((message, Role::parse(&membership.role)))
+}
+
+/// Messages by id.
+pub async fn many(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<Vec<messages::Model>, DbErr> {
+    messages::Entity::find()
+        .filter(messages::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}
+
+/// One page of messages for each room, in one windowed query however many rooms.
+pub async fn pages(
+    db: &impl ConnectionTrait,
+    room_ids: &[Uuid],
+    page: Page,
+) -> Result<HashMap<Uuid, Slice<messages::Model>>, DbErr> {
+    if room_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (cursor, limit, op, order) = match page {
+        Page::Forward { after, limit } => (after, limit, ">", "ASC"),
+        Page::Backward { before, limit } => (before, limit, "<", "DESC"),
+    };
+    let mut values: Vec<sea_orm::Value> = room_ids.iter().map(|id| (*id).into()).collect();
+    let mut filter = String::new();
+    if let Some(key) = cursor {
+        filter = format!("AND (m.created_at {op} ? OR (m.created_at = ? AND m.id {op} ?))");
+        values.extend([key.at.into(), key.at.into(), key.id.into()]);
+    }
+    values.push(((limit + 1) as i64).into());
+    let query = format!(
+        "SELECT * FROM ( \
+           SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.room_id ORDER BY m.created_at {order}, m.id {order}) AS rn \
+           FROM messages m WHERE m.room_id IN ({}) {filter} \
+         ) t WHERE rn <= ? ORDER BY room_id, created_at {order}, id {order}",
+        sql::list(room_ids.len())
+    );
+    let rows =
+        messages::Model::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
+            .all(db)
+            .await?;
+    let mut grouped: HashMap<Uuid, Vec<messages::Model>> = HashMap::new();
+    for row in rows {
+        grouped.entry(row.room_id).or_default().push(row);
+    }
+    Ok(room_ids
+        .iter()
+        .map(|id| {
+            (
+                *id,
+                Slice::from_probe(page, grouped.remove(id).unwrap_or_default()),
+            )
+        })
+        .collect())
+}
+
+/// The newest message that is not deleted, per room.
+pub async fn last_in_rooms(
+    db: &impl ConnectionTrait,
+    room_ids: &[Uuid],
+) -> Result<HashMap<Uuid, messages::Model>, DbErr> {
+    if room_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let query = format!(
+        "SELECT * FROM ( \
+           SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.room_id ORDER BY m.created_at DESC, m.id DESC) AS rn \
+           FROM messages m WHERE m.room_id IN ({}) AND m.deleted_at IS NULL \
+         ) t WHERE rn = 1",
+        sql::list(room_ids.len())
+    );
+    let values = room_ids.iter().map(|id| (*id).into()).collect();
+    let rows =
+        messages::Model::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
+            .all(db)
+            .await?;
+    Ok(rows.into_iter().map(|m| (m.room_id, m)).collect())
+}
+
+#[derive(FromQueryResult)]
+struct RoomCount {
+    room_id: Uuid,
+    n: i64,
+}
+
+/// Unread messages for `user_id` per room: after their read marker, not deleted, not theirs.
+pub async fn unread_counts(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    room_ids: &[Uuid],
+) -> Result<HashMap<Uuid, i64>, DbErr> {
+    if room_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let query = format!(
+        "SELECT m.room_id AS room_id, COUNT(*) AS n \
+         FROM messages m \
+         JOIN room_members rm ON rm.room_id = m.room_id AND rm.user_id = ? \
+         LEFT JOIN messages r ON r.id = rm.last_read_message_id \
+         WHERE m.room_id IN ({}) AND m.deleted_at IS NULL \
+           AND (m.sender_id IS NULL OR m.sender_id <> ?) \
+           AND (r.id IS NULL OR m.created_at > r.created_at OR (m.created_at = r.created_at AND m.id > r.id)) \
+         GROUP BY m.room_id",
+        sql::list(room_ids.len())
+    );
+    let mut values: Vec<sea_orm::Value> = vec![user_id.into()];
+    values.extend(room_ids.iter().map(|id| sea_orm::Value::from(*id)));
+    values.push(user_id.into());
+    let rows = RoomCount::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.room_id, r.n)).collect())
+}
+
+/// A reaction and who made it.
+pub type Reaction = (message_reactions::Model, Option<users::Model>);
+
+/// Reactions per message with their users, oldest first, in one statement.
+pub async fn reactions(
+    db: &impl ConnectionTrait,
+    message_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Reaction>>, DbErr> {
+    let rows = message_reactions::Entity::find()
+        .find_also_related(users::Entity)
+        .filter(message_reactions::Column::MessageId.is_in(message_ids.iter().copied()))
+        .order_by_asc(message_reactions::Column::CreatedAt)
+        .order_by_asc(message_reactions::Column::UserId)
+        .all(db)
+        .await?;
+    let mut grouped: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
+    for row in rows {
+        grouped.entry(row.0.message_id).or_default().push(row);
+    }
+    Ok(grouped)
+}
+
+/// Pairs each message with its sender, fetched in one statement for all of them.
+pub async fn with_senders(
+    db: &impl ConnectionTrait,
+    messages: Vec<messages::Model>,
+) -> Result<Vec<(messages::Model, Option<users::Model>)>, DbErr> {
+    let mut ids: Vec<Uuid> = messages.iter().filter_map(|m| m.sender_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let users: HashMap<Uuid, users::Model> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        crate::service::user::many(db, ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect()
+    };
+    Ok(messages
+        .into_iter()
+        .map(|m| {
+            let sender = m.sender_id.and_then(|id| users.get(&id).cloned());
+            (m, sender)
+        })
+        .collect())
+}
+
+#[derive(FromQueryResult)]
+struct Reader {
+    message_id: Uuid,
+    user_id: Uuid,
+}
+
+/// Who has read each message: active members (other than the sender) whose read marker is at
+/// or past it.
+pub async fn readers(
+    db: &impl ConnectionTrait,
+    message_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Uuid>>, DbErr> {
+    if message_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let query = format!(
+        "SELECT m.id AS message_id, rm.user_id AS user_id \
+         FROM messages m \
+         JOIN room_members rm ON rm.room_id = m.room_id AND rm.left_at IS NULL \
+         JOIN messages r ON r.id = rm.last_read_message_id \
+         WHERE m.id IN ({}) \
+           AND (m.sender_id IS NULL OR rm.user_id <> m.sender_id) \
+           AND (r.created_at > m.created_at OR (r.created_at = m.created_at AND r.id >= m.id)) \
+         ORDER BY rm.user_id",
+        sql::list(message_ids.len())
+    );
+    let values = message_ids.iter().map(|id| (*id).into()).collect();
+    let rows = Reader::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
+        .all(db)
+        .await?;
+    let mut grouped: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for row in rows {
+        grouped.entry(row.message_id).or_default().push(row.user_id);
+    }
+    Ok(grouped)
+}
+
+fn body(raw: &str) -> ApiResult<String> {
+    let body = raw.trim();
+    let len = body.chars().count();
+    if len == 0 || len > BODY_MAX {
+        return Err(ApiError::bad_input(
+            "body",
+            "a message is 1 to 10,000 characters",
+        ));
+    }
+    Ok(body.to_owned())
+}
+
+/// Metadata is a JSON object of at most 16 KiB and 16 levels of nesting.
+pub fn metadata(value: Json) -> ApiResult<Json> {
+    if !value.is_object() {
+        return Err(ApiError::bad_input(
+            "metadata",
+            "metadata must be a JSON object",
+        ));
+    }
+    if depth(&value) > METADATA_MAX_DEPTH {
+        return Err(ApiError::bad_input(
+            "metadata",
+            "metadata is nested too deeply",
+        ));
+    }
+    let size = serde_json::to_vec(&value)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > METADATA_MAX_BYTES {
+        return Err(ApiError::bad_input(
+            "metadata",
+            "metadata is larger than 16 KiB",
+        ));
+    }
+    Ok(value)
+}
+
+fn depth(value: &Json) -> usize {
+    match value {
+        Json::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Json::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn emoji(raw: &str) -> ApiResult<String> {
+    let emoji = raw.trim();
+    let len = emoji.chars().count();
+    if len == 0 || len > EMOJI_MAX || emoji.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ApiError::bad_input(
+            "emoji",
+            "an emoji is 1 to 32 characters without spaces",
+        ));
+    }
+    Ok(emoji.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_limits() {
+        assert!(metadata(serde_json::json!({ "a": [1, { "b": 2 }] })).is_ok());
+        assert!(metadata(serde_json::json!([1])).is_err());
+        let deep = (0..20).fold(
+            serde_json::json!(1),
+            |inner, _| serde_json::json!({ "x": inner }),
+        );
+        assert!(metadata(deep).is_err());
+        let big = serde_json::json!({ "x": "a".repeat(METADATA_MAX_BYTES) });
+        assert!(metadata(big).is_err());
+    }
+
+    #[test]
+    fn bodies_and_emoji() {
+        assert!(body("   ").is_err());
+        assert_eq!(body("  hi ").ok().as_deref(), Some("hi"));
+        assert!(body(&"x".repeat(BODY_MAX)).is_ok());
+        assert!(body(&"x".repeat(BODY_MAX + 1)).is_err());
+        assert!(emoji("👍").is_ok());
+        assert!(emoji("a b").is_err());
+        assert!(emoji("").is_err());
+    }
+}

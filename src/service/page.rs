@@ -1,0 +1,109 @@
+//! Keyset pagination on `(created_at, id)`: the arguments a page is asked with, checked once.
+
+use chrono::{DateTime, FixedOffset};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+
+pub const MAX_PAGE: usize = 100;
+pub const DEFAULT_PAGE: usize = 20;
+
+/// A position in a list ordered by `(at, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub at: DateTime<FixedOffset>,
+    pub id: Uuid,
+}
+
+/// Which slice of an ordered list to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Page {
+    /// The first `limit` items after `after`, in list order.
+    Forward { after: Option<Key>, limit: usize },
+    /// The last `limit` items before `before` (still returned in list order).
+    Backward { before: Option<Key>, limit: usize },
+}
+
+impl Page {
+    /// Checks Relay arguments: `first` or `last` (not both), at most [`MAX_PAGE`]; `default`
+    /// when neither is given.
+    pub fn from_args(
+        first: Option<i32>,
+        after: Option<Key>,
+        last: Option<i32>,
+        before: Option<Key>,
+        default: Page,
+    ) -> ApiResult<Self> {
+        let size = |field: &str, n: i32| -> ApiResult<usize> {
+            usize::try_from(n)
+                .ok()
+                .filter(|n| *n <= MAX_PAGE)
+                .ok_or_else(|| {
+                    ApiError::bad_input(field, format!("{field} must be between 0 and {MAX_PAGE}"))
+                })
+        };
+        match (first, last) {
+            (Some(_), Some(_)) => Err(ApiError::bad_input("last", "pass first or last, not both")),
+            (Some(n), None) if before.is_none() => Ok(Self::Forward {
+                after,
+                limit: size("first", n)?,
+            }),
+            (None, Some(n)) if after.is_none() => Ok(Self::Backward {
+                before,
+                limit: size("last", n)?,
+            }),
+            (None, None) if after.is_some() => Ok(Self::Forward {
+                after,
+                limit: DEFAULT_PAGE,
+            }),
+            (None, None) if before.is_some() => Ok(Self::Backward {
+                before,
+                limit: DEFAULT_PAGE,
+            }),
+            (None, None) => Ok(default),
+            _ => Err(ApiError::bad_input(
+                "after",
+                "use first with after, or last with before",
+            )),
+        }
+    }
+
+    pub fn limit(&self) -> usize {
+        match self {
+            Self::Forward { limit, .. } | Self::Backward { limit, .. } => *limit,
+        }
+    }
+}
+
+/// One page of rows, oldest first, and whether more lie beyond each end.
+#[derive(Debug, Clone)]
+pub struct Slice<T> {
+    pub items: Vec<T>,
+    pub has_previous: bool,
+    pub has_next: bool,
+}
+
+impl<T> Slice<T> {
+    /// Builds a page from rows fetched `limit + 1` at a time walking in the page's direction
+    /// (so in reverse list order for a backward page), trimming the probe row.
+    pub fn from_probe(page: Page, mut rows: Vec<T>) -> Self {
+        let limit = page.limit();
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        match page {
+            Page::Forward { after, .. } => Self {
+                items: rows,
+                has_previous: after.is_some(),
+                has_next: more,
+            },
+            Page::Backward { before, .. } => {
+                rows.reverse();
+                Self {
+                    items: rows,
+                    has_previous: more,
+                    has_next: before.is_some(),
+                }
+            }
+        }
+    }
+}

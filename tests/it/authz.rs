@@ -1,0 +1,253 @@
+//! Who may do what in a room: every room-scoped operation against owner, admin, member,
+//! former member, stranger and anonymous callers.
+
+use serde_json::{Value, json};
+
+use crate::on_both_backends;
+use crate::util::TestApp;
+
+on_both_backends!(room_operations_by_role);
+
+#[derive(Clone, Copy, Debug)]
+enum Caller {
+    Owner,
+    Admin,
+    Member,
+    Former,
+    Stranger,
+    Anonymous,
+}
+
+use Caller::*;
+
+const ALL: [Caller; 6] = [Owner, Admin, Member, Former, Stranger, Anonymous];
+
+/// What a call answers: data (`Ok`), null data (`Null`), or an error code.
+fn outcome(body: &Value, field: &str) -> String {
+    match body["errors"][0]["extensions"]["code"].as_str() {
+        Some(code) => code.to_owned(),
+        None if body["data"][field].is_null() => "NULL".to_owned(),
+        None => "OK".to_owned(),
+    }
+}
+
+async fn room_operations_by_role(app: &TestApp) {
+    let (owner, _) = app.register("owner").await;
+    let (admin, admin_id) = app.register("admin").await;
+    let (member, member_id) = app.register("member").await;
+    let (former, former_id) = app.register("former").await;
+    let (stranger, _) = app.register("stranger").await;
+    let (_, extra_id) = app.register("extra").await;
+    let room = app
+        .create_room(&owner, "r", &[&admin_id, &member_id, &former_id])
+        .await;
+    app.ok(
+        Some(&owner),
+        "mutation($r: UUID!, $u: UUID!) { setMemberRole(roomId: $r, userId: $u, role: ADMIN) { role } }",
+        json!({ "r": room, "u": admin_id }),
+    )
+    .await;
+    app.ok(
+        Some(&former),
+        "mutation($r: UUID!) { leaveRoom(roomId: $r) }",
+        json!({ "r": room }),
+    )
+    .await;
+    let owners_message = app.send(&owner, &room, "by owner").await;
+    let members_message = app.send(&member, &room, "by member").await;
+    let token = |caller: Caller| match caller {
+        Owner => Some(owner.as_str()),
+        Admin => Some(admin.as_str()),
+        Member => Some(member.as_str()),
+        Former => Some(former.as_str()),
+        Stranger => Some(stranger.as_str()),
+        Anonymous => None,
+    };
+
+    // (operation, root field, variables, expected outcome per caller in ALL order).
+    // Ordered so that no row changes what a later row sees (deletes and leaving come last).
+    let table: Vec<(&str, &str, Value, [&str; 6])> = vec![
+        (
+            "query($r: UUID!) { room(id: $r) { id } }",
+            "room",
+            json!({ "r": room }),
+            ["OK", "OK", "OK", "NULL", "NULL", "UNAUTHENTICATED"],
+        ),
+        (
+            "query($r: UUID!) { room(id: $r) { messages(last: 5) { edges { node { id } } } } }",
+            "room",
+            json!({ "r": room }),
+            ["OK", "OK", "OK", "NULL", "NULL", "UNAUTHENTICATED"],
+        ),
+        (
+            "mutation($r: UUID!) { sendMessage(input: { roomId: $r, body: \"hi\" }) { id } }",
+            "sendMessage",
+            json!({ "r": room }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($m: UUID!) { editMessage(id: $m, body: \"edited\") { id } }",
+            "editMessage",
+            json!({ "m": owners_message }),
+            [
+                "OK",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($m: UUID!) { react(messageId: $m, emoji: \"👍\") { id } }",
+            "react",
+            json!({ "m": owners_message }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($m: UUID!) { unreact(messageId: $m, emoji: \"👍\") { id } }",
+            "unreact",
+            json!({ "m": owners_message }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($r: UUID!, $m: UUID!) { markRead(roomId: $r, messageId: $m) { role } }",
+            "markRead",
+            json!({ "r": room, "m": owners_message }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($r: UUID!) { updateRoom(input: { roomId: $r, topic: \"t\" }) { id } }",
+            "updateRoom",
+            json!({ "r": room }),
+            [
+                "OK",
+                "OK",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($r: UUID!, $u: UUID!) { addMember(roomId: $r, userId: $u) { role } }",
+            "addMember",
+            json!({ "r": room, "u": extra_id }),
+            [
+                "OK",
+                "OK",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($r: UUID!, $u: UUID!) { setMemberRole(roomId: $r, userId: $u, role: MEMBER) { role } }",
+            "setMemberRole",
+            json!({ "r": room, "u": extra_id }),
+            [
+                "OK",
+                "OK",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($m: UUID!) { deleteMessage(id: $m) { id } }",
+            "deleteMessage",
+            json!({ "m": owners_message }),
+            [
+                "OK",
+                "OK",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($m: UUID!) { deleteMessage(id: $m) { id } }",
+            "deleteMessage",
+            json!({ "m": members_message }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        // The owner removes the admin first; from then on the admin is a stranger.
+        (
+            "mutation($r: UUID!, $u: UUID!) { removeMember(roomId: $r, userId: $u) }",
+            "removeMember",
+            json!({ "r": room, "u": admin_id }),
+            [
+                "OK",
+                "NOT_FOUND",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($r: UUID!) { leaveRoom(roomId: $r) }",
+            "leaveRoom",
+            json!({ "r": room }),
+            [
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+            ],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (query, field, vars, expected) in &table {
+        for (caller, want) in ALL.iter().zip(expected) {
+            let body = app.gql(token(*caller), query, vars.clone()).await;
+            let got = outcome(&body, field);
+            if got != *want {
+                failures.push(format!(
+                    "{field} as {caller:?}: want {want}, got {got}: {body}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,309 @@
+//! Messages over HTTP: send, edit, delete, replies, history pages, reactions, receipts, unread.
+
+use serde_json::{Value, json};
+
+use crate::on_both_backends;
+use crate::util::{TestApp, first_error};
+
+const SEND: &str = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id body metadata replyTo { id body } sender { username } editedAt deletedAt } }";
+const EDIT: &str =
+    "mutation($id: UUID!, $body: String!) { editMessage(id: $id, body: $body) { body editedAt } }";
+const DELETE: &str = "mutation($id: UUID!) { deleteMessage(id: $id) { body metadata deletedAt } }";
+const PAGE: &str = "query($room: UUID!, $first: Int, $after: String, $last: Int, $before: String) { room(id: $room) { messages(first: $first, after: $after, last: $last, before: $before) { edges { cursor node { id body } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }";
+const REACT: &str = "mutation($id: UUID!, $e: String!) { react(messageId: $id, emoji: $e) { reactions { emoji count reactedByMe users { username } } } }";
+const UNREACT: &str = "mutation($id: UUID!, $e: String!) { unreact(messageId: $id, emoji: $e) { reactions { emoji count } } }";
+const UNREAD: &str = "query($room: UUID!) { room(id: $room) { unreadCount lastMessage { body } } }";
+const MARK: &str = "mutation($room: UUID!, $msg: UUID!) { markRead(roomId: $room, messageId: $msg) { lastReadMessageId } }";
+
+on_both_backends!(
+    send_edit_delete_and_reply,
+    history_pages_by_cursor,
+    reactions_group_by_emoji,
+    receipts_and_unread_counts,
+);
+
+async fn send_edit_delete_and_reply(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let room = app.create_room(&ann, "r", &[&bob_id]).await;
+    let other = app.create_room(&ann, "other", &[]).await;
+    let input = |v: Value| json!({ "input": v });
+
+    let sent = app
+        .ok(Some(&ann), SEND, input(json!({ "roomId": room, "body": "  hello <b>world</b> 👋  ", "metadata": { "client": "web", "n": [1, 2] } })))
+        .await;
+    let msg = &sent["sendMessage"];
+    assert_eq!(msg["body"], "hello <b>world</b> 👋");
+    assert_eq!(msg["metadata"], json!({ "client": "web", "n": [1, 2] }));
+    assert_eq!(msg["sender"]["username"], "ann");
+    let id = msg["id"].as_str().unwrap().to_owned();
+
+    let reply = app
+        .ok(
+            Some(&bob),
+            SEND,
+            input(json!({ "roomId": room, "body": "hi", "replyToId": id })),
+        )
+        .await;
+    assert_eq!(
+        reply["sendMessage"]["replyTo"]["body"],
+        "hello <b>world</b> 👋"
+    );
+    let reply_id = reply["sendMessage"]["id"].as_str().unwrap().to_owned();
+
+    let huge = "é".repeat(10_001);
+    let exact = "é".repeat(10_000);
+    for (v, field) in [
+        (json!({ "roomId": room, "body": " \n " }), "body"),
+        (json!({ "roomId": room, "body": huge }), "body"),
+        (
+            json!({ "roomId": room, "body": "x", "metadata": [1] }),
+            "metadata",
+        ),
+        (
+            json!({ "roomId": room, "body": "x", "metadata": { "x": "y".repeat(17_000) } }),
+            "metadata",
+        ),
+        (
+            json!({ "roomId": other, "body": "x", "replyToId": id }),
+            "replyToId",
+        ),
+    ] {
+        let body = app.gql(Some(&ann), SEND, input(v)).await;
+        let (code, _, got) = first_error(&body);
+        assert_eq!(
+            (code.as_str(), got.as_deref()),
+            ("BAD_USER_INPUT", Some(field))
+        );
+    }
+    app.ok(
+        Some(&ann),
+        SEND,
+        input(json!({ "roomId": room, "body": exact })),
+    )
+    .await;
+    assert_eq!(app.count("messages").await, 3);
+
+    // Only the sender edits.
+    let edited = app
+        .ok(Some(&ann), EDIT, json!({ "id": id, "body": "hello again" }))
+        .await;
+    assert_eq!(edited["editMessage"]["body"], "hello again");
+    assert!(edited["editMessage"]["editedAt"].is_string());
+    assert_eq!(
+        first_error(
+            &app.gql(Some(&bob), EDIT, json!({ "id": id, "body": "mine" }))
+                .await
+        )
+        .0,
+        "FORBIDDEN"
+    );
+
+    // The sender or a room admin deletes; the body is gone for good.
+    assert_eq!(
+        first_error(&app.gql(Some(&bob), DELETE, json!({ "id": id })).await).0,
+        "FORBIDDEN"
+    );
+    let deleted = app.ok(Some(&ann), DELETE, json!({ "id": reply_id })).await;
+    assert!(deleted["deleteMessage"]["body"].is_null());
+    assert!(deleted["deleteMessage"]["deletedAt"].is_string());
+    let again = app.ok(Some(&ann), DELETE, json!({ "id": reply_id })).await;
+    assert_eq!(
+        again["deleteMessage"]["deletedAt"],
+        deleted["deleteMessage"]["deletedAt"]
+    );
+    assert_eq!(
+        first_error(
+            &app.gql(Some(&bob), EDIT, json!({ "id": reply_id, "body": "x" }))
+                .await
+        )
+        .0,
+        "CONFLICT"
+    );
+    assert_eq!(app.count("messages WHERE body IS NULL").await, 1);
+}
+
+fn ids(data: &Value) -> Vec<String> {
+    data["room"]["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn history_pages_by_cursor(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let room = app.create_room(&ann, "r", &[]).await;
+    let mut sent = Vec::new();
+    for i in 0..25 {
+        sent.push(app.send(&ann, &room, &format!("m{i}")).await);
+    }
+    // Default: the newest 20, oldest first.
+    let page = app.ok(Some(&ann), PAGE, json!({ "room": room })).await;
+    assert_eq!(ids(&page), sent[5..]);
+
+    // Walk back with last/before while new messages keep arriving: no gaps, no repeats.
+    let mut seen: Vec<String> = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = app
+            .ok(
+                Some(&ann),
+                PAGE,
+                json!({ "room": room, "last": 10, "before": before }),
+            )
+            .await;
+        let mut chunk = ids(&page);
+        chunk.extend(seen);
+        seen = chunk;
+        app.send(&ann, &room, "late arrival").await;
+        let info = &page["room"]["messages"]["pageInfo"];
+        if info["hasPreviousPage"] == false {
+            break;
+        }
+        before = info["startCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, sent);
+
+    // Forward with first/after.
+    let mut forward: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..3 {
+        let page = app
+            .ok(
+                Some(&ann),
+                PAGE,
+                json!({ "room": room, "first": 10, "after": after }),
+            )
+            .await;
+        forward.extend(ids(&page));
+        after = page["room"]["messages"]["pageInfo"]["endCursor"]
+            .as_str()
+            .map(str::to_owned);
+    }
+    assert_eq!(forward[..25], sent[..]);
+
+    for (vars, field) in [
+        (json!({ "room": room, "first": 101 }), "first"),
+        (json!({ "room": room, "first": -1 }), "first"),
+        (json!({ "room": room, "last": 1000 }), "last"),
+        (json!({ "room": room, "first": 1, "last": 1 }), "last"),
+        (
+            json!({ "room": room, "first": 1, "after": "bm90IGEgY3Vyc29y" }),
+            "after",
+        ),
+        (
+            json!({ "room": room, "last": 1, "before": "%%%" }),
+            "before",
+        ),
+    ] {
+        let body = app.gql(Some(&ann), PAGE, vars.clone()).await;
+        let (code, _, got) = first_error(&body);
+        assert_eq!(
+            (code.as_str(), got.as_deref()),
+            ("BAD_USER_INPUT", Some(field)),
+            "{vars}"
+        );
+    }
+}
+
+async fn reactions_group_by_emoji(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let room = app.create_room(&ann, "r", &[&bob_id]).await;
+    let msg = app.send(&ann, &room, "react to me").await;
+    app.ok(Some(&ann), REACT, json!({ "id": msg, "e": "👍" }))
+        .await;
+    app.ok(Some(&ann), REACT, json!({ "id": msg, "e": "👍" }))
+        .await;
+    app.ok(Some(&bob), REACT, json!({ "id": msg, "e": "👍" }))
+        .await;
+    let data = app
+        .ok(Some(&bob), REACT, json!({ "id": msg, "e": "❤️" }))
+        .await;
+    assert_eq!(
+        data["react"]["reactions"],
+        json!([
+            { "emoji": "👍", "count": 2, "reactedByMe": true, "users": [{ "username": "ann" }, { "username": "bob" }] },
+            { "emoji": "❤️", "count": 1, "reactedByMe": true, "users": [{ "username": "bob" }] },
+        ])
+    );
+    assert_eq!(app.count("message_reactions").await, 3);
+    let data = app
+        .ok(Some(&ann), UNREACT, json!({ "id": msg, "e": "👍" }))
+        .await;
+    assert_eq!(
+        data["unreact"]["reactions"],
+        json!([{ "emoji": "👍", "count": 1 }, { "emoji": "❤️", "count": 1 }])
+    );
+    for bad in ["", "two words", &"x".repeat(33)] {
+        let body = app
+            .gql(Some(&ann), REACT, json!({ "id": msg, "e": bad }))
+            .await;
+        assert_eq!(first_error(&body).2.as_deref(), Some("emoji"), "{bad:?}");
+    }
+}
+
+async fn receipts_and_unread_counts(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let (_, cat_id) = app.register("cat").await;
+    let room = app.create_room(&ann, "r", &[&bob_id, &cat_id]).await;
+    let other = app.create_room(&ann, "other", &[&bob_id]).await;
+    let m: Vec<String> = [
+        app.send(&ann, &room, "one").await,
+        app.send(&ann, &room, "two").await,
+        app.send(&ann, &room, "three").await,
+    ]
+    .into();
+    let unread = |token: &str| {
+        let token = token.to_owned();
+        let room = room.clone();
+        async move { app.ok(Some(&token), UNREAD, json!({ "room": room })).await["room"].clone() }
+    };
+    assert_eq!(unread(&bob).await["unreadCount"], 3);
+    assert_eq!(unread(&bob).await["lastMessage"]["body"], "three");
+    assert_eq!(
+        unread(&ann).await["unreadCount"],
+        0,
+        "own messages are never unread"
+    );
+
+    app.ok(Some(&bob), MARK, json!({ "room": room, "msg": m[1] }))
+        .await;
+    assert_eq!(unread(&bob).await["unreadCount"], 1);
+    // Markers only move forward.
+    let back = app
+        .ok(Some(&bob), MARK, json!({ "room": room, "msg": m[0] }))
+        .await;
+    assert_eq!(back["markRead"]["lastReadMessageId"], m[1]);
+    assert_eq!(unread(&bob).await["unreadCount"], 1);
+
+    let read_by = "query($room: UUID!) { room(id: $room) { messages(first: 10) { edges { node { body readBy { username } } } } } }";
+    let data = app.ok(Some(&ann), read_by, json!({ "room": room })).await;
+    let readers: Vec<Value> = data["room"]["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["readBy"].clone())
+        .collect();
+    assert_eq!(
+        readers,
+        [
+            json!([{ "username": "bob" }]),
+            json!([{ "username": "bob" }]),
+            json!([])
+        ]
+    );
+
+    // Deleted messages do not count; a message of another room cannot be a marker here.
+    app.ok(Some(&ann), DELETE, json!({ "id": m[2] })).await;
+    assert_eq!(unread(&bob).await["unreadCount"], 0);
+    assert_eq!(unread(&bob).await["lastMessage"]["body"], "two");
+    let elsewhere = app.send(&ann, &other, "elsewhere").await;
+    let body = app
+        .gql(Some(&bob), MARK, json!({ "room": room, "msg": elsewhere }))
+        .await;
+    assert_eq!(first_error(&body).0, "NOT_FOUND");
+}
