@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::util::{TestApp, TestDatabase};
+
 #[actix_web::test]
 async fn binary_serves_and_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
@@ -81,4 +83,43 @@ fn export_schema_prints_the_sdl() {
         String::from_utf8(output.stdout).unwrap(),
         confab::graphql::sdl()
     );
+}
+
+#[actix_web::test]
+async fn seed_demo_fills_a_database_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("demo.db").display());
+    let seed = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_confab"))
+            .args(["seed", "--demo"])
+            .env("CONFAB_DATABASE_URL", &url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert!(seed().contains("4000 messages"));
+    assert!(seed().contains("already present"));
+
+    let app = TestApp::start(TestDatabase::Sqlite(dir), url).await;
+    assert_eq!(app.count("messages").await, 4000);
+    let login = app
+        .ok(None, "mutation { login(input: { login: \"bob\", password: \"confab-demo\" }) { token } }", json!({}))
+        .await;
+    let token = login["login"]["token"].as_str().unwrap();
+    let data = app
+        .ok(
+            Some(token),
+            "{ myRooms(first: 10) { edges { node { name kind unreadCount messages(last: 5) { edges { node { body sender { username } } } } } } } }",
+            json!({}),
+        )
+        .await;
+    let rooms = data["myRooms"]["edges"].as_array().unwrap();
+    assert_eq!(rooms.len(), 3, "bob is in general, random and the direct room: {data}");
+    for room in rooms {
+        assert_eq!(room["node"]["messages"]["edges"].as_array().unwrap().len(), 5);
+        assert!(room["node"]["unreadCount"].as_i64().unwrap() > 0);
+    }
+    app.stop().await;
 }

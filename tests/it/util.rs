@@ -124,7 +124,7 @@ impl TestApp {
         Some(Self::start(database, url).await)
     }
 
-    async fn start(database: TestDatabase, url: String) -> Self {
+    pub async fn start(database: TestDatabase, url: String) -> Self {
         let mut config = Config::for_database(url);
         config.http.workers = Some(1);
         let mut db = confab::db::connect_and_migrate(&config.database)
