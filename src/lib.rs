@@ -16,6 +16,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod realtime;
 pub mod seed;
 pub mod service;
 pub mod state;
@@ -73,7 +74,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         database = %db::redact(&config.database.url),
         "confab listening; GraphiQL at /"
     );
-    let state = AppState::new(db.clone(), config);
+    let state = AppState::new(db.clone(), config)?;
     http::server(state, listener)?.await?;
     db.close().await?;
     tracing::info!("stopped");

@@ -1,22 +1,60 @@
-//! The state every request shares: the database pool and the settings. Cheap to clone.
+//! The state every request shares: the database pool, the settings, the event broker and
+//! presence. Cheap to clone; built once per process, outside the HTTP worker factory, so every
+//! worker publishes to and subscribes from the same broker.
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::realtime::local::LocalBroker;
+use crate::realtime::presence::{HEARTBEAT, Presence};
+use crate::realtime::redis::RedisBroker;
+use crate::realtime::{Event, SharedBroker, Topic};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    pub broker: SharedBroker,
+    pub presence: Arc<Presence>,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, config: Config) -> Self {
-        Self {
+    /// Wires the broker and presence: in-process, or through Redis when `redis_url` is set.
+    /// Must run inside the tokio runtime (the Redis links are background tasks).
+    pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
+        let (broker, presence): (SharedBroker, Arc<Presence>) = match &config.redis_url {
+            Some(url) => {
+                let presence = Arc::new(Presence::with_redis(url)?);
+                let beating = Arc::downgrade(&presence);
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(HEARTBEAT);
+                    loop {
+                        tick.tick().await;
+                        let Some(presence) = beating.upgrade() else {
+                            break;
+                        };
+                        presence.heartbeat().await;
+                    }
+                });
+                (Arc::new(RedisBroker::start(url)?), presence)
+            }
+            None => (
+                Arc::new(LocalBroker::default()),
+                Arc::new(Presence::local()),
+            ),
+        };
+        Ok(Self {
             db,
             config: Arc::new(config),
-        }
+            broker,
+            presence,
+        })
+    }
+
+    /// Publishes an event; call after the write it describes has committed.
+    pub fn publish(&self, topic: Topic, event: Event) {
+        self.broker.publish(topic, event);
     }
 }

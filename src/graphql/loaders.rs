@@ -1,13 +1,15 @@
 //! Request-scoped DataLoaders: every relationship field batches through here, so a nested
 //! query costs a fixed number of SQL statements whatever the page size.
 //!
-//! One [`Loaders`] per request (it knows the viewer, for unread counts, and its cache never
-//! serves one user's data to another); one key type per (entity, key).
+//! One [`Loaders`] per request, or per WebSocket connection (it knows the viewer, for unread
+//! counts); one key type per (entity, key). Loaders batch but do not cache: a connection lives
+//! for hours and must not serve stale rows, and within one request the levels of a query ask
+//! for different keys anyway.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{messages, room_members, rooms, users};
 use sea_orm::DbErr;
 use uuid::Uuid;
@@ -23,22 +25,18 @@ const MAX_BATCH: usize = 500;
 /// resolvers of one level to register their keys (one batch per level), short next to a query.
 const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 
-pub type ChatLoader = DataLoader<Loaders, HashMapCache>;
+pub type ChatLoader = DataLoader<Loaders>;
 
 pub struct Loaders {
     state: AppState,
     viewer_id: Option<Uuid>,
 }
 
-/// A fresh loader for one request by `viewer_id`.
+/// A fresh loader for one request (or WebSocket connection) by `viewer_id`.
 pub fn for_request(state: AppState, viewer_id: Option<Uuid>) -> ChatLoader {
-    DataLoader::with_cache(
-        Loaders { state, viewer_id },
-        tokio::spawn,
-        HashMapCache::default(),
-    )
-    .max_batch_size(MAX_BATCH)
-    .delay(BATCH_DELAY)
+    DataLoader::new(Loaders { state, viewer_id }, tokio::spawn)
+        .max_batch_size(MAX_BATCH)
+        .delay(BATCH_DELAY)
 }
 
 /// Loader failures are database failures; they reach the client as INTERNAL.
@@ -83,6 +81,8 @@ key!(/// The reactions on a message.
     ReactionsOn);
 key!(/// The users who have read a message.
     ReadersOf);
+key!(/// Whether a user has a socket open anywhere.
+    Connected);
 
 /// A page of a room's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -275,5 +275,15 @@ impl Loader<MessagesOf> for Loaders {
                 )
             })
             .collect())
+    }
+}
+
+impl Loader<Connected> for Loaders {
+    type Value = bool;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[Connected]) -> Loaded<Connected, bool> {
+        let online = self.state.presence.online(&ids(keys, |k| k.0)).await;
+        Ok(keys.iter().map(|k| (*k, online.contains(&k.0))).collect())
     }
 }

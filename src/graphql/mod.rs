@@ -2,7 +2,7 @@
 //! `confab export-schema`. Root objects are merged per domain; resolvers are thin and call
 //! `crate::service`.
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 use crate::state::AppState;
 
@@ -11,6 +11,7 @@ mod extension;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
 pub use context::{load, load_many, state, viewer};
@@ -21,14 +22,15 @@ pub const MAX_DEPTH: usize = 16;
 /// The summed cost of the fields of one operation (a field costs 1, a page `first` times more).
 pub const MAX_COMPLEXITY: usize = 5_000;
 
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// The schema with its limits and extensions but without runtime data.
-pub fn schema_builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+pub fn schema_builder()
+-> SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
     Schema::build(
         query::Query::default(),
         mutation::Mutation::default(),
-        EmptySubscription,
+        subscription::Subscription,
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)

@@ -4,8 +4,8 @@
 //! or invalid token makes an anonymous request, so `me` is null and protected fields answer
 //! UNAUTHENTICATED.
 
-use actix_web::http::{Method, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, Responder as _, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
@@ -15,18 +15,43 @@ use crate::auth::{self, ClientInfo};
 use crate::graphql::{AppSchema, RequestId, loaders};
 use crate::state::AppState;
 
-/// Executes one GraphQL request. GET carries queries only, so a link cannot change anything.
+/// Executes one GraphQL request sent with POST (JSON or multipart).
 pub async fn execute(
     schema: web::Data<AppSchema>,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: GraphQLRequest,
 ) -> GraphQLResponse {
-    let mut request = body.into_inner();
-    if req.method() == Method::GET && is_mutation(&mut request) {
-        return coded_error("mutations must be sent with POST", "BAD_USER_INPUT", None);
+    run(&schema, &state, &req, body.into_inner()).await
+}
+
+/// `GET /graphql`: a WebSocket upgrade, or a query in the query string. GET carries queries
+/// only, so following a link cannot change anything.
+pub async fn get(
+    schema: web::Data<AppSchema>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if upgrade {
+        return super::ws::upgrade(req, payload, schema, state).await;
     }
-    run(&schema, &state, &req, request).await
+    let response = match async_graphql::http::parse_query_string(req.query_string()) {
+        Ok(mut request) => {
+            if is_mutation(&mut request) {
+                coded_error("mutations must be sent with POST", "BAD_USER_INPUT", None)
+            } else {
+                run(&schema, &state, &req, request).await
+            }
+        }
+        Err(err) => coded_error(&format!("malformed request: {err}"), "BAD_USER_INPUT", None),
+    };
+    Ok(response.respond_to(&req).map_into_boxed_body())
 }
 
 fn is_mutation(request: &mut async_graphql::Request) -> bool {

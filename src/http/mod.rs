@@ -10,13 +10,14 @@ use crate::state::AppState;
 
 mod graphql;
 mod health;
+mod ws;
 
 /// Registers every route; shared by the server and anything that embeds Confab.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/graphql")
             .route(web::post().to(graphql::execute))
-            .route(web::get().to(graphql::execute)),
+            .route(web::get().to(graphql::get)),
     )
     .route("/", web::get().to(graphql::graphiql))
     .route("/healthz", web::get().to(health::healthz))

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::{self, ClientInfo, Viewer};
 use crate::error::{ApiError, ApiResult};
+use crate::realtime::{Event, Topic};
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -32,7 +33,8 @@ pub struct SignedIn {
 
 const BAD_CREDENTIALS: &str = "unknown login or wrong password";
 
-/// Creates a user (role `user`, status `offline`) and signs them in, in one transaction.
+/// Creates a user (role `user`, choosing to appear `online` when connected) and signs them in,
+/// in one transaction.
 pub async fn register(
     state: &AppState,
     input: RegisterInput,
@@ -58,7 +60,7 @@ pub async fn register(
         display_name: Set(display_name),
         password_hash: Set(password_hash),
         role: Set("user".to_owned()),
-        status: Set("offline".to_owned()),
+        status: Set("online".to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -118,6 +120,11 @@ pub async fn revoke(state: &AppState, viewer: &Viewer, session_id: Uuid) -> ApiR
         let mut active: sessions::ActiveModel = session.into();
         active.revoked_at = Set(Some(super::now()));
         active.update(&state.db).await?;
+        // Open sockets of the session close when they hear this.
+        state.publish(
+            Topic::Session(session_id),
+            Event::SessionRevoked { session_id },
+        );
     }
     Ok(true)
 }

@@ -9,6 +9,8 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
+use crate::realtime::{Event, Topic};
+use crate::service::notification;
 use crate::service::room::{not_found, require_member};
 use crate::service::{now, write_txn};
 use crate::state::AppState;
@@ -120,6 +122,13 @@ pub async fn admit(
         }
     };
     txn.commit().await?;
+    state.publish(
+        Topic::Room(room.id),
+        Event::MemberJoined {
+            member: member.clone(),
+        },
+    );
+    state.publish(Topic::User(user_id), Event::RoomAdded { room });
     Ok(member)
 }
 
@@ -133,7 +142,12 @@ pub async fn rejoin_direct(state: &AppState, room: &rooms::Model, user_id: Uuid)
         let mut active: room_members::ActiveModel = member.into();
         active.left_at = Set(None);
         active.joined_at = Set(now());
-        active.update(&state.db).await?;
+        let member = active.update(&state.db).await?;
+        state.publish(Topic::Room(room.id), Event::MemberJoined { member });
+        state.publish(
+            Topic::User(user_id),
+            Event::RoomAdded { room: room.clone() },
+        );
     }
     Ok(())
 }
@@ -173,7 +187,23 @@ pub async fn add(
     crate::service::user::by_id(state, user_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("user not found".to_owned()))?;
-    admit(state, &room, user_id).await
+    let member = admit(state, &room, user_id).await?;
+    notification::notify(
+        state,
+        vec![notification::New {
+            user_id,
+            kind: "room_added",
+            title: format!(
+                "{} added you to {}",
+                viewer.user.display_name,
+                room.name.as_deref().unwrap_or("a room")
+            ),
+            body: None,
+            data: serde_json::json!({ "roomId": room.id, "addedBy": viewer.id() }),
+        }],
+    )
+    .await;
+    Ok(member)
 }
 
 /// Removes a member; admins may remove members, owners anyone but themselves.
@@ -267,7 +297,27 @@ pub async fn mark_read(
     }
     let mut active: room_members::ActiveModel = membership.into();
     active.last_read_message_id = Set(Some(target.id));
-    Ok(active.update(&state.db).await?)
+    let member = active.update(&state.db).await?;
+    state.publish(
+        Topic::Room(room_id),
+        Event::ReceiptUpdated {
+            room_id,
+            user_id: viewer.id(),
+            message_id: target.id,
+        },
+    );
+    if let Ok(counts) =
+        crate::service::message::unread_counts(&state.db, viewer.id(), &[room_id]).await
+    {
+        state.publish(
+            Topic::User(viewer.id()),
+            Event::UnreadChanged {
+                room_id,
+                unread_count: counts.get(&room_id).copied().unwrap_or(0),
+            },
+        );
+    }
+    Ok(member)
 }
 
 async fn active_member(
@@ -292,8 +342,10 @@ async fn count_role(db: &impl ConnectionTrait, room_id: Uuid, role: Role) -> Api
 }
 
 async fn set_left(state: &AppState, member: room_members::Model) -> ApiResult<()> {
+    let (room_id, user_id) = (member.room_id, member.user_id);
     let mut active: room_members::ActiveModel = member.into();
     active.left_at = Set(Some(now()));
     active.update(&state.db).await?;
+    state.publish(Topic::Room(room_id), Event::MemberLeft { room_id, user_id });
     Ok(())
 }

@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
+use crate::realtime::{Event, Topic, public_user};
 use crate::service::member::Role;
+use crate::service::notification;
 use crate::service::page::{Page, Slice};
 use crate::service::room::require_member;
 use crate::service::{now, sql, write_txn};
@@ -24,6 +26,8 @@ pub const BODY_MAX: usize = 10_000;
 pub const METADATA_MAX_BYTES: usize = 16 * 1024;
 pub const METADATA_MAX_DEPTH: usize = 16;
 pub const EMOJI_MAX: usize = 32;
+/// How long a typing indicator lasts unless repeated.
+pub const TYPING_TTL_SECS: i64 = 6;
 
 pub struct SendMessage {
     pub room_id: Uuid,
@@ -74,7 +78,95 @@ pub async fn send(
     marker.last_read_message_id = Set(Some(message.id));
     marker.update(&txn).await?;
     txn.commit().await?;
+    state.publish(
+        Topic::Room(room.id),
+        Event::MessageAdded {
+            message: message.clone(),
+            sender: Some(Box::new(public_user(viewer.user.clone()))),
+        },
+    );
+    // Mentions and unread counters follow without holding up the sender.
+    let (state, sender, sent) = (state.clone(), viewer.user.clone(), message.clone());
+    tokio::spawn(async move {
+        if let Some(body) = sent.body.as_deref()
+            && let Err(err) =
+                notification::notify_mentions(&state, &sender, sent.room_id, sent.id, body).await
+        {
+            tracing::warn!(error = ?err, "mention notifications failed");
+        }
+        publish_unread(&state, sent.room_id, Some(sender.id)).await;
+    });
     Ok(message)
+}
+
+/// Publishes each active member's unread count for a room (but `skip`'s) to their topic.
+pub async fn publish_unread(state: &AppState, room_id: Uuid, skip: Option<Uuid>) {
+    match unread_by_member(&state.db, room_id).await {
+        Ok(counts) => {
+            for (user_id, unread_count) in counts {
+                if Some(user_id) != skip {
+                    state.publish(
+                        Topic::User(user_id),
+                        Event::UnreadChanged {
+                            room_id,
+                            unread_count,
+                        },
+                    );
+                }
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "unread counts failed"),
+    }
+}
+
+#[derive(FromQueryResult)]
+struct MemberCount {
+    user_id: Uuid,
+    n: i64,
+}
+
+/// Every active member's unread count in one room, in one statement.
+pub async fn unread_by_member(
+    db: &impl ConnectionTrait,
+    room_id: Uuid,
+) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    let query = "SELECT rm.user_id AS user_id, COUNT(m.id) AS n \
+         FROM room_members rm \
+         LEFT JOIN messages r ON r.id = rm.last_read_message_id \
+         LEFT JOIN messages m ON m.room_id = rm.room_id AND m.deleted_at IS NULL \
+           AND (m.sender_id IS NULL OR m.sender_id <> rm.user_id) \
+           AND (r.id IS NULL OR m.created_at > r.created_at OR (m.created_at = r.created_at AND m.id > r.id)) \
+         WHERE rm.room_id = ? AND rm.left_at IS NULL \
+         GROUP BY rm.user_id";
+    let rows = MemberCount::find_by_statement(sql::stmt(
+        db.get_database_backend(),
+        query,
+        vec![room_id.into()],
+    ))
+    .all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
+}
+
+/// Tells the room the caller is (or stopped) typing. Never stored; clients drop the
+/// indicator at `expiresAt` unless it is repeated.
+pub async fn set_typing(
+    state: &AppState,
+    viewer: &Viewer,
+    room_id: Uuid,
+    typing: bool,
+) -> ApiResult<bool> {
+    require_member(&state.db, viewer, room_id).await?;
+    state.publish(
+        Topic::Room(room_id),
+        Event::Typing {
+            room_id,
+            user_id: viewer.id(),
+            typing,
+            expires_at: now() + chrono::Duration::seconds(TYPING_TTL_SECS),
+        },
+    );
+    Ok(true)
 }
 
 /// Replaces the body of one's own text message.
@@ -103,7 +195,14 @@ pub async fn edit(
     let mut active: messages::ActiveModel = message.into();
     active.body = Set(Some(new_body));
     active.edited_at = Set(Some(now()));
-    Ok(active.update(&state.db).await?)
+    let message = active.update(&state.db).await?;
+    state.publish(
+        Topic::Room(message.room_id),
+        Event::MessageEdited {
+            message: message.clone(),
+        },
+    );
+    Ok(message)
 }
 
 /// Soft-deletes a message (the sender, or a room owner or admin). The body and metadata are
@@ -121,7 +220,16 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> ApiResult<me
     active.body = Set(None);
     active.metadata = Set(None);
     active.ciphertext = Set(None);
-    Ok(active.update(&state.db).await?)
+    let message = active.update(&state.db).await?;
+    state.publish(
+        Topic::Room(message.room_id),
+        Event::MessageDeleted {
+            message: message.clone(),
+        },
+    );
+    let (state, room_id) = (state.clone(), message.room_id);
+    tokio::spawn(async move { publish_unread(&state, room_id, None).await });
+    Ok(message)
 }
 
 /// Adds the caller's `emoji` reaction (once per user and emoji).
@@ -139,7 +247,7 @@ pub async fn react(
     let reaction = message_reactions::ActiveModel {
         message_id: Set(message.id),
         user_id: Set(viewer.id()),
-        emoji: Set(emoji),
+        emoji: Set(emoji.clone()),
         created_at: Set(now()),
     };
     let inserted = message_reactions::Entity::insert(reaction)
@@ -155,7 +263,11 @@ pub async fn react(
         .exec(&state.db)
         .await;
     match inserted {
-        Ok(_) | Err(DbErr::RecordNotInserted) => Ok(message),
+        Ok(_) => {
+            publish_reaction(state, viewer, &message, emoji, true);
+            Ok(message)
+        }
+        Err(DbErr::RecordNotInserted) => Ok(message),
         Err(err) => Err(err.into()),
     }
 }
@@ -169,10 +281,31 @@ pub async fn unreact(
 ) -> ApiResult<messages::Model> {
     let emoji = self::emoji(emoji)?;
     let (message, _) = visible(state, viewer, message_id).await?;
-    message_reactions::Entity::delete_by_id((message.id, viewer.id(), emoji))
+    let deleted = message_reactions::Entity::delete_by_id((message.id, viewer.id(), emoji.clone()))
         .exec(&state.db)
         .await?;
+    if deleted.rows_affected > 0 {
+        publish_reaction(state, viewer, &message, emoji, false);
+    }
     Ok(message)
+}
+
+fn publish_reaction(
+    state: &AppState,
+    viewer: &Viewer,
+    message: &messages::Model,
+    emoji: String,
+    added: bool,
+) {
+    state.publish(
+        Topic::Room(message.room_id),
+        Event::ReactionChanged {
+            message: message.clone(),
+            user_id: viewer.id(),
+            emoji,
+            added,
+        },
+    );
 }
 
 /// A message in a room the caller belongs to, with the caller's role there; NOT_FOUND

@@ -5,7 +5,9 @@
 pub mod account;
 pub mod member;
 pub mod message;
+pub mod notification;
 pub mod page;
+pub mod presence;
 pub mod room;
 pub mod sql;
 pub mod user;

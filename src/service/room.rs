@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
+use crate::realtime::{Event, Topic};
 use crate::service::member::{self, Role};
+use crate::service::notification;
 use crate::service::page::{Key, Page, Slice};
 use crate::service::{now, sql, write_txn};
 use crate::state::AppState;
@@ -151,7 +153,7 @@ pub async fn create(
     let room =
         room.ok_or_else(|| ApiError::Conflict("could not draw a free join code".to_owned()))?;
     let members = std::iter::once((viewer.id(), Role::Owner))
-        .chain(member_ids.into_iter().map(|id| (id, Role::Member)))
+        .chain(member_ids.iter().map(|id| (*id, Role::Member)))
         .map(|(user_id, role)| room_members::ActiveModel {
             room_id: Set(room.id),
             user_id: Set(user_id),
@@ -163,7 +165,43 @@ pub async fn create(
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    announce(state, viewer, &room, &member_ids).await;
     Ok(room)
+}
+
+/// Tells users they were put in a new room: a RoomAdded event and a notification each.
+async fn announce(state: &AppState, viewer: &Viewer, room: &rooms::Model, user_ids: &[Uuid]) {
+    state.publish(
+        Topic::User(viewer.id()),
+        Event::RoomAdded { room: room.clone() },
+    );
+    for user_id in user_ids {
+        state.publish(
+            Topic::User(*user_id),
+            Event::RoomAdded { room: room.clone() },
+        );
+    }
+    let title = match &room.name {
+        Some(name) => format!("{} added you to {name}", viewer.user.display_name),
+        None => format!(
+            "{} started a conversation with you",
+            viewer.user.display_name
+        ),
+    };
+    notification::notify(
+        state,
+        user_ids
+            .iter()
+            .map(|user_id| notification::New {
+                user_id: *user_id,
+                kind: "room_added",
+                title: title.clone(),
+                body: None,
+                data: serde_json::json!({ "roomId": room.id, "addedBy": viewer.id() }),
+            })
+            .collect(),
+    )
+    .await;
 }
 
 /// The direct room of the caller and `other`, created on first use. Concurrent calls for the
@@ -194,7 +232,10 @@ pub async fn open_direct(
             return Ok(room);
         }
         match insert_direct(state, viewer.id(), other, &key).await {
-            Ok(room) => return Ok(room),
+            Ok(room) => {
+                announce(state, viewer, &room, &[other]).await;
+                return Ok(room);
+            }
             Err(ApiError::Conflict(_)) => continue,
             Err(err) => return Err(err),
         }

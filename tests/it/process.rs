@@ -96,7 +96,11 @@ async fn seed_demo_fills_a_database_once() {
             .env("RUST_LOG", "warn")
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         String::from_utf8(output.stdout).unwrap()
     };
     assert!(seed().contains("4000 messages"));
@@ -105,7 +109,11 @@ async fn seed_demo_fills_a_database_once() {
     let app = TestApp::start(TestDatabase::Sqlite(dir), url).await;
     assert_eq!(app.count("messages").await, 4000);
     let login = app
-        .ok(None, "mutation { login(input: { login: \"bob\", password: \"confab-demo\" }) { token } }", json!({}))
+        .ok(
+            None,
+            "mutation { login(input: { login: \"bob\", password: \"confab-demo\" }) { token } }",
+            json!({}),
+        )
         .await;
     let token = login["login"]["token"].as_str().unwrap();
     let data = app
@@ -116,9 +124,16 @@ async fn seed_demo_fills_a_database_once() {
         )
         .await;
     let rooms = data["myRooms"]["edges"].as_array().unwrap();
-    assert_eq!(rooms.len(), 3, "bob is in general, random and the direct room: {data}");
+    assert_eq!(
+        rooms.len(),
+        3,
+        "bob is in general, random and the direct room: {data}"
+    );
     for room in rooms {
-        assert_eq!(room["node"]["messages"]["edges"].as_array().unwrap().len(), 5);
+        assert_eq!(
+            room["node"]["messages"]["edges"].as_array().unwrap().len(),
+            5
+        );
         assert!(room["node"]["unreadCount"].as_i64().unwrap() > 0);
     }
     app.stop().await;

@@ -137,8 +137,8 @@ impl TestApp {
         });
         let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let server =
-            confab::http::server(AppState::new(db.clone(), config), listener).expect("server");
+        let state = AppState::new(db.clone(), config).expect("state");
+        let server = confab::http::server(state, listener).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
         Self {

@@ -4,6 +4,7 @@ use async_graphql::MergedObject;
 
 mod account;
 mod message;
+mod realtime;
 mod room;
 
 #[derive(MergedObject, Default)]
@@ -11,4 +12,5 @@ pub struct Mutation(
     account::AccountMutation,
     room::RoomMutation,
     message::MessageMutation,
+    realtime::RealtimeMutation,
 );

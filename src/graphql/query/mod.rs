@@ -2,8 +2,13 @@
 
 use async_graphql::MergedObject;
 
+mod notification;
 pub mod room;
 mod user;
 
 #[derive(MergedObject, Default)]
-pub struct Query(user::UserQuery, room::RoomQuery);
+pub struct Query(
+    user::UserQuery,
+    room::RoomQuery,
+    notification::NotificationQuery,
+);

@@ -7,9 +7,11 @@ use uuid::Uuid;
 
 use super::{cursor, utc};
 use crate::auth;
+use crate::graphql::loaders::Connected;
 use crate::graphql::query::room::{RoomConnection, rooms_of};
-use crate::graphql::{state, viewer};
+use crate::graphql::{load, state, viewer};
 use crate::service::page::{DEFAULT_PAGE, MAX_PAGE, Page};
+use crate::service::presence;
 
 /// What a user may do beyond their own data.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -40,7 +42,7 @@ impl UserStatus {
         }
     }
 
-    fn from_db(value: &str) -> Self {
+    pub fn from_db(value: &str) -> Self {
         match value {
             "online" => Self::Online,
             "away" => Self::Away,
@@ -102,9 +104,20 @@ impl User {
         }
     }
 
-    /// The availability the user last chose.
-    async fn status(&self) -> UserStatus {
-        UserStatus::from_db(&self.model.status)
+    /// Presence: the availability the user chose while they have a socket open, OFFLINE
+    /// otherwise (choosing OFFLINE makes one invisible).
+    async fn status(&self, ctx: &Context<'_>) -> Result<UserStatus> {
+        let connected = load(ctx, Connected(self.model.id)).await?.unwrap_or(false);
+        Ok(UserStatus::from_db(presence::effective(
+            &self.model.status,
+            connected,
+        )))
+    }
+
+    /// The availability the user chose (visible to the owner only).
+    async fn chosen_status(&self, ctx: &Context<'_>) -> Option<UserStatus> {
+        self.is_viewer(ctx)
+            .then(|| UserStatus::from_db(&self.model.status))
     }
 
     /// When the user was last connected; null if never.

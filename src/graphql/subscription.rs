@@ -1,0 +1,242 @@
+//! The Subscription root: live room events, the caller's own events, and presence.
+//!
+//! Each subscription is a broker receiver turned into a stream. A subscriber that falls more
+//! than [`SUBSCRIBER_BUFFER`](crate::realtime::SUBSCRIBER_BUFFER) events behind is not buffered
+//! further: its connection is told to close (slow consumer).
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Result, Subscription};
+use futures_util::Stream;
+use futures_util::stream::{self, StreamExt};
+use tokio::sync::broadcast::{self, error::RecvError};
+use uuid::Uuid;
+
+use crate::auth;
+use crate::graphql::types::event::{
+    ContactRequested, MemberJoined, MemberLeft, MessageAdded, MessageDeleted, MessageEdited,
+    MyEvent, Notification, NotificationAdded, PresenceChanged, ReactionChanged, ReceiptUpdated,
+    RoomAdded, RoomEvent, Typing, UnreadChanged,
+};
+use crate::graphql::types::{Message, Room, RoomMember, UserStatus, utc};
+use crate::graphql::{state, viewer};
+use crate::realtime::{Event, Topic};
+use crate::service;
+
+/// Most users one `presence` subscription may watch.
+pub const PRESENCE_MAX_USERS: usize = 200;
+
+/// Lets a subscription ask its connection to close (for a slow consumer).
+#[derive(Clone, Default)]
+pub struct ConnectionControl {
+    pub slow: Arc<tokio::sync::Notify>,
+}
+
+enum Step<T> {
+    Skip,
+    Yield(T),
+    YieldThenEnd(T),
+}
+
+/// Turns a broker receiver into a stream of `map`ped events.
+fn events<T, F>(
+    rx: broadcast::Receiver<Arc<Event>>,
+    control: Option<ConnectionControl>,
+    map: F,
+) -> impl Stream<Item = T> + Send + 'static
+where
+    T: Send + 'static,
+    F: FnMut(&Event) -> Step<T> + Send + 'static,
+{
+    stream::unfold(
+        (rx, map, control, false),
+        |(mut rx, mut map, control, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(event) => match map(&event) {
+                        Step::Skip => continue,
+                        Step::Yield(item) => return Some((item, (rx, map, control, false))),
+                        Step::YieldThenEnd(item) => return Some((item, (rx, map, control, true))),
+                    },
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "subscriber fell behind; closing its connection");
+                        if let Some(control) = &control {
+                            control.slow.notify_one();
+                        }
+                        return None;
+                    }
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        },
+    )
+}
+
+#[derive(Default)]
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Everything that happens in a room, from now on. Members only; ends when the caller
+    /// leaves or is removed.
+    async fn room_events(
+        &self,
+        ctx: &Context<'_>,
+        room_id: Uuid,
+    ) -> Result<impl Stream<Item = RoomEvent> + use<>> {
+        let viewer = auth::require(viewer(ctx))?;
+        let state = state(ctx)?;
+        service::room::require_member(&state.db, viewer, room_id).await?;
+        let me = viewer.id();
+        let rx = state.broker.subscribe(Topic::Room(room_id));
+        Ok(events(
+            rx,
+            ctx.data_opt::<ConnectionControl>().cloned(),
+            move |event| {
+                let item = match event {
+                    Event::MessageAdded { message, sender } => {
+                        RoomEvent::MessageAdded(MessageAdded {
+                            message: Message::with_sender(
+                                message.clone(),
+                                sender.as_deref().cloned(),
+                            ),
+                        })
+                    }
+                    Event::MessageEdited { message } => RoomEvent::MessageEdited(MessageEdited {
+                        message: Message::new(message.clone()),
+                    }),
+                    Event::MessageDeleted { message } => {
+                        RoomEvent::MessageDeleted(MessageDeleted {
+                            message: Message::new(message.clone()),
+                        })
+                    }
+                    Event::ReactionChanged {
+                        message,
+                        user_id,
+                        emoji,
+                        added,
+                    } => RoomEvent::ReactionChanged(ReactionChanged {
+                        message: Message::new(message.clone()),
+                        user_id: *user_id,
+                        emoji: emoji.clone(),
+                        added: *added,
+                    }),
+                    Event::ReceiptUpdated {
+                        room_id,
+                        user_id,
+                        message_id,
+                    } => RoomEvent::ReceiptUpdated(ReceiptUpdated {
+                        room_id: *room_id,
+                        user_id: *user_id,
+                        message_id: *message_id,
+                    }),
+                    Event::MemberJoined { member } => RoomEvent::MemberJoined(MemberJoined {
+                        room_id: member.room_id,
+                        member: RoomMember::new(member.clone()),
+                    }),
+                    Event::MemberLeft { room_id, user_id } => {
+                        let item = RoomEvent::MemberLeft(MemberLeft {
+                            room_id: *room_id,
+                            user_id: *user_id,
+                        });
+                        // Once out of the room, the caller hears nothing more from it.
+                        return if *user_id == me {
+                            Step::YieldThenEnd(item)
+                        } else {
+                            Step::Yield(item)
+                        };
+                    }
+                    Event::Typing {
+                        room_id,
+                        user_id,
+                        typing,
+                        expires_at,
+                    } => RoomEvent::Typing(Typing {
+                        room_id: *room_id,
+                        user_id: *user_id,
+                        typing: *typing,
+                        expires_at: utc(*expires_at),
+                    }),
+                    _ => return Step::Skip,
+                };
+                Step::Yield(item)
+            },
+        ))
+    }
+
+    /// The caller's notifications, new rooms, contact requests and unread-count changes.
+    async fn my_events(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = MyEvent> + use<>> {
+        let viewer = auth::require(viewer(ctx))?;
+        let rx = state(ctx)?.broker.subscribe(Topic::User(viewer.id()));
+        Ok(events(
+            rx,
+            ctx.data_opt::<ConnectionControl>().cloned(),
+            |event| {
+                Step::Yield(match event {
+                    Event::NotificationAdded { notification } => {
+                        MyEvent::NotificationAdded(NotificationAdded {
+                            notification: Notification(notification.clone()),
+                        })
+                    }
+                    Event::RoomAdded { room } => MyEvent::RoomAdded(RoomAdded {
+                        room: Room(room.clone()),
+                    }),
+                    Event::ContactRequested { from_user_id } => {
+                        MyEvent::ContactRequested(ContactRequested {
+                            from_user_id: *from_user_id,
+                        })
+                    }
+                    Event::UnreadChanged {
+                        room_id,
+                        unread_count,
+                    } => MyEvent::UnreadChanged(UnreadChanged {
+                        room_id: *room_id,
+                        unread_count: *unread_count,
+                    }),
+                    _ => return Step::Skip,
+                })
+            },
+        ))
+    }
+
+    /// Presence changes (online, away, offline) of up to 200 users.
+    async fn presence(
+        &self,
+        ctx: &Context<'_>,
+        user_ids: Vec<Uuid>,
+    ) -> Result<impl Stream<Item = PresenceChanged> + use<>> {
+        auth::require(viewer(ctx))?;
+        if user_ids.len() > PRESENCE_MAX_USERS {
+            return Err(crate::error::ApiError::bad_input(
+                "userIds",
+                "watch at most 200 users at once",
+            )
+            .into());
+        }
+        let state = state(ctx)?;
+        let control = ctx.data_opt::<ConnectionControl>().cloned();
+        let streams = user_ids.into_iter().map(|id| {
+            events(
+                state.broker.subscribe(Topic::Presence(id)),
+                control.clone(),
+                |event| match event {
+                    Event::PresenceChanged {
+                        user_id,
+                        status,
+                        last_seen_at,
+                    } => Step::Yield(PresenceChanged {
+                        user_id: *user_id,
+                        status: UserStatus::from_db(status),
+                        last_seen_at: last_seen_at.map(utc),
+                    }),
+                    _ => Step::Skip,
+                },
+            )
+            .boxed()
+        });
+        Ok(stream::select_all(streams))
+    }
+}

@@ -1,0 +1,280 @@
+//! What subscriptions deliver: room events, the caller's own events, presence changes.
+
+use async_graphql::{Context, Json, Object, Result, SimpleObject, Union};
+use chrono::{DateTime, Utc};
+use entity::notifications;
+use uuid::Uuid;
+
+use super::{Message, Room, RoomMember, User, UserStatus, utc};
+use crate::graphql::load;
+use crate::graphql::loaders::UserId;
+
+/// Something that happened in a room.
+#[derive(Union)]
+pub enum RoomEvent {
+    MessageAdded(MessageAdded),
+    MessageEdited(MessageEdited),
+    MessageDeleted(MessageDeleted),
+    ReactionChanged(ReactionChanged),
+    ReceiptUpdated(ReceiptUpdated),
+    MemberJoined(MemberJoined),
+    MemberLeft(MemberLeft),
+    Typing(Typing),
+}
+
+/// Something that concerns the caller.
+#[derive(Union)]
+pub enum MyEvent {
+    NotificationAdded(NotificationAdded),
+    RoomAdded(RoomAdded),
+    ContactRequested(ContactRequested),
+    UnreadChanged(UnreadChanged),
+}
+
+/// A new message.
+#[derive(SimpleObject)]
+pub struct MessageAdded {
+    /// The message, with its sender.
+    pub message: Message,
+}
+
+/// A message's body was edited.
+#[derive(SimpleObject)]
+pub struct MessageEdited {
+    /// The message as it is now.
+    pub message: Message,
+}
+
+/// A message was deleted (its body is gone).
+#[derive(SimpleObject)]
+pub struct MessageDeleted {
+    /// The message, with `deletedAt` set.
+    pub message: Message,
+}
+
+async fn user(ctx: &Context<'_>, id: Uuid) -> Result<User> {
+    let user = load(ctx, UserId(id)).await?;
+    user.map(User::new).ok_or_else(|| "user missing".into())
+}
+
+/// Someone added or removed a reaction.
+pub struct ReactionChanged {
+    pub message: Message,
+    pub user_id: Uuid,
+    pub emoji: String,
+    pub added: bool,
+}
+
+#[Object]
+impl ReactionChanged {
+    /// The message, with its reactions as they are now.
+    async fn message(&self) -> &Message {
+        &self.message
+    }
+
+    /// Who reacted.
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        user(ctx, self.user_id).await
+    }
+
+    /// The emoji.
+    async fn emoji(&self) -> &str {
+        &self.emoji
+    }
+
+    /// true when added, false when removed.
+    async fn added(&self) -> bool {
+        self.added
+    }
+}
+
+/// A member's read marker moved.
+pub struct ReceiptUpdated {
+    pub room_id: Uuid,
+    pub user_id: Uuid,
+    pub message_id: Uuid,
+}
+
+#[Object]
+impl ReceiptUpdated {
+    /// The room.
+    async fn room_id(&self) -> Uuid {
+        self.room_id
+    }
+
+    /// Who read.
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        user(ctx, self.user_id).await
+    }
+
+    /// The newest message they have read.
+    async fn message_id(&self) -> Uuid {
+        self.message_id
+    }
+}
+
+/// Someone joined (or rejoined) the room.
+#[derive(SimpleObject)]
+pub struct MemberJoined {
+    /// The room.
+    pub room_id: Uuid,
+    /// The new membership.
+    pub member: RoomMember,
+}
+
+/// Someone left or was removed.
+pub struct MemberLeft {
+    pub room_id: Uuid,
+    pub user_id: Uuid,
+}
+
+#[Object]
+impl MemberLeft {
+    /// The room.
+    async fn room_id(&self) -> Uuid {
+        self.room_id
+    }
+
+    /// Who left.
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        user(ctx, self.user_id).await
+    }
+}
+
+/// Someone started or stopped typing.
+pub struct Typing {
+    pub room_id: Uuid,
+    pub user_id: Uuid,
+    pub typing: bool,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[Object]
+impl Typing {
+    /// The room.
+    async fn room_id(&self) -> Uuid {
+        self.room_id
+    }
+
+    /// Who is typing.
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        user(ctx, self.user_id).await
+    }
+
+    /// false when they stopped.
+    async fn typing(&self) -> bool {
+        self.typing
+    }
+
+    /// Drop the indicator at this time unless another Typing event arrives.
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+}
+
+/// A notification in the caller's inbox.
+pub struct Notification(pub notifications::Model);
+
+#[Object]
+impl Notification {
+    /// Stable id.
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    /// `mention`, `room_added`, `contact_request`, ...
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    /// One line to show.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// More text, if any (a mention's message preview).
+    async fn body(&self) -> Option<&str> {
+        self.0.body.as_deref()
+    }
+
+    /// Ids the client needs to act on it (`roomId`, `messageId`, ...).
+    async fn data(&self) -> Option<Json<serde_json::Value>> {
+        self.0.data.clone().map(Json)
+    }
+
+    /// When it was read; null while unread.
+    async fn read_at(&self) -> Option<DateTime<Utc>> {
+        self.0.read_at.map(utc)
+    }
+
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        utc(self.0.created_at)
+    }
+}
+
+/// A new notification.
+#[derive(SimpleObject)]
+pub struct NotificationAdded {
+    /// The notification.
+    pub notification: Notification,
+}
+
+/// The caller was put in a room (created, added, joined).
+#[derive(SimpleObject)]
+pub struct RoomAdded {
+    /// The room.
+    pub room: Room,
+}
+
+/// Someone asked to become the caller's contact.
+pub struct ContactRequested {
+    pub from_user_id: Uuid,
+}
+
+#[Object]
+impl ContactRequested {
+    /// Who asked.
+    async fn from(&self, ctx: &Context<'_>) -> Result<User> {
+        user(ctx, self.from_user_id).await
+    }
+}
+
+/// The caller's unread count in a room changed.
+#[derive(SimpleObject)]
+pub struct UnreadChanged {
+    /// The room.
+    pub room_id: Uuid,
+    /// Unread messages there now.
+    pub unread_count: i64,
+}
+
+/// A user's presence changed.
+pub struct PresenceChanged {
+    pub user_id: Uuid,
+    pub status: UserStatus,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+#[Object]
+impl PresenceChanged {
+    /// Whose presence.
+    async fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+
+    /// The user.
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        user(ctx, self.user_id).await
+    }
+
+    /// ONLINE or AWAY while connected (as they chose), OFFLINE otherwise.
+    async fn status(&self) -> UserStatus {
+        self.status
+    }
+
+    /// When they were last connected.
+    async fn last_seen_at(&self) -> Option<DateTime<Utc>> {
+        self.last_seen_at
+    }
+}

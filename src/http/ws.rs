@@ -1,0 +1,209 @@
+//! GraphQL over WebSocket on `/graphql`: `graphql-transport-ws` and the legacy `graphql-ws`,
+//! chosen by the `Sec-WebSocket-Protocol` header.
+//!
+//! The protocol itself is async-graphql's; this module owns the socket around it:
+//! - auth from the `connection_init` payload (`{"Authorization": "Bearer ..."}`); a missing or
+//!   bad token closes the socket with 4401, as does revoking the session later;
+//! - no `connection_init` within [`INIT_TIMEOUT`] closes with 4408;
+//! - a client that does not read (a send blocked for [`SEND_TIMEOUT`], or a subscription that
+//!   fell a full buffer behind) is closed with 1008 "slow consumer", so it cannot grow memory;
+//! - presence: the user is online while the socket is open.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use async_graphql::Data;
+use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::auth::{self, Viewer};
+use crate::graphql::subscription::ConnectionControl;
+use crate::graphql::{AppSchema, loaders};
+use crate::realtime::{Event, Topic};
+use crate::service;
+use crate::state::AppState;
+
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest frame a client may send.
+pub const MAX_FRAME: usize = 64 * 1024;
+
+const UNAUTHORIZED: u16 = 4401;
+const INIT_TIMED_OUT: u16 = 4408;
+
+/// Upgrades `GET /graphql` to a WebSocket and serves it until either side closes.
+pub async fn upgrade(
+    req: HttpRequest,
+    body: web::Payload,
+    schema: web::Data<AppSchema>,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    let protocol = req
+        .headers()
+        .get_all(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|name| WebSocketProtocols::from_str(name.trim()).ok())
+        .unwrap_or(WebSocketProtocols::GraphQLWS);
+    let (response, session, messages) =
+        actix_ws::handle_with_protocols(&req, body, &["graphql-transport-ws", "graphql-ws"])?;
+    let messages = messages.max_frame_size(MAX_FRAME).aggregate_continuations();
+    let schema = schema.get_ref().clone();
+    let state = state.get_ref().clone();
+    actix_web::rt::spawn(serve(schema, state, protocol, session, messages));
+    Ok(response)
+}
+
+async fn serve(
+    schema: AppSchema,
+    state: AppState,
+    protocol: WebSocketProtocols,
+    session: Session,
+    mut incoming: actix_ws::AggregatedMessageStream,
+) {
+    let control = ConnectionControl::default();
+    let (to_protocol, from_client) = mpsc::channel::<String>(32);
+    let (signed_in, mut viewer_rx) = oneshot::channel::<Viewer>();
+    let mut signed_in = Some(signed_in);
+    let init_state = state.clone();
+    let init_control = control.clone();
+    let (rejected_tx, mut rejected_rx) = mpsc::channel::<()>(1);
+    let mut protocol_out = WebSocket::new(schema, ReceiverStream::new(from_client), protocol)
+        .on_connection_init(move |payload| {
+            let state = init_state.clone();
+            let control = init_control.clone();
+            let signed_in = signed_in.take();
+            let rejected = rejected_tx.clone();
+            async move {
+                match authenticate(&state, &payload).await {
+                    Some(viewer) => {
+                        let mut data = Data::default();
+                        data.insert(loaders::for_request(state.clone(), Some(viewer.id())));
+                        data.insert(control);
+                        data.insert(viewer.clone());
+                        if let Some(tx) = signed_in {
+                            let _ = tx.send(viewer);
+                        }
+                        Ok(data)
+                    }
+                    None => {
+                        let _ = rejected.try_send(());
+                        Err(async_graphql::Error::new(
+                            "unauthorized: send a valid Authorization token",
+                        ))
+                    }
+                }
+            }
+        })
+        .boxed();
+
+    let mut session = Some(session);
+    let mut viewer: Option<Viewer> = None;
+    let mut revoked: Option<tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>> = None;
+    let deadline = tokio::time::sleep(INIT_TIMEOUT);
+    tokio::pin!(deadline);
+    let close: Option<(u16, String)> = loop {
+        tokio::select! {
+            frame = incoming.next() => match frame {
+                Some(Ok(AggregatedMessage::Text(text))) => {
+                    if to_protocol.send(text.to_string()).await.is_err() {
+                        break None;
+                    }
+                }
+                Some(Ok(AggregatedMessage::Binary(bytes))) => match String::from_utf8(bytes.to_vec()) {
+                    Ok(text) => {
+                        if to_protocol.send(text).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Err(_) => break Some((1007, "frames must be UTF-8 JSON".to_owned())),
+                },
+                Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                    if let Some(s) = session.as_mut()
+                        && s.pong(&bytes).await.is_err()
+                    {
+                        break None;
+                    }
+                }
+                Some(Ok(AggregatedMessage::Pong(_))) => {}
+                Some(Ok(AggregatedMessage::Close(_))) | None => break None,
+                Some(Err(_)) => break Some((1002, "protocol error".to_owned())),
+            },
+            out = protocol_out.next() => match out {
+                Some(WsMessage::Text(text)) => {
+                    let Some(s) = session.as_mut() else { break None };
+                    match tokio::time::timeout(SEND_TIMEOUT, s.text(text)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break None,
+                        Err(_) => break Some((1008, "slow consumer".to_owned())),
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => {
+                    let rejected = rejected_rx.try_recv().is_ok();
+                    break Some(if rejected { (UNAUTHORIZED, "unauthorized".to_owned()) } else { (code, reason) });
+                }
+                None => {
+                    let rejected = rejected_rx.try_recv().is_ok();
+                    break Some(if rejected { (UNAUTHORIZED, "unauthorized".to_owned()) } else { (1000, String::new()) });
+                }
+            },
+            Ok(v) = &mut viewer_rx, if viewer.is_none() => {
+                revoked = Some(state.broker.subscribe(Topic::Session(v.session_id)));
+                went_online(&state, &v).await;
+                viewer = Some(v);
+            }
+            event = async { match revoked.as_mut() { Some(rx) => rx.recv().await.ok(), None => std::future::pending().await } } => {
+                if let Some(event) = event
+                    && matches!(*event, Event::SessionRevoked { .. })
+                {
+                    break Some((UNAUTHORIZED, "session revoked".to_owned()));
+                }
+            }
+            () = control.slow.notified() => break Some((1008, "slow consumer".to_owned())),
+            () = &mut deadline, if viewer.is_none() => {
+                break Some((INIT_TIMED_OUT, "connection initialisation timeout".to_owned()));
+            }
+        }
+    };
+    if let Some(s) = session.take() {
+        let reason = close.map(|(code, description)| CloseReason {
+            code: CloseCode::from(code),
+            description: Some(description).filter(|d| !d.is_empty()),
+        });
+        let _ = s.close(reason).await;
+    }
+    if let Some(v) = viewer {
+        went_offline(&state, &v).await;
+    }
+}
+
+/// The viewer named by the init payload's `Authorization` (or `authorization`) value.
+async fn authenticate(state: &AppState, payload: &serde_json::Value) -> Option<Viewer> {
+    let header = ["Authorization", "authorization"]
+        .iter()
+        .find_map(|key| payload.get(key).and_then(|v| v.as_str()))?;
+    let token = auth::bearer(header)?;
+    match auth::resolve_token(state, token).await {
+        Ok(viewer) => viewer,
+        Err(err) => {
+            tracing::error!(error = ?err, "resolving a WebSocket token");
+            None
+        }
+    }
+}
+
+async fn went_online(state: &AppState, viewer: &Viewer) {
+    if state.presence.connect(viewer.id()).await {
+        service::presence::announce(state, viewer.id(), true).await;
+    }
+}
+
+async fn went_offline(state: &AppState, viewer: &Viewer) {
+    if state.presence.disconnect(viewer.id()).await {
+        service::presence::announce(state, viewer.id(), false).await;
+    }
+}

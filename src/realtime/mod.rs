@@ -1,0 +1,130 @@
+//! Live updates: the events services publish after their writes commit, the topics they go
+//! to, and the [`Broker`] that fans them out to subscribers.
+//!
+//! Two backends: [`local::LocalBroker`] (tokio broadcast channels, one process) and
+//! [`redis::RedisBroker`] (Redis pub/sub in front of a local broker, so a client on one
+//! instance sees what was written through another). Presence lives in [`presence`].
+
+pub mod local;
+pub mod presence;
+pub mod redis;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+use entity::{messages, notifications, room_members, rooms, users};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// How many events a subscriber may fall behind before it is dropped as a slow consumer.
+pub const SUBSCRIBER_BUFFER: usize = 256;
+
+/// Where an event goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Topic {
+    /// Everything members of a room see.
+    Room(Uuid),
+    /// What concerns one user: notifications, new rooms, unread counts.
+    User(Uuid),
+    /// A user's presence changes.
+    Presence(Uuid),
+    /// A session's life; revoking it closes its sockets.
+    Session(Uuid),
+}
+
+impl Topic {
+    /// The channel name (`room:<id>` ...), also the Redis channel suffix.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Room(id) => format!("room:{id}"),
+            Self::User(id) => format!("user:{id}"),
+            Self::Presence(id) => format!("presence:{id}"),
+            Self::Session(id) => format!("session:{id}"),
+        }
+    }
+}
+
+/// Something that happened, with the payload subscribers need to render it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    MessageAdded {
+        message: messages::Model,
+        sender: Option<Box<users::Model>>,
+    },
+    MessageEdited {
+        message: messages::Model,
+    },
+    MessageDeleted {
+        message: messages::Model,
+    },
+    ReactionChanged {
+        message: messages::Model,
+        user_id: Uuid,
+        emoji: String,
+        added: bool,
+    },
+    ReceiptUpdated {
+        room_id: Uuid,
+        user_id: Uuid,
+        message_id: Uuid,
+    },
+    MemberJoined {
+        member: room_members::Model,
+    },
+    MemberLeft {
+        room_id: Uuid,
+        user_id: Uuid,
+    },
+    Typing {
+        room_id: Uuid,
+        user_id: Uuid,
+        typing: bool,
+        expires_at: DateTime<FixedOffset>,
+    },
+    NotificationAdded {
+        notification: notifications::Model,
+    },
+    RoomAdded {
+        room: rooms::Model,
+    },
+    ContactRequested {
+        from_user_id: Uuid,
+    },
+    UnreadChanged {
+        room_id: Uuid,
+        unread_count: i64,
+    },
+    PresenceChanged {
+        user_id: Uuid,
+        status: String,
+        last_seen_at: Option<DateTime<FixedOffset>>,
+    },
+    SessionRevoked {
+        session_id: Uuid,
+    },
+}
+
+/// Fan-out of events to subscribers of a topic.
+///
+/// `publish` never blocks and never fails the write that caused it: delivery is best effort
+/// (a subscriber that needs completeness re-reads the room after reconnecting).
+pub trait Broker: Send + Sync + 'static {
+    fn publish(&self, topic: Topic, event: Event);
+    fn subscribe(&self, topic: Topic) -> broadcast::Receiver<Arc<Event>>;
+    /// Whether the cross-process link (if any) is up; `None` when there is none.
+    fn link_up(&self) -> Option<bool> {
+        None
+    }
+}
+
+/// The broker as shared by the server.
+pub type SharedBroker = Arc<dyn Broker>;
+
+/// A user model fit to travel: no password hash or TOTP secret.
+pub fn public_user(mut user: users::Model) -> users::Model {
+    user.password_hash = String::new();
+    user.totp_secret = None;
+    user
+}

@@ -1,0 +1,196 @@
+//! Who is connected: a user is online while at least one of their sockets is open, on any
+//! instance. Never stored in the database (only `last_seen_at` is).
+//!
+//! In-process it is a counter per user. With Redis each instance also keeps, per connected user,
+//! an entry in the sorted set `confab:presence:<user>` scored with an expiry a little in the
+//! future and refreshed by a heartbeat; a crashed instance stops refreshing, so its users turn
+//! offline once the entries expire ([`TTL`]).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::Mutex as AsyncMutex;
+use uuid::Uuid;
+
+/// How long an instance's claim that a user is connected lasts without a heartbeat.
+pub const TTL: Duration = Duration::from_secs(30);
+/// How often claims are refreshed.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+
+pub struct Presence {
+    instance: Uuid,
+    sockets: Mutex<HashMap<Uuid, usize>>,
+    redis: Option<redis::Client>,
+    connection: AsyncMutex<Option<redis::aio::ConnectionManager>>,
+}
+
+impl Presence {
+    pub fn local() -> Self {
+        Self {
+            instance: Uuid::now_v7(),
+            sockets: Mutex::new(HashMap::new()),
+            redis: None,
+            connection: AsyncMutex::new(None),
+        }
+    }
+
+    pub fn with_redis(url: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            redis: Some(redis::Client::open(url)?),
+            ..Self::local()
+        })
+    }
+
+    /// Records an open socket; true when the user was offline everywhere before.
+    pub async fn connect(&self, user: Uuid) -> bool {
+        let first_here = {
+            let Ok(mut sockets) = self.sockets.lock() else {
+                return false;
+            };
+            let count = sockets.entry(user).or_insert(0);
+            *count += 1;
+            *count == 1
+        };
+        if !first_here {
+            return false;
+        }
+        let elsewhere = self.online_elsewhere(user).await;
+        self.claim(&[user]).await;
+        !elsewhere
+    }
+
+    /// Records a closed socket; true when the user is now offline everywhere.
+    pub async fn disconnect(&self, user: Uuid) -> bool {
+        let last_here = {
+            let Ok(mut sockets) = self.sockets.lock() else {
+                return false;
+            };
+            match sockets.get_mut(&user) {
+                Some(count) if *count > 1 => {
+                    *count -= 1;
+                    false
+                }
+                Some(_) => {
+                    sockets.remove(&user);
+                    true
+                }
+                None => false,
+            }
+        };
+        if !last_here {
+            return false;
+        }
+        self.release(user).await;
+        !self.online_elsewhere(user).await
+    }
+
+    /// The users of `users` who are connected somewhere.
+    pub async fn online(&self, users: &[Uuid]) -> HashSet<Uuid> {
+        let mut online: HashSet<Uuid> = match self.sockets.lock() {
+            Ok(sockets) => users
+                .iter()
+                .filter(|u| sockets.contains_key(u))
+                .copied()
+                .collect(),
+            Err(_) => HashSet::new(),
+        };
+        let rest: Vec<Uuid> = users
+            .iter()
+            .filter(|u| !online.contains(u))
+            .copied()
+            .collect();
+        if rest.is_empty() || self.redis.is_none() {
+            return online;
+        }
+        let now = now_secs();
+        let mut pipe = redis::pipe();
+        for user in &rest {
+            pipe.zcount(key(*user), now, "+inf");
+        }
+        if let Some(counts) = self.run::<Vec<i64>>(pipe).await {
+            online.extend(
+                rest.iter()
+                    .zip(counts)
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(u, _)| *u),
+            );
+        }
+        online
+    }
+
+    /// Refreshes this instance's claims for every locally connected user; run every [`HEARTBEAT`].
+    pub async fn heartbeat(&self) {
+        let users: Vec<Uuid> = match self.sockets.lock() {
+            Ok(sockets) => sockets.keys().copied().collect(),
+            Err(_) => return,
+        };
+        self.claim(&users).await;
+    }
+
+    async fn online_elsewhere(&self, user: Uuid) -> bool {
+        if self.redis.is_none() {
+            return false;
+        }
+        let mut pipe = redis::pipe();
+        pipe.zcount(key(user), now_secs(), "+inf");
+        pipe.zscore(key(user), self.instance.to_string());
+        match self.run::<(i64, Option<f64>)>(pipe).await {
+            Some((count, mine)) => count - i64::from(mine.is_some_and(|s| s >= now_secs())) > 0,
+            None => false,
+        }
+    }
+
+    async fn claim(&self, users: &[Uuid]) {
+        if self.redis.is_none() || users.is_empty() {
+            return;
+        }
+        let expires = now_secs() + TTL.as_secs_f64();
+        let mut pipe = redis::pipe();
+        for user in users {
+            pipe.zadd(key(*user), self.instance.to_string(), expires)
+                .ignore();
+            // Drop other instances' expired claims so the set stays small.
+            pipe.zrembyscore(key(*user), "-inf", now_secs()).ignore();
+            pipe.expire(key(*user), TTL.as_secs() as i64 * 2).ignore();
+        }
+        self.run::<()>(pipe).await;
+    }
+
+    async fn release(&self, user: Uuid) {
+        if self.redis.is_none() {
+            return;
+        }
+        let mut pipe = redis::pipe();
+        pipe.zrem(key(user), self.instance.to_string()).ignore();
+        self.run::<()>(pipe).await;
+    }
+
+    async fn run<T: redis::FromRedisValue>(&self, pipe: redis::Pipeline) -> Option<T> {
+        let client = self.redis.as_ref()?;
+        // The manager multiplexes one connection; hold the lock only to fetch or replace it.
+        let mut conn = {
+            let mut guard = self.connection.lock().await;
+            if guard.is_none() {
+                *guard = client.get_connection_manager().await.ok();
+            }
+            guard.clone()?
+        };
+        match pipe.query_async::<T>(&mut conn).await {
+            Ok(value) => Some(value),
+            Err(err) => {
+                tracing::warn!(error = %err, "presence: redis unavailable");
+                *self.connection.lock().await = None;
+                None
+            }
+        }
+    }
+}
+
+fn key(user: Uuid) -> String {
+    format!("confab:presence:{user}")
+}
+
+fn now_secs() -> f64 {
+    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+}
