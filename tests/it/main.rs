@@ -5,6 +5,7 @@
 //! Every test gets a fresh database of its own.
 
 mod util;
+mod wsclient;
 
 mod auth;
 mod authz;
@@ -14,5 +15,6 @@ mod loaders;
 mod messages;
 mod migrations;
 mod process;
+mod realtime;
 mod rooms;
 mod schema;

@@ -1,0 +1,327 @@
+//! Subscriptions over a real WebSocket: both protocols, auth, room events, my events,
+//! presence and typing.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::on_both_backends;
+use crate::util::TestApp;
+use crate::wsclient::{Got, LEGACY, TRANSPORT, Ws};
+
+const ROOM_EVENTS: &str = "subscription($room: UUID!) { roomEvents(roomId: $room) { __typename
+    ... on MessageAdded { message { id body sender { username } } }
+    ... on MessageEdited { message { body editedAt } }
+    ... on MessageDeleted { message { body deletedAt } }
+    ... on ReactionChanged { emoji added user { username } message { reactions { emoji count } } }
+    ... on ReceiptUpdated { user { username } messageId }
+    ... on MemberJoined { member { role user { username } } }
+    ... on MemberLeft { user { username } }
+    ... on Typing { typing user { username } expiresAt }
+} }";
+const MY_EVENTS: &str = "subscription { myEvents { __typename
+    ... on NotificationAdded { notification { kind title body data } }
+    ... on RoomAdded { room { id name } }
+    ... on UnreadChanged { roomId unreadCount }
+} }";
+
+on_both_backends!(
+    room_events_over_graphql_transport_ws,
+    room_events_over_legacy_graphql_ws,
+    sockets_need_a_valid_token,
+    members_only_and_removal_ends_the_stream,
+    revoking_the_session_closes_its_sockets,
+    my_events_notifications_and_unread,
+    presence_follows_sockets,
+);
+
+fn typename(payload: &Value) -> &str {
+    payload["data"]["roomEvents"]["__typename"]
+        .as_str()
+        .unwrap_or("<none>")
+}
+
+async fn room_events(app: &TestApp, protocol: &'static str) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let room = app.create_room(&ann, "live", &[&bob_id]).await;
+    let mut ws = Ws::ready(app, protocol, &bob).await;
+    ws.subscribe("1", ROOM_EVENTS, json!({ "room": room }))
+        .await;
+    // The subscription is registered once the server has answered something on the socket;
+    // give it a moment before writing.
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+
+    let id = app.send(&ann, &room, "hello live").await;
+    let got = ws.next("1").await;
+    assert_eq!(typename(&got), "MessageAdded", "{got}");
+    let message = &got["data"]["roomEvents"]["message"];
+    assert_eq!(message["id"], id);
+    assert_eq!(message["body"], "hello live");
+    assert_eq!(message["sender"]["username"], "ann");
+
+    app.ok(
+        Some(&ann),
+        "mutation($id: UUID!) { editMessage(id: $id, body: \"edited\") { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let got = ws.next("1").await;
+    assert_eq!(typename(&got), "MessageEdited");
+    assert_eq!(got["data"]["roomEvents"]["message"]["body"], "edited");
+
+    app.ok(
+        Some(&ann),
+        "mutation($id: UUID!) { react(messageId: $id, emoji: \"🔥\") { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let got = ws.next("1").await;
+    assert_eq!(typename(&got), "ReactionChanged");
+    assert_eq!(got["data"]["roomEvents"]["added"], true);
+    assert_eq!(
+        got["data"]["roomEvents"]["message"]["reactions"],
+        json!([{ "emoji": "🔥", "count": 1 }])
+    );
+
+    app.ok(
+        Some(&ann),
+        "mutation($r: UUID!) { setTyping(roomId: $r, typing: true) }",
+        json!({ "r": room }),
+    )
+    .await;
+    let got = ws.next("1").await;
+    assert_eq!(typename(&got), "Typing");
+    assert_eq!(got["data"]["roomEvents"]["user"]["username"], "ann");
+    assert!(got["data"]["roomEvents"]["expiresAt"].is_string());
+
+    app.ok(
+        Some(&bob),
+        "mutation($r: UUID!, $m: UUID!) { markRead(roomId: $r, messageId: $m) { role } }",
+        json!({ "r": room, "m": id }),
+    )
+    .await;
+    let got = ws.next("1").await;
+    assert_eq!(typename(&got), "ReceiptUpdated");
+    assert_eq!(got["data"]["roomEvents"]["messageId"], id);
+
+    app.ok(
+        Some(&ann),
+        "mutation($id: UUID!) { deleteMessage(id: $id) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let got = ws.next("1").await;
+    assert_eq!(typename(&got), "MessageDeleted");
+    assert!(got["data"]["roomEvents"]["message"]["body"].is_null());
+}
+
+async fn room_events_over_graphql_transport_ws(app: &TestApp) {
+    room_events(app, TRANSPORT).await;
+}
+
+async fn room_events_over_legacy_graphql_ws(app: &TestApp) {
+    room_events(app, LEGACY).await;
+}
+
+async fn sockets_need_a_valid_token(app: &TestApp) {
+    for protocol in [TRANSPORT, LEGACY] {
+        let mut ws = Ws::connect(app, protocol, Some("cfb_not_a_token")).await;
+        assert_eq!(ws.closed().await, Some(4401), "{protocol}: bad token");
+        let mut ws = Ws::connect(app, protocol, None).await;
+        assert_eq!(ws.closed().await, Some(4401), "{protocol}: no token");
+    }
+}
+
+async fn members_only_and_removal_ends_the_stream(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let (cat, _) = app.register("cat").await;
+    let room = app.create_room(&ann, "private", &[&bob_id]).await;
+
+    // A stranger gets an error, not events.
+    let mut ws = Ws::ready(app, TRANSPORT, &cat).await;
+    ws.subscribe("s", ROOM_EVENTS, json!({ "room": room }))
+        .await;
+    match ws.recv().await {
+        Got::Message(m) => {
+            assert_eq!(m["type"], "next", "{m}");
+            assert_eq!(
+                m["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+                "{m}"
+            );
+        }
+        other => panic!("expected an error result, got {other:?}"),
+    }
+
+    let mut bob_ws = Ws::ready(app, TRANSPORT, &bob).await;
+    bob_ws
+        .subscribe("r", ROOM_EVENTS, json!({ "room": room }))
+        .await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    app.ok(
+        Some(&ann),
+        "mutation($r: UUID!, $u: UUID!) { removeMember(roomId: $r, userId: $u) }",
+        json!({ "r": room, "u": bob_id }),
+    )
+    .await;
+    let got = bob_ws.next("r").await;
+    assert_eq!(typename(&got), "MemberLeft");
+    match bob_ws.recv().await {
+        Got::Message(m) => assert_eq!(m["type"], "complete", "{m}"),
+        other => panic!("expected complete, got {other:?}"),
+    }
+    app.send(&ann, &room, "after bob left").await;
+    assert!(matches!(
+        bob_ws.recv_within(Duration::from_millis(500)).await,
+        Got::Nothing
+    ));
+}
+
+async fn revoking_the_session_closes_its_sockets(app: &TestApp) {
+    let (bob, _) = app.register("bob").await;
+    let mut ws = Ws::ready(app, TRANSPORT, &bob).await;
+    app.ok(Some(&bob), "mutation { logout }", json!({})).await;
+    assert_eq!(ws.closed().await, Some(4401));
+}
+
+async fn my_events_notifications_and_unread(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let mut ws = Ws::ready(app, TRANSPORT, &bob).await;
+    ws.subscribe("me", MY_EVENTS, json!({})).await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+
+    let room = app.create_room(&ann, "Plans", &[&bob_id]).await;
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let got = ws.next("me").await;
+        kinds.push(
+            got["data"]["myEvents"]["__typename"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        if kinds.last().unwrap() == "RoomAdded" {
+            assert_eq!(got["data"]["myEvents"]["room"]["name"], "Plans");
+        } else {
+            assert_eq!(
+                got["data"]["myEvents"]["notification"]["kind"],
+                "room_added"
+            );
+        }
+    }
+    kinds.sort();
+    assert_eq!(kinds, ["NotificationAdded", "RoomAdded"]);
+
+    app.send(&ann, &room, "lunch @Bob?").await;
+    let mut seen = (false, false);
+    for _ in 0..2 {
+        let got = ws.next("me").await;
+        let event = &got["data"]["myEvents"];
+        match event["__typename"].as_str().unwrap() {
+            "NotificationAdded" => {
+                assert_eq!(event["notification"]["kind"], "mention");
+                assert_eq!(event["notification"]["body"], "lunch @Bob?");
+                assert_eq!(event["notification"]["data"]["roomId"], room);
+                seen.0 = true;
+            }
+            "UnreadChanged" => {
+                assert_eq!(event["roomId"], room);
+                assert_eq!(event["unreadCount"], 1);
+                seen.1 = true;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(seen, (true, true));
+
+    let list = app
+        .ok(
+            Some(&bob),
+            "{ notifications(unreadOnly: true) { edges { node { id kind } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = list["notifications"]["edges"].as_array().unwrap();
+    assert_eq!(
+        edges
+            .iter()
+            .map(|e| e["node"]["kind"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["mention", "room_added"]
+    );
+    let first = edges[0]["node"]["id"].clone();
+    let marked = app
+        .ok(
+            Some(&bob),
+            "mutation($ids: [UUID!]) { markNotificationsRead(ids: $ids) }",
+            json!({ "ids": [first] }),
+        )
+        .await;
+    assert_eq!(marked["markNotificationsRead"], 1);
+    let marked = app
+        .ok(Some(&bob), "mutation { markNotificationsRead }", json!({}))
+        .await;
+    assert_eq!(marked["markNotificationsRead"], 1);
+    let list = app
+        .ok(
+            Some(&bob),
+            "{ notifications(unreadOnly: true) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(list["notifications"]["edges"], json!([]));
+}
+
+async fn presence_follows_sockets(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let mut watcher = Ws::ready(app, TRANSPORT, &ann).await;
+    watcher
+        .subscribe(
+            "p",
+            "subscription($ids: [UUID!]!) { presence(userIds: $ids) { userId status lastSeenAt } }",
+            json!({ "ids": [bob_id] }),
+        )
+        .await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    let status = "query($id: UUID!) { user(id: $id) { status lastSeenAt } }";
+    assert_eq!(
+        app.ok(Some(&ann), status, json!({ "id": bob_id })).await["user"]["status"],
+        "OFFLINE"
+    );
+
+    let bob_ws = Ws::ready(app, TRANSPORT, &bob).await;
+    let got = watcher.next("p").await;
+    assert_eq!(got["data"]["presence"]["status"], "ONLINE", "{got}");
+    assert_eq!(
+        app.ok(Some(&ann), status, json!({ "id": bob_id })).await["user"]["status"],
+        "ONLINE"
+    );
+
+    // A second socket does not change presence; closing both does.
+    let second = Ws::ready(app, TRANSPORT, &bob).await;
+    drop(second);
+    drop(bob_ws);
+    let got = watcher.next("p").await;
+    assert_eq!(got["data"]["presence"]["status"], "OFFLINE", "{got}");
+    let user = app.ok(Some(&ann), status, json!({ "id": bob_id })).await;
+    assert_eq!(user["user"]["status"], "OFFLINE");
+    assert!(user["user"]["lastSeenAt"].is_string());
+}
+
+#[actix_web::test]
+async fn sockets_without_init_are_closed() {
+    let app = TestApp::sqlite().await;
+    let url = format!("{}/graphql", app.base.replacen("http", "ws", 1));
+    let (_, framed) = awc::Client::new()
+        .ws(url)
+        .protocols([TRANSPORT])
+        .connect()
+        .await
+        .unwrap();
+    let mut ws = crate::wsclient::Ws::from_framed(framed, TRANSPORT);
+    assert_eq!(ws.closed().await, Some(4408));
+    app.stop().await;
+}
