@@ -9,6 +9,7 @@ mod wsclient;
 
 mod auth;
 mod authz;
+mod cluster;
 mod errors;
 mod http;
 mod loaders;

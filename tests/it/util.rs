@@ -38,13 +38,14 @@ pub struct TestApp {
     pub base: String,
     statements: Arc<AtomicUsize>,
     pub db: DatabaseConnection,
-    handle: ServerHandle,
+    handle: Option<ServerHandle>,
     client: awc::Client,
     _database: TestDatabase,
 }
 
 /// A database made for one test and removed after it.
 pub enum TestDatabase {
+    None,
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
@@ -145,14 +146,29 @@ impl TestApp {
             base,
             statements,
             db,
-            handle,
+            handle: Some(handle),
             client: awc::Client::default(),
             _database: database,
         }
     }
 
+    /// A client for a server running elsewhere (another process); no database handle of its
+    /// own, so only the GraphQL helpers work.
+    pub fn remote(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            statements: Arc::default(),
+            db: DatabaseConnection::default(),
+            handle: None,
+            client: awc::Client::default(),
+            _database: TestDatabase::None,
+        }
+    }
+
     pub async fn stop(self) {
-        self.handle.stop(true).await;
+        if let Some(handle) = &self.handle {
+            handle.stop(true).await;
+        }
         let _ = self.db.clone().close().await;
     }
 
@@ -282,4 +298,68 @@ pub fn first_error(body: &Value) -> (String, String, Option<String>) {
         error["message"].as_str().unwrap_or_default().to_owned(),
         error["extensions"]["field"].as_str().map(str::to_owned),
     )
+}
+
+/// A `confab serve` child process on a free port; killed when dropped.
+pub struct ServerProcess {
+    pub base: String,
+    pub child: std::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts the real binary with `env` and waits until `/readyz` answers.
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("address")
+            .port();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_confab"));
+        command
+            .arg("serve")
+            .env("CONFAB_BIND", format!("127.0.0.1:{port}"))
+            .env("CONFAB_WORKERS", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("spawn confab");
+        let server = Self {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let client = awc::Client::default();
+        for _ in 0..150 {
+            if let Ok(response) = client.get(format!("{}/readyz", server.base)).send().await
+                && response.status().is_success()
+            {
+                return server;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("confab did not become ready on port {port}");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Redis URL for tests, or None to skip (a failure under CI).
+pub fn redis_url() -> Option<String> {
+    match std::env::var("CONFAB_TEST_REDIS_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the Redis suite: set CONFAB_TEST_REDIS_URL"
+            );
+            eprintln!("CONFAB_TEST_REDIS_URL not set: skipping the Redis run");
+            None
+        }
+    }
 }

@@ -1,0 +1,89 @@
+//! Two server processes on one PostgreSQL and one Redis: a client on one instance sees what
+//! was written through the other, presence is shared, and fan-out survives Redis dropping
+//! its connections.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::util::{ServerProcess, TestApp, TestDatabase, redis_url};
+use crate::wsclient::{Got, TRANSPORT, Ws};
+
+const ROOM_EVENTS: &str = "subscription($room: UUID!) { roomEvents(roomId: $room) { __typename ... on MessageAdded { message { body sender { username } } } } }";
+
+/// A client for one instance that is not the in-process test server.
+async fn remote(base: &str) -> TestApp {
+    TestApp::remote(base)
+}
+
+#[actix_web::test]
+async fn two_instances_share_events_and_presence_through_redis() {
+    let Some(redis) = redis_url() else { return };
+    let Some((_database, url)) = TestDatabase::postgres().await else {
+        return;
+    };
+    let env = [
+        ("CONFAB_DATABASE_URL", url.as_str()),
+        ("CONFAB_REDIS_URL", redis.as_str()),
+    ];
+    let a = ServerProcess::start(&env).await;
+    let b = ServerProcess::start(&env).await;
+    let (on_a, on_b) = (remote(&a.base).await, remote(&b.base).await);
+
+    let (ann, _) = on_b.register("ann").await;
+    let (bob, bob_id) = on_a.register("bob").await;
+    let room = on_b.create_room(&ann, "across", &[&bob_id]).await;
+
+    let mut ws = Ws::connect_to(&a.base, TRANSPORT, Some(&bob)).await;
+    assert!(matches!(ws.recv().await, Got::Message(m) if m["type"] == "connection_ack"));
+    ws.subscribe("1", ROOM_EVENTS, json!({ "room": room }))
+        .await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+
+    // Written through B, delivered by A.
+    on_b.send(&ann, &room, "from b").await;
+    let got = ws.next("1").await;
+    assert_eq!(
+        got["data"]["roomEvents"]["message"]["body"], "from b",
+        "{got}"
+    );
+    assert_eq!(
+        got["data"]["roomEvents"]["message"]["sender"]["username"],
+        "ann"
+    );
+
+    // Bob's socket is on A; B sees him online.
+    let status = "query($id: UUID!) { user(id: $id) { status } }";
+    let seen = on_b.ok(Some(&ann), status, json!({ "id": bob_id })).await;
+    assert_eq!(seen["user"]["status"], "ONLINE");
+
+    // Redis drops every client connection; both instances reconnect and fan-out resumes.
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: redis::Value = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut delivered = false;
+    for attempt in 0..50 {
+        on_b.send(&ann, &room, &format!("after reconnect {attempt}"))
+            .await;
+        if let Got::Message(m) = ws.recv_within(Duration::from_millis(300)).await {
+            assert_eq!(m["type"], "next", "{m}");
+            delivered = true;
+            break;
+        }
+    }
+    assert!(
+        delivered,
+        "no event crossed instances after Redis dropped the subscriptions"
+    );
+
+    drop(ws);
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let seen = on_b.ok(Some(&ann), status, json!({ "id": bob_id })).await;
+    assert_eq!(seen["user"]["status"], "OFFLINE");
+}
