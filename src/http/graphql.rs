@@ -6,7 +6,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, Responder as _, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
 use uuid::Uuid;
@@ -113,22 +112,4 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned),
     }
-}
-
-/// GraphiQL, pointed at this server for queries and (over WebSocket) subscriptions.
-pub async fn graphiql(req: HttpRequest) -> HttpResponse {
-    let info = req.connection_info();
-    let ws_scheme = if info.scheme() == "https" {
-        "wss"
-    } else {
-        "ws"
-    };
-    let page = GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint(&format!("{ws_scheme}://{}/graphql", info.host()))
-        .title("Confab")
-        .finish();
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page)
 }

@@ -8,6 +8,7 @@ use actix_web::{App, HttpServer, web};
 use crate::graphql::{AppSchema, build_schema};
 use crate::state::AppState;
 
+mod graphiql;
 mod graphql;
 mod health;
 mod ws;
@@ -19,7 +20,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(graphql::execute))
             .route(web::get().to(graphql::get)),
     )
-    .route("/", web::get().to(graphql::graphiql))
+    .route("/", web::get().to(graphiql::page))
+    .route("/graphiql/{file}", web::get().to(graphiql::asset))
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz));
 }

@@ -15,10 +15,16 @@ async fn health_readiness_and_graphiql(app: &TestApp) {
     assert_eq!(app.get("/readyz").await, (200, "ready".to_owned()));
     let (status, page) = app.get("/").await;
     assert_eq!(status, 200);
-    assert!(page.contains("graphiql"), "{page}");
-    // Subscriptions from GraphiQL go to this server's WebSocket endpoint.
-    let host = app.base.trim_start_matches("http://");
-    assert!(page.contains(&format!("ws://{host}/graphql")), "{page}");
+    // GraphiQL loads nothing from elsewhere, and subscribes over this server's WebSocket.
+    assert!(page.contains("subscriptionUrl"), "{page}");
+    assert!(!page.contains("https://"), "external asset in {page}");
+    for asset in ["graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js"] {
+        let (status, body) = app.get(&format!("/graphiql/{asset}")).await;
+        assert_eq!(status, 200, "{asset}");
+        assert!(page.contains(&format!("/graphiql/{asset}")), "{asset} not on the page");
+        assert!(body.len() > 5_000, "{asset}");
+    }
+    assert_eq!(app.get("/graphiql/nope.js").await.0, 404);
 }
 
 async fn get_runs_queries_but_not_mutations(app: &TestApp) {

@@ -204,7 +204,7 @@ impl TestApp {
             .send()
             .await
             .expect("request");
-        let body = response.body().limit(4 << 20).await.expect("body");
+        let body = response.body().limit(16 << 20).await.expect("body");
         (
             response.status().as_u16(),
             String::from_utf8_lossy(&body).into_owned(),
