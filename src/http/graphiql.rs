@@ -3,7 +3,7 @@
 //! over the WebSocket on `/graphql`, authenticated with the headers set in its Headers tab.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective};
-use actix_web::{web, HttpResponse};
+use actix_web::{HttpResponse, web};
 
 const PAGE: &str = include_str!("graphiql/index.html");
 

@@ -48,6 +48,13 @@ pub async fn send(
     if room.archived_at.is_some() {
         return Err(ApiError::Forbidden("the room is archived".to_owned()));
     }
+    if let Some(peer) = crate::service::room::direct_peer(&room, viewer.id())
+        && crate::service::contact::blocked_between(&state.db, viewer.id(), peer).await?
+    {
+        return Err(ApiError::Forbidden(
+            "you cannot message this user".to_owned(),
+        ));
+    }
     if let Some(reply_to) = input.reply_to_id {
         messages::Entity::find_by_id(reply_to)
             .filter(messages::Column::RoomId.eq(room.id))

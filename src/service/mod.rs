@@ -3,6 +3,7 @@
 //! Nothing here knows about HTTP or GraphQL; resolvers are thin wrappers around these.
 
 pub mod account;
+pub mod contact;
 pub mod member;
 pub mod message;
 pub mod notification;

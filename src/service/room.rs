@@ -220,6 +220,11 @@ pub async fn open_direct(
     crate::service::user::by_id(state, other)
         .await?
         .ok_or_else(|| ApiError::NotFound("user not found".to_owned()))?;
+    if crate::service::contact::blocked_between(&state.db, viewer.id(), other).await? {
+        return Err(ApiError::Forbidden(
+            "you cannot message this user".to_owned(),
+        ));
+    }
     let key = direct_key(viewer.id(), other);
     for _ in 0..3 {
         if let Some(room) = rooms::Entity::find()
@@ -446,6 +451,13 @@ pub async fn many(
 pub fn direct_key(a: Uuid, b: Uuid) -> String {
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
     format!("{lo}:{hi}")
+}
+
+/// The other person of a direct room.
+pub fn direct_peer(room: &rooms::Model, me: Uuid) -> Option<Uuid> {
+    let (a, b) = room.direct_key.as_deref()?.split_once(':')?;
+    let (a, b) = (Uuid::parse_str(a).ok()?, Uuid::parse_str(b).ok()?);
+    Some(if a == me { b } else { a })
 }
 
 pub fn new_join_code() -> String {

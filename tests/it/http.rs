@@ -18,10 +18,18 @@ async fn health_readiness_and_graphiql(app: &TestApp) {
     // GraphiQL loads nothing from elsewhere, and subscribes over this server's WebSocket.
     assert!(page.contains("subscriptionUrl"), "{page}");
     assert!(!page.contains("https://"), "external asset in {page}");
-    for asset in ["graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js"] {
+    for asset in [
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    ] {
         let (status, body) = app.get(&format!("/graphiql/{asset}")).await;
         assert_eq!(status, 200, "{asset}");
-        assert!(page.contains(&format!("/graphiql/{asset}")), "{asset} not on the page");
+        assert!(
+            page.contains(&format!("/graphiql/{asset}")),
+            "{asset} not on the page"
+        );
         assert!(body.len() > 5_000, "{asset}");
     }
     assert_eq!(app.get("/graphiql/nope.js").await.0, 404);

@@ -10,6 +10,7 @@ mod wsclient;
 mod auth;
 mod authz;
 mod cluster;
+mod contacts;
 mod errors;
 mod http;
 mod loaders;

@@ -3,6 +3,7 @@
 use async_graphql::MergedObject;
 
 mod account;
+mod contact;
 mod message;
 mod realtime;
 mod room;
@@ -13,4 +14,5 @@ pub struct Mutation(
     room::RoomMutation,
     message::MessageMutation,
     realtime::RealtimeMutation,
+    contact::ContactMutation,
 );

@@ -2,6 +2,7 @@
 
 use async_graphql::MergedObject;
 
+mod contact;
 mod notification;
 pub mod room;
 mod user;
@@ -11,4 +12,5 @@ pub struct Query(
     user::UserQuery,
     room::RoomQuery,
     notification::NotificationQuery,
+    contact::ContactQuery,
 );

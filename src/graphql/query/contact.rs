@@ -1,0 +1,56 @@
+//! The caller's contacts.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Object, Result};
+
+use crate::auth;
+use crate::graphql::types::contact::{Contact, ContactStatus};
+use crate::graphql::types::cursor;
+use crate::graphql::{state, viewer};
+use crate::service;
+use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE, Page};
+
+pub type ContactConnection = Connection<String, Contact>;
+
+#[derive(Default)]
+pub struct ContactQuery;
+
+#[Object]
+impl ContactQuery {
+    /// The caller's contacts, oldest first, optionally of one status (BLOCKED lists the users
+    /// the caller blocked).
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
+    )]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<ContactStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<ContactConnection> {
+        let viewer = auth::require(viewer(ctx))?;
+        let page = Page::from_args(
+            first,
+            cursor::decode("after", after.as_deref())?,
+            None,
+            None,
+            Page::Forward {
+                after: None,
+                limit: DEFAULT_PAGE,
+            },
+        )?;
+        let slice =
+            service::contact::list(state(ctx)?, viewer, status.map(ContactStatus::as_db), page)
+                .await?;
+        let mut connection = Connection::new(slice.has_previous, slice.has_next);
+        connection.edges.extend(slice.items.into_iter().map(|c| {
+            let key = Key {
+                at: c.created_at,
+                id: c.contact_id,
+            };
+            Edge::new(cursor::encode(key), Contact(c))
+        }));
+        Ok(connection)
+    }
+}
