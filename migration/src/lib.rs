@@ -19,6 +19,7 @@ mod m20261126_000010_create_attachments;
 mod m20261126_000011_create_notifications;
 mod m20261126_000012_create_key_packages;
 mod m20261126_000013_create_connection_logs;
+mod m20261126_000014_create_message_search;
 mod util;
 
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000011_create_notifications::Migration),
             Box::new(m20261126_000012_create_key_packages::Migration),
             Box::new(m20261126_000013_create_connection_logs::Migration),
+            Box::new(m20261126_000014_create_message_search::Migration),
         ]
     }
 }

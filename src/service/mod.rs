@@ -10,6 +10,7 @@ pub mod notification;
 pub mod page;
 pub mod presence;
 pub mod room;
+pub mod search;
 pub mod sql;
 pub mod user;
 pub mod validate;

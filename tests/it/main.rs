@@ -20,3 +20,4 @@ mod process;
 mod realtime;
 mod rooms;
 mod schema;
+mod search;

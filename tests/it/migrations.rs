@@ -9,7 +9,7 @@ async fn user_tables(db: &DatabaseConnection) -> i64 {
     let sql = match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
             "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' \
-             AND name NOT LIKE 'sqlite_%' AND name <> 'seaql_migrations'"
+             AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'messages_fts%' AND name <> 'seaql_migrations'"
         }
         _ => {
             "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'public' \

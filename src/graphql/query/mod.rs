@@ -11,6 +11,7 @@ mod user;
 pub struct Query(
     user::UserQuery,
     room::RoomQuery,
+    room::SearchQuery,
     notification::NotificationQuery,
     contact::ContactQuery,
 );

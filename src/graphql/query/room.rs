@@ -5,7 +5,8 @@ use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
 use crate::auth::{self, Viewer};
-use crate::graphql::types::{Room, cursor};
+use crate::graphql::types::room::MessageConnection;
+use crate::graphql::types::{Message, Room, cursor};
 use crate::graphql::{state, viewer};
 use crate::service;
 use crate::service::page::{DEFAULT_PAGE, MAX_PAGE, Page};
@@ -50,6 +51,57 @@ impl RoomQuery {
             },
         )?;
         Ok(rooms_of(state(ctx)?, viewer, viewer.id(), page).await?)
+    }
+}
+
+#[derive(Default)]
+pub struct SearchQuery;
+
+#[Object]
+impl SearchQuery {
+    /// Messages whose body contains all the words of `query`, best match first, in the
+    /// caller's rooms (or one of them). Deleted messages are never found. At most 100 a page.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
+    )]
+    async fn search_messages(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        room_id: Option<Uuid>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<MessageConnection> {
+        let viewer = auth::require(viewer(ctx))?;
+        let Page::Forward { limit, .. } = Page::from_args(
+            first,
+            None,
+            None,
+            None,
+            Page::Forward {
+                after: None,
+                limit: DEFAULT_PAGE,
+            },
+        )?
+        else {
+            return Err(crate::error::ApiError::bad_input("first", "pass first").into());
+        };
+        let offset = cursor::decode_offset("after", after.as_deref())?;
+        let mut found =
+            service::search::search(state(ctx)?, viewer, &query, room_id, offset, limit as u64)
+                .await?;
+        let has_next = found.len() > limit;
+        found.truncate(limit);
+        let mut connection = Connection::new(offset > 0, has_next);
+        connection
+            .edges
+            .extend(found.into_iter().enumerate().map(|(i, m)| {
+                Edge::new(
+                    cursor::encode_offset(offset + i as u64 + 1),
+                    Message::new(m),
+                )
+            }));
+        Ok(connection)
     }
 }
 

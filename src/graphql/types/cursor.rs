@@ -31,6 +31,21 @@ pub fn decode(field: &str, cursor: Option<&str>) -> ApiResult<Option<Key>> {
     }))
 }
 
+/// The cursor of a position in a ranked list (search results).
+pub fn encode_offset(offset: u64) -> String {
+    OpaqueCursor(offset).encode_cursor()
+}
+
+/// The offset a ranked-list cursor names; BAD_USER_INPUT on `field` when it is not ours.
+pub fn decode_offset(field: &str, cursor: Option<&str>) -> ApiResult<u64> {
+    match cursor {
+        None => Ok(0),
+        Some(cursor) => OpaqueCursor::<u64>::decode_cursor(cursor)
+            .map(|c| c.0)
+            .map_err(|_| ApiError::bad_input(field, "not a valid cursor")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

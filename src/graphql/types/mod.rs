@@ -4,7 +4,7 @@ pub mod contact;
 pub mod cursor;
 pub mod event;
 mod message;
-mod room;
+pub mod room;
 mod user;
 
 pub use message::{Message, MessageKind, ReactionGroup};

@@ -1,0 +1,130 @@
+//! Full-text search over HTTP: ranked, scoped to the caller's rooms, in step with edits and
+//! deletes, paginated.
+
+use serde_json::{Value, json};
+
+use crate::on_both_backends;
+use crate::util::{TestApp, first_error};
+
+const SEARCH: &str = "query($q: String!, $room: UUID, $first: Int, $after: String) { searchMessages(query: $q, roomId: $room, first: $first, after: $after) { edges { cursor node { id body room { name } } } pageInfo { hasNextPage endCursor } } }";
+
+on_both_backends!(search_finds_ranked_scoped_and_current);
+
+fn bodies(data: &Value) -> Vec<String> {
+    data["searchMessages"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["body"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn search_finds_ranked_scoped_and_current(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let (cat, _) = app.register("cat").await;
+    let shared = app.create_room(&ann, "shared", &[&bob_id]).await;
+    let private = app.create_room(&cat, "private", &[]).await;
+    app.send(&ann, &shared, "The deploy is done").await;
+    let edited = app.send(&bob, &shared, "Lunch plans?").await;
+    let deleted = app.send(&ann, &shared, "deploy secrets: hunter2").await;
+    app.send(&ann, &shared, "deploy deploy deploy, Déploiement!")
+        .await;
+    app.send(&cat, &private, "deploy in cat's private room")
+        .await;
+
+    // Ranked: the body saying "deploy" most comes first; cat's room is not searched for bob.
+    let data = app.ok(Some(&bob), SEARCH, json!({ "q": "DEPLOY" })).await;
+    let found = bodies(&data);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(found[0], "deploy deploy deploy, Déploiement!");
+    assert!(!found.iter().any(|b| b.contains("private")));
+
+    // Deleted messages are never found; edits are found by their new words only.
+    app.ok(
+        Some(&ann),
+        "mutation($id: UUID!) { deleteMessage(id: $id) { id } }",
+        json!({ "id": deleted }),
+    )
+    .await;
+    app.ok(
+        Some(&bob),
+        "mutation($id: UUID!) { editMessage(id: $id, body: \"dinner plans\") { id } }",
+        json!({ "id": edited }),
+    )
+    .await;
+    assert!(bodies(&app.ok(Some(&bob), SEARCH, json!({ "q": "hunter2" })).await).is_empty());
+    assert!(bodies(&app.ok(Some(&bob), SEARCH, json!({ "q": "lunch" })).await).is_empty());
+    assert_eq!(
+        bodies(
+            &app.ok(Some(&bob), SEARCH, json!({ "q": "dinner plans" }))
+                .await
+        ),
+        ["dinner plans"]
+    );
+
+    // All words must match; punctuation is not syntax.
+    assert_eq!(
+        bodies(
+            &app.ok(Some(&ann), SEARCH, json!({ "q": "deploy \"done\" OR NOT" }))
+                .await
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        bodies(
+            &app.ok(Some(&ann), SEARCH, json!({ "q": "deploy (done)*" }))
+                .await
+        ),
+        ["The deploy is done"]
+    );
+
+    // Pages.
+    let first = app
+        .ok(Some(&bob), SEARCH, json!({ "q": "deploy", "first": 1 }))
+        .await;
+    assert_eq!(first["searchMessages"]["pageInfo"]["hasNextPage"], true);
+    let after = first["searchMessages"]["pageInfo"]["endCursor"].clone();
+    let second = app
+        .ok(
+            Some(&bob),
+            SEARCH,
+            json!({ "q": "deploy", "first": 1, "after": after }),
+        )
+        .await;
+    assert_eq!(bodies(&second), ["The deploy is done"]);
+    assert_eq!(second["searchMessages"]["pageInfo"]["hasNextPage"], false);
+
+    // Scoped to one room; a room the caller is not in is NOT_FOUND.
+    let data = app
+        .ok(
+            Some(&cat),
+            SEARCH,
+            json!({ "q": "deploy", "room": private }),
+        )
+        .await;
+    assert_eq!(bodies(&data), ["deploy in cat's private room"]);
+    let body = app
+        .gql(
+            Some(&bob),
+            SEARCH,
+            json!({ "q": "deploy", "room": private }),
+        )
+        .await;
+    assert_eq!(first_error(&body).0, "NOT_FOUND");
+    for q in ["", "   ", "!!!"] {
+        let (code, _, field) = first_error(&app.gql(Some(&bob), SEARCH, json!({ "q": q })).await);
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("query"))
+        );
+    }
+    let body = app
+        .gql(Some(&bob), SEARCH, json!({ "q": "x", "after": "garbage" }))
+        .await;
+    assert_eq!(first_error(&body).2.as_deref(), Some("after"));
+    assert_eq!(
+        first_error(&app.gql(None, SEARCH, json!({ "q": "deploy" })).await).0,
+        "UNAUTHENTICATED"
+    );
+}
