@@ -46,6 +46,8 @@ pub struct Config {
     pub http: HttpConfig,
     #[command(flatten)]
     pub auth: AuthConfig,
+    #[command(flatten)]
+    pub retention: RetentionConfig,
     /// Redis for cross-process fan-out and presence; in-process when unset.
     #[arg(long, env = "CONFAB_REDIS_URL", global = true)]
     pub redis_url: Option<String>,
@@ -132,6 +134,26 @@ pub struct AuthConfig {
     pub session_ttl_hours: i64,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct RetentionConfig {
+    /// Days connection logs are kept.
+    #[arg(
+        long = "connection-log-retention-days",
+        env = "CONFAB_CONNECTION_LOG_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub connection_log_days: i64,
+    /// Seconds between background cleanups (expired key packages, old connection logs).
+    #[arg(
+        long = "maintenance-interval",
+        env = "CONFAB_MAINTENANCE_INTERVAL",
+        default_value_t = 600,
+        global = true
+    )]
+    pub maintenance_interval_secs: u64,
+}
+
 impl AuthConfig {
     pub fn session_ttl(&self) -> chrono::Duration {
         chrono::Duration::hours(self.session_ttl_hours)
@@ -154,6 +176,10 @@ impl Config {
             },
             auth: AuthConfig {
                 session_ttl_hours: 720,
+            },
+            retention: RetentionConfig {
+                connection_log_days: 30,
+                maintenance_interval_secs: 600,
             },
             redis_url: None,
             blob_dir: PathBuf::from("./blobs"),

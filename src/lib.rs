@@ -75,7 +75,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "confab listening; GraphiQL at /"
     );
     let state = AppState::new(db.clone(), config)?;
+    let every =
+        std::time::Duration::from_secs(state.config.retention.maintenance_interval_secs.max(1));
+    let maintenance = tokio::spawn(service::maintenance::run(state.clone(), every));
     http::server(state, listener)?.await?;
+    maintenance.abort();
     db.close().await?;
     tracing::info!("stopped");
     Ok(())

@@ -3,9 +3,12 @@
 //! Nothing here knows about HTTP or GraphQL; resolvers are thin wrappers around these.
 
 pub mod account;
+pub mod connection_log;
 pub mod contact;
+pub mod maintenance;
 pub mod member;
 pub mod message;
+pub mod mls;
 pub mod notification;
 pub mod page;
 pub mod presence;

@@ -16,6 +16,7 @@ mod http;
 mod loaders;
 mod messages;
 mod migrations;
+mod mls;
 mod process;
 mod realtime;
 mod rooms;

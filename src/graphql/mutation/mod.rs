@@ -5,6 +5,7 @@ use async_graphql::MergedObject;
 mod account;
 mod contact;
 mod message;
+mod mls;
 mod realtime;
 mod room;
 
@@ -15,4 +16,5 @@ pub struct Mutation(
     message::MessageMutation,
     realtime::RealtimeMutation,
     contact::ContactMutation,
+    mls::MlsMutation,
 );

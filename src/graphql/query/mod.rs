@@ -3,6 +3,7 @@
 use async_graphql::MergedObject;
 
 mod contact;
+mod mls;
 mod notification;
 pub mod room;
 mod user;
@@ -14,4 +15,5 @@ pub struct Query(
     room::SearchQuery,
     notification::NotificationQuery,
     contact::ContactQuery,
+    mls::MlsQuery,
 );

@@ -99,6 +99,20 @@ impl Message {
             .map(Json)
     }
 
+    /// MLS messages: the ciphertext, base64; null for text and once deleted.
+    async fn ciphertext(&self) -> Option<String> {
+        self.model
+            .ciphertext
+            .as_deref()
+            .filter(|_| self.model.deleted_at.is_none())
+            .map(crate::service::mls::encode)
+    }
+
+    /// MLS messages: the epoch they were sent in.
+    async fn epoch(&self) -> Option<i64> {
+        self.model.epoch
+    }
+
     /// The message this one replies to.
     async fn reply_to(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
         let Some(id) = self.model.reply_to_id else {

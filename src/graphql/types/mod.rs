@@ -4,6 +4,7 @@ pub mod contact;
 pub mod cursor;
 pub mod event;
 mod message;
+pub mod mls;
 pub mod room;
 mod user;
 
@@ -14,6 +15,6 @@ pub use user::{AuthPayload, Session, User, UserRole, UserStatus};
 use chrono::{DateTime, FixedOffset, Utc};
 
 /// Database timestamps come back with an offset; the API speaks UTC.
-pub(crate) fn utc(at: DateTime<FixedOffset>) -> DateTime<Utc> {
+pub fn utc(at: DateTime<FixedOffset>) -> DateTime<Utc> {
     at.to_utc()
 }

@@ -1,0 +1,30 @@
+//! Periodic housekeeping the server runs in the background: expired key packages and
+//! connection logs past their retention.
+
+use std::time::Duration;
+
+use crate::state::AppState;
+
+/// Runs forever, every `every`; errors are logged and retried next round.
+pub async fn run(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        once(&state).await;
+    }
+}
+
+/// One round of cleanup.
+pub async fn once(state: &AppState) {
+    match crate::service::mls::cleanup(&state.db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "expired key packages removed"),
+        Err(err) => tracing::warn!(error = %err, "key package cleanup failed"),
+    }
+    let days = state.config.retention.connection_log_days;
+    match crate::service::connection_log::cleanup(&state.db, days).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, days, "old connection logs removed"),
+        Err(err) => tracing::warn!(error = %err, "connection log cleanup failed"),
+    }
+}
