@@ -7,6 +7,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::mail::{LogMailer, Mailer};
 use crate::realtime::local::LocalBroker;
 use crate::realtime::presence::{HEARTBEAT, Presence};
 use crate::realtime::redis::RedisBroker;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub broker: SharedBroker,
     pub presence: Arc<Presence>,
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl AppState {
@@ -50,7 +52,14 @@ impl AppState {
             config: Arc::new(config),
             broker,
             presence,
+            mailer: Arc::new(LogMailer),
         })
+    }
+
+    /// Replaces the mailer (the default logs mail).
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = mailer;
+        self
     }
 
     /// Publishes an event; call after the write it describes has committed.

@@ -22,6 +22,8 @@ pub struct RegisterInput {
 pub struct LoginInput {
     pub login: String,
     pub password: String,
+    /// Required when the account has two-factor sign-in on.
+    pub totp_code: Option<String>,
 }
 
 /// A new session: the token is returned here once and never again.
@@ -96,6 +98,20 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
     let Some(user) = user.filter(|_| verified) else {
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
     };
+    if user.totp_enabled_at.is_some() {
+        let secret = user.totp_secret.as_deref().unwrap_or_default();
+        match input.totp_code.as_deref() {
+            None => {
+                return Err(ApiError::Unauthenticated(
+                    "two-factor code required: send totpCode".to_owned(),
+                ));
+            }
+            Some(code) if !crate::service::security::check_code(secret, &user.username, code)? => {
+                return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
+            }
+            Some(_) => {}
+        }
+    }
     let (token, session) = open_session(state, &state.db, user.id, client).await?;
     Ok(SignedIn {
         token,

@@ -14,6 +14,7 @@ pub mod page;
 pub mod presence;
 pub mod room;
 pub mod search;
+pub mod security;
 pub mod sql;
 pub mod user;
 pub mod validate;

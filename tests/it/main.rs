@@ -22,3 +22,4 @@ mod realtime;
 mod rooms;
 mod schema;
 mod search;
+mod security;

@@ -36,6 +36,8 @@ macro_rules! on_both_backends {
 
 pub struct TestApp {
     pub base: String,
+    /// Mail the server sent.
+    pub mailer: confab::mail::MemoryMailer,
     statements: Arc<AtomicUsize>,
     pub db: DatabaseConnection,
     handle: Option<ServerHandle>,
@@ -138,12 +140,16 @@ impl TestApp {
         });
         let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let state = AppState::new(db.clone(), config).expect("state");
+        let mailer = confab::mail::MemoryMailer::default();
+        let state = AppState::new(db.clone(), config)
+            .expect("state")
+            .with_mailer(Arc::new(mailer.clone()));
         let server = confab::http::server(state, listener).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
         Self {
             base,
+            mailer,
             statements,
             db,
             handle: Some(handle),
@@ -157,6 +163,7 @@ impl TestApp {
     pub fn remote(base: &str) -> Self {
         Self {
             base: base.to_owned(),
+            mailer: confab::mail::MemoryMailer::default(),
             statements: Arc::default(),
             db: DatabaseConnection::default(),
             handle: None,

@@ -1,6 +1,6 @@
 //! Registration, sign-in and profile changes.
 
-use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use uuid::Uuid;
 
 use crate::auth::{self, ClientInfo};
@@ -28,6 +28,26 @@ pub struct LoginInput {
     pub login: String,
     /// The account's password.
     pub password: String,
+    /// The current code of the authenticator app, when two-factor sign-in is on.
+    pub totp_code: Option<String>,
+}
+
+/// A new password.
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    /// The password now.
+    pub current_password: String,
+    /// 8-128 characters.
+    pub new_password: String,
+}
+
+/// What an authenticator app needs.
+#[derive(SimpleObject)]
+pub struct TotpSetup {
+    /// The shared secret, base32 (type it in by hand).
+    pub secret: String,
+    /// An `otpauth://` URI (show it as a QR code).
+    pub otpauth_uri: String,
 }
 
 /// Changes to the caller's profile; omitted fields stay as they are.
@@ -63,6 +83,7 @@ impl AccountMutation {
         let input = service::account::LoginInput {
             login: input.login,
             password: input.password,
+            totp_code: input.totp_code,
         };
         let signed_in = service::account::login(state(ctx)?, input, client(ctx)).await?;
         Ok(payload(signed_in))
@@ -78,6 +99,48 @@ impl AccountMutation {
     async fn revoke_session(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(service::account::revoke(state(ctx)?, viewer, id).await?)
+    }
+
+    /// Mails the caller a token confirming their email address (logged when no mailer is set).
+    async fn request_email_verification(&self, ctx: &Context<'_>) -> Result<bool> {
+        let viewer = auth::require(viewer(ctx))?;
+        Ok(service::security::request_email_verification(state(ctx)?, viewer).await?)
+    }
+
+    /// Confirms an email address with the mailed token (single use, 24 hours).
+    async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<User> {
+        let user = service::security::verify_email(state(ctx)?, &token).await?;
+        Ok(User::new(user))
+    }
+
+    /// Starts two-factor sign-in: a secret for an authenticator app, active after `confirmTotp`.
+    async fn enable_totp(&self, ctx: &Context<'_>) -> Result<TotpSetup> {
+        let viewer = auth::require(viewer(ctx))?;
+        let (secret, otpauth_uri) = service::security::enable_totp(state(ctx)?, viewer).await?;
+        Ok(TotpSetup {
+            secret,
+            otpauth_uri,
+        })
+    }
+
+    /// Turns two-factor sign-in on with a current code from the app; login then needs `totpCode`.
+    async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> Result<User> {
+        let viewer = auth::require(viewer(ctx))?;
+        Ok(User::own(
+            service::security::confirm_totp(state(ctx)?, viewer, &code).await?,
+        ))
+    }
+
+    /// Changes the caller's password; signs out every other session.
+    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<bool> {
+        let viewer = auth::require(viewer(ctx))?;
+        Ok(service::security::change_password(
+            state(ctx)?,
+            viewer,
+            input.current_password,
+            input.new_password,
+        )
+        .await?)
     }
 
     /// Changes the caller's display name, status or avatar.

@@ -1,0 +1,182 @@
+//! Account security: email verification with single-use expiring tokens, TOTP two-factor
+//! sign-in, and password changes that sign out every other session.
+
+use chrono::Duration;
+use entity::{sessions, users, verification_tokens};
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use totp_rs::{Builder, Secret, Totp};
+use uuid::Uuid;
+
+use crate::auth::{self, Viewer};
+use crate::error::{ApiError, ApiResult};
+use crate::mail::Mail;
+use crate::realtime::{Event, Topic};
+use crate::service::{now, validate, write_txn};
+use crate::state::AppState;
+
+pub const VERIFY_TTL_HOURS: i64 = 24;
+const ISSUER: &str = "Confab";
+
+/// Mails the caller a link to confirm their address. Already verified: nothing to do.
+pub async fn request_email_verification(state: &AppState, viewer: &Viewer) -> ApiResult<bool> {
+    if viewer.user.email_verified_at.is_some() {
+        return Ok(true);
+    }
+    let token = auth::new_token();
+    let at = now();
+    verification_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(viewer.id()),
+        purpose: Set("verify_email".to_owned()),
+        token_hash: Set(auth::hash_token(&token)),
+        created_at: Set(at),
+        expires_at: Set(at + Duration::hours(VERIFY_TTL_HOURS)),
+        used_at: Set(None),
+    }
+    .insert(&state.db)
+    .await?;
+    state.mailer.send(Mail {
+        to: viewer.user.email.clone(),
+        subject: "Confirm your email address".to_owned(),
+        body: format!(
+            "Confirm your address with this token (valid {VERIFY_TTL_HOURS} hours): {token}\n\
+             GraphQL: mutation {{ verifyEmail(token: \"{token}\") {{ id }} }}"
+        ),
+    });
+    Ok(true)
+}
+
+/// Confirms an address with a token from [`request_email_verification`]; each works once.
+pub async fn verify_email(state: &AppState, token: &str) -> ApiResult<users::Model> {
+    let invalid = || ApiError::bad_input("token", "invalid or expired token");
+    let at = now();
+    let txn = write_txn(&state.db).await?;
+    let row = verification_tokens::Entity::find()
+        .filter(verification_tokens::Column::TokenHash.eq(auth::hash_token(token.trim())))
+        .filter(verification_tokens::Column::Purpose.eq("verify_email"))
+        .filter(verification_tokens::Column::UsedAt.is_null())
+        .filter(verification_tokens::Column::ExpiresAt.gt(at))
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid)?;
+    let user = users::Entity::find_by_id(row.user_id)
+        .filter(users::Column::DeletedAt.is_null())
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid)?;
+    let mut used: verification_tokens::ActiveModel = row.into();
+    used.used_at = Set(Some(at));
+    used.update(&txn).await?;
+    let mut verified: users::ActiveModel = user.into();
+    verified.email_verified_at = Set(Some(at));
+    verified.updated_at = Set(at);
+    let user = verified.update(&txn).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+fn totp(secret: impl Into<Secret>, account: &str) -> ApiResult<Totp> {
+    Builder::new()
+        .with_secret(secret)
+        .with_issuer(Some(ISSUER))
+        .with_account_name(account)
+        .build()
+        .map_err(|err| ApiError::internal(anyhow::anyhow!("totp: {err:?}")))
+}
+
+/// A fresh TOTP secret for the caller, pending until [`confirm_totp`] proves the app has it.
+/// Returns (base32 secret, otpauth URI).
+pub async fn enable_totp(state: &AppState, viewer: &Viewer) -> ApiResult<(String, String)> {
+    if viewer.user.totp_enabled_at.is_some() {
+        return Err(ApiError::Conflict(
+            "two-factor sign-in is already on".to_owned(),
+        ));
+    }
+    let mut bytes = vec![0u8; 20];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = Secret::from(bytes.clone()).to_base32();
+    let uri = totp(bytes, &viewer.user.username)?
+        .to_url()
+        .map_err(|err| ApiError::internal(anyhow::anyhow!("totp url: {err:?}")))?;
+    let mut user: users::ActiveModel = viewer.user.clone().into();
+    user.totp_secret = Set(Some(secret.clone()));
+    user.updated_at = Set(now());
+    user.update(&state.db).await?;
+    Ok((secret, uri))
+}
+
+/// Turns two-factor sign-in on once a current code from the pending secret checks out.
+pub async fn confirm_totp(
+    state: &AppState,
+    viewer: &Viewer,
+    code: &str,
+) -> ApiResult<users::Model> {
+    if viewer.user.totp_enabled_at.is_some() {
+        return Err(ApiError::Conflict(
+            "two-factor sign-in is already on".to_owned(),
+        ));
+    }
+    let Some(secret) = viewer.user.totp_secret.as_deref() else {
+        return Err(ApiError::bad_input("code", "call enableTotp first"));
+    };
+    if !check_code(secret, &viewer.user.username, code)? {
+        return Err(ApiError::bad_input("code", "wrong or expired code"));
+    }
+    let mut user: users::ActiveModel = viewer.user.clone().into();
+    user.totp_enabled_at = Set(Some(now()));
+    user.updated_at = Set(now());
+    Ok(user.update(&state.db).await?)
+}
+
+/// Whether `code` is current for the base32 `secret` (one step of clock skew allowed).
+pub fn check_code(secret: &str, account: &str, code: &str) -> ApiResult<bool> {
+    let secret = Secret::try_from_base32(secret)
+        .map_err(|err| ApiError::internal(anyhow::anyhow!("stored totp secret: {err:?}")))?;
+    Ok(totp(secret, account)?.check_current(code.trim()).is_some())
+}
+
+/// Changes the caller's password after checking the current one; every other session of the
+/// caller is revoked (and its sockets closed).
+pub async fn change_password(
+    state: &AppState,
+    viewer: &Viewer,
+    current: String,
+    new: String,
+) -> ApiResult<bool> {
+    validate::password("newPassword", &new)?;
+    if !auth::verify_password(current, Some(viewer.user.password_hash.clone())).await? {
+        return Err(ApiError::bad_input("currentPassword", "wrong password"));
+    }
+    let hash = auth::hash_password(new).await?;
+    let at = now();
+    let txn = write_txn(&state.db).await?;
+    let mut user: users::ActiveModel = viewer.user.clone().into();
+    user.password_hash = Set(hash);
+    user.updated_at = Set(at);
+    user.update(&txn).await?;
+    let others = sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(viewer.id()))
+        .filter(sessions::Column::Id.ne(viewer.session_id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .all(&txn)
+        .await?;
+    sessions::Entity::update_many()
+        .col_expr(
+            sessions::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(at),
+        )
+        .filter(sessions::Column::Id.is_in(others.iter().map(|s| s.id)))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    for session in others {
+        state.publish(
+            Topic::Session(session.id),
+            Event::SessionRevoked {
+                session_id: session.id,
+            },
+        );
+    }
+    Ok(true)
+}

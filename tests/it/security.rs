@@ -1,0 +1,210 @@
+//! Account security over HTTP: email verification, TOTP two-factor sign-in, password change.
+
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+use totp_rs::{Builder, Secret};
+
+use crate::on_both_backends;
+use crate::util::{TestApp, first_error};
+
+const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { token } }";
+const ME: &str = "{ me { username emailVerified } }";
+
+on_both_backends!(
+    email_verification_tokens_work_once,
+    totp_guards_sign_in,
+    password_change_signs_out_other_sessions
+);
+
+fn last_token(app: &TestApp) -> String {
+    let outbox = app.mailer.outbox.lock().unwrap();
+    let body = &outbox.last().expect("a mail").body;
+    let start = body.find("cfb_").expect("token in mail");
+    body[start..start + 68].to_owned()
+}
+
+async fn email_verification_tokens_work_once(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    assert_eq!(
+        app.ok(Some(&ann), ME, json!({})).await["me"]["emailVerified"],
+        false
+    );
+    app.ok(
+        Some(&ann),
+        "mutation { requestEmailVerification }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(app.mailer.outbox.lock().unwrap()[0].to, "ann@example.com");
+    let token = last_token(app);
+    // The token itself is not stored.
+    assert_eq!(
+        app.count(&format!("verification_tokens WHERE token_hash = '{token}'"))
+            .await,
+        0
+    );
+
+    let verify = "mutation($t: String!) { verifyEmail(token: $t) { username } }";
+    assert_eq!(
+        app.ok(None, verify, json!({ "t": token })).await["verifyEmail"]["username"],
+        "ann"
+    );
+    assert_eq!(
+        app.ok(Some(&ann), ME, json!({})).await["me"]["emailVerified"],
+        true
+    );
+    for bad in [token.as_str(), "cfb_nope", ""] {
+        let (code, _, field) = first_error(&app.gql(None, verify, json!({ "t": bad })).await);
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("token"))
+        );
+    }
+
+    let (bob, _) = app.register("bob").await;
+    app.ok(
+        Some(&bob),
+        "mutation { requestEmailVerification }",
+        json!({}),
+    )
+    .await;
+    let expired = last_token(app);
+    app.db
+        .execute_unprepared("UPDATE verification_tokens SET expires_at = created_at")
+        .await
+        .unwrap();
+    assert_eq!(
+        first_error(&app.gql(None, verify, json!({ "t": expired })).await).0,
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        app.ok(Some(&bob), ME, json!({})).await["me"]["emailVerified"],
+        false
+    );
+}
+
+fn code_for(secret: &str) -> String {
+    let secret = Secret::try_from_base32(secret).unwrap();
+    let totp = Builder::new()
+        .with_secret(secret)
+        .with_account_name("ann")
+        .build()
+        .unwrap();
+    totp.generate_current().to_string()
+}
+
+async fn totp_guards_sign_in(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let setup = app
+        .ok(
+            Some(&ann),
+            "mutation { enableTotp { secret otpauthUri } }",
+            json!({}),
+        )
+        .await;
+    let secret = setup["enableTotp"]["secret"].as_str().unwrap().to_owned();
+    let uri = setup["enableTotp"]["otpauthUri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/Confab:ann?"), "{uri}");
+    assert!(uri.contains(&format!("secret={secret}")), "{uri}");
+
+    let confirm = "mutation($c: String!) { confirmTotp(code: $c) { username } }";
+    let (code, _, field) = first_error(
+        &app.gql(Some(&ann), confirm, json!({ "c": "000000x" }))
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("code"))
+    );
+    app.ok(Some(&ann), confirm, json!({ "c": code_for(&secret) }))
+        .await;
+    let again = app
+        .gql(Some(&ann), "mutation { enableTotp { secret } }", json!({}))
+        .await;
+    assert_eq!(first_error(&again).0, "CONFLICT");
+
+    let login = |code: Option<String>| json!({ "i": { "login": "ann", "password": "password-ann", "totpCode": code } });
+    let (code, message, _) = first_error(&app.gql(None, LOGIN, login(None)).await);
+    assert_eq!(code, "UNAUTHENTICATED");
+    assert!(message.contains("totpCode"), "{message}");
+    assert_eq!(
+        first_error(&app.gql(None, LOGIN, login(Some("123456".into()))).await).0,
+        "UNAUTHENTICATED"
+    );
+    let token = app.ok(None, LOGIN, login(Some(code_for(&secret)))).await["login"]["token"].clone();
+    assert!(token.as_str().unwrap().starts_with("cfb_"));
+    // A wrong password never reveals whether the code was needed.
+    let body = app
+        .gql(
+            None,
+            LOGIN,
+            json!({ "i": { "login": "ann", "password": "wrong-password" } }),
+        )
+        .await;
+    assert_eq!(first_error(&body).1, "unknown login or wrong password");
+}
+
+async fn password_change_signs_out_other_sessions(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let other = app
+        .ok(
+            None,
+            LOGIN,
+            json!({ "i": { "login": "ann", "password": "password-ann" } }),
+        )
+        .await["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let change = "mutation($i: ChangePasswordInput!) { changePassword(input: $i) }";
+    let body = app
+        .gql(
+            Some(&ann),
+            change,
+            json!({ "i": { "currentPassword": "nope-nope", "newPassword": "brand new pass" } }),
+        )
+        .await;
+    assert_eq!(first_error(&body).2.as_deref(), Some("currentPassword"));
+    let body = app
+        .gql(
+            Some(&ann),
+            change,
+            json!({ "i": { "currentPassword": "password-ann", "newPassword": "short" } }),
+        )
+        .await;
+    assert_eq!(first_error(&body).2.as_deref(), Some("newPassword"));
+
+    app.ok(
+        Some(&ann),
+        change,
+        json!({ "i": { "currentPassword": "password-ann", "newPassword": "brand new pass" } }),
+    )
+    .await;
+    assert!(
+        app.ok(Some(&other), ME, json!({})).await["me"].is_null(),
+        "other sessions are signed out"
+    );
+    assert_eq!(
+        app.ok(Some(&ann), ME, json!({})).await["me"]["username"],
+        "ann",
+        "this one stays"
+    );
+    assert_eq!(
+        first_error(
+            &app.gql(
+                None,
+                LOGIN,
+                json!({ "i": { "login": "ann", "password": "password-ann" } })
+            )
+            .await
+        )
+        .0,
+        "UNAUTHENTICATED"
+    );
+    app.ok(
+        None,
+        LOGIN,
+        json!({ "i": { "login": "ann", "password": "brand new pass" } }),
+    )
+    .await;
+}
