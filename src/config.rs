@@ -51,14 +51,32 @@ pub struct Config {
     /// Redis for cross-process fan-out and presence; in-process when unset.
     #[arg(long, env = "CONFAB_REDIS_URL", global = true)]
     pub redis_url: Option<String>,
+    #[command(flatten)]
+    pub blobs: BlobConfig,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BlobConfig {
     /// Directory of the content-addressed blob store.
     #[arg(
-        long,
+        long = "blob-dir",
         env = "CONFAB_BLOB_DIR",
         default_value = "./blobs",
         global = true
     )]
-    pub blob_dir: PathBuf,
+    pub dir: PathBuf,
+    /// Largest upload in bytes, enforced while the upload streams in.
+    #[arg(long = "blob-max-bytes", env = "CONFAB_BLOB_MAX_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
+    pub max_bytes: usize,
+    /// Content types accepted, as sniffed from the bytes (comma-separated).
+    #[arg(
+        long = "blob-mime-types",
+        env = "CONFAB_BLOB_MIME_TYPES",
+        default_value = "image/jpeg,image/png,image/gif,image/webp",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub mime_types: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -182,7 +200,13 @@ impl Config {
                 maintenance_interval_secs: 600,
             },
             redis_url: None,
-            blob_dir: PathBuf::from("./blobs"),
+            blobs: BlobConfig {
+                dir: PathBuf::from("./blobs"),
+                max_bytes: 10 * 1024 * 1024,
+                mime_types: ["image/jpeg", "image/png", "image/gif", "image/webp"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            },
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`seed`]: sample data for `confab seed --demo`
 
 pub mod auth;
+pub mod blobstore;
 pub mod config;
 pub mod db;
 pub mod error;

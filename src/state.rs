@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::blobstore::{BlobStore, DirStore};
 use crate::config::Config;
 use crate::mail::{LogMailer, Mailer};
 use crate::realtime::local::LocalBroker;
@@ -20,6 +21,7 @@ pub struct AppState {
     pub broker: SharedBroker,
     pub presence: Arc<Presence>,
     pub mailer: Arc<dyn Mailer>,
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl AppState {
@@ -49,10 +51,11 @@ impl AppState {
         };
         Ok(Self {
             db,
-            config: Arc::new(config),
             broker,
             presence,
             mailer: Arc::new(LogMailer),
+            blobs: Arc::new(DirStore::new(config.blobs.dir.clone())),
+            config: Arc::new(config),
         })
     }
 

@@ -18,6 +18,8 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::attachments::Entity")]
     Attachments,
+    #[sea_orm(has_many = "super::blob_uploads::Entity")]
+    BlobUploads,
     #[sea_orm(
         belongs_to = "super::users::Entity",
         from = "Column::UploaderId",
@@ -34,9 +36,18 @@ impl Related<super::attachments::Entity> for Entity {
     }
 }
 
+impl Related<super::blob_uploads::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::BlobUploads.def()
+    }
+}
+
 impl Related<super::users::Entity> for Entity {
     fn to() -> RelationDef {
-        Relation::Users.def()
+        super::blob_uploads::Relation::Users.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::blob_uploads::Relation::Blobs.def().rev())
     }
 }
 

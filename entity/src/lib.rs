@@ -3,6 +3,7 @@
 pub mod prelude;
 
 pub mod attachments;
+pub mod blob_uploads;
 pub mod blobs;
 pub mod connection_logs;
 pub mod contacts;

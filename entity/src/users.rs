@@ -30,6 +30,8 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::blob_uploads::Entity")]
+    BlobUploads,
     #[sea_orm(
         belongs_to = "super::blobs::Entity",
         from = "Column::AvatarBlobId",
@@ -56,9 +58,9 @@ pub enum Relation {
     VerificationTokens,
 }
 
-impl Related<super::blobs::Entity> for Entity {
+impl Related<super::blob_uploads::Entity> for Entity {
     fn to() -> RelationDef {
-        Relation::Blobs.def()
+        Relation::BlobUploads.def()
     }
 }
 
@@ -107,6 +109,15 @@ impl Related<super::sessions::Entity> for Entity {
 impl Related<super::verification_tokens::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::VerificationTokens.def()
+    }
+}
+
+impl Related<super::blobs::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::blob_uploads::Relation::Blobs.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::blob_uploads::Relation::Users.def().rev())
     }
 }
 

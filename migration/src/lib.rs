@@ -20,6 +20,7 @@ mod m20261126_000011_create_notifications;
 mod m20261126_000012_create_key_packages;
 mod m20261126_000013_create_connection_logs;
 mod m20261126_000014_create_message_search;
+mod m20261126_000015_create_blob_uploads;
 mod util;
 
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_create_key_packages::Migration),
             Box::new(m20261126_000013_create_connection_logs::Migration),
             Box::new(m20261126_000014_create_message_search::Migration),
+            Box::new(m20261126_000015_create_blob_uploads::Migration),
         ]
     }
 }

@@ -83,6 +83,8 @@ key!(/// The users who have read a message.
     ReadersOf);
 key!(/// Whether a user has a socket open anywhere.
     Connected);
+key!(/// The attachments of a message, with their blobs.
+    AttachmentsOf);
 
 /// A page of a room's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -285,5 +287,22 @@ impl Loader<Connected> for Loaders {
     async fn load(&self, keys: &[Connected]) -> Loaded<Connected, bool> {
         let online = self.state.presence.online(&ids(keys, |k| k.0)).await;
         Ok(keys.iter().map(|k| (*k, online.contains(&k.0))).collect())
+    }
+}
+
+impl Loader<AttachmentsOf> for Loaders {
+    type Value = Vec<(entity::attachments::Model, Option<entity::blobs::Model>)>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[AttachmentsOf]) -> Loaded<AttachmentsOf, Self::Value> {
+        let rows = service::blob::attachments_of(&self.state.db, ids(keys, |k| k.0)).await?;
+        let mut grouped: HashMap<AttachmentsOf, Self::Value> = HashMap::new();
+        for row in rows {
+            grouped
+                .entry(AttachmentsOf(row.0.message_id))
+                .or_default()
+                .push(row);
+        }
+        Ok(grouped)
     }
 }

@@ -14,14 +14,29 @@ use crate::auth::{self, ClientInfo};
 use crate::graphql::{AppSchema, RequestId, loaders};
 use crate::state::AppState;
 
-/// Executes one GraphQL request sent with POST (JSON or multipart).
+/// Executes one GraphQL request sent with POST (JSON or multipart). A body that cannot be
+/// read (malformed JSON, an upload past the size limit) still gets a GraphQL error with a code.
 pub async fn execute(
     schema: web::Data<AppSchema>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: GraphQLRequest,
+    body: Result<GraphQLRequest, actix_web::Error>,
 ) -> GraphQLResponse {
-    run(&schema, &state, &req, body.into_inner()).await
+    match body {
+        Ok(body) => run(&schema, &state, &req, body.into_inner()).await,
+        Err(err) => {
+            let text = err.to_string();
+            let message = if text.contains("size limit")
+                || text.contains("too large")
+                || text.contains("exceeded")
+            {
+                format!("request too large: {text}")
+            } else {
+                format!("malformed request: {text}")
+            };
+            coded_error(&message, "BAD_USER_INPUT", None)
+        }
+    }
 }
 
 /// `GET /graphql`: a WebSocket upgrade, or a query in the query string. GET carries queries

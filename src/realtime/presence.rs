@@ -119,6 +119,11 @@ impl Presence {
         online
     }
 
+    /// Open sockets of signed-in users on this instance.
+    pub fn local_sockets(&self) -> usize {
+        self.sockets.lock().map(|s| s.values().sum()).unwrap_or(0)
+    }
+
     /// Refreshes this instance's claims for every locally connected user; run every [`HEARTBEAT`].
     pub async fn heartbeat(&self) {
         let users: Vec<Uuid> = match self.sockets.lock() {

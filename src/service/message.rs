@@ -34,6 +34,8 @@ pub struct SendMessage {
     pub body: String,
     pub reply_to_id: Option<Uuid>,
     pub metadata: Option<Json>,
+    /// Blobs to attach (uploaded by the sender or readable to them); up to ten.
+    pub attachment_blob_ids: Vec<String>,
 }
 
 /// Sends a text message; the sender's read marker moves to it in the same transaction.
@@ -42,7 +44,12 @@ pub async fn send(
     viewer: &Viewer,
     input: SendMessage,
 ) -> ApiResult<messages::Model> {
-    let body = body(&input.body)?;
+    // A message of attachments alone may have an empty body.
+    let body = if input.attachment_blob_ids.is_empty() || !input.body.trim().is_empty() {
+        body(&input.body)?
+    } else {
+        String::new()
+    };
     let metadata = input.metadata.map(metadata).transpose()?;
     let (room, membership) = require_member(&state.db, viewer, input.room_id).await?;
     if room.archived_at.is_some() {
@@ -63,6 +70,9 @@ pub async fn send(
             .await?
             .ok_or_else(|| ApiError::bad_input("replyToId", "no such message in this room"))?;
     }
+    let attached =
+        crate::service::blob::check_attachments(state, viewer.id(), &input.attachment_blob_ids)
+            .await?;
     let message = messages::ActiveModel {
         id: Set(Uuid::now_v7()),
         room_id: Set(room.id),
@@ -81,6 +91,13 @@ pub async fn send(
     let message = messages::Entity::insert(message)
         .exec_with_returning(&txn)
         .await?;
+    if !attached.is_empty() {
+        entity::attachments::Entity::insert_many(crate::service::blob::attachment_rows(
+            state, message.id, &attached,
+        ))
+        .exec(&txn)
+        .await?;
+    }
     let mut marker: room_members::ActiveModel = membership.into();
     marker.last_read_message_id = Set(Some(message.id));
     marker.update(&txn).await?;

@@ -3,6 +3,8 @@
 //! Nothing here knows about HTTP or GraphQL; resolvers are thin wrappers around these.
 
 pub mod account;
+pub mod admin;
+pub mod blob;
 pub mod connection_log;
 pub mod contact;
 pub mod maintenance;

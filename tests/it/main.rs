@@ -9,6 +9,7 @@ mod wsclient;
 
 mod auth;
 mod authz;
+mod blobs;
 mod cluster;
 mod contacts;
 mod errors;

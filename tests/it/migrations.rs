@@ -34,7 +34,7 @@ async fn up_down_up(url: &str) {
         exec(&db, "PRAGMA foreign_keys = ON").await.unwrap();
     }
     Migrator::up(&db, None).await.unwrap();
-    assert_eq!(user_tables(&db).await, 13);
+    assert_eq!(user_tables(&db).await, 14);
     constraints_hold(&db).await;
     Migrator::reset(&db).await.unwrap();
     assert_eq!(
@@ -43,7 +43,7 @@ async fn up_down_up(url: &str) {
         "down() must drop everything up() made"
     );
     Migrator::up(&db, None).await.unwrap();
-    assert_eq!(user_tables(&db).await, 13);
+    assert_eq!(user_tables(&db).await, 14);
     db.close().await.unwrap();
 }
 

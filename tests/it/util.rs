@@ -43,6 +43,7 @@ pub struct TestApp {
     handle: Option<ServerHandle>,
     client: awc::Client,
     _database: TestDatabase,
+    _blob_dir: Option<tempfile::TempDir>,
 }
 
 /// A database made for one test and removed after it.
@@ -130,6 +131,8 @@ impl TestApp {
     pub async fn start(database: TestDatabase, url: String) -> Self {
         let mut config = Config::for_database(url);
         config.http.workers = Some(1);
+        let blob_dir = tempfile::tempdir().expect("blob dir");
+        config.blobs.dir = blob_dir.path().to_owned();
         let mut db = confab::db::connect_and_migrate(&config.database)
             .await
             .expect("migrate test database");
@@ -155,6 +158,7 @@ impl TestApp {
             handle: Some(handle),
             client: awc::Client::default(),
             _database: database,
+            _blob_dir: Some(blob_dir),
         }
     }
 
@@ -169,6 +173,7 @@ impl TestApp {
             handle: None,
             client: awc::Client::default(),
             _database: TestDatabase::None,
+            _blob_dir: None,
         }
     }
 
@@ -201,6 +206,74 @@ impl TestApp {
         let body = self.gql(token, query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
         body["data"].clone()
+    }
+
+    /// GETs a path with optional bearer token and extra headers: (status, headers, body).
+    pub async fn fetch(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (u16, awc::http::header::HeaderMap, Vec<u8>) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let mut response = request.send().await.expect("request");
+        let body = response.body().limit(32 << 20).await.expect("body");
+        (
+            response.status().as_u16(),
+            response.headers().clone(),
+            body.to_vec(),
+        )
+    }
+
+    /// Uploads `bytes` with the GraphQL multipart request spec; returns the whole response.
+    pub async fn upload(
+        &self,
+        token: &str,
+        query: &str,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> Value {
+        let boundary = format!("confab-test-{}", Uuid::now_v7().simple());
+        let operations = json!({ "query": query, "variables": { "file": null } }).to_string();
+        let mut body = Vec::new();
+        for (name, value) in [
+            ("operations", operations.as_str()),
+            ("map", r#"{"0":["variables.file"]}"#),
+        ] {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"upload.bin\"\r\nContent-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut response = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .insert_header((
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            ))
+            .send_body(body)
+            .await
+            .expect("upload");
+        response
+            .json::<Value>()
+            .limit(16 << 20)
+            .await
+            .expect("JSON body")
     }
 
     /// GETs a path and returns the status and body text.

@@ -19,6 +19,9 @@ pub struct SendMessageInput {
     pub reply_to_id: Option<Uuid>,
     /// Client-defined JSON object, at most 16 KiB and 16 levels deep.
     pub metadata: Option<Json<serde_json::Value>>,
+    /// Up to ten uploaded blobs to attach (the body may then be empty).
+    #[graphql(default)]
+    pub attachment_blob_ids: Vec<String>,
 }
 
 #[derive(Default)]
@@ -34,6 +37,7 @@ impl MessageMutation {
             body: input.body,
             reply_to_id: input.reply_to_id,
             metadata: input.metadata.map(|m| m.0),
+            attachment_blob_ids: input.attachment_blob_ids,
         };
         Ok(Message::new(
             service::message::send(state(ctx)?, viewer, input).await?,

@@ -3,6 +3,7 @@
 use async_graphql::MergedObject;
 
 mod account;
+mod blob;
 mod contact;
 mod message;
 mod mls;
@@ -17,4 +18,5 @@ pub struct Mutation(
     realtime::RealtimeMutation,
     contact::ContactMutation,
     mls::MlsMutation,
+    blob::BlobMutation,
 );

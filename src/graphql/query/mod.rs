@@ -2,6 +2,7 @@
 
 use async_graphql::MergedObject;
 
+mod admin;
 mod contact;
 mod mls;
 mod notification;
@@ -16,4 +17,5 @@ pub struct Query(
     notification::NotificationQuery,
     contact::ContactQuery,
     mls::MlsQuery,
+    admin::AdminQuery,
 );

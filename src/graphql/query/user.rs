@@ -4,6 +4,7 @@ use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
 use crate::auth;
+use crate::graphql::types::blob::Blob;
 use crate::graphql::types::{Session, User};
 use crate::graphql::{state, viewer};
 use crate::service;
@@ -30,6 +31,20 @@ impl UserQuery {
         Ok(service::user::by_username(state(ctx)?, &username)
             .await?
             .map(User::new))
+    }
+
+    /// A blob the caller may read (they uploaded it, or it is attached in one of their rooms).
+    async fn blob(&self, ctx: &Context<'_>, id: String) -> Result<Option<Blob>> {
+        let viewer = auth::require(viewer(ctx))?;
+        Ok(service::blob::get(state(ctx)?, viewer.id(), &id)
+            .await?
+            .map(Blob))
+    }
+
+    /// Bytes of the distinct files the caller uploaded.
+    async fn storage_used(&self, ctx: &Context<'_>) -> Result<i64> {
+        let viewer = auth::require(viewer(ctx))?;
+        Ok(service::blob::storage_used(state(ctx)?, viewer.id()).await?)
     }
 
     /// The caller's live sessions (devices), newest first.

@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use entity::{messages, users};
 use uuid::Uuid;
 
+use super::blob::Attachment;
 use super::room::Room;
 use super::{User, utc};
-use crate::graphql::loaders::{MessageId, ReactionsOn, ReadersOf, RoomId, UserId};
+use crate::graphql::loaders::{AttachmentsOf, MessageId, ReactionsOn, ReadersOf, RoomId, UserId};
 use crate::graphql::{load, viewer};
 
 /// What a message carries.
@@ -160,6 +161,17 @@ impl Message {
             group.users.extend(user);
         }
         Ok(groups)
+    }
+
+    /// Files attached to the message.
+    async fn attachments(&self, ctx: &Context<'_>) -> Result<Vec<Attachment>> {
+        let rows = load(ctx, AttachmentsOf(self.model.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|(model, blob)| Attachment { model, blob })
+            .collect())
     }
 
     /// Members (other than the sender) whose read marker is at or past this message.

@@ -1,5 +1,6 @@
 //! GraphQL output and input types. They wrap entity models: the API shape is not the table shape.
 
+pub mod blob;
 pub mod contact;
 pub mod cursor;
 pub mod event;

@@ -1,0 +1,227 @@
+//! Blobs: content-addressed uploads (id = sha256 of the bytes, stored once however often
+//! uploaded), type sniffed from the bytes against an allow-list, and who may read them: their
+//! uploaders and the members of rooms where they are attached.
+
+use entity::{attachments, blob_uploads, blobs};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Set,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::service::{now, sql, write_txn};
+use crate::state::AppState;
+
+/// Most attachments on one message.
+pub const ATTACHMENTS_MAX: usize = 10;
+
+/// Stores an upload for `uploader`; returns the blob row.
+pub async fn upload(state: &AppState, uploader: Uuid, bytes: Vec<u8>) -> ApiResult<blobs::Model> {
+    let limits = &state.config.blobs;
+    if bytes.is_empty() {
+        return Err(ApiError::bad_input("file", "the file is empty"));
+    }
+    if bytes.len() > limits.max_bytes {
+        return Err(ApiError::bad_input(
+            "file",
+            format!("files are at most {} bytes", limits.max_bytes),
+        ));
+    }
+    let mime = infer::get(&bytes)
+        .map(|t| t.mime_type())
+        .unwrap_or("application/octet-stream");
+    if !limits.mime_types.iter().any(|allowed| allowed == mime) {
+        return Err(ApiError::bad_input(
+            "file",
+            format!(
+                "files of type {mime} are not accepted (allowed: {})",
+                limits.mime_types.join(", ")
+            ),
+        ));
+    }
+    let id = hex::encode(Sha256::digest(&bytes));
+    let size = bytes.len() as i64;
+    let store = state.blobs.clone();
+    let key = id.clone();
+    tokio::task::spawn_blocking(move || store.put(&key, &bytes))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+
+    let at = now();
+    let txn = write_txn(&state.db).await?;
+    ignore_duplicate(
+        blobs::Entity::insert(blobs::ActiveModel {
+            id: Set(id.clone()),
+            size: Set(size),
+            mime_type: Set(mime.to_owned()),
+            uploader_id: Set(Some(uploader)),
+            created_at: Set(at),
+        })
+        .on_conflict(
+            OnConflict::column(blobs::Column::Id)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await,
+    )?;
+    ignore_duplicate(
+        blob_uploads::Entity::insert(blob_uploads::ActiveModel {
+            blob_id: Set(id.clone()),
+            user_id: Set(uploader),
+            created_at: Set(at),
+        })
+        .on_conflict(
+            OnConflict::columns([blob_uploads::Column::BlobId, blob_uploads::Column::UserId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await,
+    )?;
+    let blob = blobs::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("blob row vanished")))?;
+    txn.commit().await?;
+    Ok(blob)
+}
+
+fn ignore_duplicate<T>(result: Result<T, DbErr>) -> ApiResult<()> {
+    match result {
+        Ok(_) | Err(DbErr::RecordNotInserted) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(FromQueryResult)]
+struct Found {
+    id: String,
+}
+
+/// The blobs of `ids` that `user_id` may read: uploaded by them, or attached to a message
+/// (not deleted) in a room they belong to.
+pub async fn readable(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    ids: &[String],
+) -> ApiResult<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = sql::list(ids.len());
+    let query = format!(
+        "SELECT blob_id AS id FROM blob_uploads WHERE user_id = ? AND blob_id IN ({list}) \
+         UNION \
+         SELECT a.blob_id AS id FROM attachments a \
+           JOIN messages m ON m.id = a.message_id AND m.deleted_at IS NULL \
+           JOIN room_members rm ON rm.room_id = m.room_id AND rm.user_id = ? AND rm.left_at IS NULL \
+         WHERE a.blob_id IN ({list})"
+    );
+    let mut values: Vec<sea_orm::Value> = vec![user_id.into()];
+    values.extend(ids.iter().map(|id| sea_orm::Value::from(id.clone())));
+    values.push(user_id.into());
+    values.extend(ids.iter().map(|id| sea_orm::Value::from(id.clone())));
+    let rows = Found::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// A blob `user_id` may read, or None (missing and forbidden look the same).
+pub async fn get(state: &AppState, user_id: Uuid, id: &str) -> ApiResult<Option<blobs::Model>> {
+    if readable(&state.db, user_id, &[id.to_owned()])
+        .await?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    Ok(blobs::Entity::find_by_id(id.to_owned())
+        .one(&state.db)
+        .await?)
+}
+
+#[derive(FromQueryResult)]
+struct Total {
+    total: Option<i64>,
+}
+
+/// Bytes of the distinct blobs `user_id` uploaded.
+pub async fn storage_used(state: &AppState, user_id: Uuid) -> ApiResult<i64> {
+    let query = "SELECT CAST(SUM(b.size) AS BIGINT) AS total FROM blob_uploads u JOIN blobs b ON b.id = u.blob_id WHERE u.user_id = ?";
+    let row = Total::find_by_statement(sql::stmt(
+        state.db.get_database_backend(),
+        query,
+        vec![user_id.into()],
+    ))
+    .one(&state.db)
+    .await?;
+    Ok(row.and_then(|r| r.total).unwrap_or(0))
+}
+
+/// Checks attachment ids for a message by `sender`: at most ten, distinct, each readable.
+pub async fn check_attachments(
+    state: &AppState,
+    sender: Uuid,
+    ids: &[String],
+) -> ApiResult<Vec<blobs::Model>> {
+    let mut unique = ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    if unique.len() != ids.len() || ids.len() > ATTACHMENTS_MAX {
+        return Err(ApiError::bad_input(
+            "attachmentBlobIds",
+            "at most ten distinct blobs",
+        ));
+    }
+    let readable = readable(&state.db, sender, ids).await?;
+    if readable.len() != ids.len() {
+        return Err(ApiError::bad_input("attachmentBlobIds", "unknown blob"));
+    }
+    Ok(blobs::Entity::find()
+        .filter(blobs::Column::Id.is_in(ids.iter().cloned()))
+        .all(&state.db)
+        .await?)
+}
+
+/// Attachment rows for a new message, with what clients show before downloading.
+pub fn attachment_rows(
+    state: &AppState,
+    message_id: Uuid,
+    found: &[blobs::Model],
+) -> Vec<attachments::ActiveModel> {
+    found
+        .iter()
+        .map(|blob| {
+            let (width, height) = state.blobs.image_size(&blob.id).unzip();
+            attachments::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                message_id: Set(message_id),
+                blob_id: Set(blob.id.clone()),
+                filename: Set(None),
+                metadata: Set(Some(serde_json::json!({
+                    "mimeType": blob.mime_type,
+                    "size": blob.size,
+                    "width": width,
+                    "height": height,
+                }))),
+                created_at: Set(now()),
+            }
+        })
+        .collect()
+}
+
+/// Attachments with their blobs, per message.
+pub async fn attachments_of(
+    db: &impl ConnectionTrait,
+    message_ids: Vec<Uuid>,
+) -> Result<Vec<(attachments::Model, Option<blobs::Model>)>, DbErr> {
+    attachments::Entity::find()
+        .find_also_related(blobs::Entity)
+        .filter(attachments::Column::MessageId.is_in(message_ids))
+        .all(db)
+        .await
+}
