@@ -1,6 +1,6 @@
 //! The caller's contacts.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::Connection;
 use async_graphql::{Context, Object, Result};
 
 use crate::auth;
@@ -8,7 +8,7 @@ use crate::graphql::types::contact::{Contact, ContactStatus};
 use crate::graphql::types::cursor;
 use crate::graphql::{state, viewer};
 use crate::service;
-use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE, Page};
+use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE};
 
 pub type ContactConnection = Connection<String, Contact>;
 
@@ -30,27 +30,17 @@ impl ContactQuery {
         after: Option<String>,
     ) -> Result<ContactConnection> {
         let viewer = auth::require(viewer(ctx))?;
-        let page = Page::from_args(
-            first,
-            cursor::decode("after", after.as_deref())?,
-            None,
-            None,
-            Page::Forward {
-                after: None,
-                limit: DEFAULT_PAGE,
-            },
-        )?;
+        let page = cursor::forward(first, after.as_deref())?;
         let slice =
             service::contact::list(state(ctx)?, viewer, status.map(ContactStatus::as_db), page)
                 .await?;
-        let mut connection = Connection::new(slice.has_previous, slice.has_next);
-        connection.edges.extend(slice.items.into_iter().map(|c| {
-            let key = Key {
+        Ok(cursor::connection(
+            slice,
+            |c| Key {
                 at: c.created_at,
                 id: c.contact_id,
-            };
-            Edge::new(cursor::encode(key), Contact(c))
-        }));
-        Ok(connection)
+            },
+            Contact,
+        ))
     }
 }

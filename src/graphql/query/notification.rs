@@ -1,6 +1,6 @@
 //! The caller's notification inbox.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::Connection;
 use async_graphql::{Context, Object, Result};
 
 use crate::auth;
@@ -8,7 +8,7 @@ use crate::graphql::types::cursor;
 use crate::graphql::types::event::Notification;
 use crate::graphql::{state, viewer};
 use crate::service;
-use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE, Page};
+use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE};
 
 pub type NotificationConnection = Connection<String, Notification>;
 
@@ -29,16 +29,7 @@ impl NotificationQuery {
         after: Option<String>,
     ) -> Result<NotificationConnection> {
         let viewer = auth::require(viewer(ctx))?;
-        let page = Page::from_args(
-            first,
-            cursor::decode("after", after.as_deref())?,
-            None,
-            None,
-            Page::Forward {
-                after: None,
-                limit: DEFAULT_PAGE,
-            },
-        )?;
+        let page = cursor::forward(first, after.as_deref())?;
         let slice = service::notification::list(
             &state(ctx)?.db,
             viewer,
@@ -46,14 +37,13 @@ impl NotificationQuery {
             page,
         )
         .await?;
-        let mut connection = Connection::new(slice.has_previous, slice.has_next);
-        connection.edges.extend(slice.items.into_iter().map(|n| {
-            let key = Key {
+        Ok(cursor::connection(
+            slice,
+            |n| Key {
                 at: n.created_at,
                 id: n.id,
-            };
-            Edge::new(cursor::encode(key), Notification(n))
-        }));
-        Ok(connection)
+            },
+            Notification,
+        ))
     }
 }

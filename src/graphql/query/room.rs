@@ -113,12 +113,9 @@ pub async fn rooms_of(
     page: Page,
 ) -> crate::error::ApiResult<RoomConnection> {
     let slice = service::room::shared_with(state, viewer, member_id, page).await?;
-    let mut connection = Connection::new(slice.has_previous, slice.has_next);
-    connection.edges.extend(
-        slice
-            .items
-            .into_iter()
-            .map(|(room, key)| Edge::new(cursor::encode(key), Room(room))),
-    );
-    Ok(connection)
+    Ok(cursor::connection(
+        slice,
+        |(_, key)| *key,
+        |(room, _)| Room(room),
+    ))
 }

@@ -1,15 +1,44 @@
 //! Relay cursors: an opaque (base64 JSON) form of a keyset position `(timestamp, id)`.
 
-use async_graphql::connection::{CursorType, OpaqueCursor};
+use async_graphql::OutputType;
+use async_graphql::connection::{Connection, CursorType, Edge, OpaqueCursor};
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::service::page::Key;
+use crate::service::page::{DEFAULT_PAGE, Key, Page, Slice};
 
 #[derive(Serialize, Deserialize)]
 pub struct CursorKey(i64, Uuid);
+
+/// A forward-only page (`first`/`after`), as most lists take; 20 items when `first` is omitted.
+pub fn forward(first: Option<i32>, after: Option<&str>) -> ApiResult<Page> {
+    Page::from_args(
+        first,
+        decode("after", after)?,
+        None,
+        None,
+        Page::Forward {
+            after: None,
+            limit: DEFAULT_PAGE,
+        },
+    )
+}
+
+/// A Relay connection over a keyset slice: `key` gives each item's position, `node` its type.
+pub fn connection<T, N: OutputType>(
+    slice: Slice<T>,
+    key: impl Fn(&T) -> Key,
+    node: impl Fn(T) -> N,
+) -> Connection<String, N> {
+    let mut connection = Connection::new(slice.has_previous, slice.has_next);
+    connection.edges.extend(slice.items.into_iter().map(|item| {
+        let cursor = encode(key(&item));
+        Edge::new(cursor, node(item))
+    }));
+    connection
+}
 
 /// The cursor string of a position.
 pub fn encode(key: Key) -> String {

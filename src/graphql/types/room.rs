@@ -186,20 +186,14 @@ impl Room {
                 has_previous: false,
                 has_next: false,
             });
-        let mut connection = Connection::new(slice.has_previous, slice.has_next);
-        connection
-            .edges
-            .extend(slice.items.into_iter().map(|(m, sender)| {
-                let key = Key {
-                    at: m.created_at,
-                    id: m.id,
-                };
-                async_graphql::connection::Edge::new(
-                    cursor::encode(key),
-                    Message::with_sender(m, sender),
-                )
-            }));
-        Ok(connection)
+        Ok(cursor::connection(
+            slice,
+            |(m, _)| Key {
+                at: m.created_at,
+                id: m.id,
+            },
+            |(m, sender)| Message::with_sender(m, sender),
+        ))
     }
 }
 

@@ -10,7 +10,7 @@ use crate::auth;
 use crate::graphql::loaders::Connected;
 use crate::graphql::query::room::{RoomConnection, rooms_of};
 use crate::graphql::{load, state, viewer};
-use crate::service::page::{DEFAULT_PAGE, MAX_PAGE, Page};
+use crate::service::page::{DEFAULT_PAGE, MAX_PAGE};
 use crate::service::presence;
 
 /// What a user may do beyond their own data.
@@ -153,16 +153,7 @@ impl User {
         after: Option<String>,
     ) -> Result<RoomConnection> {
         let viewer = auth::require(viewer(ctx))?;
-        let page = Page::from_args(
-            first,
-            cursor::decode("after", after.as_deref())?,
-            None,
-            None,
-            Page::Forward {
-                after: None,
-                limit: DEFAULT_PAGE,
-            },
-        )?;
+        let page = cursor::forward(first, after.as_deref())?;
         Ok(rooms_of(state(ctx)?, viewer, self.model.id, page).await?)
     }
 }
