@@ -32,6 +32,18 @@ pub fn schema_builder()
         mutation::Mutation::default(),
         subscription::Subscription,
     )
+    .override_output_type_description::<query::room::RoomConnection>(
+        "A page of rooms (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
+    )
+    .override_output_type_description::<types::room::MessageConnection>(
+        "A page of messages (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
+    )
+    .override_output_type_description::<query::NotificationConnection>(
+        "A page of notifications (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
+    )
+    .override_output_type_description::<query::ContactConnection>(
+        "A page of contacts (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
+    )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .extension(extension::ErrorCodes)

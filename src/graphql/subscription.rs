@@ -78,6 +78,8 @@ where
 #[derive(Default)]
 pub struct Subscription;
 
+/// Live updates over the WebSocket on `/graphql` (`graphql-transport-ws` or `graphql-ws`),
+/// authenticated by the `connection_init` payload.
 #[Subscription]
 impl Subscription {
     /// Everything that happens in a room, from now on. Members only; ends when the caller
@@ -85,7 +87,7 @@ impl Subscription {
     async fn room_events(
         &self,
         ctx: &Context<'_>,
-        room_id: Uuid,
+        #[graphql(desc = "The room.")] room_id: Uuid,
     ) -> Result<impl Stream<Item = RoomEvent> + use<>> {
         let viewer = auth::require(viewer(ctx))?;
         let state = state(ctx)?;
@@ -206,7 +208,7 @@ impl Subscription {
     async fn presence(
         &self,
         ctx: &Context<'_>,
-        user_ids: Vec<Uuid>,
+        #[graphql(desc = "The users to watch, at most 200.")] user_ids: Vec<Uuid>,
     ) -> Result<impl Stream<Item = PresenceChanged> + use<>> {
         auth::require(viewer(ctx))?;
         if user_ids.len() > PRESENCE_MAX_USERS {

@@ -67,7 +67,11 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Creates an account and signs it in.
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: RegisterInput,
+    ) -> Result<AuthPayload> {
         let input = service::account::RegisterInput {
             username: input.username,
             email: input.email,
@@ -79,7 +83,11 @@ impl AccountMutation {
     }
 
     /// Signs in with a username or email and a password; opens a new session.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: LoginInput,
+    ) -> Result<AuthPayload> {
         let input = service::account::LoginInput {
             login: input.login,
             password: input.password,
@@ -96,7 +104,11 @@ impl AccountMutation {
     }
 
     /// Revokes one of the caller's sessions (sign out another device).
-    async fn revoke_session(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
+    async fn revoke_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The session, from `sessions`.")] id: Uuid,
+    ) -> Result<bool> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(service::account::revoke(state(ctx)?, viewer, id).await?)
     }
@@ -108,7 +120,11 @@ impl AccountMutation {
     }
 
     /// Confirms an email address with the mailed token (single use, 24 hours).
-    async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<User> {
+    async fn verify_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the mail.")] token: String,
+    ) -> Result<User> {
         let user = service::security::verify_email(state(ctx)?, &token).await?;
         Ok(User::new(user))
     }
@@ -124,7 +140,11 @@ impl AccountMutation {
     }
 
     /// Turns two-factor sign-in on with a current code from the app; login then needs `totpCode`.
-    async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> Result<User> {
+    async fn confirm_totp(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A current code from the authenticator app.")] code: String,
+    ) -> Result<User> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(User::own(
             service::security::confirm_totp(state(ctx)?, viewer, &code).await?,
@@ -132,7 +152,11 @@ impl AccountMutation {
     }
 
     /// Changes the caller's password; signs out every other session.
-    async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<bool> {
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: ChangePasswordInput,
+    ) -> Result<bool> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(service::security::change_password(
             state(ctx)?,
@@ -144,7 +168,11 @@ impl AccountMutation {
     }
 
     /// Changes the caller's display name, status or avatar.
-    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<User> {
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: UpdateProfileInput,
+    ) -> Result<User> {
         let viewer = auth::require(viewer(ctx))?;
         let input = service::user::UpdateProfileInput {
             display_name: input.display_name,

@@ -16,7 +16,11 @@ impl BlobMutation {
     /// Stores a file sent as a GraphQL multipart upload. The type is sniffed from the bytes and
     /// must be allowed (JPEG, PNG, GIF, WebP by default); the size limit (10 MB by default) is
     /// enforced while the upload streams in. Uploading the same bytes again returns the same blob.
-    async fn upload_blob(&self, ctx: &Context<'_>, file: Upload) -> Result<Blob> {
+    async fn upload_blob(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The file, as a GraphQL multipart upload.")] file: Upload,
+    ) -> Result<Blob> {
         let viewer = auth::require(viewer(ctx))?;
         let value = file
             .value(ctx)

@@ -14,7 +14,11 @@ pub struct ContactMutation;
 #[Object]
 impl ContactMutation {
     /// Asks a user to become a contact (accepts instead if they already asked the caller).
-    async fn request_contact(&self, ctx: &Context<'_>, user_id: Uuid) -> Result<Contact> {
+    async fn request_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user.")] user_id: Uuid,
+    ) -> Result<Contact> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(Contact(
             service::contact::request(state(ctx)?, viewer, user_id).await?,
@@ -22,7 +26,11 @@ impl ContactMutation {
     }
 
     /// Accepts a user's pending request.
-    async fn accept_contact(&self, ctx: &Context<'_>, user_id: Uuid) -> Result<Contact> {
+    async fn accept_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user.")] user_id: Uuid,
+    ) -> Result<Contact> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(Contact(
             service::contact::accept(state(ctx)?, viewer, user_id).await?,
@@ -30,13 +38,21 @@ impl ContactMutation {
     }
 
     /// Declines or withdraws a request, removes a contact, or lifts the caller's block.
-    async fn decline_contact(&self, ctx: &Context<'_>, user_id: Uuid) -> Result<bool> {
+    async fn decline_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user.")] user_id: Uuid,
+    ) -> Result<bool> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(service::contact::decline(state(ctx)?, viewer, user_id).await?)
     }
 
     /// Blocks a user: they can no longer open a direct room with or message the caller.
-    async fn block_user(&self, ctx: &Context<'_>, user_id: Uuid) -> Result<Contact> {
+    async fn block_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user.")] user_id: Uuid,
+    ) -> Result<Contact> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(Contact(
             service::contact::block(state(ctx)?, viewer, user_id).await?,

@@ -30,7 +30,11 @@ pub struct MessageMutation;
 #[Object]
 impl MessageMutation {
     /// Sends a message; it also marks the room read up to it for the sender.
-    async fn send_message(&self, ctx: &Context<'_>, input: SendMessageInput) -> Result<Message> {
+    async fn send_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: SendMessageInput,
+    ) -> Result<Message> {
         let viewer = auth::require(viewer(ctx))?;
         let input = service::message::SendMessage {
             room_id: input.room_id,
@@ -45,7 +49,12 @@ impl MessageMutation {
     }
 
     /// Replaces the body of one of the caller's messages; sets `editedAt`.
-    async fn edit_message(&self, ctx: &Context<'_>, id: Uuid, body: String) -> Result<Message> {
+    async fn edit_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The message.")] id: Uuid,
+        #[graphql(desc = "The new text, 1 to 10,000 characters.")] body: String,
+    ) -> Result<Message> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(Message::new(
             service::message::edit(state(ctx)?, viewer, id, &body).await?,
@@ -54,7 +63,11 @@ impl MessageMutation {
 
     /// Deletes a message (its sender, or a room owner or admin): `deletedAt` is set and the
     /// body is gone for good.
-    async fn delete_message(&self, ctx: &Context<'_>, id: Uuid) -> Result<Message> {
+    async fn delete_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The message.")] id: Uuid,
+    ) -> Result<Message> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(Message::new(
             service::message::delete(state(ctx)?, viewer, id).await?,
@@ -62,7 +75,12 @@ impl MessageMutation {
     }
 
     /// Adds the caller's reaction (once per emoji).
-    async fn react(&self, ctx: &Context<'_>, message_id: Uuid, emoji: String) -> Result<Message> {
+    async fn react(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The message.")] message_id: Uuid,
+        #[graphql(desc = "The emoji.")] emoji: String,
+    ) -> Result<Message> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(Message::new(
             service::message::react(state(ctx)?, viewer, message_id, &emoji).await?,
@@ -70,7 +88,12 @@ impl MessageMutation {
     }
 
     /// Removes the caller's reaction.
-    async fn unreact(&self, ctx: &Context<'_>, message_id: Uuid, emoji: String) -> Result<Message> {
+    async fn unreact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The message.")] message_id: Uuid,
+        #[graphql(desc = "The emoji.")] emoji: String,
+    ) -> Result<Message> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(Message::new(
             service::message::unreact(state(ctx)?, viewer, message_id, &emoji).await?,

@@ -76,7 +76,7 @@ impl MlsMutation {
     async fn send_ciphertext(
         &self,
         ctx: &Context<'_>,
-        input: SendCiphertextInput,
+        #[graphql(desc = "What to do; see the input type.")] input: SendCiphertextInput,
     ) -> Result<Message> {
         let viewer = auth::require(viewer(ctx))?;
         let input = Ciphertext {
@@ -98,7 +98,7 @@ impl MlsMutation {
     async fn publish_key_packages(
         &self,
         ctx: &Context<'_>,
-        input: Vec<KeyPackageInput>,
+        #[graphql(desc = "What to do; see the input type.")] input: Vec<KeyPackageInput>,
     ) -> Result<i32> {
         let viewer = auth::require(viewer(ctx))?;
         let packages = input
@@ -118,8 +118,8 @@ impl MlsMutation {
     async fn claim_key_package(
         &self,
         ctx: &Context<'_>,
-        user_id: Uuid,
-        cipher_suite: i32,
+        #[graphql(desc = "The user.")] user_id: Uuid,
+        #[graphql(desc = "The MLS cipher suite number.")] cipher_suite: i32,
     ) -> Result<Option<KeyPackage>> {
         let viewer = auth::require(viewer(ctx))?;
         let claimed = service::mls::claim(state(ctx)?, viewer, user_id, cipher_suite).await?;
@@ -130,7 +130,7 @@ impl MlsMutation {
     async fn log_connection_event(
         &self,
         ctx: &Context<'_>,
-        input: ConnectionEventInput,
+        #[graphql(desc = "The event.")] input: ConnectionEventInput,
     ) -> Result<bool> {
         let viewer = auth::require(viewer(ctx))?;
         let metrics = input.metrics.map(|m| Metrics {

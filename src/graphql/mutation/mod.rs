@@ -10,6 +10,7 @@ mod mls;
 mod realtime;
 mod room;
 
+/// Writes. Each takes its arguments or one `input` object; errors carry `extensions.code`.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     account::AccountMutation,

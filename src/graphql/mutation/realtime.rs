@@ -14,7 +14,12 @@ pub struct RealtimeMutation;
 impl RealtimeMutation {
     /// Tells the room the caller is typing (repeat every few seconds while typing) or stopped.
     /// Delivered as a `Typing` room event with an expiry; never stored.
-    async fn set_typing(&self, ctx: &Context<'_>, room_id: Uuid, typing: bool) -> Result<bool> {
+    async fn set_typing(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The room.")] room_id: Uuid,
+        #[graphql(desc = "true while typing, false when stopped.")] typing: bool,
+    ) -> Result<bool> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(service::message::set_typing(state(ctx)?, viewer, room_id, typing).await?)
     }
@@ -24,6 +29,7 @@ impl RealtimeMutation {
     async fn mark_notifications_read(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The notifications to mark; all of the caller's when omitted.")]
         ids: Option<Vec<Uuid>>,
     ) -> Result<i32> {
         let viewer = auth::require(viewer(ctx))?;

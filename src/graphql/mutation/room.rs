@@ -48,7 +48,11 @@ pub struct RoomMutation;
 #[Object]
 impl RoomMutation {
     /// Creates a group room owned by the caller.
-    async fn create_room(&self, ctx: &Context<'_>, input: CreateRoomInput) -> Result<Room> {
+    async fn create_room(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: CreateRoomInput,
+    ) -> Result<Room> {
         let viewer = auth::require(viewer(ctx))?;
         let input = service::room::CreateRoom {
             name: input.name,
@@ -63,7 +67,11 @@ impl RoomMutation {
     }
 
     /// The caller's direct room with `userId`: created the first time, the same room after.
-    async fn open_direct_room(&self, ctx: &Context<'_>, user_id: Uuid) -> Result<Room> {
+    async fn open_direct_room(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user.")] user_id: Uuid,
+    ) -> Result<Room> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(Room(
             service::room::open_direct(state(ctx)?, viewer, user_id).await?,
@@ -71,7 +79,11 @@ impl RoomMutation {
     }
 
     /// Joins a group room by its 6-character code (case-insensitive), within its member cap.
-    async fn join_room(&self, ctx: &Context<'_>, code: String) -> Result<Room> {
+    async fn join_room(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The room's 6-character join code, any case.")] code: String,
+    ) -> Result<Room> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(Room(
             service::room::join_by_code(state(ctx)?, viewer, &code).await?,
@@ -80,7 +92,11 @@ impl RoomMutation {
 
     /// Leaves a room; joining again later restores membership. The last owner of a group with
     /// other members must hand ownership over first.
-    async fn leave_room(&self, ctx: &Context<'_>, room_id: Uuid) -> Result<bool> {
+    async fn leave_room(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The room.")] room_id: Uuid,
+    ) -> Result<bool> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(service::member::leave(state(ctx)?, viewer, room_id).await?)
     }
@@ -89,8 +105,8 @@ impl RoomMutation {
     async fn add_member(
         &self,
         ctx: &Context<'_>,
-        room_id: Uuid,
-        user_id: Uuid,
+        #[graphql(desc = "The room.")] room_id: Uuid,
+        #[graphql(desc = "The user.")] user_id: Uuid,
     ) -> Result<RoomMember> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(RoomMember::new(
@@ -99,7 +115,12 @@ impl RoomMutation {
     }
 
     /// Removes a member (owners remove anyone, admins remove members).
-    async fn remove_member(&self, ctx: &Context<'_>, room_id: Uuid, user_id: Uuid) -> Result<bool> {
+    async fn remove_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The room.")] room_id: Uuid,
+        #[graphql(desc = "The user.")] user_id: Uuid,
+    ) -> Result<bool> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(service::member::remove(state(ctx)?, viewer, room_id, user_id).await?)
     }
@@ -108,9 +129,9 @@ impl RoomMutation {
     async fn set_member_role(
         &self,
         ctx: &Context<'_>,
-        room_id: Uuid,
-        user_id: Uuid,
-        role: MemberRole,
+        #[graphql(desc = "The room.")] room_id: Uuid,
+        #[graphql(desc = "The user.")] user_id: Uuid,
+        #[graphql(desc = "The new role.")] role: MemberRole,
     ) -> Result<RoomMember> {
         let viewer = auth::require(viewer(ctx))?;
         let member =
@@ -119,7 +140,11 @@ impl RoomMutation {
     }
 
     /// Changes a room's name, topic, cap, archive state or join code.
-    async fn update_room(&self, ctx: &Context<'_>, input: UpdateRoomInput) -> Result<Room> {
+    async fn update_room(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do; see the input type.")] input: UpdateRoomInput,
+    ) -> Result<Room> {
         let viewer = auth::require(viewer(ctx))?;
         let update = service::room::UpdateRoom {
             name: input.name,
@@ -137,8 +162,8 @@ impl RoomMutation {
     async fn mark_read(
         &self,
         ctx: &Context<'_>,
-        room_id: Uuid,
-        message_id: Uuid,
+        #[graphql(desc = "The room.")] room_id: Uuid,
+        #[graphql(desc = "The message.")] message_id: Uuid,
     ) -> Result<RoomMember> {
         let viewer = auth::require(viewer(ctx))?;
         let member = service::member::mark_read(state(ctx)?, viewer, room_id, message_id).await?;

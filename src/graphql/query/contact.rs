@@ -25,9 +25,9 @@ impl ContactQuery {
     async fn contacts(
         &self,
         ctx: &Context<'_>,
-        status: Option<ContactStatus>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Only contacts with this status.")] status: Option<ContactStatus>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
     ) -> Result<ContactConnection> {
         let viewer = auth::require(viewer(ctx))?;
         let page = cursor::forward(first, after.as_deref())?;

@@ -19,8 +19,8 @@ impl MlsQuery {
     async fn key_package_count(
         &self,
         ctx: &Context<'_>,
-        user_id: Uuid,
-        cipher_suite: i32,
+        #[graphql(desc = "The user.")] user_id: Uuid,
+        #[graphql(desc = "The MLS cipher suite number.")] cipher_suite: i32,
     ) -> Result<i32> {
         auth::require(viewer(ctx))?;
         let n = service::mls::count(state(ctx)?, user_id, cipher_suite).await?;
@@ -32,8 +32,11 @@ impl MlsQuery {
     async fn connection_stats(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "A room the caller belongs to; the caller's own events when omitted.")]
         room_id: Option<Uuid>,
-        since: Option<DateTime<Utc>>,
+        #[graphql(desc = "Start of the window; 24 hours ago when omitted.")] since: Option<
+            DateTime<Utc>,
+        >,
     ) -> Result<ConnectionStats> {
         let viewer = auth::require(viewer(ctx))?;
         let stats = service::connection_log::stats(

@@ -4,11 +4,15 @@ use async_graphql::MergedObject;
 
 mod admin;
 mod contact;
+pub use contact::ContactConnection;
+pub use notification::NotificationConnection;
 mod mls;
 mod notification;
 pub mod room;
 mod user;
 
+/// Reads: the caller, users, rooms and messages, contacts, notifications, files, MLS supply,
+/// statistics.
 #[derive(MergedObject, Default)]
 pub struct Query(
     user::UserQuery,

@@ -24,9 +24,9 @@ impl NotificationQuery {
     async fn notifications(
         &self,
         ctx: &Context<'_>,
-        unread_only: Option<bool>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Only unread ones.")] unread_only: Option<bool>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
     ) -> Result<NotificationConnection> {
         let viewer = auth::require(viewer(ctx))?;
         let page = cursor::forward(first, after.as_deref())?;

@@ -20,7 +20,11 @@ pub struct RoomQuery;
 #[Object]
 impl RoomQuery {
     /// A room the caller is a member of; null otherwise (whether or not it exists).
-    async fn room(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Room>> {
+    async fn room(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The room.")] id: Uuid,
+    ) -> Result<Option<Room>> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(service::room::visible(state(ctx)?, viewer, id)
             .await?
@@ -34,10 +38,12 @@ impl RoomQuery {
     async fn my_rooms(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
+        #[graphql(desc = "How many items counting back from the end, at most 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(desc = "Continue before this cursor.")] before: Option<String>,
     ) -> Result<RoomConnection> {
         let viewer = auth::require(viewer(ctx))?;
         let page = Page::from_args(
@@ -67,10 +73,10 @@ impl SearchQuery {
     async fn search_messages(
         &self,
         ctx: &Context<'_>,
-        query: String,
-        room_id: Option<Uuid>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Words to find; all must match.")] query: String,
+        #[graphql(desc = "Search one room only.")] room_id: Option<Uuid>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
     ) -> Result<MessageConnection> {
         let viewer = auth::require(viewer(ctx))?;
         let Page::Forward { limit, .. } = Page::from_args(

@@ -20,13 +20,21 @@ impl UserQuery {
     }
 
     /// A user by id; null when there is none (or it was deleted). Requires sign-in.
-    async fn user(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user.")] id: Uuid,
+    ) -> Result<Option<User>> {
         auth::require(viewer(ctx))?;
         Ok(service::user::by_id(state(ctx)?, id).await?.map(User::new))
     }
 
     /// A user by username (case-insensitive); null when there is none. Requires sign-in.
-    async fn user_by_username(&self, ctx: &Context<'_>, username: String) -> Result<Option<User>> {
+    async fn user_by_username(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The username, in any case.")] username: String,
+    ) -> Result<Option<User>> {
         auth::require(viewer(ctx))?;
         Ok(service::user::by_username(state(ctx)?, &username)
             .await?
@@ -34,7 +42,11 @@ impl UserQuery {
     }
 
     /// A blob the caller may read (they uploaded it, or it is attached in one of their rooms).
-    async fn blob(&self, ctx: &Context<'_>, id: String) -> Result<Option<Blob>> {
+    async fn blob(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The blob (sha256 hex).")] id: String,
+    ) -> Result<Option<Blob>> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(service::blob::get(state(ctx)?, viewer.id(), &id)
             .await?

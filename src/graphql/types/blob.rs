@@ -11,6 +11,7 @@ use crate::graphql::state;
 /// A stored file. Its id is the sha256 of its bytes: the same bytes always have the same id.
 pub struct Blob(pub blobs::Model);
 
+/// A stored file. Its id is the sha256 of its bytes: the same bytes always have the same id.
 #[Object]
 impl Blob {
     /// sha256 of the bytes, hex.
@@ -63,6 +64,7 @@ pub struct Attachment {
     pub blob: Option<blobs::Model>,
 }
 
+/// A file attached to a message.
 #[Object]
 impl Attachment {
     /// Stable id.

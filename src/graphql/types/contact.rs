@@ -33,6 +33,7 @@ impl ContactStatus {
 /// The caller's relationship with another user.
 pub struct Contact(pub contacts::Model);
 
+/// The caller's relationship with another user.
 #[Object]
 impl Contact {
     /// The other user.

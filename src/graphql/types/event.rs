@@ -65,6 +65,7 @@ pub struct ReactionChanged {
     pub added: bool,
 }
 
+/// Someone added or removed a reaction.
 #[Object]
 impl ReactionChanged {
     /// The message, with its reactions as they are now.
@@ -95,6 +96,7 @@ pub struct ReceiptUpdated {
     pub message_id: Uuid,
 }
 
+/// A member's read marker moved.
 #[Object]
 impl ReceiptUpdated {
     /// The room.
@@ -128,6 +130,7 @@ pub struct MemberLeft {
     pub user_id: Uuid,
 }
 
+/// Someone left or was removed.
 #[Object]
 impl MemberLeft {
     /// The room.
@@ -149,6 +152,7 @@ pub struct Typing {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Someone started or stopped typing.
 #[Object]
 impl Typing {
     /// The room.
@@ -175,6 +179,7 @@ impl Typing {
 /// A notification in the caller's inbox.
 pub struct Notification(pub notifications::Model);
 
+/// A notification in the caller's inbox.
 #[Object]
 impl Notification {
     /// Stable id.
@@ -232,6 +237,7 @@ pub struct ContactRequested {
     pub from_user_id: Uuid,
 }
 
+/// Someone asked to become the caller's contact.
 #[Object]
 impl ContactRequested {
     /// Who asked.
@@ -256,6 +262,7 @@ pub struct PresenceChanged {
     pub last_seen_at: Option<DateTime<Utc>>,
 }
 
+/// A user's presence changed.
 #[Object]
 impl PresenceChanged {
     /// Whose presence.

@@ -44,6 +44,7 @@ impl Message {
     }
 }
 
+/// One message in a room.
 #[Object]
 impl Message {
     /// Stable id (UUID v7).
@@ -190,6 +191,7 @@ pub struct ReactionGroup {
     reacted_by_me: bool,
 }
 
+/// Everyone who reacted to a message with one emoji.
 #[Object]
 impl ReactionGroup {
     /// The emoji.

@@ -11,6 +11,7 @@ use crate::service::mls;
 /// An MLS key package: what a client needs to add its owner to a group.
 pub struct KeyPackage(pub key_packages::Model);
 
+/// An MLS key package: what a client needs to add its owner to a group.
 #[Object]
 impl KeyPackage {
     /// Stable id.

@@ -59,6 +59,7 @@ pub struct Room(pub rooms::Model);
 
 pub type MessageConnection = Connection<String, Message>;
 
+/// A conversation. Only its members can see it.
 #[Object]
 impl Room {
     /// Stable id (UUID v7).
@@ -164,10 +165,12 @@ impl Room {
     async fn messages(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
+        #[graphql(desc = "How many items counting back from the end, at most 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(desc = "Continue before this cursor.")] before: Option<String>,
     ) -> Result<MessageConnection> {
         let page = Page::from_args(
             first,
@@ -214,6 +217,7 @@ impl RoomMember {
     }
 }
 
+/// A person's membership of a room.
 #[Object]
 impl RoomMember {
     /// The member.

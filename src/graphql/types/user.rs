@@ -73,6 +73,7 @@ impl User {
     }
 }
 
+/// A person with an account.
 #[Object]
 impl User {
     /// Stable id (UUID v7).
@@ -149,8 +150,8 @@ impl User {
     async fn rooms(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
     ) -> Result<RoomConnection> {
         let viewer = auth::require(viewer(ctx))?;
         let page = cursor::forward(first, after.as_deref())?;
@@ -161,6 +162,7 @@ impl User {
 /// One signed-in device or browser.
 pub struct Session(pub sessions::Model);
 
+/// One signed-in device or browser.
 #[Object]
 impl Session {
     /// Session id; pass it to `revokeSession`.
