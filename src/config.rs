@@ -48,6 +48,8 @@ pub struct Config {
     pub auth: AuthConfig,
     #[command(flatten)]
     pub retention: RetentionConfig,
+    #[command(flatten)]
+    pub limits: LimitsConfig,
     /// Redis for cross-process fan-out and presence; in-process when unset.
     #[arg(long, env = "CONFAB_REDIS_URL", global = true)]
     pub redis_url: Option<String>,
@@ -152,6 +154,95 @@ pub struct AuthConfig {
     pub session_ttl_hours: i64,
 }
 
+/// What one client may ask of the server at once. Past a limit the answer is a coded
+/// GraphQL error, never a dropped connection.
+#[derive(Debug, Clone, Args)]
+pub struct LimitsConfig {
+    /// Largest JSON request body, bytes (uploads: `--blob-max-bytes` plus 1 MiB).
+    #[arg(long = "max-body-bytes", env = "CONFAB_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub body_bytes: usize,
+    /// Most operations in one batched request.
+    #[arg(
+        long = "max-batch",
+        env = "CONFAB_MAX_BATCH",
+        default_value_t = 10,
+        global = true
+    )]
+    pub batch: usize,
+    /// Most root fields in one operation.
+    #[arg(
+        long = "max-root-fields",
+        env = "CONFAB_MAX_ROOT_FIELDS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub root_fields: usize,
+    /// Most aliased fields in one document.
+    #[arg(
+        long = "max-aliases",
+        env = "CONFAB_MAX_ALIASES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub aliases: usize,
+    /// Most subscriptions open on one WebSocket.
+    #[arg(
+        long = "max-subscriptions-per-socket",
+        env = "CONFAB_MAX_SUBSCRIPTIONS_PER_SOCKET",
+        default_value_t = 100,
+        global = true
+    )]
+    pub subscriptions_per_socket: usize,
+    /// Sign-in attempts per client address per minute.
+    #[arg(
+        long = "rate-login-per-minute",
+        env = "CONFAB_RATE_LOGIN_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub login_per_minute: u32,
+    /// Failed sign-ins for one login before it is locked for 15 minutes.
+    #[arg(
+        long = "rate-login-failures",
+        env = "CONFAB_RATE_LOGIN_FAILURES",
+        default_value_t = 5,
+        global = true
+    )]
+    pub login_failures: u32,
+    /// Registrations per client address per minute.
+    #[arg(
+        long = "rate-register-per-minute",
+        env = "CONFAB_RATE_REGISTER_PER_MINUTE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub register_per_minute: u32,
+    /// Messages one user may send per 10 seconds.
+    #[arg(
+        long = "rate-messages-per-10s",
+        env = "CONFAB_RATE_MESSAGES_PER_10S",
+        default_value_t = 100,
+        global = true
+    )]
+    pub messages_per_10s: u32,
+    /// Uploads one user may make per minute.
+    #[arg(
+        long = "rate-uploads-per-minute",
+        env = "CONFAB_RATE_UPLOADS_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub uploads_per_minute: u32,
+    /// Most WebSockets one user may hold open on one instance.
+    #[arg(
+        long = "max-sockets-per-user",
+        env = "CONFAB_MAX_SOCKETS_PER_USER",
+        default_value_t = 10,
+        global = true
+    )]
+    pub sockets_per_user: usize,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct RetentionConfig {
     /// Days connection logs are kept.
@@ -194,6 +285,19 @@ impl Config {
             },
             auth: AuthConfig {
                 session_ttl_hours: 720,
+            },
+            limits: LimitsConfig {
+                body_bytes: 1024 * 1024,
+                batch: 10,
+                root_fields: 20,
+                aliases: 30,
+                subscriptions_per_socket: 100,
+                sockets_per_user: 10,
+                login_per_minute: 30,
+                login_failures: 5,
+                register_per_minute: 10,
+                messages_per_10s: 100,
+                uploads_per_minute: 30,
             },
             retention: RetentionConfig {
                 connection_log_days: 30,

@@ -13,6 +13,7 @@ use crate::realtime::local::LocalBroker;
 use crate::realtime::presence::{HEARTBEAT, Presence};
 use crate::realtime::redis::RedisBroker;
 use crate::realtime::{Event, SharedBroker, Topic};
+use crate::service::ratelimit::RateLimiter;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,12 +23,17 @@ pub struct AppState {
     pub presence: Arc<Presence>,
     pub mailer: Arc<dyn Mailer>,
     pub blobs: Arc<dyn BlobStore>,
+    pub limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
     /// Wires the broker and presence: in-process, or through Redis when `redis_url` is set.
     /// Must run inside the tokio runtime (the Redis links are background tasks).
     pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
+        let limiter = Arc::new(match &config.redis_url {
+            Some(url) => RateLimiter::with_redis(url)?,
+            None => RateLimiter::local(),
+        });
         let (broker, presence): (SharedBroker, Arc<Presence>) = match &config.redis_url {
             Some(url) => {
                 let presence = Arc::new(Presence::with_redis(url)?);
@@ -55,6 +61,7 @@ impl AppState {
             presence,
             mailer: Arc::new(LogMailer),
             blobs: Arc::new(DirStore::new(config.blobs.dir.clone())),
+            limiter,
             config: Arc::new(config),
         })
     }

@@ -8,6 +8,7 @@ use crate::state::AppState;
 
 mod context;
 mod extension;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -51,7 +52,10 @@ pub fn schema_builder()
 
 /// The executable schema, holding the shared state.
 pub fn build_schema(state: AppState) -> AppSchema {
-    schema_builder().data(state).finish()
+    schema_builder()
+        .extension(limits::ShapeLimits::from(&state.config.limits))
+        .data(state)
+        .finish()
 }
 
 /// The SDL clients generate code from; `schema.graphql` must equal this.

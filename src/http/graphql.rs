@@ -6,35 +6,82 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, Responder as _, web};
+use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::OperationType;
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use async_graphql::{BatchRequest, BatchResponse};
+use async_graphql_actix_web::GraphQLResponse;
+use futures_util::StreamExt;
 use uuid::Uuid;
 
 use crate::auth::{self, ClientInfo};
 use crate::graphql::{AppSchema, RequestId, loaders};
 use crate::state::AppState;
 
-/// Executes one GraphQL request sent with POST (JSON or multipart). A body that cannot be
-/// read (malformed JSON, an upload past the size limit) still gets a GraphQL error with a code.
+/// Executes a GraphQL request sent with POST: JSON (one operation or a batch) or a multipart
+/// upload. The body is read only up to its limit (`--max-body-bytes`; uploads
+/// `--blob-max-bytes` + 1 MiB); past it, or when it cannot be parsed, the answer is a GraphQL
+/// error with a code.
 pub async fn execute(
     schema: web::Data<AppSchema>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Result<GraphQLRequest, actix_web::Error>,
+    mut payload: web::Payload,
 ) -> GraphQLResponse {
-    match body {
-        Ok(body) => run(&schema, &state, &req, body.into_inner()).await,
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let multipart = content_type
+        .as_deref()
+        .is_some_and(|ct| ct.starts_with("multipart/"));
+    let limit = if multipart {
+        state.config.blobs.max_bytes + 1024 * 1024
+    } else {
+        state.config.limits.body_bytes
+    };
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return coded_error("the request body could not be read", "BAD_USER_INPUT", None);
+        };
+        if body.len() + chunk.len() > limit {
+            return coded_error(
+                &format!("request body too large: the limit is {limit} bytes"),
+                "BAD_USER_INPUT",
+                None,
+            );
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let options = MultipartOptions::default()
+        .max_file_size(state.config.blobs.max_bytes)
+        .max_num_files(10);
+    let reader = futures_util::io::Cursor::new(body.freeze());
+    let batch = match async_graphql::http::receive_batch_body(content_type, reader, options).await {
+        Ok(batch) => batch,
         Err(err) => {
-            let text = err.to_string();
-            let message = if text.contains("size limit")
-                || text.contains("too large")
-                || text.contains("exceeded")
-            {
-                format!("request too large: {text}")
-            } else {
-                format!("malformed request: {text}")
-            };
-            coded_error(&message, "BAD_USER_INPUT", None)
+            return coded_error(&format!("malformed request: {err}"), "BAD_USER_INPUT", None);
+        }
+    };
+    match batch {
+        BatchRequest::Single(request) => run(&schema, &state, &req, request).await.into(),
+        BatchRequest::Batch(requests) => {
+            if requests.len() > state.config.limits.batch {
+                return coded_error(
+                    &format!(
+                        "a batch may hold at most {} operations",
+                        state.config.limits.batch
+                    ),
+                    "BAD_USER_INPUT",
+                    None,
+                );
+            }
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(run(&schema, &state, &req, request).await);
+            }
+            BatchResponse::Batch(responses).into()
         }
     }
 }
@@ -60,7 +107,7 @@ pub async fn get(
             if is_mutation(&mut request) {
                 coded_error("mutations must be sent with POST", "BAD_USER_INPUT", None)
             } else {
-                run(&schema, &state, &req, request).await
+                run(&schema, &state, &req, request).await.into()
             }
         }
         Err(err) => coded_error(&format!("malformed request: {err}"), "BAD_USER_INPUT", None),
@@ -77,14 +124,18 @@ fn is_mutation(request: &mut async_graphql::Request) -> bool {
     })
 }
 
-fn coded_error(message: &str, code: &str, request_id: Option<Uuid>) -> GraphQLResponse {
+fn coded_response(message: &str, code: &str, request_id: Option<Uuid>) -> async_graphql::Response {
     let mut error = async_graphql::ServerError::new(message, None);
     let ext = error.extensions.get_or_insert_with(Default::default);
     ext.set("code", code);
     if let Some(id) = request_id {
         ext.set("requestId", id.to_string());
     }
-    async_graphql::Response::from_errors(vec![error]).into()
+    async_graphql::Response::from_errors(vec![error])
+}
+
+fn coded_error(message: &str, code: &str, request_id: Option<Uuid>) -> GraphQLResponse {
+    coded_response(message, code, request_id).into()
 }
 
 async fn run(
@@ -92,7 +143,7 @@ async fn run(
     state: &AppState,
     req: &HttpRequest,
     mut request: async_graphql::Request,
-) -> GraphQLResponse {
+) -> async_graphql::Response {
     let request_id = Uuid::now_v7();
     request = request.data(RequestId(request_id)).data(client_info(req));
     let mut viewer_id = None;
@@ -110,12 +161,12 @@ async fn run(
             Ok(None) => {}
             Err(err) => {
                 tracing::error!(%request_id, error = ?err, "resolving bearer token");
-                return coded_error("internal error", "INTERNAL", Some(request_id));
+                return coded_response("internal error", "INTERNAL", Some(request_id));
             }
         }
     }
     request = request.data(loaders::for_request(state.clone(), viewer_id));
-    schema.execute(request).await.into()
+    schema.execute(request).await
 }
 
 fn client_info(req: &HttpRequest) -> ClientInfo {

@@ -4,7 +4,6 @@ use std::net::TcpListener;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
-use async_graphql::http::MultipartOptions;
 
 use crate::graphql::{AppSchema, build_schema};
 use crate::state::AppState;
@@ -34,15 +33,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
     let schema: AppSchema = build_schema(state.clone());
     let workers = state.config.http.workers;
-    // Uploads stop streaming at the size limit instead of being buffered whole first.
-    let multipart = MultipartOptions::default()
-        .max_file_size(state.config.blobs.max_bytes)
-        .max_num_files(10);
     let mut http = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(schema.clone()))
             .app_data(web::Data::new(state.clone()))
-            .app_data(multipart)
             .configure(routes)
     })
     .listen(listener)?

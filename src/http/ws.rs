@@ -34,6 +34,7 @@ pub const MAX_FRAME: usize = 64 * 1024;
 
 const UNAUTHORIZED: u16 = 4401;
 const INIT_TIMED_OUT: u16 = 4408;
+const TOO_MANY: u16 = 4429;
 
 /// Upgrades `GET /graphql` to a WebSocket and serves it until either side closes.
 pub async fn upgrade(
@@ -72,14 +73,25 @@ async fn serve(
     let init_state = state.clone();
     let init_control = control.clone();
     let (rejected_tx, mut rejected_rx) = mpsc::channel::<()>(1);
+    let (too_many_tx, mut too_many_rx) = mpsc::channel::<()>(1);
     let mut protocol_out = WebSocket::new(schema, ReceiverStream::new(from_client), protocol)
         .on_connection_init(move |payload| {
             let state = init_state.clone();
             let control = init_control.clone();
             let signed_in = signed_in.take();
             let rejected = rejected_tx.clone();
+            let too_many = too_many_tx.clone();
             async move {
                 match authenticate(&state, &payload).await {
+                    Some(viewer)
+                        if state.presence.local_count(viewer.id())
+                            >= state.config.limits.sockets_per_user =>
+                    {
+                        let _ = too_many.try_send(());
+                        Err(async_graphql::Error::new(
+                            "too many open sockets for this user",
+                        ))
+                    }
                     Some(viewer) => {
                         let mut data = Data::default();
                         data.insert(loaders::for_request(state.clone(), Some(viewer.id())));
@@ -102,6 +114,8 @@ async fn serve(
         .boxed();
 
     let mut session = Some(session);
+    let max_subscriptions = state.config.limits.subscriptions_per_socket;
+    let mut operations: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut viewer: Option<Viewer> = None;
     let mut revoked: Option<tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>> = None;
     let deadline = tokio::time::sleep(INIT_TIMEOUT);
@@ -110,8 +124,18 @@ async fn serve(
         tokio::select! {
             frame = incoming.next() => match frame {
                 Some(Ok(AggregatedMessage::Text(text))) => {
-                    if to_protocol.send(text.to_string()).await.is_err() {
-                        break None;
+                    match admit(&text, &mut operations, max_subscriptions, protocol) {
+                        Admit::Forward => {
+                            if to_protocol.send(text.to_string()).await.is_err() {
+                                break None;
+                            }
+                        }
+                        Admit::Refuse(reply) => {
+                            let Some(s) = session.as_mut() else { break None };
+                            if s.text(reply).await.is_err() {
+                                break None;
+                            }
+                        }
                     }
                 }
                 Some(Ok(AggregatedMessage::Binary(bytes))) => match String::from_utf8(bytes.to_vec()) {
@@ -135,6 +159,7 @@ async fn serve(
             },
             out = protocol_out.next() => match out {
                 Some(WsMessage::Text(text)) => {
+                    finished(&text, &mut operations);
                     let Some(s) = session.as_mut() else { break None };
                     match tokio::time::timeout(SEND_TIMEOUT, s.text(text)).await {
                         Ok(Ok(())) => {}
@@ -143,12 +168,10 @@ async fn serve(
                     }
                 }
                 Some(WsMessage::Close(code, reason)) => {
-                    let rejected = rejected_rx.try_recv().is_ok();
-                    break Some(if rejected { (UNAUTHORIZED, "unauthorized".to_owned()) } else { (code, reason) });
+                    break Some(refusal(&mut rejected_rx, &mut too_many_rx).unwrap_or((code, reason)));
                 }
                 None => {
-                    let rejected = rejected_rx.try_recv().is_ok();
-                    break Some(if rejected { (UNAUTHORIZED, "unauthorized".to_owned()) } else { (1000, String::new()) });
+                    break Some(refusal(&mut rejected_rx, &mut too_many_rx).unwrap_or((1000, String::new())));
                 }
             },
             Ok(v) = &mut viewer_rx, if viewer.is_none() => {
@@ -178,6 +201,78 @@ async fn serve(
     }
     if let Some(v) = viewer {
         went_offline(&state, &v).await;
+    }
+}
+
+/// Why the init callback refused the connection, if it did: the close code to use.
+fn refusal(
+    rejected: &mut mpsc::Receiver<()>,
+    too_many: &mut mpsc::Receiver<()>,
+) -> Option<(u16, String)> {
+    if rejected.try_recv().is_ok() {
+        Some((UNAUTHORIZED, "unauthorized".to_owned()))
+    } else if too_many.try_recv().is_ok() {
+        Some((TOO_MANY, "too many open sockets for this user".to_owned()))
+    } else {
+        None
+    }
+}
+
+enum Admit {
+    Forward,
+    /// Answer the client with this message instead of starting the operation.
+    Refuse(String),
+}
+
+/// Counts the operations a client starts and stops; refuses one past the limit with a
+/// RATE_LIMITED error for that operation id, leaving the socket and its other operations alone.
+fn admit(
+    text: &str,
+    operations: &mut std::collections::HashSet<String>,
+    max: usize,
+    protocol: WebSocketProtocols,
+) -> Admit {
+    let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Admit::Forward; // the protocol answers malformed messages itself
+    };
+    let id = message["id"].as_str().unwrap_or_default().to_owned();
+    match message["type"].as_str() {
+        Some("subscribe" | "start") => {
+            if operations.len() >= max && !operations.contains(&id) {
+                let error = serde_json::json!({
+                    "message": format!("at most {max} operations may run on one socket"),
+                    "extensions": { "code": "RATE_LIMITED" },
+                });
+                let payload = match protocol {
+                    WebSocketProtocols::GraphQLWS => serde_json::json!([error]),
+                    WebSocketProtocols::SubscriptionsTransportWS => error,
+                };
+                return Admit::Refuse(
+                    serde_json::json!({ "id": id, "type": "error", "payload": payload })
+                        .to_string(),
+                );
+            }
+            operations.insert(id);
+        }
+        Some("complete" | "stop") => {
+            operations.remove(&id);
+        }
+        _ => {}
+    }
+    Admit::Forward
+}
+
+/// Forgets operations the server finished (`complete`, or an `error` that ends them).
+fn finished(text: &str, operations: &mut std::collections::HashSet<String>) {
+    // Results are large and frequent; the messages that end an operation are short.
+    if text.len() > 4096 || operations.is_empty() {
+        return;
+    }
+    if let Ok(message) = serde_json::from_str::<serde_json::Value>(text)
+        && matches!(message["type"].as_str(), Some("complete" | "error"))
+        && let Some(id) = message["id"].as_str()
+    {
+        operations.remove(id);
     }
 }
 

@@ -119,6 +119,15 @@ impl Presence {
         online
     }
 
+    /// Open sockets of `user` on this instance.
+    pub fn local_count(&self, user: Uuid) -> usize {
+        self.sockets
+            .lock()
+            .ok()
+            .and_then(|s| s.get(&user).copied())
+            .unwrap_or(0)
+    }
+
     /// Open sockets of signed-in users on this instance.
     pub fn local_sockets(&self) -> usize {
         self.sockets.lock().map(|s| s.values().sum()).unwrap_or(0)

@@ -34,6 +34,8 @@ pub struct SignedIn {
 }
 
 const BAD_CREDENTIALS: &str = "unknown login or wrong password";
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+const LOCKOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Creates a user (role `user`, choosing to appear `online` when connected) and signs them in,
 /// in one transaction.
@@ -42,6 +44,15 @@ pub async fn register(
     input: RegisterInput,
     client: ClientInfo,
 ) -> ApiResult<SignedIn> {
+    let limits = &state.config.limits;
+    state
+        .limiter
+        .hit(
+            &format!("register:{}", client.ip.as_deref().unwrap_or("-")),
+            limits.register_per_minute,
+            MINUTE,
+        )
+        .await?;
     let username = validate::username("username", &input.username)?;
     let email = validate::email("email", &input.email)?;
     validate::password("password", &input.password)?;
@@ -82,7 +93,19 @@ pub async fn register(
 /// Signs in by username or email. Unknown users, deleted users and wrong passwords get the
 /// same answer after the same amount of work.
 pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> ApiResult<SignedIn> {
+    let limits = &state.config.limits;
+    let ip_key = format!("login-ip:{}", client.ip.as_deref().unwrap_or("-"));
+    state
+        .limiter
+        .hit(&ip_key, limits.login_per_minute, MINUTE)
+        .await?;
     let login = input.login.trim().to_lowercase();
+    // After repeated failures a login is locked for a while, whoever tries it.
+    let failures_key = format!("login-failures:{login}");
+    state
+        .limiter
+        .check(&failures_key, limits.login_failures, LOCKOUT)
+        .await?;
     let column = if login.contains('@') {
         users::Column::Email
     } else {
@@ -96,6 +119,7 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let verified = auth::verify_password(input.password, hash).await?;
     let Some(user) = user.filter(|_| verified) else {
+        let _ = state.limiter.hit(&failures_key, u32::MAX, LOCKOUT).await;
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
     };
     if user.totp_enabled_at.is_some() {
@@ -107,11 +131,13 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
                 ));
             }
             Some(code) if !crate::service::security::check_code(secret, &user.username, code)? => {
+                let _ = state.limiter.hit(&failures_key, u32::MAX, LOCKOUT).await;
                 return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
             }
             Some(_) => {}
         }
     }
+    state.limiter.reset(&failures_key).await;
     let (token, session) = open_session(state, &state.db, user.id, client).await?;
     Ok(SignedIn {
         token,

@@ -19,6 +19,14 @@ pub const ATTACHMENTS_MAX: usize = 10;
 
 /// Stores an upload for `uploader`; returns the blob row.
 pub async fn upload(state: &AppState, uploader: Uuid, bytes: Vec<u8>) -> ApiResult<blobs::Model> {
+    state
+        .limiter
+        .hit(
+            &format!("upload:{uploader}"),
+            state.config.limits.uploads_per_minute,
+            std::time::Duration::from_secs(60),
+        )
+        .await?;
     let limits = &state.config.blobs;
     if bytes.is_empty() {
         return Err(ApiError::bad_input("file", "the file is empty"));

@@ -51,6 +51,14 @@ pub async fn send(
         String::new()
     };
     let metadata = input.metadata.map(metadata).transpose()?;
+    state
+        .limiter
+        .hit(
+            &format!("send:{}", viewer.id()),
+            state.config.limits.messages_per_10s,
+            std::time::Duration::from_secs(10),
+        )
+        .await?;
     let (room, membership) = require_member(&state.db, viewer, input.room_id).await?;
     if room.archived_at.is_some() {
         return Err(ApiError::Forbidden("the room is archived".to_owned()));

@@ -14,6 +14,7 @@ pub mod mls;
 pub mod notification;
 pub mod page;
 pub mod presence;
+pub mod ratelimit;
 pub mod room;
 pub mod search;
 pub mod security;

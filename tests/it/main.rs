@@ -14,6 +14,7 @@ mod cluster;
 mod contacts;
 mod errors;
 mod http;
+mod limits;
 mod loaders;
 mod messages;
 mod migrations;

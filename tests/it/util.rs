@@ -128,9 +128,27 @@ impl TestApp {
         Some(Self::start(database, url).await)
     }
 
+    /// SQLite with settings changed by `tweak` (limits tests).
+    pub async fn sqlite_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let (database, url) = TestDatabase::sqlite();
+        Self::start_with(database, url, tweak).await
+    }
+
     pub async fn start(database: TestDatabase, url: String) -> Self {
+        Self::start_with(database, url, |_| {}).await
+    }
+
+    async fn start_with(
+        database: TestDatabase,
+        url: String,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::for_database(url);
         config.http.workers = Some(1);
+        // Suites register many users from one address; the limits tests set their own.
+        config.limits.register_per_minute = 10_000;
+        config.limits.login_per_minute = 10_000;
+        tweak(&mut config);
         let blob_dir = tempfile::tempdir().expect("blob dir");
         config.blobs.dir = blob_dir.path().to_owned();
         let mut db = confab::db::connect_and_migrate(&config.database)
