@@ -158,6 +158,36 @@ pub struct AuthConfig {
 /// GraphQL error, never a dropped connection.
 #[derive(Debug, Clone, Args)]
 pub struct LimitsConfig {
+    /// Deepest nesting of one query.
+    #[arg(
+        long = "max-depth",
+        env = "CONFAB_MAX_DEPTH",
+        default_value_t = 16,
+        global = true
+    )]
+    pub depth: usize,
+    /// Largest complexity of one query (a field costs 1, a page of n items n times its fields).
+    #[arg(
+        long = "max-complexity",
+        env = "CONFAB_MAX_COMPLEXITY",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub complexity: usize,
+    /// An Apollo persisted-query manifest: these operations may be sent by hash.
+    #[arg(
+        long = "persisted-queries",
+        env = "CONFAB_PERSISTED_QUERIES",
+        global = true
+    )]
+    pub persisted_queries: Option<PathBuf>,
+    /// Refuse every operation that is not in the manifest.
+    #[arg(
+        long = "persisted-queries-only",
+        env = "CONFAB_PERSISTED_QUERIES_ONLY",
+        global = true
+    )]
+    pub persisted_queries_only: bool,
     /// Largest JSON request body, bytes (uploads: `--blob-max-bytes` plus 1 MiB).
     #[arg(long = "max-body-bytes", env = "CONFAB_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub body_bytes: usize,
@@ -287,6 +317,10 @@ impl Config {
                 session_ttl_hours: 720,
             },
             limits: LimitsConfig {
+                depth: 16,
+                complexity: 5_000,
+                persisted_queries: None,
+                persisted_queries_only: false,
                 body_bytes: 1024 * 1024,
                 batch: 10,
                 root_fields: 20,

@@ -2,6 +2,9 @@
 //! `confab export-schema`. Root objects are merged per domain; resolvers are thin and call
 //! `crate::service`.
 
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
 use async_graphql::{Schema, SchemaBuilder};
 
 use crate::state::AppState;
@@ -11,6 +14,7 @@ mod extension;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod persisted;
 pub mod query;
 pub mod subscription;
 pub mod types;
@@ -51,12 +55,23 @@ pub fn schema_builder()
 }
 
 /// The executable schema, holding the shared state.
-pub fn build_schema(state: AppState) -> AppSchema {
-    schema_builder()
-        .extension(limits::ShapeLimits::from(&state.config.limits))
+pub fn build_schema(state: AppState, allow_list: Option<persisted::AllowList>) -> AppSchema {
+    let limits = &state.config.limits;
+    let mut builder = schema_builder()
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        .extension(limits::ShapeLimits::from(limits));
+    if let Some(allow_list) = allow_list {
+        builder = builder.extension(allow_list);
+    }
+    builder
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
         .data(state)
         .finish()
 }
+
+/// Automatic persisted queries remembered per process.
+const APQ_CACHE: usize = 1024;
 
 /// The SDL clients generate code from; `schema.graphql` must equal this.
 pub fn sdl() -> String {

@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 
+use crate::graphql::persisted::AllowList;
 use crate::graphql::{AppSchema, build_schema};
 use crate::state::AppState;
 
@@ -30,8 +31,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// An HTTP server on `listener`, not yet running. The schema is built once here, outside the
 /// per-worker factory, so every worker shares it.
-pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
-    let schema: AppSchema = build_schema(state.clone());
+pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
+    let limits = &state.config.limits;
+    let allow_list = match &limits.persisted_queries {
+        Some(path) => Some(AllowList::load(path, limits.persisted_queries_only)?),
+        None if limits.persisted_queries_only => {
+            anyhow::bail!("--persisted-queries-only needs --persisted-queries <manifest>")
+        }
+        None => None,
+    };
+    let schema: AppSchema = build_schema(state.clone(), allow_list);
     let workers = state.config.http.workers;
     let mut http = HttpServer::new(move || {
         App::new()

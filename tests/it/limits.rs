@@ -178,3 +178,72 @@ async fn sockets_and_subscriptions_are_bounded() {
     ));
     app.stop().await;
 }
+
+fn sha256(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+#[actix_web::test]
+async fn automatic_persisted_queries() {
+    let app = TestApp::sqlite().await;
+    let (ann, _) = app.register("ann").await;
+    let query = "{ me { username } }";
+    let by_hash = json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256(query) } } });
+    let unknown = app.post_json(Some(&ann), by_hash.clone()).await;
+    assert!(
+        unknown["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("PersistedQueryNotFound"),
+        "{unknown}"
+    );
+    assert_eq!(first_error(&unknown).0, "BAD_USER_INPUT");
+    let mut register = by_hash.clone();
+    register["query"] = json!(query);
+    assert_eq!(
+        app.post_json(Some(&ann), register).await["data"]["me"]["username"],
+        "ann"
+    );
+    assert_eq!(
+        app.post_json(Some(&ann), by_hash).await["data"]["me"]["username"],
+        "ann"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn allow_list_mode_runs_only_known_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let known = "query Me { me { username } }";
+    let manifest = dir.path().join("manifest.json");
+    std::fs::write(
+        &manifest,
+        json!({ "format": "apollo-persisted-query-manifest", "version": 1,
+                "operations": [{ "id": sha256(known), "name": "Me", "type": "query", "body": known }] })
+        .to_string(),
+    )
+    .unwrap();
+    let app = TestApp::sqlite_with(|config| {
+        config.limits.persisted_queries = Some(manifest.clone());
+        config.limits.persisted_queries_only = true;
+    })
+    .await;
+    // Registering is not in the manifest: nothing can be written.
+    let body = app
+        .gql(None, "mutation { register(input: { username: \"ann\", email: \"a@x.io\", password: \"password1\" }) { token } }", json!({}))
+        .await;
+    assert_eq!(first_error(&body).0, "BAD_USER_INPUT");
+    assert_eq!(
+        body["errors"][0]["extensions"]["reason"],
+        "PERSISTED_QUERY_NOT_ALLOWED"
+    );
+    assert_eq!(app.count("users").await, 0);
+    // The known operation runs, by text or by hash alone.
+    assert!(app.gql(None, known, json!({})).await["data"]["me"].is_null());
+    let by_hash = app
+        .post_json(None, json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256(known) } } }))
+        .await;
+    assert!(by_hash.get("errors").is_none(), "{by_hash}");
+    app.stop().await;
+}

@@ -219,6 +219,20 @@ impl TestApp {
             .expect("JSON body")
     }
 
+    /// POSTs any JSON body to /graphql.
+    pub async fn post_json(&self, token: Option<&str>, body: Value) -> Value {
+        let mut request = self.client.post(format!("{}/graphql", self.base));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let mut response = request.send_json(&body).await.expect("request");
+        response
+            .json::<Value>()
+            .limit(16 << 20)
+            .await
+            .expect("JSON body")
+    }
+
     /// Like [`gql`](Self::gql) but fails the test on any error; returns `data`.
     pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let body = self.gql(token, query, variables).await;
