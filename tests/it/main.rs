@@ -12,6 +12,7 @@ mod authz;
 mod blobs;
 mod cluster;
 mod contacts;
+mod durability;
 mod errors;
 mod http;
 mod limits;

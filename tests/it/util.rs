@@ -202,6 +202,24 @@ impl TestApp {
         let _ = self.db.clone().close().await;
     }
 
+    /// Like [`gql`](Self::gql), but None when the server is gone (crash tests).
+    pub async fn try_gql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Option<Value> {
+        let mut request = self.client.post(format!("{}/graphql", self.base));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let mut response = request
+            .send_json(&json!({ "query": query, "variables": variables }))
+            .await
+            .ok()?;
+        response.json::<Value>().await.ok()
+    }
+
     /// POSTs a GraphQL request and returns the whole response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut request = self.client.post(format!("{}/graphql", self.base));
