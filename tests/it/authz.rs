@@ -1,5 +1,7 @@
 //! Who may do what in a room: every room-scoped operation against owner, admin, member,
-//! former member, stranger and anonymous callers.
+//! former member, a user the owner blocked, stranger, anonymous and deleted callers. The test
+//! also fails when the schema gains an operation that has neither a row here nor a named
+//! exemption (with the test that covers it).
 
 use serde_json::{Value, json};
 
@@ -14,13 +16,53 @@ enum Caller {
     Admin,
     Member,
     Former,
+    Blocked,
     Stranger,
     Anonymous,
+    Deleted,
 }
 
 use Caller::*;
 
-const ALL: [Caller; 6] = [Owner, Admin, Member, Former, Stranger, Anonymous];
+const ALL: [Caller; 8] = [
+    Owner, Admin, Member, Former, Blocked, Stranger, Anonymous, Deleted,
+];
+
+/// Operations that are not room-scoped, and where their authorization is tested.
+const EXEMPT: &[(&str, &str)] = &[
+    ("me", "auth.rs"),
+    ("user", "auth.rs"),
+    ("userByUsername", "auth.rs"),
+    ("sessions", "auth.rs"),
+    ("myRooms", "rooms.rs"),
+    ("blob", "blobs.rs"),
+    ("storageUsed", "blobs.rs"),
+    ("notifications", "realtime.rs"),
+    ("contacts", "contacts.rs"),
+    ("keyPackageCount", "mls.rs"),
+    ("stats", "blobs.rs"),
+    ("register", "auth.rs"),
+    ("login", "auth.rs"),
+    ("logout", "auth.rs"),
+    ("revokeSession", "auth.rs"),
+    ("updateProfile", "auth.rs"),
+    ("requestEmailVerification", "security.rs"),
+    ("verifyEmail", "security.rs"),
+    ("enableTotp", "security.rs"),
+    ("confirmTotp", "security.rs"),
+    ("changePassword", "security.rs"),
+    ("createRoom", "rooms.rs"),
+    ("openDirectRoom", "contacts.rs (blocks), rooms.rs"),
+    ("joinRoom", "rooms.rs"),
+    ("requestContact", "contacts.rs"),
+    ("acceptContact", "contacts.rs"),
+    ("declineContact", "contacts.rs"),
+    ("blockUser", "contacts.rs"),
+    ("markNotificationsRead", "realtime.rs"),
+    ("publishKeyPackages", "mls.rs"),
+    ("claimKeyPackage", "mls.rs"),
+    ("uploadBlob", "blobs.rs"),
+];
 
 /// What a call answers: data (`Ok`), null data (`Null`), or an error code.
 fn outcome(body: &Value, field: &str) -> String {
@@ -37,10 +79,31 @@ async fn room_operations_by_role(app: &TestApp) {
     let (member, member_id) = app.register("member").await;
     let (former, former_id) = app.register("former").await;
     let (stranger, _) = app.register("stranger").await;
+    let (blocked, blocked_id) = app.register("blocked").await;
+    let (deleted, deleted_id) = app.register("deleted").await;
     let (_, extra_id) = app.register("extra").await;
     let room = app
-        .create_room(&owner, "r", &[&admin_id, &member_id, &former_id])
+        .create_room(
+            &owner,
+            "r",
+            &[&admin_id, &member_id, &former_id, &deleted_id],
+        )
         .await;
+    app.ok(
+        Some(&owner),
+        "mutation($u: UUID!) { blockUser(userId: $u) { status } }",
+        json!({ "u": blocked_id }),
+    )
+    .await;
+    {
+        use sea_orm::ConnectionTrait;
+        app.db
+            .execute_unprepared(
+                "UPDATE users SET deleted_at = created_at WHERE username = 'deleted'",
+            )
+            .await
+            .unwrap();
+    }
     app.ok(
         Some(&owner),
         "mutation($r: UUID!, $u: UUID!) { setMemberRole(roomId: $r, userId: $u, role: ADMIN) { role } }",
@@ -60,24 +123,44 @@ async fn room_operations_by_role(app: &TestApp) {
         Admin => Some(admin.as_str()),
         Member => Some(member.as_str()),
         Former => Some(former.as_str()),
+        Blocked => Some(blocked.as_str()),
         Stranger => Some(stranger.as_str()),
         Anonymous => None,
+        Deleted => Some(deleted.as_str()),
     };
 
     // (operation, root field, variables, expected outcome per caller in ALL order).
     // Ordered so that no row changes what a later row sees (deletes and leaving come last).
-    let table: Vec<(&str, &str, Value, [&str; 6])> = vec![
+    let table: Vec<(&str, &str, Value, [&str; 8])> = vec![
         (
             "query($r: UUID!) { room(id: $r) { id } }",
             "room",
             json!({ "r": room }),
-            ["OK", "OK", "OK", "NULL", "NULL", "UNAUTHENTICATED"],
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NULL",
+                "NULL",
+                "NULL",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
         ),
         (
             "query($r: UUID!) { room(id: $r) { messages(last: 5) { edges { node { id } } } } }",
             "room",
             json!({ "r": room }),
-            ["OK", "OK", "OK", "NULL", "NULL", "UNAUTHENTICATED"],
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NULL",
+                "NULL",
+                "NULL",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
         ),
         (
             "mutation($r: UUID!) { sendMessage(input: { roomId: $r, body: \"hi\" }) { id } }",
@@ -89,6 +172,8 @@ async fn room_operations_by_role(app: &TestApp) {
                 "OK",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -102,6 +187,8 @@ async fn room_operations_by_role(app: &TestApp) {
                 "FORBIDDEN",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -115,6 +202,8 @@ async fn room_operations_by_role(app: &TestApp) {
                 "OK",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -128,6 +217,8 @@ async fn room_operations_by_role(app: &TestApp) {
                 "OK",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -141,6 +232,83 @@ async fn room_operations_by_role(app: &TestApp) {
                 "OK",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($r: UUID!) { setTyping(roomId: $r, typing: true) }",
+            "setTyping",
+            json!({ "r": room }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($r: UUID!) { sendCiphertext(input: { roomId: $r, kind: APP, ciphertext: \"AAEC\", epoch: 0 }) { id } }",
+            "sendCiphertext",
+            json!({ "r": room }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($r: UUID!) { logConnectionEvent(input: { roomId: $r, event: CONNECTED }) }",
+            "logConnectionEvent",
+            json!({ "r": room }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "query($r: UUID!) { connectionStats(roomId: $r) { total } }",
+            "connectionStats",
+            json!({ "r": room }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "query($r: UUID!) { searchMessages(query: \"owner\", roomId: $r) { edges { node { id } } } }",
+            "searchMessages",
+            json!({ "r": room }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -154,6 +322,8 @@ async fn room_operations_by_role(app: &TestApp) {
                 "FORBIDDEN",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -167,6 +337,8 @@ async fn room_operations_by_role(app: &TestApp) {
                 "FORBIDDEN",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -180,6 +352,8 @@ async fn room_operations_by_role(app: &TestApp) {
                 "FORBIDDEN",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -193,6 +367,8 @@ async fn room_operations_by_role(app: &TestApp) {
                 "FORBIDDEN",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -206,6 +382,8 @@ async fn room_operations_by_role(app: &TestApp) {
                 "OK",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -220,6 +398,8 @@ async fn room_operations_by_role(app: &TestApp) {
                 "FORBIDDEN",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -233,6 +413,8 @@ async fn room_operations_by_role(app: &TestApp) {
                 "OK",
                 "NOT_FOUND",
                 "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
             ],
         ),
@@ -250,4 +432,31 @@ async fn room_operations_by_role(app: &TestApp) {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // Every operation of the schema is in the table or exempted by name.
+    let covered: std::collections::HashSet<&str> = table
+        .iter()
+        .map(|row| row.1)
+        .chain(EXEMPT.iter().map(|(name, _)| *name))
+        .collect();
+    let roots = app
+        .ok(
+            None,
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }",
+            json!({}),
+        )
+        .await;
+    let mut uncovered = Vec::new();
+    for root in ["queryType", "mutationType"] {
+        for field in roots["__schema"][root]["fields"].as_array().unwrap() {
+            let name = field["name"].as_str().unwrap();
+            if !covered.contains(name) {
+                uncovered.push(name.to_owned());
+            }
+        }
+    }
+    assert!(
+        uncovered.is_empty(),
+        "operations without an authorization row or exemption: {uncovered:?}"
+    );
 }
