@@ -12,6 +12,7 @@ mod authz;
 mod blobs;
 mod cluster;
 mod contacts;
+mod corpus;
 mod durability;
 mod errors;
 mod http;
