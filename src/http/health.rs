@@ -1,6 +1,7 @@
 //! Liveness and readiness for orchestrators and load balancers.
 
 use actix_web::{HttpResponse, web};
+use serde_json::json;
 
 use crate::state::AppState;
 
@@ -9,13 +10,24 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
-/// The process can serve: the database answers.
+/// Whether the process can serve, dependency by dependency: 200 while the database answers,
+/// 503 otherwise. Redis being away degrades fan-out to this instance but does not stop it, so
+/// it is reported without failing readiness.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if crate::db::ping(&state.db).await {
-        HttpResponse::Ok().content_type("text/plain").body("ready")
+    let database = crate::db::ping(&state.db).await;
+    let redis = match state.broker.link_up() {
+        None => "not configured",
+        Some(true) => "ok",
+        Some(false) => "down",
+    };
+    let body = json!({
+        "status": if database { "ready" } else { "unavailable" },
+        "database": if database { "ok" } else { "down" },
+        "redis": redis,
+    });
+    if database {
+        HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("database unavailable")
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }

@@ -40,6 +40,17 @@ async fn two_instances_share_events_and_presence_through_redis() {
         .await;
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
 
+    // Readiness reports the Redis link once it is up.
+    let mut ready = String::new();
+    for _ in 0..50 {
+        ready = on_a.get("/readyz").await.1;
+        if ready.contains("\"redis\":\"ok\"") {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready.contains("\"redis\":\"ok\""), "{ready}");
+
     // Written through B, delivered by A.
     on_b.send(&ann, &room, "from b").await;
     let got = ws.next("1").await;

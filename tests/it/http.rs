@@ -12,7 +12,12 @@ on_both_backends!(
 
 async fn health_readiness_and_graphiql(app: &TestApp) {
     assert_eq!(app.get("/healthz").await, (200, "ok".to_owned()));
-    assert_eq!(app.get("/readyz").await, (200, "ready".to_owned()));
+    let (status, ready) = app.get("/readyz").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&ready).unwrap(),
+        json!({ "status": "ready", "database": "ok", "redis": "not configured" })
+    );
     let (status, page) = app.get("/").await;
     assert_eq!(status, 200);
     // GraphiQL loads nothing from elsewhere, and subscribes over this server's WebSocket.
