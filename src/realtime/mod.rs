@@ -8,6 +8,7 @@
 pub mod local;
 pub mod presence;
 pub mod redis;
+pub mod redis_link;
 
 use std::sync::Arc;
 

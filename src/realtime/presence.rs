@@ -10,8 +10,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::sync::Mutex as AsyncMutex;
 use uuid::Uuid;
+
+use super::redis_link::RedisLink;
 
 /// How long an instance's claim that a user is connected lasts without a heartbeat.
 pub const TTL: Duration = Duration::from_secs(30);
@@ -21,8 +22,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(10);
 pub struct Presence {
     instance: Uuid,
     sockets: Mutex<HashMap<Uuid, usize>>,
-    redis: Option<redis::Client>,
-    connection: AsyncMutex<Option<redis::aio::ConnectionManager>>,
+    redis: Option<RedisLink>,
 }
 
 impl Presence {
@@ -31,13 +31,12 @@ impl Presence {
             instance: Uuid::now_v7(),
             sockets: Mutex::new(HashMap::new()),
             redis: None,
-            connection: AsyncMutex::new(None),
         }
     }
 
     pub fn with_redis(url: &str) -> anyhow::Result<Self> {
         Ok(Self {
-            redis: Some(redis::Client::open(url)?),
+            redis: Some(RedisLink::open(url)?),
             ..Self::local()
         })
     }
@@ -181,23 +180,7 @@ impl Presence {
     }
 
     async fn run<T: redis::FromRedisValue>(&self, pipe: redis::Pipeline) -> Option<T> {
-        let client = self.redis.as_ref()?;
-        // The manager multiplexes one connection; hold the lock only to fetch or replace it.
-        let mut conn = {
-            let mut guard = self.connection.lock().await;
-            if guard.is_none() {
-                *guard = client.get_connection_manager().await.ok();
-            }
-            guard.clone()?
-        };
-        match pipe.query_async::<T>(&mut conn).await {
-            Ok(value) => Some(value),
-            Err(err) => {
-                tracing::warn!(error = %err, "presence: redis unavailable");
-                *self.connection.lock().await = None;
-                None
-            }
-        }
+        self.redis.as_ref()?.query(&pipe).await
     }
 }
 

@@ -6,14 +6,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Mutex as AsyncMutex;
-
 use crate::error::{ApiError, ApiResult};
+use crate::realtime::redis_link::RedisLink;
 
 pub struct RateLimiter {
     windows: Mutex<HashMap<String, (Instant, u32)>>,
-    redis: Option<redis::Client>,
-    connection: AsyncMutex<Option<redis::aio::ConnectionManager>>,
+    redis: Option<RedisLink>,
 }
 
 impl RateLimiter {
@@ -21,13 +19,12 @@ impl RateLimiter {
         Self {
             windows: Mutex::new(HashMap::new()),
             redis: None,
-            connection: AsyncMutex::new(None),
         }
     }
 
     pub fn with_redis(url: &str) -> anyhow::Result<Self> {
         Ok(Self {
-            redis: Some(redis::Client::open(url)?),
+            redis: Some(RedisLink::open(url)?),
             ..Self::local()
         })
     }
@@ -59,17 +56,16 @@ impl RateLimiter {
         if let Ok(mut windows) = self.windows.lock() {
             windows.remove(key);
         }
-        if let Some(mut conn) = self.redis_connection().await {
-            let _: Result<i64, _> = redis::cmd("DEL")
-                .arg(redis_key(key))
-                .query_async(&mut conn)
-                .await;
+        if let Some(link) = &self.redis {
+            let mut pipe = redis::pipe();
+            pipe.cmd("DEL").arg(redis_key(key)).ignore();
+            let _: Option<()> = link.query(&pipe).await;
         }
     }
 
     /// The hits in `key`'s current window (after adding one when `add`), and seconds left.
     async fn count(&self, key: &str, window: Duration, add: bool) -> (u32, u64) {
-        if let Some(mut conn) = self.redis_connection().await {
+        if let Some(link) = &self.redis {
             let key = redis_key(key);
             let mut pipe = redis::pipe();
             if add {
@@ -83,12 +79,9 @@ impl RateLimiter {
                 pipe.cmd("GET").arg(&key);
             }
             pipe.cmd("TTL").arg(&key);
-            match pipe.query_async::<(Option<u32>, i64)>(&mut conn).await {
-                Ok((count, ttl)) => return (count.unwrap_or(0), ttl.max(0) as u64),
-                Err(err) => {
-                    tracing::warn!(error = %err, "rate limiter: redis unavailable, counting locally");
-                    *self.connection.lock().await = None;
-                }
+            // Unreachable Redis: count locally until it is back.
+            if let Some((count, ttl)) = link.query::<(Option<u32>, i64)>(&pipe).await {
+                return (count.unwrap_or(0), ttl.max(0) as u64);
             }
         }
         let Ok(mut windows) = self.windows.lock() else {
@@ -107,15 +100,6 @@ impl RateLimiter {
         }
         let left = window.saturating_sub(now.duration_since(entry.0));
         (entry.1, left.as_secs() + u64::from(left.subsec_nanos() > 0))
-    }
-
-    async fn redis_connection(&self) -> Option<redis::aio::ConnectionManager> {
-        let client = self.redis.as_ref()?;
-        let mut guard = self.connection.lock().await;
-        if guard.is_none() {
-            *guard = client.get_connection_manager().await.ok();
-        }
-        guard.clone()
     }
 }
 
