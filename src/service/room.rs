@@ -290,13 +290,7 @@ pub async fn join_by_code(
     viewer: &Viewer,
     code: &str,
 ) -> ApiResult<rooms::Model> {
-    let code = code.trim().to_uppercase();
-    if code.len() != JOIN_CODE_LEN || !code.bytes().all(|b| JOIN_CODE_ALPHABET.contains(&b)) {
-        return Err(ApiError::bad_input(
-            "code",
-            "a join code is 6 letters and digits",
-        ));
-    }
+    let code = join_code(code)?;
     let room = rooms::Entity::find()
         .filter(rooms::Column::JoinCode.eq(code))
         .filter(rooms::Column::DeletedAt.is_null())
@@ -460,6 +454,19 @@ pub fn direct_peer(room: &rooms::Model, me: Uuid) -> Option<Uuid> {
     Some(if a == me { b } else { a })
 }
 
+/// A join code as typed by a person: trimmed, any case; BAD_USER_INPUT unless it is six
+/// characters of the join-code alphabet.
+pub fn join_code(raw: &str) -> ApiResult<String> {
+    let code = raw.trim().to_uppercase();
+    if code.len() != JOIN_CODE_LEN || !code.bytes().all(|b| JOIN_CODE_ALPHABET.contains(&b)) {
+        return Err(ApiError::bad_input(
+            "code",
+            "a join code is 6 letters and digits",
+        ));
+    }
+    Ok(code)
+}
+
 pub fn new_join_code() -> String {
     let mut rng = rand::rng();
     (0..JOIN_CODE_LEN)
@@ -529,6 +536,16 @@ mod tests {
         }
         for ambiguous in [b'0', b'O', b'1', b'I', b'L'] {
             assert!(!JOIN_CODE_ALPHABET.contains(&ambiguous));
+        }
+    }
+
+    #[test]
+    fn join_codes_as_typed() {
+        assert_eq!(join_code(" abc234 ").ok().as_deref(), Some("ABC234"));
+        for bad in [
+            "", "ABC23", "ABC2345", "ABC-23", "O0O0O0", "ÄBC234", "abc 23",
+        ] {
+            assert!(join_code(bad).is_err(), "{bad:?}");
         }
     }
 
