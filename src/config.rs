@@ -215,6 +215,9 @@ pub struct LimitsConfig {
         global = true
     )]
     pub aliases: usize,
+    /// Largest WebSocket message a client may send, bytes.
+    #[arg(long = "max-ws-message-bytes", env = "CONFAB_MAX_WS_MESSAGE_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub ws_message_bytes: usize,
     /// Most subscriptions open on one WebSocket.
     #[arg(
         long = "max-subscriptions-per-socket",
@@ -325,6 +328,7 @@ impl Config {
                 batch: 10,
                 root_fields: 20,
                 aliases: 30,
+                ws_message_bytes: 64 * 1024,
                 subscriptions_per_socket: 100,
                 sockets_per_user: 10,
                 login_per_minute: 30,

@@ -5,6 +5,7 @@
 //! - auth from the `connection_init` payload (`{"Authorization": "Bearer ..."}`); a missing or
 //!   bad token closes the socket with 4401, as does revoking the session later;
 //! - no `connection_init` within [`INIT_TIMEOUT`] closes with 4408;
+//! - a message past `--max-ws-message-bytes` closes with 1009 (message too big);
 //! - a client that does not read (a send blocked for [`SEND_TIMEOUT`], or a subscription that
 //!   fell a full buffer behind) is closed with 1008 "slow consumer", so it cannot grow memory;
 //! - presence: the user is online while the socket is open.
@@ -29,8 +30,6 @@ use crate::state::AppState;
 
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest frame a client may send.
-pub const MAX_FRAME: usize = 64 * 1024;
 
 const UNAUTHORIZED: u16 = 4401;
 const INIT_TIMED_OUT: u16 = 4408;
@@ -52,7 +51,11 @@ pub async fn upgrade(
         .unwrap_or(WebSocketProtocols::GraphQLWS);
     let (response, session, messages) =
         actix_ws::handle_with_protocols(&req, body, &["graphql-transport-ws", "graphql-ws"])?;
-    let messages = messages.max_frame_size(MAX_FRAME).aggregate_continuations();
+    let limit = state.config.limits.ws_message_bytes;
+    let messages = messages
+        .max_frame_size(limit)
+        .aggregate_continuations()
+        .max_continuation_size(limit);
     let schema = schema.get_ref().clone();
     let state = state.get_ref().clone();
     actix_web::rt::spawn(serve(schema, state, protocol, session, messages));
@@ -155,6 +158,9 @@ async fn serve(
                 }
                 Some(Ok(AggregatedMessage::Pong(_))) => {}
                 Some(Ok(AggregatedMessage::Close(_))) | None => break None,
+                Some(Err(actix_ws::ProtocolError::Overflow)) => {
+                    break Some((1009, "message too big".to_owned()));
+                }
                 Some(Err(_)) => break Some((1002, "protocol error".to_owned())),
             },
             out = protocol_out.next() => match out {

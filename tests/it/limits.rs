@@ -157,6 +157,13 @@ async fn sockets_and_subscriptions_are_bounded() {
         }
         other => panic!("expected an error for the third subscription, got {other:?}"),
     }
+    // A message past the size limit closes the socket with 1009.
+    let (bob, _) = app.register("bob").await;
+    let mut big = Ws::ready(&app, TRANSPORT, &bob).await;
+    big.send(json!({ "id": "x", "type": "subscribe", "payload": { "query": "x".repeat(70_000) } }))
+        .await;
+    assert_eq!(big.closed().await, Some(1009));
+
     // Completing one frees a slot.
     first.send(json!({ "id": "a", "type": "complete" })).await;
     match first.recv().await {
