@@ -5,12 +5,19 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+
+use anyhow::Context as _;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Confab: a real-time chat backend serving one GraphQL API.
 #[derive(Debug, Parser)]
 #[command(name = "confab", version, about)]
 pub struct Cli {
+    /// A TOML file of settings (keys are the long flag names, e.g. `bind = "0.0.0.0:8080"`).
+    /// Precedence: flags, then environment variables, then this file, then built-in defaults.
+    #[arg(long = "config", env = "CONFAB_CONFIG", global = true)]
+    pub config_file: Option<PathBuf>,
     #[command(flatten)]
     pub config: Config,
     #[command(subcommand)]
@@ -29,12 +36,84 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Print the effective settings (passwords hidden) and exit.
+    Config,
     /// Print the GraphQL schema (SDL) to stdout or write it to a file.
     ExportSchema {
         /// Write to this file instead of stdout.
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+}
+
+impl Cli {
+    /// Parses the process's arguments and environment, with `--config` file settings as defaults.
+    pub fn load() -> anyhow::Result<Self> {
+        Self::load_from(std::env::args_os())
+    }
+
+    /// Like [`load`](Self::load) for the given arguments (the first is the program name).
+    pub fn load_from<I, T>(args: I) -> anyhow::Result<Self>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let first = Self::parse_from(&args);
+        let Some(path) = first.config_file else {
+            return Ok(first);
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the config file {}", path.display()))?;
+        let table: toml::Table = text
+            .parse()
+            .with_context(|| format!("parsing the config file {}", path.display()))?;
+        let mut command = Self::command();
+        for (key, value) in table {
+            let id = command
+                .get_arguments()
+                .find(|arg| arg.get_long() == Some(key.as_str()))
+                .map(|arg| arg.get_id().clone())
+                .with_context(|| format!("{}: unknown setting `{key}`", path.display()))?;
+            let value = match &value {
+                toml::Value::Array(items) => items
+                    .iter()
+                    .map(scalar)
+                    .collect::<Option<Vec<_>>>()
+                    .map(|v| v.join(",")),
+                other => scalar(other),
+            }
+            .with_context(|| {
+                format!(
+                    "{}: `{key}` must be a string, number, boolean or list of those",
+                    path.display()
+                )
+            })?;
+            command = command.mut_arg(id, |arg| arg.default_value(value));
+        }
+        let matches = command.try_get_matches_from(&args)?;
+        Ok(Self::from_arg_matches(&matches)?)
+    }
+}
+
+fn scalar(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+impl Config {
+    /// The settings as `name = value` lines, with passwords in URLs hidden.
+    pub fn describe(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = crate::db::redact(&shown.database.url);
+        shown.redis_url = shown.redis_url.as_deref().map(crate::db::redact);
+        format!("{shown:#?}")
+    }
 }
 
 /// Everything the server needs to run.

@@ -53,6 +53,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{report}");
                 Ok(())
             }
+            Command::Config => {
+                println!("{}", cli.config.describe());
+                Ok(())
+            }
             Command::ExportSchema { out } => {
                 let sdl = graphql::sdl();
                 match out {

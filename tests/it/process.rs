@@ -138,3 +138,56 @@ async fn seed_demo_fills_a_database_once() {
     }
     app.stop().await;
 }
+
+#[test]
+fn config_file_sits_beneath_environment_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("confab.toml");
+    std::fs::write(
+        &file,
+        "bind = \"0.0.0.0:9999\"\ndatabase-url = \"postgres://confab:s3cret@db.internal/confab\"\n\
+         max-depth = 20\nmax-batch = 3\nblob-mime-types = [\"image/png\", \"image/gif\"]\n",
+    )
+    .unwrap();
+    let show = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_confab"));
+        command.arg("--config").arg(&file).args(extra).arg("config");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let output = command.env_remove("CONFAB_DATABASE_URL").output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let shown = show(&[], &[("CONFAB_MAX_DEPTH", "30")]);
+    assert!(shown.contains("bind: \"0.0.0.0:9999\""), "{shown}");
+    assert!(
+        shown.contains("depth: 30"),
+        "environment beats the file: {shown}"
+    );
+    assert!(shown.contains("batch: 3"), "{shown}");
+    assert!(shown.contains("\"image/gif\""), "{shown}");
+    assert!(
+        shown.contains("confab:***@db.internal") && !shown.contains("s3cret"),
+        "{shown}"
+    );
+    let flagged = show(&["--max-depth", "40"], &[("CONFAB_MAX_DEPTH", "30")]);
+    assert!(
+        flagged.contains("depth: 40"),
+        "flags beat the environment: {flagged}"
+    );
+
+    std::fs::write(&file, "no-such-setting = 1\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_confab"))
+        .arg("--config")
+        .arg(&file)
+        .arg("config")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown setting `no-such-setting`"));
+}
