@@ -22,6 +22,7 @@ pub mod realtime;
 pub mod seed;
 pub mod service;
 pub mod state;
+pub mod telemetry;
 
 use std::net::TcpListener;
 

@@ -30,6 +30,7 @@ impl AppState {
     /// Wires the broker and presence: in-process, or through Redis when `redis_url` is set.
     /// Must run inside the tokio runtime (the Redis links are background tasks).
     pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
+        crate::telemetry::handle();
         let limiter = Arc::new(match &config.redis_url {
             Some(url) => RateLimiter::with_redis(url)?,
             None => RateLimiter::local(),
@@ -74,6 +75,13 @@ impl AppState {
 
     /// Publishes an event; call after the write it describes has committed.
     pub fn publish(&self, topic: Topic, event: Event) {
+        let kind = match topic {
+            Topic::Room(_) => "room",
+            Topic::User(_) => "user",
+            Topic::Presence(_) => "presence",
+            Topic::Session(_) => "session",
+        };
+        metrics::counter!("confab_events_published_total", "topic" => kind).increment(1);
         self.broker.publish(topic, event);
     }
 }

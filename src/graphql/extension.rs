@@ -7,7 +7,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextRequest,
+};
 use async_graphql::{Response, Value};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -20,13 +22,32 @@ pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
+        Arc::new(RequestScope::default())
     }
 }
 
+/// One per request: remembers the operation name for the metrics.
+#[derive(Default)]
+struct RequestScope {
+    operation: std::sync::Mutex<Option<String>>,
+}
+
 #[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodes {
+impl Extension for RequestScope {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        if let Ok(mut slot) = self.operation.lock() {
+            *slot = Some(crate::telemetry::operation_label(operation_name));
+        }
+        next.run(ctx, operation_name).await
+    }
+
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let started = std::time::Instant::now();
         let request_id = ctx
             .data_opt::<RequestId>()
             .map_or_else(Uuid::now_v7, |id| id.0);
@@ -42,6 +63,20 @@ impl Extension for ErrorCodes {
                 Some(_) => {}
             }
         }
+        let outcome = match response.errors.first().and_then(|e| e.extensions.as_ref()) {
+            None => "ok".to_owned(),
+            Some(ext) => match ext.get("code") {
+                Some(Value::String(code)) => code.clone(),
+                _ => "error".to_owned(),
+            },
+        };
+        let operation = self
+            .operation
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .unwrap_or_else(|| "unparsed".to_owned());
+        crate::telemetry::operation(operation, &outcome, started.elapsed());
         response
     }
 }

@@ -26,7 +26,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/graphiql/{file}", web::get().to(graphiql::asset))
     .route("/blobs/{id}", web::get().to(blobs::get))
     .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz));
+    .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(health::metrics));
 }
 
 /// An HTTP server on `listener`, not yet running. The schema is built once here, outside the

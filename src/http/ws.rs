@@ -69,6 +69,7 @@ async fn serve(
     session: Session,
     mut incoming: actix_ws::AggregatedMessageStream,
 ) {
+    let _open = crate::telemetry::Live::new("confab_websocket_connections");
     let control = ConnectionControl::default();
     let (to_protocol, from_client) = mpsc::channel::<String>(32);
     let (signed_in, mut viewer_rx) = oneshot::channel::<Viewer>();

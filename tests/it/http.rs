@@ -51,3 +51,30 @@ async fn get_runs_queries_but_not_mutations(app: &TestApp) {
     assert!(body.contains("errors"), "{body}");
     assert_eq!(app.count("sessions").await, 0);
 }
+
+#[actix_web::test]
+async fn metrics_count_operations_sockets_and_pool() {
+    let app = TestApp::sqlite().await;
+    let (ann, _) = app.register("ann").await;
+    app.ok(Some(&ann), "query MetricsProbe { me { id } }", json!({}))
+        .await;
+    app.gql(Some(&ann), "query MetricsProbe { nope }", json!({}))
+        .await;
+    let room = app.create_room(&ann, "r", &[]).await;
+    app.send(&ann, &room, "counted").await;
+    let _socket = crate::wsclient::Ws::ready(&app, crate::wsclient::TRANSPORT, &ann).await;
+    let (status, text) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    for needle in [
+        "confab_graphql_requests_total{operation=\"MetricsProbe\",outcome=\"ok\"}",
+        "confab_graphql_request_duration_seconds_bucket{operation=\"MetricsProbe\"",
+        "confab_websocket_connections",
+        "confab_db_pool_connections{state=\"idle\"}",
+        "confab_events_published_total",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    // A failed parse is counted by its code, under no operation name.
+    assert!(text.contains("outcome=\"BAD_USER_INPUT\""), "{text}");
+    app.stop().await;
+}

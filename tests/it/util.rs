@@ -197,7 +197,7 @@ impl TestApp {
 
     pub async fn stop(self) {
         if let Some(handle) = &self.handle {
-            handle.stop(true).await;
+            handle.stop(false).await;
         }
         let _ = self.db.clone().close().await;
     }
