@@ -129,6 +129,9 @@ pub struct Config {
     pub retention: RetentionConfig,
     #[command(flatten)]
     pub limits: LimitsConfig,
+    /// Log lines as human-readable `text` or one JSON object per line (`json`).
+    #[arg(long = "log-format", env = "CONFAB_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
     /// Redis for cross-process fan-out and presence; in-process when unset.
     #[arg(long, env = "CONFAB_REDIS_URL", global = true)]
     pub redis_url: Option<String>,
@@ -420,6 +423,7 @@ impl Config {
                 connection_log_days: 30,
                 maintenance_interval_secs: 600,
             },
+            log_format: "text".to_owned(),
             redis_url: None,
             blobs: BlobConfig {
                 dir: PathBuf::from("./blobs"),

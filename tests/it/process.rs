@@ -181,6 +181,23 @@ fn config_file_sits_beneath_environment_and_flags() {
         "flags beat the environment: {flagged}"
     );
 
+    // Log lines as JSON.
+    let output = Command::new(env!("CARGO_BIN_EXE_confab"))
+        .args(["--log-format", "json", "--database-url"])
+        .arg(format!("sqlite://{}/j.db?mode=rwc", dir.path().display()))
+        .arg("migrate")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let logged = String::from_utf8_lossy(&output.stdout);
+    let line = logged
+        .lines()
+        .find(|l| l.contains("migrations applied"))
+        .expect("a log line");
+    let parsed: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
+    assert_eq!(parsed["fields"]["message"], "migrations applied");
+
     std::fs::write(&file, "no-such-setting = 1\n").unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_confab"))
         .arg("--config")
