@@ -30,7 +30,9 @@ where
     let loader = ctx
         .data::<ChatLoader>()
         .map_err(|_| ApiError::internal(anyhow::anyhow!("request without loaders")))?;
-    Ok(loader.load_one(key).await?)
+    // Unconstrained: awaiting a loaded value must not spend tokio's cooperative budget, or a
+    // level with hundreds of fields would yield part-way and its next loads could miss the batch.
+    Ok(tokio::task::unconstrained(loader.load_one(key)).await?)
 }
 
 /// Loads many values through the request's DataLoader.
@@ -45,5 +47,5 @@ where
     let loader = ctx
         .data::<ChatLoader>()
         .map_err(|_| ApiError::internal(anyhow::anyhow!("request without loaders")))?;
-    Ok(loader.load_many(keys).await?)
+    Ok(tokio::task::unconstrained(loader.load_many(keys)).await?)
 }
