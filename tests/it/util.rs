@@ -217,24 +217,14 @@ impl TestApp {
             .send_json(&json!({ "query": query, "variables": variables }))
             .await
             .ok()?;
-        response.json::<Value>().await.ok()
+        response.json::<Value>().limit(16 << 20).await.ok()
     }
 
     /// POSTs a GraphQL request and returns the whole response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self.client.post(format!("{}/graphql", self.base));
-        if let Some(token) = token {
-            request = request.insert_header(("Authorization", format!("Bearer {token}")));
-        }
-        let mut response = request
-            .send_json(&json!({ "query": query, "variables": variables }))
+        self.try_gql(token, query, variables)
             .await
-            .expect("request");
-        response
-            .json::<Value>()
-            .limit(16 << 20)
-            .await
-            .expect("JSON body")
+            .expect("a JSON answer")
     }
 
     /// POSTs any JSON body to /graphql.

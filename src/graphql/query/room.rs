@@ -46,11 +46,11 @@ impl RoomQuery {
         #[graphql(desc = "Continue before this cursor.")] before: Option<String>,
     ) -> Result<RoomConnection> {
         let viewer = auth::require(viewer(ctx))?;
-        let page = Page::from_args(
+        let page = cursor::page(
             first,
-            cursor::decode("after", after.as_deref())?,
+            after.as_deref(),
             last,
-            cursor::decode("before", before.as_deref())?,
+            before.as_deref(),
             Page::Forward {
                 after: None,
                 limit: DEFAULT_PAGE,

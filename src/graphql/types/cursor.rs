@@ -12,11 +12,29 @@ use crate::service::page::{DEFAULT_PAGE, Key, Page, Slice};
 #[derive(Serialize, Deserialize)]
 pub struct CursorKey(i64, Uuid);
 
-/// A forward-only page (`first`/`after`), as most lists take; 20 items when `first` is omitted.
-pub fn forward(first: Option<i32>, after: Option<&str>) -> ApiResult<Page> {
+/// A page from Relay arguments (`first`/`after` or `last`/`before`); `default` when no size
+/// or cursor is given.
+pub fn page(
+    first: Option<i32>,
+    after: Option<&str>,
+    last: Option<i32>,
+    before: Option<&str>,
+    default: Page,
+) -> ApiResult<Page> {
     Page::from_args(
         first,
         decode("after", after)?,
+        last,
+        decode("before", before)?,
+        default,
+    )
+}
+
+/// A forward-only page (`first`/`after`), as most lists take; 20 items when `first` is omitted.
+pub fn forward(first: Option<i32>, after: Option<&str>) -> ApiResult<Page> {
+    page(
+        first,
+        after,
         None,
         None,
         Page::Forward {

@@ -172,11 +172,11 @@ impl Room {
         >,
         #[graphql(desc = "Continue before this cursor.")] before: Option<String>,
     ) -> Result<MessageConnection> {
-        let page = Page::from_args(
+        let page = cursor::page(
             first,
-            cursor::decode("after", after.as_deref())?,
+            after.as_deref(),
             last,
-            cursor::decode("before", before.as_deref())?,
+            before.as_deref(),
             Page::Backward {
                 before: None,
                 limit: DEFAULT_PAGE,
