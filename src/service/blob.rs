@@ -176,6 +176,10 @@ pub async fn check_attachments(
     sender: Uuid,
     ids: &[String],
 ) -> ApiResult<Vec<blobs::Model>> {
+    // Most messages carry no attachments: no query for them.
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut unique = ids.to_vec();
     unique.sort();
     unique.dedup();
