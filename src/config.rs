@@ -33,8 +33,12 @@ pub enum Command {
     /// Fill the database with sample data.
     Seed {
         /// A few users, rooms and a few thousand messages to explore in GraphiQL.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "bench")]
         demo: bool,
+        /// The side-by-side benchmark's data (bench/confab): 2,000 users with sessions
+        /// `bench-token-<i>`, 500 rooms, 200,000 messages, 50,001 reactions.
+        #[arg(long)]
+        bench: bool,
     },
     /// Print the effective settings (passwords hidden) and exit.
     Config,
@@ -368,6 +372,15 @@ pub struct RetentionConfig {
         global = true
     )]
     pub connection_log_days: i64,
+    /// Days the text of a deleted message is kept for administrators (moderation) before it
+    /// is erased; 0 erases it at once.
+    #[arg(
+        long = "deleted-body-retention-days",
+        env = "CONFAB_DELETED_BODY_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub deleted_body_days: i64,
     /// Seconds between background cleanups (expired key packages, old connection logs).
     #[arg(
         long = "maintenance-interval",
@@ -421,6 +434,7 @@ impl Config {
             },
             retention: RetentionConfig {
                 connection_log_days: 30,
+                deleted_body_days: 30,
                 maintenance_interval_secs: 600,
             },
             log_format: "text".to_owned(),

@@ -47,10 +47,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!("migrations applied");
                 Ok(())
             }
-            Command::Seed { demo } => {
-                anyhow::ensure!(demo, "say which data to seed: --demo");
+            Command::Seed { demo, bench } => {
+                anyhow::ensure!(demo || bench, "say which data to seed: --demo or --bench");
                 let db = db::connect_and_migrate(&cli.config.database).await?;
-                let report = seed::demo(&db).await?;
+                let report = if bench {
+                    seed::bench(&db).await?
+                } else {
+                    seed::demo(&db).await?
+                };
                 println!("{report}");
                 Ok(())
             }

@@ -21,6 +21,7 @@ mod m20261126_000012_create_key_packages;
 mod m20261126_000013_create_connection_logs;
 mod m20261126_000014_create_message_search;
 mod m20261126_000015_create_blob_uploads;
+mod m20261126_000016_index_retained_bodies;
 mod util;
 
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000013_create_connection_logs::Migration),
             Box::new(m20261126_000014_create_message_search::Migration),
             Box::new(m20261126_000015_create_blob_uploads::Migration),
+            Box::new(m20261126_000016_index_retained_bodies::Migration),
         ]
     }
 }

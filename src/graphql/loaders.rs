@@ -19,8 +19,10 @@ use crate::service;
 use crate::service::page::{Page, Slice};
 use crate::state::AppState;
 
-/// Largest batch sent to the database in one statement.
-const MAX_BATCH: usize = 500;
+/// Largest batch sent to the database in one statement: a level of 50 rooms with 100
+/// messages each is one statement, well below the bind-parameter limits of SQLite (32,766)
+/// and PostgreSQL (65,535).
+const MAX_BATCH: usize = 5_000;
 /// How long a loader waits for sibling fields to ask before it queries. Long enough for the
 /// resolvers of one level to register their keys (one batch per level), short next to a query.
 const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(2);

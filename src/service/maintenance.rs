@@ -1,5 +1,5 @@
 //! Periodic housekeeping the server runs in the background: expired key packages and
-//! connection logs past their retention.
+//! connection logs past their retention, texts of messages deleted longer ago than theirs.
 
 use std::time::Duration;
 
@@ -26,5 +26,11 @@ pub async fn once(state: &AppState) {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, days, "old connection logs removed"),
         Err(err) => tracing::warn!(error = %err, "connection log cleanup failed"),
+    }
+    let days = state.config.retention.deleted_body_days;
+    match crate::service::message::erase_retained_bodies(&state.db, days).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(erased = n, days, "texts of deleted messages erased"),
+        Err(err) => tracing::warn!(error = %err, "erasing deleted texts failed"),
     }
 }

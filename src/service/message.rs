@@ -201,6 +201,21 @@ pub async fn set_typing(
     Ok(true)
 }
 
+/// Erases the kept text of messages deleted more than `days` days ago; returns how many.
+pub async fn erase_retained_bodies(db: &impl ConnectionTrait, days: i64) -> Result<u64, DbErr> {
+    let cutoff = now() - chrono::Duration::days(days.max(0));
+    let done = messages::Entity::update_many()
+        .col_expr(
+            messages::Column::Body,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .filter(messages::Column::DeletedAt.lt(cutoff))
+        .filter(messages::Column::Body.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
 /// Replaces the body of one's own text message.
 pub async fn edit(
     state: &AppState,
@@ -237,8 +252,10 @@ pub async fn edit(
     Ok(message)
 }
 
-/// Soft-deletes a message (the sender, or a room owner or admin). The body and metadata are
-/// erased; the row stays so replies and history keep their place. Deleting twice is a no-op.
+/// Soft-deletes a message (the sender, or a room owner or admin). Metadata and ciphertext are
+/// erased; the text is hidden from everyone but server administrators and erased after the
+/// retention period (at once when it is 0). The row stays so replies and history keep their
+/// place. Deleting twice is a no-op.
 pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> ApiResult<messages::Model> {
     let (message, role) = visible(state, viewer, id).await?;
     if message.sender_id != Some(viewer.id()) {
@@ -249,7 +266,9 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> ApiResult<me
     }
     let mut active: messages::ActiveModel = message.into();
     active.deleted_at = Set(Some(now()));
-    active.body = Set(None);
+    if state.config.retention.deleted_body_days <= 0 {
+        active.body = Set(None);
+    }
     active.metadata = Set(None);
     active.ciphertext = Set(None);
     let message = active.update(&state.db).await?;

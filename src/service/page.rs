@@ -68,6 +68,21 @@ impl Page {
         }
     }
 
+    /// The same page read in the opposite list order: a list shown newest first pages
+    /// forward where the stored order pages backward, and the other way round.
+    pub fn reversed(self) -> Self {
+        match self {
+            Self::Forward { after, limit } => Self::Backward {
+                before: after,
+                limit,
+            },
+            Self::Backward { before, limit } => Self::Forward {
+                after: before,
+                limit,
+            },
+        }
+    }
+
     pub fn limit(&self) -> usize {
         match self {
             Self::Forward { limit, .. } | Self::Backward { limit, .. } => *limit,
@@ -84,6 +99,16 @@ pub struct Slice<T> {
 }
 
 impl<T> Slice<T> {
+    /// The page in the opposite list order (see [`Page::reversed`]).
+    pub fn reversed(mut self) -> Self {
+        self.items.reverse();
+        Self {
+            items: self.items,
+            has_previous: self.has_next,
+            has_next: self.has_previous,
+        }
+    }
+
     /// Builds a page from rows fetched `limit + 1` at a time walking in the page's direction
     /// (so in reverse list order for a backward page), trimming the probe row.
     pub fn from_probe(page: Page, mut rows: Vec<T>) -> Self {

@@ -21,6 +21,7 @@ mod loaders;
 mod messages;
 mod migrations;
 mod mls;
+mod moderation;
 mod process;
 mod realtime;
 mod rooms;

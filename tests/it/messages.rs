@@ -18,6 +18,7 @@ const MARK: &str = "mutation($room: UUID!, $msg: UUID!) { markRead(roomId: $room
 on_both_backends!(
     send_edit_delete_and_reply,
     history_pages_by_cursor,
+    newest_first_pages_walk_back_in_time,
     reactions_group_by_emoji,
     receipts_and_unread_counts,
 );
@@ -120,7 +121,12 @@ async fn send_edit_delete_and_reply(app: &TestApp) {
         .0,
         "CONFLICT"
     );
-    assert_eq!(app.count("messages WHERE body IS NULL").await, 1);
+    // The text stays, hidden, for the moderation retention period (see moderation.rs).
+    assert_eq!(
+        app.count("messages WHERE deleted_at IS NOT NULL AND body IS NOT NULL")
+            .await,
+        1
+    );
 }
 
 fn ids(data: &Value) -> Vec<String> {
@@ -206,6 +212,76 @@ async fn history_pages_by_cursor(app: &TestApp) {
             "{vars}"
         );
     }
+}
+
+async fn newest_first_pages_walk_back_in_time(app: &TestApp) {
+    const NEWEST: &str = "query($room: UUID!, $first: Int, $after: String, $last: Int, $before: String) { room(id: $room) { messages(first: $first, after: $after, last: $last, before: $before, order: NEWEST_FIRST) { edges { cursor node { id body } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }";
+    let (ann, _) = app.register("ann").await;
+    let room = app.create_room(&ann, "r", &[]).await;
+    let mut sent = Vec::new();
+    for i in 0..25 {
+        sent.push(app.send(&ann, &room, &format!("m{i}")).await);
+    }
+    let newest: Vec<String> = sent.iter().rev().cloned().collect();
+
+    // Default: the newest 20, newest first; more lie beyond the end (older).
+    let page = app.ok(Some(&ann), NEWEST, json!({ "room": room })).await;
+    assert_eq!(ids(&page), newest[..20]);
+    assert_eq!(page["room"]["messages"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(
+        page["room"]["messages"]["pageInfo"]["hasPreviousPage"],
+        false
+    );
+
+    // first/after walks back in time, without gaps or repeats, while new messages arrive.
+    let mut seen: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app
+            .ok(
+                Some(&ann),
+                NEWEST,
+                json!({ "room": room, "first": 10, "after": after }),
+            )
+            .await;
+        seen.extend(ids(&page));
+        app.send(&ann, &room, "late arrival").await;
+        let info = &page["room"]["messages"]["pageInfo"];
+        if info["hasNextPage"] == false {
+            break;
+        }
+        after = info["endCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, newest);
+
+    // last/before walks forward in time from a cursor: the 3 newer than the 8th newest,
+    // still newest first.
+    let page = app
+        .ok(Some(&ann), NEWEST, json!({ "room": room, "first": 8 }))
+        .await;
+    let eighth = page["room"]["messages"]["edges"][7]["cursor"].clone();
+    let page = app
+        .ok(
+            Some(&ann),
+            NEWEST,
+            json!({ "room": room, "last": 3, "before": eighth }),
+        )
+        .await;
+    let page_ids = ids(&page);
+    let all = app
+        .ok(Some(&ann), NEWEST, json!({ "room": room, "first": 8 }))
+        .await;
+    assert_eq!(page_ids, ids(&all)[4..7]);
+    assert_eq!(page["room"]["messages"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(
+        page["room"]["messages"]["pageInfo"]["hasPreviousPage"],
+        true
+    );
+
+    let body = app
+        .gql(Some(&ann), NEWEST, json!({ "room": room, "first": 101 }))
+        .await;
+    assert_eq!(first_error(&body).2.as_deref(), Some("first"));
 }
 
 async fn reactions_group_by_emoji(app: &TestApp) {

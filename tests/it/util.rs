@@ -134,6 +134,12 @@ impl TestApp {
         Self::start_with(database, url, tweak).await
     }
 
+    /// PostgreSQL with settings changed by `tweak`; None when no server is configured.
+    pub async fn postgres_with(tweak: impl FnOnce(&mut Config)) -> Option<Self> {
+        let (database, url) = TestDatabase::postgres().await?;
+        Some(Self::start_with(database, url, tweak).await)
+    }
+
     pub async fn start(database: TestDatabase, url: String) -> Self {
         Self::start_with(database, url, |_| {}).await
     }

@@ -92,6 +92,16 @@ impl Message {
             .filter(|_| self.model.deleted_at.is_none())
     }
 
+    /// The text of a deleted message, for server administrators (moderation) while it is
+    /// kept (`deleted-body-retention-days`); null for everyone else and for messages that stand.
+    async fn deleted_body(&self, ctx: &Context<'_>) -> Option<&str> {
+        let admin = viewer(ctx).is_some_and(|v| v.is_admin());
+        self.model
+            .body
+            .as_deref()
+            .filter(|_| admin && self.model.deleted_at.is_some())
+    }
+
     /// Client-defined JSON (at most 16 KiB); null once deleted.
     async fn metadata(&self) -> Option<Json<serde_json::Value>> {
         self.model

@@ -54,6 +54,16 @@ impl From<MemberRole> for Role {
     }
 }
 
+/// The order a room's history is listed in.
+#[derive(Enum, Copy, Clone, Debug, Default, Eq, PartialEq)]
+pub enum MessageOrder {
+    /// Oldest first: `last`/`before` walks back from the newest, as a chat window shows it.
+    #[default]
+    OldestFirst,
+    /// Newest first: `first` is the newest, `after` walks back in time (a feed, an archive).
+    NewestFirst,
+}
+
 /// A conversation. Only its members can see it.
 pub struct Room(pub rooms::Model);
 
@@ -156,9 +166,10 @@ impl Room {
         Ok(count.unwrap_or(0))
     }
 
-    /// The room's history, oldest first within a page. `last`/`before` walks back from the
-    /// newest (what a chat window shows); `first`/`after` walks forward. At most 100 a page;
-    /// the latest 20 when no argument is given.
+    /// The room's history, oldest first unless `order` says otherwise. Oldest first,
+    /// `last`/`before` walks back from the newest (what a chat window shows) and
+    /// `first`/`after` walks forward; newest first, `first`/`after` walks back in time. At most
+    /// 100 a page; the latest 20 when no argument is given.
     #[graphql(
         complexity = "first.or(last).unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
     )]
@@ -171,24 +182,33 @@ impl Room {
             i32,
         >,
         #[graphql(desc = "Continue before this cursor.")] before: Option<String>,
+        #[graphql(desc = "OLDEST_FIRST (the default) or NEWEST_FIRST.", default)]
+        order: MessageOrder,
     ) -> Result<MessageConnection> {
-        let page = cursor::page(
-            first,
-            after.as_deref(),
-            last,
-            before.as_deref(),
-            Page::Backward {
-                before: None,
-                limit: DEFAULT_PAGE,
-            },
-        )?;
-        let slice = load(ctx, MessagesOf(self.0.id, page))
+        let latest = Page::Backward {
+            before: None,
+            limit: DEFAULT_PAGE,
+        };
+        let newest_first = order == MessageOrder::NewestFirst;
+        let default = if newest_first {
+            latest.reversed()
+        } else {
+            latest
+        };
+        let mut page = cursor::page(first, after.as_deref(), last, before.as_deref(), default)?;
+        if newest_first {
+            page = page.reversed();
+        }
+        let mut slice = load(ctx, MessagesOf(self.0.id, page))
             .await?
             .unwrap_or_else(|| crate::service::page::Slice {
                 items: Vec::new(),
                 has_previous: false,
                 has_next: false,
             });
+        if newest_first {
+            slice = slice.reversed();
+        }
         Ok(cursor::connection(
             slice,
             |(m, _)| Key {
