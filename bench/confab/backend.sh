@@ -1,0 +1,7 @@
+# Sourced by install.sh, start.sh and version.sh: the database this variant runs on.
+# bench/confab uses its own PostgreSQL database beside the harness's chat_peer (same cluster,
+# same server settings); bench/confab-sqlite sets CONFAB_BENCH_DB before calling these scripts.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CONFAB_BENCH_DB=${CONFAB_BENCH_DB:-postgres://postgres@127.0.0.1:5432/confab_bench}
+CONFAB_BENCH_PORT=${CONFAB_BENCH_PORT:-5680}
+CONFAB_BIN=$root/target/release/confab

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds Confab (release) and prepares its own database: created if missing, migrated by
+# Confab, loaded with exactly the data of the harness's seed.sql by `confab seed --bench`
+# (once; ~10 s on SQLite, longer on PostgreSQL). Not timed by run.sh.
+set -euo pipefail
+. "$(dirname "$0")/backend.sh"
+cd "$root"
+cargo build --release --locked --bin confab
+case $CONFAB_BENCH_DB in
+  postgres://*)
+    admin_url=${CONFAB_BENCH_DB%/*}/postgres
+    name=${CONFAB_BENCH_DB##*/}
+    if [ -z "$(psql -qAtX "$admin_url" -c "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then
+      psql -qX "$admin_url" -c "CREATE DATABASE $name"
+    fi
+    ;;
+  sqlite://*)
+    path=${CONFAB_BENCH_DB#sqlite://}
+    mkdir -p "$(dirname "${path%%\?*}")"
+    ;;
+esac
+RUST_LOG=warn "$CONFAB_BIN" --database-url "$CONFAB_BENCH_DB" seed --bench
