@@ -195,7 +195,7 @@ function renderRooms() {
         : "no messages yet";
       const item = el(
         "button",
-        { testid: "room-item", className: id === current?.id ? "room active" : "room" },
+        { testid: "room-item", className: id === current?.id ? "room-link active" : "room-link" },
         el("span", { className: "room-name", testid: "room-name", text: roomTitle(room) }),
         room.unreadCount > 0 && id !== current?.id
           ? el("span", { className: "badge", testid: "unread-badge", text: String(room.unreadCount) })
@@ -576,6 +576,7 @@ on("login", "click", (e) => {
   return logIn();
 });
 on("logout", "click", () => signOut());
+on("error", "click", () => clearError());
 on("direct-form", "submit", (e) => {
   e.preventDefault();
   return openDirect();
