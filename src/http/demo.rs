@@ -1,9 +1,10 @@
 //! Static files at `/demo/` from the directory given with `--demo-dir`: how the example web
 //! client in `examples/web` is served from the same origin as the API it talks to.
 //!
-//! actix-files does the serving: it refuses `..` segments (also percent-encoded) and hidden
-//! files, so nothing outside the directory can be reached, and it handles ranges, ETags and
-//! content types, which a hand-written handler would have to get right again.
+//! actix-files does the serving: it resolves `..` segments (also percent-encoded) within the
+//! directory, never above it, rejects an encoded `/` and hidden files, so nothing outside the
+//! directory can be reached; and it handles ranges, ETags and content types, which a
+//! hand-written handler would have to get right again.
 
 use std::path::Path;
 
