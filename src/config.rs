@@ -226,6 +226,10 @@ pub struct HttpConfig {
     /// HTTP worker threads; one per core when unset.
     #[arg(long, env = "CONFAB_WORKERS", global = true)]
     pub workers: Option<usize>,
+    /// A directory of static files served at `/demo/` (e.g. the example web client's
+    /// `examples/web/dist`); nothing is served there when unset.
+    #[arg(long = "demo-dir", env = "CONFAB_DEMO_DIR", global = true)]
+    pub demo_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -410,6 +414,7 @@ impl Config {
             http: HttpConfig {
                 bind: "127.0.0.1:0".to_owned(),
                 workers: Some(2),
+                demo_dir: None,
             },
             auth: AuthConfig {
                 session_ttl_hours: 720,

@@ -10,6 +10,7 @@ use crate::graphql::{AppSchema, build_schema};
 use crate::state::AppState;
 
 mod blobs;
+mod demo;
 mod graphiql;
 mod graphql;
 mod health;
@@ -43,11 +44,20 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
     };
     let schema: AppSchema = build_schema(state.clone(), allow_list);
     let workers = state.config.http.workers;
+    let demo_dir = state.config.http.demo_dir.clone();
+    if let Some(dir) = &demo_dir {
+        demo::check(dir)?;
+    }
     let mut http = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(schema.clone()))
             .app_data(web::Data::new(state.clone()))
             .configure(routes)
+            .configure(|cfg| {
+                if let Some(dir) = &demo_dir {
+                    cfg.service(demo::files(dir));
+                }
+            })
     })
     .listen(listener)?
     .shutdown_timeout(10);

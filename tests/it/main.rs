@@ -13,6 +13,7 @@ mod blobs;
 mod cluster;
 mod contacts;
 mod corpus;
+mod demo;
 mod durability;
 mod errors;
 mod http;

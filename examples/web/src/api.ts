@@ -1,0 +1,96 @@
+// Talking to Confab: queries and mutations over HTTP POST, subscriptions over one graphql-ws
+// socket. The server is the page's own origin (Confab serves this client at /demo/).
+
+import { createClient, type Client } from "graphql-ws";
+
+const TOKEN_KEY = "confab.token";
+
+/** A GraphQL error with Confab's `extensions.code` (UNAUTHENTICATED, BAD_USER_INPUT, ...). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+export const token = {
+  get: (): string | null => localStorage.getItem(TOKEN_KEY),
+  set: (value: string) => localStorage.setItem(TOKEN_KEY, value),
+  clear: () => localStorage.removeItem(TOKEN_KEY),
+};
+
+const httpUrl = new URL("/graphql", location.href).toString();
+const wsUrl = httpUrl.replace(/^http/, "ws");
+
+/** Runs one query or mutation; throws ApiError with the first error's code. */
+export async function request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const current = token.get();
+  if (current) headers.authorization = `Bearer ${current}`;
+  const response = await fetch(httpUrl, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  let body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+  try {
+    body = await response.json();
+  } catch {
+    throw new ApiError(`the server answered ${response.status}`, "NETWORK");
+  }
+  const first = body.errors?.[0];
+  if (first) throw new ApiError(first.message, first.extensions?.code ?? "INTERNAL");
+  if (!body.data) throw new ApiError("empty response", "INTERNAL");
+  return body.data;
+}
+
+export interface SocketHooks {
+  /** The socket (re)connected: anything missed while it was down should be fetched again. */
+  connected: () => void;
+  /** The server refused the token (close code 4401): sign in again. */
+  unauthorized: () => void;
+}
+
+/** One graphql-ws client per signed-in session; the token goes in connection_init. */
+export function openSocket(hooks: SocketHooks): Client {
+  return createClient({
+    url: wsUrl,
+    lazy: false,
+    retryAttempts: Infinity,
+    connectionParams: () => ({ Authorization: `Bearer ${token.get() ?? ""}` }),
+    shouldRetry: (event) => !(isCloseEvent(event) && event.code === 4401),
+    on: {
+      connected: () => hooks.connected(),
+      closed: (event) => {
+        if (isCloseEvent(event) && event.code === 4401) hooks.unauthorized();
+      },
+    },
+  });
+}
+
+function isCloseEvent(value: unknown): value is CloseEvent {
+  return typeof value === "object" && value !== null && "code" in value;
+}
+
+/** Subscribes and hands each payload's data to `next`; returns the unsubscribe function. */
+export function subscribe<T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  next: (data: T) => void,
+  failed: (error: unknown) => void,
+): () => void {
+  return client.subscribe<T>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors?.length) failed(result.errors[0]);
+        else if (result.data) next(result.data as T);
+      },
+      error: failed,
+      complete: () => {},
+    },
+  );
+}

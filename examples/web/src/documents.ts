@@ -1,0 +1,135 @@
+// Every GraphQL document the client sends, in one place so that `npm run validate` can check
+// each of them against the server's schema.graphql. Fragments are plain strings appended to
+// the operations that use them, so every exported document is complete on its own.
+
+const USER = `
+  fragment UserBits on User { id username displayName }
+`;
+
+const MESSAGE = `
+  fragment MessageBits on Message {
+    id roomId body createdAt editedAt deletedAt
+    sender { ...UserBits }
+  }
+  ${USER}
+`;
+
+const ROOM_SUMMARY = `
+  fragment RoomSummary on Room {
+    id kind name unreadCount
+    members { user { ...UserBits } lastReadMessageId }
+    lastMessage { id body deletedAt createdAt sender { displayName } }
+  }
+`;
+
+export const ME = `
+  query Me { me { ...UserBits } }
+  ${USER}
+`;
+
+export const REGISTER = `
+  mutation Register($input: RegisterInput!) {
+    register(input: $input) { token user { ...UserBits } }
+  }
+  ${USER}
+`;
+
+export const LOGIN = `
+  mutation Login($input: LoginInput!) {
+    login(input: $input) { token user { ...UserBits } }
+  }
+  ${USER}
+`;
+
+export const LOGOUT = `
+  mutation Logout { logout }
+`;
+
+export const MY_ROOMS = `
+  query MyRooms($first: Int!, $after: String) {
+    myRooms(first: $first, after: $after) {
+      edges { node { ...RoomSummary } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+  ${ROOM_SUMMARY}
+  ${USER}
+`;
+
+export const USER_BY_USERNAME = `
+  query UserByUsername($username: String!) { userByUsername(username: $username) { ...UserBits } }
+  ${USER}
+`;
+
+export const OPEN_DIRECT_ROOM = `
+  mutation OpenDirectRoom($userId: UUID!) { openDirectRoom(userId: $userId) { ...RoomSummary } }
+  ${ROOM_SUMMARY}
+  ${USER}
+`;
+
+export const ROOM_MESSAGES = `
+  query RoomMessages($id: UUID!, $last: Int!, $before: String) {
+    room(id: $id) {
+      ...RoomSummary
+      messages(last: $last, before: $before) {
+        edges { cursor node { ...MessageBits } }
+        pageInfo { hasPreviousPage startCursor }
+      }
+    }
+  }
+  ${ROOM_SUMMARY}
+  ${MESSAGE}
+`;
+
+export const SEND_MESSAGE = `
+  mutation SendMessage($input: SendMessageInput!) { sendMessage(input: $input) { ...MessageBits } }
+  ${MESSAGE}
+`;
+
+export const EDIT_MESSAGE = `
+  mutation EditMessage($id: UUID!, $body: String!) { editMessage(id: $id, body: $body) { ...MessageBits } }
+  ${MESSAGE}
+`;
+
+export const DELETE_MESSAGE = `
+  mutation DeleteMessage($id: UUID!) { deleteMessage(id: $id) { ...MessageBits } }
+  ${MESSAGE}
+`;
+
+export const MARK_READ = `
+  mutation MarkRead($roomId: UUID!, $messageId: UUID!) {
+    markRead(roomId: $roomId, messageId: $messageId) { lastReadMessageId }
+  }
+`;
+
+export const SET_TYPING = `
+  mutation SetTyping($roomId: UUID!, $typing: Boolean!) { setTyping(roomId: $roomId, typing: $typing) }
+`;
+
+export const ROOM_EVENTS = `
+  subscription RoomEvents($roomId: UUID!) {
+    roomEvents(roomId: $roomId) {
+      __typename
+      ... on MessageAdded { message { ...MessageBits } }
+      ... on MessageEdited { message { ...MessageBits } }
+      ... on MessageDeleted { message { ...MessageBits } }
+      ... on ReceiptUpdated { roomId messageId user { ...UserBits } }
+      ... on Typing { roomId typing expiresAt user { ...UserBits } }
+      ... on MemberJoined { roomId member { user { ...UserBits } } }
+      ... on MemberLeft { roomId user { ...UserBits } }
+    }
+  }
+  ${MESSAGE}
+`;
+
+export const MY_EVENTS = `
+  subscription MyEvents {
+    myEvents {
+      __typename
+      ... on UnreadChanged { roomId unreadCount }
+      ... on RoomAdded { room { ...RoomSummary } }
+    }
+  }
+  ${ROOM_SUMMARY}
+  ${USER}
+`;

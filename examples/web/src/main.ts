@@ -1,0 +1,610 @@
+// The chat client: sign-in, the room list with live unread badges, and one open room with
+// paged history, live messages, edits, deletes, typing and read receipts. Plain DOM, no
+// framework; every element a test needs has a `data-testid`.
+
+import type { Client } from "graphql-ws";
+import { ApiError, openSocket, request, subscribe, token } from "./api";
+import * as doc from "./documents";
+import type { Message, MessagePage, MyEvent, RoomEvent, RoomSummary, User } from "./types";
+
+const PAGE = 30;
+const TYPING_REPEAT_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+
+interface OpenRoom {
+  id: string;
+  messages: Map<string, Message>;
+  startCursor: string | null;
+  hasPrevious: boolean;
+  loadingOlder: boolean;
+  /** Other members' read markers: user id -> (user, message id). */
+  readBy: Map<string, { user: User; messageId: string }>;
+  typing: Map<string, { user: User; timer: number }>;
+  myLastRead: string | null;
+  editing: string | null;
+  stop: () => void;
+}
+
+let me: User | null = null;
+let socket: Client | null = null;
+let stopMyEvents: (() => void) | null = null;
+const rooms = new Map<string, RoomSummary>();
+let order: string[] = [];
+let current: OpenRoom | null = null;
+let typingSentAt = 0;
+let typingIdle = 0;
+
+// ---- small DOM helpers -------------------------------------------------------------------
+
+function byTestId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const found = document.querySelector<T>(`[data-testid="${id}"]`);
+  if (!found) throw new Error(`missing element ${id}`);
+  return found;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: { testid?: string; className?: string; text?: string } = {},
+  ...children: (Node | null)[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (props.testid) node.dataset.testid = props.testid;
+  if (props.className) node.className = props.className;
+  if (props.text !== undefined) node.textContent = props.text;
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+function showError(error: unknown) {
+  const text = error instanceof Error ? error.message : String(error);
+  const box = byTestId("error");
+  box.textContent = text;
+  box.hidden = false;
+  if (error instanceof ApiError && error.code === "UNAUTHENTICATED" && me) void signOut();
+}
+
+function clearError() {
+  byTestId("error").hidden = true;
+}
+
+function timeOf(iso: string): string {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function roomTitle(room: RoomSummary): string {
+  if (room.name) return room.name;
+  const others = room.members.filter((m) => m.user.id !== me?.id).map((m) => m.user.displayName);
+  return others.join(", ") || "Just you";
+}
+
+// ---- signing in and out ------------------------------------------------------------------
+
+function authFields() {
+  return {
+    username: byTestId<HTMLInputElement>("auth-username").value.trim(),
+    email: byTestId<HTMLInputElement>("auth-email").value.trim(),
+    displayName: byTestId<HTMLInputElement>("auth-display-name").value.trim(),
+    password: byTestId<HTMLInputElement>("auth-password").value,
+  };
+}
+
+async function signUp() {
+  const f = authFields();
+  const input = { username: f.username, email: f.email, password: f.password, displayName: f.displayName || null };
+  const data = await request<{ register: { token: string; user: User } }>(doc.REGISTER, { input });
+  signedIn(data.register.token, data.register.user);
+}
+
+async function logIn() {
+  const f = authFields();
+  const data = await request<{ login: { token: string; user: User } }>(doc.LOGIN, {
+    input: { login: f.username || f.email, password: f.password },
+  });
+  signedIn(data.login.token, data.login.user);
+}
+
+function signedIn(newToken: string, user: User) {
+  token.set(newToken);
+  start(user);
+}
+
+function start(user: User) {
+  me = user;
+  clearError();
+  byTestId("me").textContent = `${user.displayName} (@${user.username})`;
+  byTestId("auth").hidden = true;
+  byTestId("chat").hidden = false;
+  socket = openSocket({ connected: onConnected, unauthorized: () => void signOut() });
+}
+
+async function signOut() {
+  const hadToken = token.get();
+  closeRoom();
+  stopMyEvents?.();
+  stopMyEvents = null;
+  void socket?.dispose();
+  socket = null;
+  if (hadToken) await request(doc.LOGOUT).catch(() => {});
+  token.clear();
+  me = null;
+  rooms.clear();
+  order = [];
+  renderRooms();
+  delete document.body.dataset.live;
+  byTestId("chat").hidden = true;
+  byTestId("auth").hidden = false;
+}
+
+/** Runs on every (re)connect: subscriptions resume by themselves, missed state is refetched. */
+function onConnected() {
+  if (!socket) return;
+  if (!stopMyEvents) {
+    stopMyEvents = subscribe<{ myEvents: MyEvent }>(socket, doc.MY_EVENTS, {}, (d) => onMyEvent(d.myEvents), showError);
+  }
+  loadRooms()
+    .then(() => {
+      document.body.dataset.live = "true";
+      if (current) return loadLatest(current);
+    })
+    .catch(showError);
+}
+
+// ---- the room list -----------------------------------------------------------------------
+
+async function loadRooms() {
+  const data = await request<{ myRooms: { edges: { node: RoomSummary }[] } }>(doc.MY_ROOMS, { first: 100 });
+  rooms.clear();
+  order = [];
+  for (const { node } of data.myRooms.edges) {
+    rooms.set(node.id, node);
+    order.push(node.id);
+  }
+  renderRooms();
+}
+
+function putRoomFirst(room: RoomSummary) {
+  rooms.set(room.id, room);
+  order = [room.id, ...order.filter((id) => id !== room.id)];
+}
+
+function onMyEvent(event: MyEvent) {
+  if (event.__typename === "RoomAdded") {
+    putRoomFirst(event.room);
+  } else if (event.__typename === "UnreadChanged") {
+    const room = rooms.get(event.roomId);
+    if (!room) {
+      loadRooms().catch(showError);
+      return;
+    }
+    if (event.unreadCount > room.unreadCount) putRoomFirst(room);
+    room.unreadCount = current?.id === room.id ? 0 : event.unreadCount;
+  }
+  renderRooms();
+}
+
+function renderRooms() {
+  const list = byTestId("room-list");
+  list.replaceChildren(
+    ...order.flatMap((id) => {
+      const room = rooms.get(id);
+      if (!room) return [];
+      const preview = room.lastMessage
+        ? room.lastMessage.deletedAt
+          ? "message deleted"
+          : `${room.lastMessage.sender?.displayName ?? ""}: ${room.lastMessage.body ?? ""}`
+        : "no messages yet";
+      const item = el(
+        "button",
+        { testid: "room-item", className: id === current?.id ? "room-link active" : "room-link" },
+        el("span", { className: "room-name", testid: "room-name", text: roomTitle(room) }),
+        room.unreadCount > 0 && id !== current?.id
+          ? el("span", { className: "badge", testid: "unread-badge", text: String(room.unreadCount) })
+          : null,
+        el("span", { className: "preview", text: preview }),
+      );
+      item.dataset.roomId = id;
+      item.addEventListener("click", () => void openRoom(id).catch(showError));
+      return [el("li", {}, item)];
+    }),
+  );
+}
+
+async function openDirect() {
+  const input = byTestId<HTMLInputElement>("direct-username");
+  const username = input.value.trim().replace(/^@/, "");
+  if (!username) return;
+  const found = await request<{ userByUsername: User | null }>(doc.USER_BY_USERNAME, { username });
+  if (!found.userByUsername) throw new Error(`nobody is called @${username}`);
+  const data = await request<{ openDirectRoom: RoomSummary }>(doc.OPEN_DIRECT_ROOM, {
+    userId: found.userByUsername.id,
+  });
+  input.value = "";
+  putRoomFirst(data.openDirectRoom);
+  renderRooms();
+  await openRoom(data.openDirectRoom.id);
+}
+
+// ---- one open room -----------------------------------------------------------------------
+
+function closeRoom() {
+  if (!current) return;
+  current.stop();
+  for (const { timer } of current.typing.values()) clearTimeout(timer);
+  current = null;
+  byTestId("room").hidden = true;
+  byTestId("no-room").hidden = false;
+}
+
+async function openRoom(id: string) {
+  if (!socket || current?.id === id) return;
+  closeRoom();
+  const room: OpenRoom = {
+    id,
+    messages: new Map(),
+    startCursor: null,
+    hasPrevious: false,
+    loadingOlder: false,
+    readBy: new Map(),
+    typing: new Map(),
+    myLastRead: null,
+    editing: null,
+    stop: () => {},
+  };
+  current = room;
+  // Subscribe before loading the history, so nothing written in between is missed; the
+  // history and the live events meet in one map keyed by message id.
+  room.stop = subscribe<{ roomEvents: RoomEvent }>(
+    socket,
+    doc.ROOM_EVENTS,
+    { roomId: id },
+    (d) => onRoomEvent(room, d.roomEvents),
+    showError,
+  );
+  const list = byTestId("messages");
+  delete list.dataset.ready;
+  list.replaceChildren();
+  byTestId("no-room").hidden = true;
+  byTestId("room").hidden = false;
+  byTestId("room-title").textContent = roomTitle(rooms.get(id) ?? fallbackRoom(id));
+  renderTyping(room);
+  renderRooms();
+  await loadLatest(room);
+  if (current !== room) return;
+  list.dataset.ready = "true";
+  scrollToBottom();
+  byTestId<HTMLTextAreaElement>("composer").focus();
+}
+
+function fallbackRoom(id: string): RoomSummary {
+  return { id, kind: "GROUP", name: "…", unreadCount: 0, members: [], lastMessage: null };
+}
+
+/** The newest page, merged into what is shown (first open, and after a reconnect). */
+async function loadLatest(room: OpenRoom) {
+  const data = await request<{ room: (RoomSummary & { messages: MessagePage }) | null }>(doc.ROOM_MESSAGES, {
+    id: room.id,
+    last: PAGE,
+  });
+  if (current !== room) return;
+  if (!data.room) throw new Error("this room is gone");
+  const { messages, ...summary } = data.room;
+  summary.unreadCount = 0;
+  rooms.set(room.id, summary);
+  byTestId("room-title").textContent = roomTitle(summary);
+  for (const member of summary.members) {
+    if (!member.lastReadMessageId) continue;
+    if (member.user.id === me?.id) room.myLastRead = member.lastReadMessageId;
+    else room.readBy.set(member.user.id, { user: member.user, messageId: member.lastReadMessageId });
+  }
+  for (const { node } of messages.edges) room.messages.set(node.id, node);
+  if (room.startCursor === null) {
+    room.startCursor = messages.pageInfo.startCursor;
+    room.hasPrevious = messages.pageInfo.hasPreviousPage;
+  }
+  renderMessages(room);
+  renderRooms();
+}
+
+/** The page before the oldest shown: called when the list is scrolled to the top. */
+async function loadOlder(room: OpenRoom) {
+  if (room.loadingOlder || !room.hasPrevious || !room.startCursor) return;
+  room.loadingOlder = true;
+  try {
+    const data = await request<{ room: { messages: MessagePage } | null }>(doc.ROOM_MESSAGES, {
+      id: room.id,
+      last: PAGE,
+      before: room.startCursor,
+    });
+    if (current !== room || !data.room) return;
+    const page = data.room.messages;
+    for (const { node } of page.edges) room.messages.set(node.id, node);
+    room.startCursor = page.pageInfo.startCursor ?? room.startCursor;
+    room.hasPrevious = page.pageInfo.hasPreviousPage;
+    // Keep the message the reader was looking at where it was.
+    const list = byTestId("messages");
+    const fromBottom = list.scrollHeight - list.scrollTop;
+    renderMessages(room);
+    list.scrollTop = list.scrollHeight - fromBottom;
+  } finally {
+    room.loadingOlder = false;
+  }
+}
+
+function onRoomEvent(room: OpenRoom, event: RoomEvent) {
+  if (current !== room) return;
+  switch (event.__typename) {
+    case "MessageAdded":
+    case "MessageEdited":
+    case "MessageDeleted": {
+      const message = event.message;
+      const atBottom = isAtBottom();
+      room.messages.set(message.id, message);
+      if (event.__typename === "MessageAdded" && message.sender) stopTyping(room, message.sender.id);
+      const summary = rooms.get(room.id);
+      if (summary && (!summary.lastMessage || summary.lastMessage.id === message.id || event.__typename === "MessageAdded")) {
+        summary.lastMessage = message;
+        if (event.__typename === "MessageAdded") putRoomFirst(summary);
+        renderRooms();
+      }
+      renderMessages(room);
+      if (atBottom) scrollToBottom();
+      break;
+    }
+    case "ReceiptUpdated":
+      if (event.user.id === me?.id) room.myLastRead = event.messageId;
+      else room.readBy.set(event.user.id, { user: event.user, messageId: event.messageId });
+      renderMessages(room);
+      break;
+    case "Typing":
+      if (event.user.id === me?.id) break;
+      if (!event.typing) {
+        stopTyping(room, event.user.id);
+        break;
+      }
+      {
+        const previous = room.typing.get(event.user.id);
+        if (previous) clearTimeout(previous.timer);
+        // expiresAt is the server's clock; bound it in case the two clocks disagree.
+        const wait = Math.min(Math.max(Date.parse(event.expiresAt) - Date.now(), 1000), 10_000);
+        const timer = window.setTimeout(() => stopTyping(room, event.user.id), wait);
+        room.typing.set(event.user.id, { user: event.user, timer });
+        renderTyping(room);
+      }
+      break;
+    case "MemberJoined":
+    case "MemberLeft":
+      loadRooms().catch(showError);
+      break;
+    default:
+      break;
+  }
+}
+
+function stopTyping(room: OpenRoom, userId: string) {
+  const entry = room.typing.get(userId);
+  if (!entry) return;
+  clearTimeout(entry.timer);
+  room.typing.delete(userId);
+  renderTyping(room);
+}
+
+function renderTyping(room: OpenRoom) {
+  const names = [...room.typing.values()].map((t) => t.user.displayName);
+  const line = byTestId("typing");
+  line.textContent =
+    names.length === 0 ? "" : names.length === 1 ? `${names[0]} is typing…` : `${names.join(", ")} are typing…`;
+}
+
+function sortedMessages(room: OpenRoom): Message[] {
+  return [...room.messages.values()].sort((a, b) => {
+    const byTime = Date.parse(a.createdAt) - Date.parse(b.createdAt);
+    return byTime !== 0 ? byTime : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  });
+}
+
+function renderMessages(room: OpenRoom) {
+  const list = byTestId("messages");
+  const messages = sortedMessages(room);
+  const seenAt = new Map<string, string[]>();
+  for (const { user, messageId } of room.readBy.values()) {
+    seenAt.set(messageId, [...(seenAt.get(messageId) ?? []), user.displayName]);
+  }
+  const older = room.hasPrevious
+    ? el("button", { testid: "load-older", className: "load-older", text: "Load older messages" })
+    : null;
+  older?.addEventListener("click", () => void loadOlder(room).catch(showError));
+  list.replaceChildren(
+    ...(older ? [older] : []),
+    ...messages.map((message) => renderMessage(room, message, seenAt.get(message.id))),
+  );
+  const input = list.querySelector<HTMLInputElement>('[data-testid="edit-input"]');
+  if (input) {
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  }
+  markShownAsRead(room, messages);
+}
+
+function renderMessage(room: OpenRoom, message: Message, seenBy: string[] | undefined): HTMLElement {
+  const mine = message.sender?.id === me?.id;
+  const item = el("li", { testid: "message", className: mine ? "message mine" : "message" });
+  item.dataset.messageId = message.id;
+  item.dataset.sender = message.sender?.username ?? "";
+  const meta = el(
+    "div",
+    { className: "meta" },
+    el("span", { className: "sender", text: message.sender?.displayName ?? "someone" }),
+    el("time", { text: timeOf(message.createdAt) }),
+    message.editedAt && !message.deletedAt ? el("span", { testid: "message-edited", className: "edited", text: "edited" }) : null,
+  );
+  item.append(meta);
+  if (message.deletedAt) {
+    item.dataset.deleted = "true";
+    item.append(el("div", { testid: "message-body", className: "body deleted", text: "message deleted" }));
+  } else if (room.editing === message.id) {
+    const input = el("input", { testid: "edit-input", className: "edit-input" });
+    input.value = message.body ?? "";
+    const save = el("button", { testid: "edit-save", text: "Save" });
+    const cancel = el("button", { testid: "edit-cancel", className: "quiet", text: "Cancel" });
+    const submit = () => void saveEdit(room, message.id, input.value).catch(showError);
+    save.addEventListener("click", submit);
+    cancel.addEventListener("click", () => {
+      room.editing = null;
+      renderMessages(room);
+    });
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") submit();
+      if (e.key === "Escape") cancel.click();
+    });
+    item.append(el("div", { className: "edit" }, input, save, cancel));
+  } else {
+    item.append(el("div", { testid: "message-body", className: "body", text: message.body ?? "" }));
+    if (mine) {
+      const edit = el("button", { testid: "message-edit", className: "quiet", text: "Edit" });
+      const remove = el("button", { testid: "message-delete", className: "quiet", text: "Delete" });
+      edit.addEventListener("click", () => {
+        room.editing = message.id;
+        renderMessages(room);
+      });
+      remove.addEventListener("click", () => void removeMessage(message.id).catch(showError));
+      item.append(el("div", { className: "actions" }, edit, remove));
+    }
+  }
+  if (seenBy) item.append(el("div", { testid: "receipt", className: "receipt", text: `Seen by ${seenBy.join(", ")}` }));
+  return item;
+}
+
+/** Moves my read marker to the newest message someone else wrote, once it is on screen. */
+function markShownAsRead(room: OpenRoom, messages: Message[]) {
+  if (document.visibilityState !== "visible") return;
+  const newest = [...messages].reverse().find((m) => m.sender?.id !== me?.id && !m.deletedAt);
+  if (!newest || newest.id === room.myLastRead) return;
+  const myIndex = messages.findIndex((m) => m.id === room.myLastRead);
+  if (myIndex >= messages.findIndex((m) => m.id === newest.id)) return;
+  room.myLastRead = newest.id;
+  request(doc.MARK_READ, { roomId: room.id, messageId: newest.id }).catch(showError);
+}
+
+function isAtBottom(): boolean {
+  const list = byTestId("messages");
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 60;
+}
+
+function scrollToBottom() {
+  const list = byTestId("messages");
+  list.scrollTop = list.scrollHeight;
+}
+
+// ---- writing -----------------------------------------------------------------------------
+
+async function send() {
+  const room = current;
+  const composer = byTestId<HTMLTextAreaElement>("composer");
+  const body = composer.value.trim();
+  if (!room || !body) return;
+  composer.value = "";
+  typingSentAt = 0;
+  clearTimeout(typingIdle);
+  try {
+    const data = await request<{ sendMessage: Message }>(doc.SEND_MESSAGE, { input: { roomId: room.id, body } });
+    if (current !== room) return;
+    room.messages.set(data.sendMessage.id, data.sendMessage);
+    renderMessages(room);
+    scrollToBottom();
+  } catch (error) {
+    composer.value = body;
+    throw error;
+  }
+}
+
+async function saveEdit(room: OpenRoom, id: string, body: string) {
+  const data = await request<{ editMessage: Message }>(doc.EDIT_MESSAGE, { id, body: body.trim() });
+  room.editing = null;
+  room.messages.set(id, data.editMessage);
+  renderMessages(room);
+}
+
+async function removeMessage(id: string) {
+  const data = await request<{ deleteMessage: Message }>(doc.DELETE_MESSAGE, { id });
+  if (current) {
+    current.messages.set(id, data.deleteMessage);
+    renderMessages(current);
+  }
+}
+
+/** Tells the room I am typing, at most every few seconds, and that I stopped when idle. */
+function typed() {
+  const room = current;
+  if (!room) return;
+  const empty = byTestId<HTMLTextAreaElement>("composer").value.trim() === "";
+  clearTimeout(typingIdle);
+  const setTyping = (typing: boolean) => request(doc.SET_TYPING, { roomId: room.id, typing }).catch(showError);
+  if (empty) {
+    if (typingSentAt) void setTyping(false);
+    typingSentAt = 0;
+    return;
+  }
+  if (Date.now() - typingSentAt > TYPING_REPEAT_MS) {
+    typingSentAt = Date.now();
+    void setTyping(true);
+  }
+  typingIdle = window.setTimeout(() => {
+    typingSentAt = 0;
+    void setTyping(false);
+  }, TYPING_IDLE_MS);
+}
+
+// ---- wiring ------------------------------------------------------------------------------
+
+function on(testid: string, event: string, handler: (e: Event) => Promise<void> | void) {
+  byTestId(testid).addEventListener(event, (e) => {
+    try {
+      const result = handler(e);
+      if (result) result.catch(showError);
+    } catch (error) {
+      showError(error);
+    }
+  });
+}
+
+on("auth-form", "submit", (e) => {
+  e.preventDefault();
+  return signUp();
+});
+on("login", "click", (e) => {
+  e.preventDefault();
+  return logIn();
+});
+on("logout", "click", () => signOut());
+on("error", "click", () => clearError());
+on("direct-form", "submit", (e) => {
+  e.preventDefault();
+  return openDirect();
+});
+on("composer-form", "submit", (e) => {
+  e.preventDefault();
+  return send();
+});
+on("composer", "keydown", (e) => {
+  const key = e as KeyboardEvent;
+  if (key.key === "Enter" && !key.shiftKey) {
+    key.preventDefault();
+    return send();
+  }
+});
+on("composer", "input", () => typed());
+on("messages", "scroll", () => {
+  if (current && byTestId("messages").scrollTop < 40) return loadOlder(current);
+});
+document.addEventListener("visibilitychange", () => {
+  if (current) markShownAsRead(current, sortedMessages(current));
+});
+
+async function boot() {
+  if (!token.get()) return;
+  const data = await request<{ me: User | null }>(doc.ME);
+  if (data.me) start(data.me);
+  else token.clear();
+}
+
+boot().catch(showError);

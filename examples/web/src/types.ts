@@ -1,0 +1,51 @@
+// The shapes the documents in documents.ts select (hand-written; `npm run validate` keeps the
+// documents honest against schema.graphql).
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+export interface Message {
+  id: string;
+  roomId: string;
+  body: string | null;
+  createdAt: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+  sender: User | null;
+}
+
+export interface RoomSummary {
+  id: string;
+  kind: "DIRECT" | "GROUP";
+  name: string | null;
+  unreadCount: number;
+  members: { user: User; lastReadMessageId: string | null }[];
+  lastMessage: {
+    id: string;
+    body: string | null;
+    deletedAt: string | null;
+    createdAt: string;
+    sender: { displayName: string } | null;
+  } | null;
+}
+
+export interface MessagePage {
+  edges: { cursor: string; node: Message }[];
+  pageInfo: { hasPreviousPage: boolean; startCursor: string | null };
+}
+
+export type RoomEvent =
+  | { __typename: "MessageAdded" | "MessageEdited" | "MessageDeleted"; message: Message }
+  | { __typename: "ReceiptUpdated"; roomId: string; messageId: string; user: User }
+  | { __typename: "Typing"; roomId: string; typing: boolean; expiresAt: string; user: User }
+  | { __typename: "MemberJoined"; roomId: string; member: { user: User } }
+  | { __typename: "MemberLeft"; roomId: string; user: User }
+  | { __typename: "ReactionChanged" };
+
+export type MyEvent =
+  | { __typename: "UnreadChanged"; roomId: string; unreadCount: number }
+  | { __typename: "RoomAdded"; room: RoomSummary }
+  | { __typename: "NotificationAdded" | "ContactRequested" };
