@@ -7,7 +7,7 @@ use entity::{message_reactions, messages, room_members, users};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -132,19 +132,45 @@ pub async fn send(
 }
 
 /// Publishes each active member's unread count for a room (but `skip`'s) to their topic.
+/// Only members with a socket open somewhere can hear it, so only their counts are computed;
+/// everyone else reads `unreadCount` when they next look. A busy room with nobody connected
+/// costs one indexed lookup of its members per message, not a count over its history.
 pub async fn publish_unread(state: &AppState, room_id: Uuid, skip: Option<Uuid>) {
-    match unread_by_member(&state.db, room_id).await {
+    let members = match room_members::Entity::find()
+        .select_only()
+        .column(room_members::Column::UserId)
+        .filter(room_members::Column::RoomId.eq(room_id))
+        .filter(room_members::Column::LeftAt.is_null())
+        .into_tuple::<Uuid>()
+        .all(&state.db)
+        .await
+    {
+        Ok(members) => members,
+        Err(err) => {
+            tracing::warn!(error = %err, "unread counts failed");
+            return;
+        }
+    };
+    let listeners: Vec<Uuid> = state
+        .presence
+        .online(&members)
+        .await
+        .into_iter()
+        .filter(|user| Some(*user) != skip)
+        .collect();
+    if listeners.is_empty() {
+        return;
+    }
+    match unread_for(&state.db, room_id, &listeners).await {
         Ok(counts) => {
             for (user_id, unread_count) in counts {
-                if Some(user_id) != skip {
-                    state.publish(
-                        Topic::User(user_id),
-                        Event::UnreadChanged {
-                            room_id,
-                            unread_count,
-                        },
-                    );
-                }
+                state.publish(
+                    Topic::User(user_id),
+                    Event::UnreadChanged {
+                        room_id,
+                        unread_count,
+                    },
+                );
             }
         }
         Err(err) => tracing::warn!(error = %err, "unread counts failed"),
@@ -157,26 +183,28 @@ struct MemberCount {
     n: i64,
 }
 
-/// Every active member's unread count in one room, in one statement.
-pub async fn unread_by_member(
+/// The unread counts of `users` (active members) in one room, in one statement.
+async fn unread_for(
     db: &impl ConnectionTrait,
     room_id: Uuid,
+    users: &[Uuid],
 ) -> Result<Vec<(Uuid, i64)>, DbErr> {
-    let query = "SELECT rm.user_id AS user_id, COUNT(m.id) AS n \
+    let query = format!(
+        "SELECT rm.user_id AS user_id, COUNT(m.id) AS n \
          FROM room_members rm \
          LEFT JOIN messages r ON r.id = rm.last_read_message_id \
          LEFT JOIN messages m ON m.room_id = rm.room_id AND m.deleted_at IS NULL \
            AND (m.sender_id IS NULL OR m.sender_id <> rm.user_id) \
            AND (r.id IS NULL OR m.created_at > r.created_at OR (m.created_at = r.created_at AND m.id > r.id)) \
-         WHERE rm.room_id = ? AND rm.left_at IS NULL \
-         GROUP BY rm.user_id";
-    let rows = MemberCount::find_by_statement(sql::stmt(
-        db.get_database_backend(),
-        query,
-        vec![room_id.into()],
-    ))
-    .all(db)
-    .await?;
+         WHERE rm.room_id = ? AND rm.left_at IS NULL AND rm.user_id IN ({}) \
+         GROUP BY rm.user_id",
+        sql::list(users.len())
+    );
+    let mut values: Vec<sea_orm::Value> = vec![room_id.into()];
+    values.extend(users.iter().map(|u| sea_orm::Value::from(*u)));
+    let rows = MemberCount::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
+        .all(db)
+        .await?;
     Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
 }
 
@@ -388,7 +416,12 @@ pub async fn many(
         .await
 }
 
-/// One page of messages for each room, in one windowed query however many rooms.
+/// Rooms per statement in [`pages`] on SQLite (its default limit of a compound SELECT is 500).
+const SQLITE_MAX_BRANCHES: usize = 400;
+
+/// One page of messages for each room, in one statement however many rooms: each room's
+/// page is an index range scan that stops after `limit + 1` rows (a LATERAL join on
+/// PostgreSQL, a UNION ALL of limited scans on SQLite), never all of a room's history.
 pub async fn pages(
     db: &impl ConnectionTrait,
     room_ids: &[Uuid],
@@ -401,24 +434,54 @@ pub async fn pages(
         Page::Forward { after, limit } => (after, limit, ">", "ASC"),
         Page::Backward { before, limit } => (before, limit, "<", "DESC"),
     };
-    let mut values: Vec<sea_orm::Value> = room_ids.iter().map(|id| (*id).into()).collect();
-    let mut filter = String::new();
-    if let Some(key) = cursor {
-        filter = format!("AND (m.created_at {op} ? OR (m.created_at = ? AND m.id {op} ?))");
-        values.extend([key.at.into(), key.at.into(), key.id.into()]);
-    }
-    values.push(((limit + 1) as i64).into());
-    let query = format!(
-        "SELECT * FROM ( \
-           SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.room_id ORDER BY m.created_at {order}, m.id {order}) AS rn \
-           FROM messages m WHERE m.room_id IN ({}) {filter} \
-         ) t WHERE rn <= ? ORDER BY room_id, created_at {order}, id {order}",
-        sql::list(room_ids.len())
+    let filter = if cursor.is_some() {
+        format!("AND (created_at {op} ? OR (created_at = ? AND id {op} ?))")
+    } else {
+        String::new()
+    };
+    let one_room = format!(
+        "SELECT * FROM messages WHERE room_id = {{room}} {filter} \
+         ORDER BY created_at {order}, id {order} LIMIT ?"
     );
-    let rows =
-        messages::Model::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
-            .all(db)
-            .await?;
+    let cursor_values = |values: &mut Vec<sea_orm::Value>| {
+        if let Some(key) = cursor {
+            values.extend([key.at.into(), key.at.into(), key.id.into()]);
+        }
+        values.push(((limit + 1) as i64).into());
+    };
+    let backend = db.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let query = if backend == sea_orm::DatabaseBackend::Postgres {
+        values.extend(room_ids.iter().map(|id| sea_orm::Value::from(*id)));
+        cursor_values(&mut values);
+        format!(
+            "SELECT m.* FROM (VALUES {}) AS r(id) CROSS JOIN LATERAL ({}) m \
+             ORDER BY m.room_id, m.created_at {order}, m.id {order}",
+            vec!["(?)"; room_ids.len()].join(", "),
+            one_room.replace("{room}", "r.id")
+        )
+    } else {
+        // SQLite caps a compound SELECT at 500 terms by default.
+        if room_ids.len() > SQLITE_MAX_BRANCHES {
+            let mut all = HashMap::new();
+            for chunk in room_ids.chunks(SQLITE_MAX_BRANCHES) {
+                all.extend(Box::pin(pages(db, chunk, page)).await?);
+            }
+            return Ok(all);
+        }
+        let branch = format!("SELECT * FROM ({})", one_room.replace("{room}", "?"));
+        for id in room_ids {
+            values.push((*id).into());
+            cursor_values(&mut values);
+        }
+        format!(
+            "{} ORDER BY room_id, created_at {order}, id {order}",
+            vec![branch.as_str(); room_ids.len()].join(" UNION ALL ")
+        )
+    };
+    let rows = messages::Model::find_by_statement(sql::stmt(backend, &query, values))
+        .all(db)
+        .await?;
     let mut grouped: HashMap<Uuid, Vec<messages::Model>> = HashMap::new();
     for row in rows {
         grouped.entry(row.room_id).or_default().push(row);
