@@ -5,7 +5,8 @@
 //! `cargo bench --bench fanout` (flags after `--`, see `--help`). Without `--url` it starts the
 //! release `confab` binary on a fresh SQLite file (or `--database-url`), seeds it with
 //! `confab seed --bench` (2,000 users with tokens `bench-token-<u>`, 500 rooms of 10 members),
-//! and stops it at the end. Not a test: `cargo test` never builds it, and it does nothing
+//! and stops it at the end (`--no-seed` with `--database-url`: the database is already
+//! seeded). Not a test: `cargo test` never builds it, and it does nothing
 //! unless run with `--bench` (which `cargo bench` passes).
 //!
 //! The client runs one awc WebSocket per subscriber, spread over `--client-threads` threads,
@@ -46,8 +47,9 @@ struct Args {
     /// Measured rounds; a round sends one message into every room that has subscribers.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
-    /// `sendMessage` requests in flight at once (500 = a whole round at once).
-    #[arg(long, default_value_t = 8)]
+    /// `sendMessage` requests in flight at once. 1 paces the sends at what one writer
+    /// sustains, so latency is the write plus the fan-out; 500 sends a whole round at once.
+    #[arg(long, default_value_t = 1)]
     send_concurrency: usize,
     /// Pause after a round's sends before the next round, milliseconds.
     #[arg(long, default_value_t = 1_000)]
@@ -69,6 +71,10 @@ struct Args {
     /// It is seeded with `confab seed --bench`.
     #[arg(long)]
     database_url: Option<String>,
+    /// The `--database-url` is already seeded (by an earlier run, or `bench/standin-seed.sh`):
+    /// skip `confab seed --bench`.
+    #[arg(long, requires = "database_url")]
+    no_seed: bool,
     /// HTTP worker threads of the server the bench starts (default: one per core).
     #[arg(long)]
     server_workers: Option<usize>,
@@ -130,16 +136,18 @@ impl Server {
                 dir.path().join("fanout.db").display()
             )
         });
-        let seeding = Instant::now();
-        let status = Command::new(binary)
-            .args(["seed", "--bench", "--database-url", &database])
-            .env("RUST_LOG", "warn")
-            .status()
-            .context("running confab seed --bench")?;
-        if !status.success() {
-            bail!("confab seed --bench failed: {status}");
+        if !args.no_seed {
+            let seeding = Instant::now();
+            let status = Command::new(binary)
+                .args(["seed", "--bench", "--database-url", &database])
+                .env("RUST_LOG", "warn")
+                .status()
+                .context("running confab seed --bench")?;
+            if !status.success() {
+                bail!("confab seed --bench failed: {status}");
+            }
+            eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
         }
-        eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .context("finding a free port")?
@@ -194,7 +202,7 @@ impl Server {
     fn database(&self) -> String {
         match self {
             Self::Started { database, .. } if database.starts_with("sqlite:") => {
-                "SQLite (temp file)".to_owned()
+                format!("SQLite ({database})")
             }
             Self::Started { database, .. } => redact(database),
             Self::External { .. } => "the --url server's".to_owned(),
@@ -456,12 +464,10 @@ async fn subscriber(
                     .and_then(|e| e.message)
                     .map(|m| m.body);
                 match body.and_then(parse_body) {
-                    Some(Body::Warmup) => {
-                        if !warmed {
-                            // Each socket counts once, however many warm-ups it sees.
-                            warmed = true;
-                            shared.warmed.fetch_add(1, Ordering::Relaxed);
-                        }
+                    // Each socket counts once, however many warm-ups it sees.
+                    Some(Body::Warmup) if !warmed => {
+                        warmed = true;
+                        shared.warmed.fetch_add(1, Ordering::Relaxed);
                     }
                     Some(Body::Measured { round, sent }) if round < rounds => {
                         result.got[round] = result.got[round].saturating_add(1);
@@ -911,6 +917,29 @@ fn report(
         percentile(&latencies, 95.0),
         percentile(&latencies, 99.0),
         percentile(&latencies, 100.0)
+    );
+    // Per message (keyed by its send time): last subscriber's receive minus the first's.
+    let mut by_message: std::collections::HashMap<(u16, u64), (u64, u64)> =
+        std::collections::HashMap::new();
+    for d in o.results.iter().flat_map(|s| s.deliveries.iter()) {
+        let sent = d.2 - u64::from(d.1);
+        let span = by_message.entry((d.0, sent)).or_insert((d.2, d.2));
+        span.0 = span.0.min(d.2);
+        span.1 = span.1.max(d.2);
+    }
+    let mut spreads: Vec<u32> = by_message
+        .values()
+        .map(|(first, last)| (last - first) as u32)
+        .collect();
+    spreads.sort_unstable();
+    let _ = writeln!(
+        r,
+        "          fan-out spread per message (last subscriber - first), ms: p50 {:.1}, p95 {:.1}, p99 {:.1}, max {:.1} ({} messages)",
+        percentile(&spreads, 50.0),
+        percentile(&spreads, 95.0),
+        percentile(&spreads, 99.0),
+        percentile(&spreads, 100.0),
+        spreads.len()
     );
     let mut sends = o.send_latencies_us.clone();
     sends.sort_unstable();
