@@ -27,6 +27,23 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 struct Envelope {
     topic: Topic,
     event: Event,
+    /// When the event was published, in microseconds since the Unix epoch (wall clock, so
+    /// comparable across instances); 0 when unknown.
+    #[serde(default)]
+    published_at_us: i64,
+}
+
+fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// Records how long an event took from `publish` on any instance to delivery to this
+/// instance's subscribers (`confab_broker_delivery_lag_seconds`).
+fn record_lag(published_at_us: i64) {
+    if published_at_us > 0 {
+        let lag = (now_us() - published_at_us).max(0) as f64 / 1e6;
+        metrics::histogram!("confab_broker_delivery_lag_seconds").record(lag);
+    }
 }
 
 pub struct RedisBroker {
@@ -50,7 +67,12 @@ impl RedisBroker {
 
 impl Broker for RedisBroker {
     fn publish(&self, topic: Topic, event: Event) {
-        if let Err(err) = self.outbox.try_send(Envelope { topic, event }) {
+        let envelope = Envelope {
+            topic,
+            event,
+            published_at_us: now_us(),
+        };
+        if let Err(err) = self.outbox.try_send(envelope) {
             let envelope = match err {
                 mpsc::error::TrySendError::Full(e) | mpsc::error::TrySendError::Closed(e) => e,
             };
@@ -117,7 +139,10 @@ async fn subscribe_loop(client: redis::Client, local: Arc<LocalBroker>, up: Arc<
                             continue;
                         };
                         match serde_json::from_str::<Envelope>(&payload) {
-                            Ok(envelope) => local.deliver(envelope.topic, Arc::new(envelope.event)),
+                            Ok(envelope) => {
+                                record_lag(envelope.published_at_us);
+                                local.deliver(envelope.topic, Arc::new(envelope.event));
+                            }
                             Err(err) => tracing::warn!(error = %err, "unreadable event from redis"),
                         }
                     }

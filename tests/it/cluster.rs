@@ -62,6 +62,14 @@ async fn two_instances_share_events_and_presence_through_redis() {
         got["data"]["roomEvents"]["message"]["sender"]["username"],
         "ann"
     );
+    // A measured how long the event took from B's publish to A's subscribers.
+    let metrics = on_a.get("/metrics").await.1;
+    let count = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("confab_broker_delivery_lag_seconds_count "))
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(count >= 1.0, "no delivery lag recorded: {metrics}");
 
     // Bob's socket is on A; B sees him online.
     let status = "query($id: UUID!) { user(id: $id) { status } }";
