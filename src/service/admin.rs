@@ -1,14 +1,11 @@
 //! Instance-wide figures and the moderation views, for administrators.
 
 use entity::{blobs, messages, rooms, users};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter};
 
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
-use crate::service::page::{Key, Page, Slice};
+use crate::service::page::{Page, Slice, keyset};
 use crate::service::sql;
 use crate::state::AppState;
 
@@ -71,26 +68,15 @@ pub async fn rooms(
     page: Page,
 ) -> ApiResult<Slice<rooms::Model>> {
     require_admin(viewer)?;
-    let Page::Forward { after, limit } = page else {
-        return Err(ApiError::bad_input(
-            "first",
-            "this list pages forward: pass first/after",
-        ));
-    };
-    let (at_col, id_col) = (rooms::Column::CreatedAt, rooms::Column::Id);
-    let mut query = rooms::Entity::find().filter(rooms::Column::DeletedAt.is_null());
-    if let Some(Key { at, id }) = after {
-        query = query.filter(
-            Condition::any()
-                .add(at_col.gt(at))
-                .add(Condition::all().add(at_col.eq(at)).add(id_col.gt(id))),
-        );
-    }
-    let rows = query
-        .order_by_asc(at_col)
-        .order_by_asc(id_col)
-        .limit((limit + 1) as u64)
-        .all(&state.db)
-        .await?;
+    let query = rooms::Entity::find().filter(rooms::Column::DeletedAt.is_null());
+    let rows = keyset(
+        query,
+        rooms::Column::CreatedAt,
+        rooms::Column::Id,
+        page,
+        false,
+    )
+    .all(&state.db)
+    .await?;
     Ok(Slice::from_probe(page, rows))
 }

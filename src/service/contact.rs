@@ -4,17 +4,14 @@
 
 use entity::contacts;
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
-use crate::service::page::{Key, Page, Slice};
+use crate::service::page::{Page, Slice, keyset};
 use crate::service::{notification, now, write_txn};
 use crate::state::AppState;
 
@@ -212,32 +209,14 @@ pub async fn list(
                 .add(contacts::Column::RequestedBy.eq(me)),
         ),
     };
-    let (cursor, limit, forward) = match page {
-        Page::Forward { after, limit } => (after, limit, true),
-        Page::Backward { before, limit } => (before, limit, false),
-    };
-    let (at_col, id_col) = (contacts::Column::CreatedAt, contacts::Column::ContactId);
-    if let Some(Key { at, id }) = cursor {
-        query = query.filter(if forward {
-            sea_orm::Condition::any()
-                .add(at_col.gt(at))
-                .add(at_col.eq(at).and(id_col.gt(id)))
-        } else {
-            sea_orm::Condition::any()
-                .add(at_col.lt(at))
-                .add(at_col.eq(at).and(id_col.lt(id)))
-        });
-    }
-    let order = if forward {
-        sea_orm::Order::Asc
-    } else {
-        sea_orm::Order::Desc
-    };
-    let rows = query
-        .order_by(at_col, order.clone())
-        .order_by(id_col, order)
-        .limit((limit + 1) as u64)
-        .all(&state.db)
-        .await?;
+    let rows = keyset(
+        query,
+        contacts::Column::CreatedAt,
+        contacts::Column::ContactId,
+        page,
+        false,
+    )
+    .all(&state.db)
+    .await?;
     Ok(Slice::from_probe(page, rows))
 }

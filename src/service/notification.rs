@@ -2,10 +2,7 @@
 //! the user's topic as they are written.
 
 use entity::{notifications, room_members, users};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
@@ -13,7 +10,7 @@ use crate::auth::Viewer;
 use crate::error::ApiResult;
 use crate::realtime::{Event, Topic};
 use crate::service::now;
-use crate::service::page::{Key, Page, Slice};
+use crate::service::page::{Page, Slice, keyset};
 use crate::state::AppState;
 
 /// A notification to write.
@@ -123,37 +120,15 @@ pub async fn list(
     if unread_only {
         query = query.filter(notifications::Column::ReadAt.is_null());
     }
-    let (cursor, limit, newest_first) = match page {
-        Page::Forward { after, limit } => (after, limit, true),
-        Page::Backward { before, limit } => (before, limit, false),
-    };
-    if let Some(Key { at, id }) = cursor {
-        let (at_col, id_col) = (notifications::Column::CreatedAt, notifications::Column::Id);
-        query = query.filter(if newest_first {
-            sea_orm::Condition::any().add(at_col.lt(at)).add(
-                sea_orm::Condition::all()
-                    .add(at_col.eq(at))
-                    .add(id_col.lt(id)),
-            )
-        } else {
-            sea_orm::Condition::any().add(at_col.gt(at)).add(
-                sea_orm::Condition::all()
-                    .add(at_col.eq(at))
-                    .add(id_col.gt(id)),
-            )
-        });
-    }
-    let order = if newest_first {
-        sea_orm::Order::Desc
-    } else {
-        sea_orm::Order::Asc
-    };
-    let rows = query
-        .order_by(notifications::Column::CreatedAt, order.clone())
-        .order_by(notifications::Column::Id, order)
-        .limit((limit + 1) as u64)
-        .all(db)
-        .await?;
+    let rows = keyset(
+        query,
+        notifications::Column::CreatedAt,
+        notifications::Column::Id,
+        page,
+        true,
+    )
+    .all(db)
+    .await?;
     Ok(Slice::from_probe(page, rows))
 }
 

@@ -1,6 +1,9 @@
 //! Keyset pagination on `(created_at, id)`: the arguments a page is asked with, checked once.
 
 use chrono::{DateTime, FixedOffset};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -131,4 +134,38 @@ impl<T> Slice<T> {
             }
         }
     }
+}
+
+/// Narrows a query over a list ordered by `(at_col, id_col)` to one page: the rows past the
+/// page's cursor in the direction it walks, in that order, one more than the page holds (the
+/// probe [`Slice::from_probe`] trims). `newest_first` says which way the list itself runs.
+pub fn keyset<E: EntityTrait>(
+    query: Select<E>,
+    at_col: E::Column,
+    id_col: E::Column,
+    page: Page,
+    newest_first: bool,
+) -> Select<E> {
+    let (cursor, limit, descending) = match page {
+        Page::Forward { after, limit } => (after, limit, newest_first),
+        Page::Backward { before, limit } => (before, limit, !newest_first),
+    };
+    let mut query = query;
+    if let Some(Key { at, id }) = cursor {
+        let (at_past, id_past) = if descending {
+            (at_col.lt(at), id_col.lt(id))
+        } else {
+            (at_col.gt(at), id_col.gt(id))
+        };
+        query = query.filter(
+            Condition::any()
+                .add(at_past)
+                .add(Condition::all().add(at_col.eq(at)).add(id_past)),
+        );
+    }
+    let order = if descending { Order::Desc } else { Order::Asc };
+    query
+        .order_by(at_col, order.clone())
+        .order_by(id_col, order)
+        .limit((limit + 1) as u64)
 }
