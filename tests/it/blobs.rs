@@ -175,7 +175,6 @@ async fn blobs_are_served_to_those_allowed(app: &TestApp) {
 on_both_backends!(admins_see_instance_stats);
 
 async fn admins_see_instance_stats(app: &TestApp) {
-    use sea_orm::ConnectionTrait;
     let (ann, _) = app.register("ann").await;
     let (bob, _) = app.register("bob").await;
     let room = app.create_room(&ann, "r", &[]).await;
@@ -187,10 +186,7 @@ async fn admins_see_instance_stats(app: &TestApp) {
         first_error(&app.gql(Some(&bob), query, json!({})).await).0,
         "FORBIDDEN"
     );
-    app.db
-        .execute_unprepared("UPDATE users SET role = 'admin' WHERE username = 'bob'")
-        .await
-        .unwrap();
+    app.make_admin("bob").await;
     let _socket = crate::wsclient::Ws::ready(app, crate::wsclient::TRANSPORT, &ann).await;
     let stats = app.ok(Some(&bob), query, json!({})).await["stats"].clone();
     assert_eq!(

@@ -109,14 +109,10 @@ async fn nested_rooms_cost_a_fixed_number_of_statements(app: &TestApp) {
 /// senders and reactions) costs the same few statements for 5 rooms as for 50: one windowed
 /// query for the messages of all rooms, not one per room.
 async fn bench_nested_workload_costs_at_most_eight_statements(app: &TestApp) {
-    use sea_orm::ConnectionTrait;
     let (ann, _) = app.register("ann").await;
     let (bob, bob_id) = app.register("bob").await;
     let (_, cat_id) = app.register("cat").await;
-    app.db
-        .execute_unprepared("UPDATE users SET role = 'admin' WHERE username = 'ann'")
-        .await
-        .unwrap();
+    app.make_admin("ann").await;
     let react = "mutation($m: UUID!, $e: String!) { react(messageId: $m, emoji: $e) { id } }";
     let mut counts = Vec::new();
     let mut rooms = 0;

@@ -16,15 +16,6 @@ on_both_backends!(
     deleted_text_is_for_administrators
 );
 
-async fn make_admin(app: &TestApp, username: &str) {
-    app.db
-        .execute_unprepared(&format!(
-            "UPDATE users SET role = 'admin' WHERE username = '{username}'"
-        ))
-        .await
-        .unwrap();
-}
-
 async fn administrators_list_every_room(app: &TestApp) {
     let (ann, _) = app.register("ann").await;
     let (bob, _) = app.register("bob").await;
@@ -43,7 +34,7 @@ async fn administrators_list_every_room(app: &TestApp) {
         first_error(&app.gql(None, ROOMS, json!({})).await).0,
         "UNAUTHENTICATED"
     );
-    make_admin(app, "moderator").await;
+    app.make_admin("moderator").await;
 
     // Oldest first, in pages, though the administrator is in none of the rooms.
     let mut names = Vec::new();
@@ -103,7 +94,7 @@ async fn deleted_text_is_for_administrators(app: &TestApp) {
         "standing messages have a body"
     );
 
-    make_admin(app, "ann").await;
+    app.make_admin("ann").await;
     let by_admin = seen(app.ok(Some(&ann), HISTORY, json!({ "room": room })).await);
     assert!(
         by_admin[0]["body"].is_null(),

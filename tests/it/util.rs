@@ -397,6 +397,16 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Makes `username` a server administrator (no API grants that role).
+    pub async fn make_admin(&self, username: &str) {
+        self.db
+            .execute_unprepared(&format!(
+                "UPDATE users SET role = 'admin' WHERE username = '{username}'"
+            ))
+            .await
+            .expect("make admin");
+    }
+
     /// Counts the rows of `table`.
     pub async fn count(&self, table: &str) -> i64 {
         let row = self
