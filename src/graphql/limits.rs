@@ -2,11 +2,8 @@
 //! and aliases per document (aliases multiply the work one request can ask for). Depth and
 //! complexity are checked by async-graphql itself (see `schema_builder`).
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::ServerError;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
 
 use crate::config::LimitsConfig;
 
@@ -22,12 +19,6 @@ impl From<&LimitsConfig> for ShapeLimits {
             root_fields: config.root_fields,
             aliases: config.aliases,
         }
-    }
-}
-
-impl ExtensionFactory for ShapeLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
     }
 }
 
@@ -74,18 +65,11 @@ fn aliases(set: &SelectionSet) -> usize {
         .sum()
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ShapeLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
+impl ShapeLimits {
+    /// Refuses a document with too many root fields in an operation or too many aliases.
+    pub fn check(&self, doc: &ExecutableDocument) -> Result<(), ServerError> {
         for (_, operation) in doc.operations.iter() {
-            let n = root_fields(&doc, &operation.node.selection_set.node, 0);
+            let n = root_fields(doc, &operation.node.selection_set.node, 0);
             if n > self.root_fields {
                 return Err(refuse(format!(
                     "an operation may select at most {} root fields ({n} asked)",
@@ -109,6 +93,6 @@ impl Extension for ShapeLimits {
                 self.aliases
             )));
         }
-        Ok(doc)
+        Ok(())
     }
 }

@@ -2,25 +2,22 @@
 //! `confab export-schema`. Root objects are merged per domain; resolvers are thin and call
 //! `crate::service`.
 
-use async_graphql::extensions::apollo_persisted_queries::{
-    ApolloPersistedQueries, LruCacheStorage,
-};
 use async_graphql::{Schema, SchemaBuilder};
 
 use crate::state::AppState;
 
 mod context;
-mod extension;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod persisted;
+mod pipeline;
 pub mod query;
 pub mod subscription;
 pub mod types;
 
 pub use context::{load, load_many, state, viewer};
-pub use extension::RequestId;
+pub use pipeline::Pipeline;
 
 /// Nesting deeper than this is refused before execution.
 pub const MAX_DEPTH: usize = 16;
@@ -29,7 +26,7 @@ pub const MAX_COMPLEXITY: usize = 5_000;
 
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// The schema with its limits and extensions but without runtime data.
+/// The schema with its limits but without runtime data.
 pub fn schema_builder()
 -> SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
     Schema::build(
@@ -51,27 +48,20 @@ pub fn schema_builder()
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
-    .extension(extension::ErrorCodes)
 }
 
-/// The executable schema, holding the shared state.
-pub fn build_schema(state: AppState, allow_list: Option<persisted::AllowList>) -> AppSchema {
+/// The executable schema, holding the shared state, behind the request pipeline. The schema
+/// has no extensions: see [`pipeline`] for why.
+pub fn build_schema(state: AppState, allow_list: Option<persisted::AllowList>) -> Pipeline {
     let limits = &state.config.limits;
-    let mut builder = schema_builder()
+    let shape = limits::ShapeLimits::from(limits);
+    let schema = schema_builder()
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
-        .extension(limits::ShapeLimits::from(limits));
-    if let Some(allow_list) = allow_list {
-        builder = builder.extension(allow_list);
-    }
-    builder
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
         .data(state)
-        .finish()
+        .finish();
+    Pipeline::new(schema, shape, allow_list)
 }
-
-/// Automatic persisted queries remembered per process.
-const APQ_CACHE: usize = 1024;
 
 /// The SDL clients generate code from; `schema.graphql` must equal this.
 pub fn sdl() -> String {

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use uuid::Uuid;
 
 use crate::auth::{self, ClientInfo};
-use crate::graphql::{AppSchema, RequestId, loaders};
+use crate::graphql::{Pipeline, loaders};
 use crate::state::AppState;
 
 /// Executes a GraphQL request sent with POST: JSON (one operation or a batch) or a multipart
@@ -22,7 +22,7 @@ use crate::state::AppState;
 /// `--blob-max-bytes` + 1 MiB); past it, or when it cannot be parsed, the answer is a GraphQL
 /// error with a code.
 pub async fn execute(
-    schema: web::Data<AppSchema>,
+    schema: web::Data<Pipeline>,
     state: web::Data<AppState>,
     req: HttpRequest,
     mut payload: web::Payload,
@@ -89,7 +89,7 @@ pub async fn execute(
 /// `GET /graphql`: a WebSocket upgrade, or a query in the query string. GET carries queries
 /// only, so following a link cannot change anything.
 pub async fn get(
-    schema: web::Data<AppSchema>,
+    schema: web::Data<Pipeline>,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -139,13 +139,13 @@ fn coded_error(message: &str, code: &str, request_id: Option<Uuid>) -> GraphQLRe
 }
 
 async fn run(
-    schema: &AppSchema,
+    schema: &Pipeline,
     state: &AppState,
     req: &HttpRequest,
     mut request: async_graphql::Request,
 ) -> async_graphql::Response {
     let request_id = Uuid::now_v7();
-    request = request.data(RequestId(request_id)).data(client_info(req));
+    request = request.data(client_info(req));
     let mut viewer_id = None;
     let token = req
         .headers()
@@ -166,7 +166,7 @@ async fn run(
         }
     }
     request = request.data(loaders::for_request(state.clone(), viewer_id));
-    schema.execute(request).await
+    schema.run(request, request_id).await
 }
 
 fn client_info(req: &HttpRequest) -> ClientInfo {

@@ -6,7 +6,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 
 use crate::graphql::persisted::AllowList;
-use crate::graphql::{AppSchema, build_schema};
+use crate::graphql::{Pipeline, build_schema};
 use crate::state::AppState;
 
 mod blobs;
@@ -42,7 +42,7 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
         }
         None => None,
     };
-    let schema: AppSchema = build_schema(state.clone(), allow_list);
+    let schema: Pipeline = build_schema(state.clone(), allow_list);
     let workers = state.config.http.workers;
     let demo_dir = state.config.http.demo_dir.clone();
     if let Some(dir) = &demo_dir {

@@ -23,7 +23,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::auth::{self, Viewer};
 use crate::graphql::subscription::ConnectionControl;
-use crate::graphql::{AppSchema, loaders};
+use crate::graphql::{Pipeline, loaders};
 use crate::realtime::{Event, Topic};
 use crate::service;
 use crate::state::AppState;
@@ -39,7 +39,7 @@ const TOO_MANY: u16 = 4429;
 pub async fn upgrade(
     req: HttpRequest,
     body: web::Payload,
-    schema: web::Data<AppSchema>,
+    schema: web::Data<Pipeline>,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
     let protocol = req
@@ -63,7 +63,7 @@ pub async fn upgrade(
 }
 
 async fn serve(
-    schema: AppSchema,
+    schema: Pipeline,
     state: AppState,
     protocol: WebSocketProtocols,
     session: Session,

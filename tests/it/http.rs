@@ -62,12 +62,33 @@ async fn metrics_count_operations_sockets_and_pool() {
         .await;
     let room = app.create_room(&ann, "r", &[]).await;
     app.send(&ann, &room, "counted").await;
-    let _socket = crate::wsclient::Ws::ready(&app, crate::wsclient::TRANSPORT, &ann).await;
+    // Operations over a socket go through the same pipeline: measured, and their errors coded.
+    let mut socket = crate::wsclient::Ws::ready(&app, crate::wsclient::TRANSPORT, &ann).await;
+    socket
+        .subscribe("q", "query SocketProbe { me { id } }", json!({}))
+        .await;
+    let payload = socket.next("q").await;
+    assert!(payload["data"]["me"]["id"].is_string(), "{payload}");
+    socket.subscribe("bad", "query { nope }", json!({})).await;
+    let payload = loop {
+        match socket.recv().await {
+            crate::wsclient::Got::Message(m) if m["id"] == "bad" && m["type"] == "next" => {
+                break m["payload"].clone();
+            }
+            crate::wsclient::Got::Message(m) if m["id"] == "q" => continue,
+            other => panic!("expected a result for bad, got {other:?}"),
+        }
+    };
+    assert_eq!(
+        payload["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{payload}"
+    );
     let (status, text) = app.get("/metrics").await;
     assert_eq!(status, 200);
     for needle in [
         "confab_graphql_requests_total{operation=\"MetricsProbe\",outcome=\"ok\"}",
         "confab_graphql_request_duration_seconds_bucket{operation=\"MetricsProbe\"",
+        "confab_graphql_requests_total{operation=\"SocketProbe\",outcome=\"ok\"}",
         "confab_websocket_connections",
         "confab_db_pool_connections{state=\"idle\"}",
         "confab_events_published_total",
