@@ -3,9 +3,20 @@
 //!
 //! A session token is 32 random bytes shown to the client once; the database keeps only its
 //! sha256, so a leaked table does not leak sessions.
+//!
+//! Resolved tokens are remembered per process for [`CACHE_TTL`] ([`SessionCache`]), so most
+//! requests skip the session lookup. Every write that changes what a viewer is (its session
+//! revoked, its user row updated) goes through [`AppState::viewer_changed`], which forgets the
+//! entry here at once and tells the other instances (an [`Event::ViewerChanged`] on
+//! [`Topic::Auth`]), so a revoked token is refused by the next request on this instance and
+//! within a broker hop everywhere else.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use chrono::Utc;
 use entity::{sessions, users};
 use rand::RngCore;
@@ -19,6 +30,11 @@ use crate::state::AppState;
 const TOKEN_PREFIX: &str = "cfb_";
 /// `last_active_at` is written at most this often per session, so reads stay reads.
 const ACTIVITY_GRANULARITY_SECS: i64 = 60;
+/// How long a resolved token is used without asking the database again. A change made
+/// behind the API's back (an UPDATE in a SQL shell) shows after this long.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+/// Resolved tokens remembered at most; past it, the cache starts over.
+const CACHE_MAX: usize = 100_000;
 
 /// The signed-in caller of a request.
 #[derive(Debug, Clone)]
@@ -65,12 +81,74 @@ pub fn bearer(header: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Viewers by the hash of their token, each for [`CACHE_TTL`] at most (and never past the
+/// session's expiry).
+#[derive(Default)]
+pub struct SessionCache(Mutex<Entries>);
+
+#[derive(Default)]
+struct Entries {
+    viewers: HashMap<String, (Viewer, Instant)>,
+    /// Bumped by every forget: a lookup that started before one must not store its answer,
+    /// which may predate the change.
+    generation: u64,
+}
+
+impl SessionCache {
+    fn get(&self, token_hash: &str) -> (Option<Viewer>, u64) {
+        let Ok(entries) = self.0.lock() else {
+            return (None, u64::MAX);
+        };
+        let viewer = entries
+            .viewers
+            .get(token_hash)
+            .filter(|(_, until)| Instant::now() < *until)
+            .map(|(viewer, _)| viewer.clone());
+        (viewer, entries.generation)
+    }
+
+    fn put(&self, token_hash: String, viewer: Viewer, until: Instant, generation: u64) {
+        if let Ok(mut entries) = self.0.lock()
+            && entries.generation == generation
+        {
+            if entries.viewers.len() >= CACHE_MAX {
+                entries.viewers.clear();
+            }
+            entries.viewers.insert(token_hash, (viewer, until));
+        }
+    }
+
+    /// Forgets one session (`session_id`), or every session of `user_id`.
+    pub fn forget(&self, user_id: Uuid, session_id: Option<Uuid>) {
+        if let Ok(mut entries) = self.0.lock() {
+            entries.generation += 1;
+            entries.viewers.retain(|_, (viewer, _)| match session_id {
+                Some(id) => viewer.session_id != id,
+                None => viewer.id() != user_id,
+            });
+        }
+    }
+
+    /// Forgets everything (the broker's link lost events, or a test changed rows directly).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.0.lock() {
+            entries.generation += 1;
+            entries.viewers.clear();
+        }
+    }
+}
+
 /// Resolves a bearer token to its viewer: the session must exist, be unrevoked and unexpired,
 /// and its user not deleted. `Ok(None)` for any token that does not pass.
 pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Viewer>> {
+    let token_hash = hash_token(token);
+    let (cached, generation) = state.sessions.get(&token_hash);
+    if cached.is_some() {
+        return Ok(cached);
+    }
     let now = Utc::now();
     let found = sessions::Entity::find()
-        .filter(sessions::Column::TokenHash.eq(hash_token(token)))
+        .filter(sessions::Column::TokenHash.eq(token_hash.as_str()))
         .filter(sessions::Column::RevokedAt.is_null())
         .filter(sessions::Column::ExpiresAt.gt(now))
         .find_also_related(users::Entity)
@@ -83,6 +161,10 @@ pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Vi
         return Ok(None);
     }
     let session_id = session.id;
+    let left = (session.expires_at.to_utc() - now)
+        .to_std()
+        .unwrap_or_default();
+    let until = Instant::now() + left.min(CACHE_TTL);
     if (now - session.last_active_at.to_utc()).num_seconds() >= ACTIVITY_GRANULARITY_SECS {
         let mut active: sessions::ActiveModel = session.into();
         active.last_active_at = Set(crate::service::now());
@@ -91,7 +173,11 @@ pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Vi
             tracing::warn!(%session_id, error = %err, "could not record session activity");
         }
     }
-    Ok(Some(Viewer { user, session_id }))
+    let viewer = Viewer { user, session_id };
+    state
+        .sessions
+        .put(token_hash, viewer.clone(), until, generation);
+    Ok(Some(viewer))
 }
 
 /// Hashes a password with argon2id (default parameters) off the async executor.

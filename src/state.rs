@@ -2,9 +2,11 @@
 //! presence. Cheap to clone; built once per process, outside the HTTP worker factory, so every
 //! worker publishes to and subscribes from the same broker.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use sea_orm::DatabaseConnection;
+use tokio::sync::broadcast;
+use uuid::Uuid;
 
 use crate::blobstore::{BlobStore, DirStore};
 use crate::config::Config;
@@ -24,6 +26,10 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     pub blobs: Arc<dyn BlobStore>,
     pub limiter: Arc<RateLimiter>,
+    /// Signed-in viewers by token, kept fresh through [`AppState::viewer_changed`].
+    pub sessions: Arc<crate::auth::SessionCache>,
+    /// SQLite write transactions queue here for their turn (see `service::write_txn`).
+    pub writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -56,13 +62,20 @@ impl AppState {
                 Arc::new(Presence::local()),
             ),
         };
+        let sessions = Arc::new(crate::auth::SessionCache::default());
+        tokio::spawn(forget_changed_viewers(
+            broker.subscribe(Topic::Auth),
+            Arc::downgrade(&sessions),
+        ));
         Ok(Self {
             db,
+            sessions,
             broker,
             presence,
             mailer: Arc::new(LogMailer),
             blobs: Arc::new(DirStore::new(config.blobs.dir.clone())),
             limiter,
+            writer: Arc::default(),
             config: Arc::new(config),
         })
     }
@@ -73,6 +86,19 @@ impl AppState {
         self
     }
 
+    /// A session was revoked (`session_id`) or a user's row changed (`None`): forgets the
+    /// cached viewers here at once and tells the other instances. Call after the commit.
+    pub fn viewer_changed(&self, user_id: Uuid, session_id: Option<Uuid>) {
+        self.sessions.forget(user_id, session_id);
+        self.publish(
+            Topic::Auth,
+            Event::ViewerChanged {
+                user_id,
+                session_id,
+            },
+        );
+    }
+
     /// Publishes an event; call after the write it describes has committed.
     pub fn publish(&self, topic: Topic, event: Event) {
         let kind = match topic {
@@ -80,8 +106,36 @@ impl AppState {
             Topic::User(_) => "user",
             Topic::Presence(_) => "presence",
             Topic::Session(_) => "session",
+            Topic::Auth => "auth",
         };
         metrics::counter!("confab_events_published_total", "topic" => kind).increment(1);
         self.broker.publish(topic, event);
+    }
+}
+
+/// Applies other instances' `ViewerChanged` events to this one's cache (its own were applied
+/// when published). Missed events (the receiver fell behind) clear the whole cache.
+async fn forget_changed_viewers(
+    mut events: broadcast::Receiver<Arc<Event>>,
+    sessions: Weak<crate::auth::SessionCache>,
+) {
+    loop {
+        let event = events.recv().await;
+        let Some(sessions) = sessions.upgrade() else {
+            break;
+        };
+        match event {
+            Ok(event) => {
+                if let Event::ViewerChanged {
+                    user_id,
+                    session_id,
+                } = *event
+                {
+                    sessions.forget(user_id, session_id);
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => sessions.clear(),
+            Err(broadcast::error::RecvError::Closed) => break,
+        }
     }
 }

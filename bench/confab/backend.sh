@@ -4,4 +4,4 @@
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CONFAB_BENCH_DB=${CONFAB_BENCH_DB:-postgres://postgres@127.0.0.1:5432/confab_bench}
 CONFAB_BENCH_PORT=${CONFAB_BENCH_PORT:-5680}
-CONFAB_BIN=$root/target/release/confab
+CONFAB_BIN=${CONFAB_BIN:-$root/target/release/confab}

@@ -32,6 +32,8 @@ pub enum Topic {
     Presence(Uuid),
     /// A session's life; revoking it closes its sockets.
     Session(Uuid),
+    /// Sessions revoked and users changed, for every instance's cache of signed-in viewers.
+    Auth,
 }
 
 impl Topic {
@@ -42,6 +44,7 @@ impl Topic {
             Self::User(id) => format!("user:{id}"),
             Self::Presence(id) => format!("presence:{id}"),
             Self::Session(id) => format!("session:{id}"),
+            Self::Auth => "auth".to_owned(),
         }
     }
 }
@@ -104,6 +107,12 @@ pub enum Event {
     },
     SessionRevoked {
         session_id: Uuid,
+    },
+    /// One session (or, without `session_id`, every session of the user) must be resolved
+    /// afresh: it was revoked, or the user's row changed.
+    ViewerChanged {
+        user_id: Uuid,
+        session_id: Option<Uuid>,
     },
 }
 

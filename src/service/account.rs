@@ -162,6 +162,7 @@ pub async fn revoke(state: &AppState, viewer: &Viewer, session_id: Uuid) -> ApiR
         let mut active: sessions::ActiveModel = session.into();
         active.revoked_at = Set(Some(super::now()));
         active.update(&state.db).await?;
+        state.viewer_changed(viewer.id(), Some(session_id));
         // Open sockets of the session close when they hear this.
         state.publish(
             Topic::Session(session_id),

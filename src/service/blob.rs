@@ -59,7 +59,7 @@ pub async fn upload(state: &AppState, uploader: Uuid, bytes: Vec<u8>) -> ApiResu
         .map_err(ApiError::internal)?;
 
     let at = now();
-    let txn = write_txn(&state.db).await?;
+    let txn = write_txn(state).await?;
     ignore_duplicate(
         blobs::Entity::insert(blobs::ActiveModel {
             id: Set(id.clone()),
@@ -73,7 +73,7 @@ pub async fn upload(state: &AppState, uploader: Uuid, bytes: Vec<u8>) -> ApiResu
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&txn)
+        .exec_without_returning(&*txn)
         .await,
     )?;
     ignore_duplicate(
@@ -87,11 +87,11 @@ pub async fn upload(state: &AppState, uploader: Uuid, bytes: Vec<u8>) -> ApiResu
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&txn)
+        .exec_without_returning(&*txn)
         .await,
     )?;
     let blob = blobs::Entity::find_by_id(id)
-        .one(&txn)
+        .one(&*txn)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("blob row vanished")))?;
     txn.commit().await?;

@@ -89,8 +89,8 @@ async fn write_pair(
 pub async fn request(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResult<contacts::Model> {
     target(state, viewer, other).await?;
     let me = viewer.id();
-    let txn = write_txn(&state.db).await?;
-    let result = match get(&txn, me, other).await? {
+    let txn = write_txn(state).await?;
+    let result = match get(&*txn, me, other).await? {
         Some(c) if c.status == BLOCKED && c.requested_by == me => {
             return Err(ApiError::Conflict(
                 "you blocked this user; unblock with declineContact first".to_owned(),
@@ -102,9 +102,9 @@ pub async fn request(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResul
             ));
         }
         Some(c) if c.status == ACCEPTED || c.requested_by == me => c,
-        Some(_) => write_pair(&txn, me, other, ACCEPTED, other).await?,
+        Some(_) => write_pair(&*txn, me, other, ACCEPTED, other).await?,
         None => {
-            let row = write_pair(&txn, me, other, PENDING, me).await?;
+            let row = write_pair(&*txn, me, other, PENDING, me).await?;
             txn.commit().await?;
             state.publish(
                 Topic::User(other),
@@ -131,11 +131,11 @@ pub async fn request(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResul
 /// Accepts `other`'s pending request.
 pub async fn accept(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResult<contacts::Model> {
     let me = viewer.id();
-    let txn = write_txn(&state.db).await?;
-    let row = match get(&txn, me, other).await? {
+    let txn = write_txn(state).await?;
+    let row = match get(&*txn, me, other).await? {
         Some(c) if c.status == ACCEPTED => c,
         Some(c) if c.status == PENDING && c.requested_by == other => {
-            write_pair(&txn, me, other, ACCEPTED, other).await?
+            write_pair(&*txn, me, other, ACCEPTED, other).await?
         }
         _ => return Err(ApiError::NotFound("no request from that user".to_owned())),
     };
@@ -146,8 +146,8 @@ pub async fn accept(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResult
 /// Declines a request, withdraws one's own, removes a contact, or lifts one's own block.
 pub async fn decline(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResult<bool> {
     let me = viewer.id();
-    let txn = write_txn(&state.db).await?;
-    match get(&txn, me, other).await? {
+    let txn = write_txn(state).await?;
+    match get(&*txn, me, other).await? {
         Some(c) if c.status == BLOCKED && c.requested_by != me => {
             return Err(ApiError::NotFound("no contact with that user".to_owned()));
         }
@@ -166,7 +166,7 @@ pub async fn decline(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResul
                                 .and(contacts::Column::ContactId.eq(me)),
                         ),
                 )
-                .exec(&txn)
+                .exec(&*txn)
                 .await?;
         }
         None => return Err(ApiError::NotFound("no contact with that user".to_owned())),
@@ -179,11 +179,11 @@ pub async fn decline(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResul
 pub async fn block(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResult<contacts::Model> {
     target(state, viewer, other).await?;
     let me = viewer.id();
-    let txn = write_txn(&state.db).await?;
-    let row = match get(&txn, me, other).await? {
+    let txn = write_txn(state).await?;
+    let row = match get(&*txn, me, other).await? {
         // Already blocked by them: keep their block in force, the caller sees it as blocked too.
         Some(c) if c.status == BLOCKED => c,
-        _ => write_pair(&txn, me, other, BLOCKED, me).await?,
+        _ => write_pair(&*txn, me, other, BLOCKED, me).await?,
     };
     txn.commit().await?;
     Ok(row)

@@ -83,20 +83,20 @@ pub async fn admit(
     room: &rooms::Model,
     user_id: Uuid,
 ) -> ApiResult<room_members::Model> {
-    let txn = write_txn(&state.db).await?;
+    let txn = write_txn(state).await?;
     let room = rooms::Entity::find_by_id(room.id)
         .lock_exclusive()
-        .one(&txn)
+        .one(&*txn)
         .await?
         .ok_or_else(not_found)?;
     let existing = room_members::Entity::find_by_id((room.id, user_id))
-        .one(&txn)
+        .one(&*txn)
         .await?;
     if let Some(member) = existing.as_ref().filter(|m| m.left_at.is_none()) {
         return Ok(member.clone());
     }
     if let Some(max) = room.max_members
-        && active_count(&txn, room.id).await? >= max as u64
+        && active_count(&*txn, room.id).await? >= max as u64
     {
         return Err(ApiError::Conflict("the room is full".to_owned()));
     }
@@ -107,7 +107,7 @@ pub async fn admit(
             active.left_at = Set(None);
             active.joined_at = Set(at);
             active.role = Set(Role::Member.as_str().to_owned());
-            active.update(&txn).await?
+            active.update(&*txn).await?
         }
         None => {
             room_members::ActiveModel {
@@ -117,7 +117,7 @@ pub async fn admit(
                 joined_at: Set(at),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(&*txn)
             .await?
         }
     };

@@ -95,20 +95,20 @@ pub async fn send(
         edited_at: Set(None),
         deleted_at: Set(None),
     };
-    let txn = write_txn(&state.db).await?;
+    let txn = write_txn(state).await?;
     let message = messages::Entity::insert(message)
-        .exec_with_returning(&txn)
+        .exec_with_returning(&*txn)
         .await?;
     if !attached.is_empty() {
         entity::attachments::Entity::insert_many(crate::service::blob::attachment_rows(
             state, message.id, &attached,
         ))
-        .exec(&txn)
+        .exec(&*txn)
         .await?;
     }
     let mut marker: room_members::ActiveModel = membership.into();
     marker.last_read_message_id = Set(Some(message.id));
-    marker.update(&txn).await?;
+    marker.update(&*txn).await?;
     txn.commit().await?;
     state.publish(
         Topic::Room(room.id),

@@ -65,7 +65,7 @@ pub async fn send(
 ) -> ApiResult<messages::Model> {
     let bytes = decode("ciphertext", &input.ciphertext, CIPHERTEXT_MAX)?;
     require_member(&state.db, viewer, input.room_id).await?;
-    let txn = write_txn(&state.db).await?;
+    let txn = write_txn(state).await?;
     let stale = || ApiError::Conflict("stale epoch: fetch the room's epoch and retry".to_owned());
     match input.kind {
         CipherKind::Commit => {
@@ -74,7 +74,7 @@ pub async fn send(
                 .col_expr(rooms::Column::UpdatedAt, Expr::value(now()))
                 .filter(rooms::Column::Id.eq(input.room_id))
                 .filter(rooms::Column::Epoch.eq(input.epoch))
-                .exec(&txn)
+                .exec(&*txn)
                 .await?;
             if advanced.rows_affected != 1 {
                 return Err(stale());
@@ -82,7 +82,7 @@ pub async fn send(
         }
         CipherKind::App => {
             let current = rooms::Entity::find_by_id(input.room_id)
-                .one(&txn)
+                .one(&*txn)
                 .await?
                 .map(|r| r.epoch);
             if current != Some(input.epoch) {
@@ -112,7 +112,7 @@ pub async fn send(
         deleted_at: sea_orm::Set(None),
     };
     let message = messages::Entity::insert(message)
-        .exec_with_returning(&txn)
+        .exec_with_returning(&*txn)
         .await?;
     txn.commit().await?;
     state.publish(
@@ -178,8 +178,8 @@ pub async fn publish(
             consumed_by: sea_orm::Set(None),
         });
     }
-    let txn = write_txn(&state.db).await?;
-    let before = count_all(&txn, viewer.id()).await?;
+    let txn = write_txn(state).await?;
+    let before = count_all(&*txn, viewer.id()).await?;
     let inserted = key_packages::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::columns([
@@ -190,13 +190,13 @@ pub async fn publish(
             .do_nothing()
             .to_owned(),
         )
-        .exec_without_returning(&txn)
+        .exec_without_returning(&*txn)
         .await;
     match inserted {
         Ok(_) | Err(sea_orm::DbErr::RecordNotInserted) => {}
         Err(err) => return Err(err.into()),
     }
-    let after = count_all(&txn, viewer.id()).await?;
+    let after = count_all(&*txn, viewer.id()).await?;
     txn.commit().await?;
     Ok(after.saturating_sub(before))
 }

@@ -24,9 +24,12 @@ pub mod validate;
 
 use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
+use tokio::sync::OwnedMutexGuard;
+
+use crate::state::AppState;
 
 /// The current time at microsecond precision, what PostgreSQL keeps, so a timestamp read back
 /// (or carried in a cursor) compares equal to the one written, on either backend.
@@ -34,13 +37,45 @@ pub fn now() -> DateTime<FixedOffset> {
     Utc::now().trunc_subsecs(6).fixed_offset()
 }
 
+/// A write transaction; on SQLite it also holds this process's writer turn until it ends.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}
+
 /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`),
-/// so a transaction that reads before it writes waits its turn (busy timeout) instead of
-/// failing when another writer commits first; PostgreSQL ignores the mode.
-pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+/// so a transaction that reads before it writes waits its turn instead of failing when another
+/// writer commits first; PostgreSQL ignores the mode.
+///
+/// SQLite has one writer at a time, and a connection that finds the lock taken sleeps in its
+/// busy handler (1, 2, 5, ... up to 100 ms per try) however soon the lock frees, and not in
+/// arrival order. So this process's SQLite write transactions first queue for a turn on a
+/// FIFO async lock (`AppState::writer`): waiting writers wake as soon as the previous one ends, in order.
+pub async fn write_txn(state: &AppState) -> Result<WriteTxn, DbErr> {
+    let turn = match state.db.get_database_backend() {
+        DbBackend::Sqlite => Some(state.writer.clone().lock_owned().await),
+        _ => None,
+    };
+    let txn = state
+        .db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    Ok(WriteTxn { txn, _turn: turn })
 }

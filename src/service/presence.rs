@@ -28,8 +28,9 @@ pub async fn announce(state: &AppState, user_id: Uuid, online: bool) {
     let mut active: users::ActiveModel = user.into();
     let seen = now();
     active.last_seen_at = Set(Some(seen));
-    if let Err(err) = active.update(&state.db).await {
-        tracing::warn!(error = %err, "presence: recording last_seen_at");
+    match active.update(&state.db).await {
+        Ok(_) => state.viewer_changed(user_id, None),
+        Err(err) => tracing::warn!(error = %err, "presence: recording last_seen_at"),
     }
     state.publish(
         Topic::Presence(user_id),

@@ -122,7 +122,7 @@ pub async fn create(
     }
 
     let at = now();
-    let txn = write_txn(&state.db).await?;
+    let txn = write_txn(state).await?;
     let mut room = None;
     for _ in 0..JOIN_CODE_ATTEMPTS {
         let model = rooms::ActiveModel {
@@ -140,7 +140,10 @@ pub async fn create(
             updated_at: Set(at),
             deleted_at: Set(None),
         };
-        match rooms::Entity::insert(model).exec_with_returning(&txn).await {
+        match rooms::Entity::insert(model)
+            .exec_with_returning(&*txn)
+            .await
+        {
             Ok(inserted) => {
                 room = Some(inserted);
                 break;
@@ -162,7 +165,7 @@ pub async fn create(
             ..Default::default()
         });
     room_members::Entity::insert_many(members)
-        .exec(&txn)
+        .exec(&*txn)
         .await?;
     txn.commit().await?;
     announce(state, viewer, &room, &member_ids).await;
@@ -252,7 +255,7 @@ pub async fn open_direct(
 
 async fn insert_direct(state: &AppState, a: Uuid, b: Uuid, key: &str) -> ApiResult<rooms::Model> {
     let at = now();
-    let txn = write_txn(&state.db).await?;
+    let txn = write_txn(state).await?;
     let room = rooms::ActiveModel {
         id: Set(Uuid::now_v7()),
         kind: Set("direct".to_owned()),
@@ -269,7 +272,7 @@ async fn insert_direct(state: &AppState, a: Uuid, b: Uuid, key: &str) -> ApiResu
         deleted_at: Set(None),
     };
     let room = rooms::Entity::insert(room)
-        .exec_with_returning(&txn)
+        .exec_with_returning(&*txn)
         .await?;
     room_members::Entity::insert_many([a, b].map(|user_id| room_members::ActiveModel {
         room_id: Set(room.id),
@@ -278,7 +281,7 @@ async fn insert_direct(state: &AppState, a: Uuid, b: Uuid, key: &str) -> ApiResu
         joined_at: Set(at),
         ..Default::default()
     }))
-    .exec(&txn)
+    .exec(&*txn)
     .await?;
     txn.commit().await?;
     Ok(room)

@@ -51,28 +51,29 @@ pub async fn request_email_verification(state: &AppState, viewer: &Viewer) -> Ap
 pub async fn verify_email(state: &AppState, token: &str) -> ApiResult<users::Model> {
     let invalid = || ApiError::bad_input("token", "invalid or expired token");
     let at = now();
-    let txn = write_txn(&state.db).await?;
+    let txn = write_txn(state).await?;
     let row = verification_tokens::Entity::find()
         .filter(verification_tokens::Column::TokenHash.eq(auth::hash_token(token.trim())))
         .filter(verification_tokens::Column::Purpose.eq("verify_email"))
         .filter(verification_tokens::Column::UsedAt.is_null())
         .filter(verification_tokens::Column::ExpiresAt.gt(at))
-        .one(&txn)
+        .one(&*txn)
         .await?
         .ok_or_else(invalid)?;
     let user = users::Entity::find_by_id(row.user_id)
         .filter(users::Column::DeletedAt.is_null())
-        .one(&txn)
+        .one(&*txn)
         .await?
         .ok_or_else(invalid)?;
     let mut used: verification_tokens::ActiveModel = row.into();
     used.used_at = Set(Some(at));
-    used.update(&txn).await?;
+    used.update(&*txn).await?;
     let mut verified: users::ActiveModel = user.into();
     verified.email_verified_at = Set(Some(at));
     verified.updated_at = Set(at);
-    let user = verified.update(&txn).await?;
+    let user = verified.update(&*txn).await?;
     txn.commit().await?;
+    state.viewer_changed(user.id, None);
     Ok(user)
 }
 
@@ -103,6 +104,7 @@ pub async fn enable_totp(state: &AppState, viewer: &Viewer) -> ApiResult<(String
     user.totp_secret = Set(Some(secret.clone()));
     user.updated_at = Set(now());
     user.update(&state.db).await?;
+    state.viewer_changed(viewer.id(), None);
     Ok((secret, uri))
 }
 
@@ -126,7 +128,9 @@ pub async fn confirm_totp(
     let mut user: users::ActiveModel = viewer.user.clone().into();
     user.totp_enabled_at = Set(Some(now()));
     user.updated_at = Set(now());
-    Ok(user.update(&state.db).await?)
+    let user = user.update(&state.db).await?;
+    state.viewer_changed(viewer.id(), None);
+    Ok(user)
 }
 
 /// Whether `code` is current for the base32 `secret` (one step of clock skew allowed).
@@ -150,16 +154,16 @@ pub async fn change_password(
     }
     let hash = auth::hash_password(new).await?;
     let at = now();
-    let txn = write_txn(&state.db).await?;
+    let txn = write_txn(state).await?;
     let mut user: users::ActiveModel = viewer.user.clone().into();
     user.password_hash = Set(hash);
     user.updated_at = Set(at);
-    user.update(&txn).await?;
+    user.update(&*txn).await?;
     let others = sessions::Entity::find()
         .filter(sessions::Column::UserId.eq(viewer.id()))
         .filter(sessions::Column::Id.ne(viewer.session_id))
         .filter(sessions::Column::RevokedAt.is_null())
-        .all(&txn)
+        .all(&*txn)
         .await?;
     sessions::Entity::update_many()
         .col_expr(
@@ -167,9 +171,11 @@ pub async fn change_password(
             sea_orm::sea_query::Expr::value(at),
         )
         .filter(sessions::Column::Id.is_in(others.iter().map(|s| s.id)))
-        .exec(&txn)
+        .exec(&*txn)
         .await?;
     txn.commit().await?;
+    // Every session of the caller: theirs holds the old password hash.
+    state.viewer_changed(viewer.id(), None);
     for session in others {
         state.publish(
             Topic::Session(session.id),

@@ -72,5 +72,7 @@ pub async fn update_profile(
         user.avatar_blob_id = Set(avatar);
     }
     user.updated_at = Set(super::now());
-    Ok(user.update(&state.db).await?)
+    let user = user.update(&state.db).await?;
+    state.viewer_changed(viewer.id(), None);
+    Ok(user)
 }

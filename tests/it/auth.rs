@@ -233,12 +233,14 @@ async fn expired_and_deleted_accounts_are_refused(app: &TestApp) {
         )
         .await
         .unwrap();
+    app.forget_signed_in();
     assert!(app.ok(Some(&ann), ME, json!({})).await["me"].is_null());
 
     app.db
         .execute_unprepared("UPDATE users SET deleted_at = created_at WHERE username = 'bob'")
         .await
         .unwrap();
+    app.forget_signed_in();
     assert!(app.ok(Some(&bob), ME, json!({})).await["me"].is_null());
     let body = app
         .gql(

@@ -104,6 +104,7 @@ async fn room_operations_by_role(app: &TestApp) {
             )
             .await
             .unwrap();
+        app.forget_signed_in();
     }
     app.ok(
         Some(&owner),

@@ -105,4 +105,37 @@ async fn two_instances_share_events_and_presence_through_redis() {
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
     let seen = on_b.ok(Some(&ann), status, json!({ "id": bob_id })).await;
     assert_eq!(seen["user"]["status"], "OFFLINE");
+
+    // Each instance caches signed-in viewers; a change made through one reaches the other's
+    // cache. Ann's token is warm on B (she has used it there all along).
+    let me = "{ me { displayName } }";
+    on_a.ok(
+        Some(&ann),
+        "mutation { updateProfile(input: { displayName: \"Ann Again\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    assert!(
+        eventually(|| async {
+            on_b.ok(Some(&ann), me, json!({})).await["me"]["displayName"] == "Ann Again"
+        })
+        .await,
+        "B kept serving the old profile"
+    );
+    on_a.ok(Some(&ann), "mutation { logout }", json!({})).await;
+    assert!(
+        eventually(|| async { on_b.ok(Some(&ann), me, json!({})).await["me"].is_null() }).await,
+        "B kept accepting a token signed out on A"
+    );
+}
+
+/// Whether `check` comes true within two seconds (an event crossing Redis takes a moment).
+async fn eventually<F: std::future::Future<Output = bool>>(check: impl Fn() -> F) -> bool {
+    for _ in 0..40 {
+        if check().await {
+            return true;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }

@@ -41,6 +41,8 @@ pub struct TestApp {
     statements: Arc<AtomicUsize>,
     pub db: DatabaseConnection,
     handle: Option<ServerHandle>,
+    /// The server's cache of signed-in viewers (in-process servers only).
+    sessions: Option<Arc<confab::auth::SessionCache>>,
     client: awc::Client,
     _database: TestDatabase,
     _blob_dir: Option<tempfile::TempDir>,
@@ -171,6 +173,7 @@ impl TestApp {
         let state = AppState::new(db.clone(), config)
             .expect("state")
             .with_mailer(Arc::new(mailer.clone()));
+        let sessions = state.sessions.clone();
         let server = confab::http::server(state, listener).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -180,6 +183,7 @@ impl TestApp {
             statements,
             db,
             handle: Some(handle),
+            sessions: Some(sessions),
             client: awc::Client::default(),
             _database: database,
             _blob_dir: Some(blob_dir),
@@ -195,6 +199,7 @@ impl TestApp {
             statements: Arc::default(),
             db: DatabaseConnection::default(),
             handle: None,
+            sessions: None,
             client: awc::Client::default(),
             _database: TestDatabase::None,
             _blob_dir: None,
@@ -405,6 +410,15 @@ impl TestApp {
             ))
             .await
             .expect("make admin");
+        self.forget_signed_in();
+    }
+
+    /// After a test changed users or sessions in SQL, behind the API: the server forgets the
+    /// viewers it resolved (as it would by itself within `auth::CACHE_TTL`).
+    pub fn forget_signed_in(&self) {
+        if let Some(sessions) = &self.sessions {
+            sessions.clear();
+        }
     }
 
     /// Counts the rows of `table`.
