@@ -10,6 +10,7 @@ case $CONFAB_BENCH_DB in
   postgres://*)
     admin_url=${CONFAB_BENCH_DB%/*}/postgres
     name=${CONFAB_BENCH_DB##*/}
+    name=${name%%\?*}
     if [ -z "$(psql -qAtX "$admin_url" -c "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then
       psql -qX "$admin_url" -c "CREATE DATABASE $name"
     fi
