@@ -27,7 +27,9 @@ pub mod telemetry;
 use std::net::TcpListener;
 
 use anyhow::Context;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
 use crate::config::{Cli, Command, Config};
 use crate::state::AppState;
@@ -96,15 +98,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Logs to stdout as text or JSON, filtered by `RUST_LOG` (default `info`). The filter belongs
+/// to the log layer alone, so layers added beside it choose their own.
 fn init_tracing(format: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // A second initialisation (tests, embedding) keeps the first subscriber.
-    let _ = if format == "json" {
-        tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .try_init()
+    let logs = if format == "json" {
+        tracing_subscriber::fmt::layer().json().boxed()
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).try_init()
+        tracing_subscriber::fmt::layer().boxed()
     };
+    // A second initialisation (tests, embedding) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .try_init();
 }
