@@ -43,6 +43,7 @@ impl Extension for RequestScope {
         if let Ok(mut slot) = self.operation.lock() {
             *slot = Some(crate::telemetry::operation_label(operation_name));
         }
+        crate::telemetry::record_operation(&tracing::Span::current(), operation_name);
         next.run(ctx, operation_name).await
     }
 
@@ -51,7 +52,7 @@ impl Extension for RequestScope {
         let request_id = ctx
             .data_opt::<RequestId>()
             .map_or_else(Uuid::now_v7, |id| id.0);
-        let span = tracing::info_span!("graphql", request_id = %request_id);
+        let span = crate::telemetry::operation_span(request_id);
         let mut response = next.run(ctx).instrument(span).await;
         for error in &mut response.errors {
             let ext = error.extensions.get_or_insert_with(Default::default);
