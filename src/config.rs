@@ -116,6 +116,7 @@ impl Config {
         let mut shown = self.clone();
         shown.database.url = crate::db::redact(&shown.database.url);
         shown.redis_url = shown.redis_url.as_deref().map(crate::db::redact);
+        shown.otel.endpoint = shown.otel.endpoint.as_deref().map(crate::db::redact);
         format!("{shown:#?}")
     }
 }
@@ -141,6 +142,42 @@ pub struct Config {
     pub redis_url: Option<String>,
     #[command(flatten)]
     pub blobs: BlobConfig,
+    #[command(flatten)]
+    pub otel: OtelConfig,
+}
+
+/// OpenTelemetry trace export. Off unless an endpoint is given: then `serve` sends its spans
+/// to an OTLP collector over HTTP (protobuf).
+#[derive(Debug, Clone, Args)]
+pub struct OtelConfig {
+    /// Base URL of an OTLP/HTTP collector, e.g. `http://127.0.0.1:4318`; spans are POSTed to
+    /// `<URL>/v1/traces`. Nothing is exported when unset.
+    #[arg(
+        long = "otel-endpoint",
+        env = "CONFAB_OTEL_ENDPOINT",
+        value_parser = otel_endpoint,
+        global = true
+    )]
+    pub endpoint: Option<String>,
+    /// The `service.name` of exported spans.
+    #[arg(
+        long = "otel-service-name",
+        env = "CONFAB_OTEL_SERVICE_NAME",
+        default_value = "confab",
+        global = true
+    )]
+    pub service_name: String,
+}
+
+/// A plain-HTTP base URL: the exporter has no TLS (put a collector beside the server).
+fn otel_endpoint(value: &str) -> Result<String, String> {
+    let rest = value
+        .strip_prefix("http://")
+        .ok_or("must be an http:// URL (the exporter speaks plain HTTP)")?;
+    if rest.trim_end_matches('/').is_empty() {
+        return Err("needs a host, e.g. http://127.0.0.1:4318".to_owned());
+    }
+    Ok(value.trim_end_matches('/').to_owned())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -450,6 +487,10 @@ impl Config {
                 mime_types: ["image/jpeg", "image/png", "image/gif", "image/webp"]
                     .map(str::to_owned)
                     .to_vec(),
+            },
+            otel: OtelConfig {
+                endpoint: None,
+                service_name: "confab".to_owned(),
             },
         }
     }

@@ -9,6 +9,7 @@
 //! - [`auth`]: bearer tokens, password hashing, the [`auth::Viewer`]
 //! - [`error`]: the one error type and its `extensions.code`
 //! - [`seed`]: sample data for `confab seed --demo`
+//! - [`telemetry`] and [`otel`]: metrics, the per-operation span, OpenTelemetry export
 
 pub mod auth;
 pub mod blobstore;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod mail;
+pub mod otel;
 pub mod realtime;
 pub mod seed;
 pub mod service;
@@ -27,20 +29,29 @@ pub mod telemetry;
 use std::net::TcpListener;
 
 use anyhow::Context;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
 use crate::config::{Cli, Command, Config};
 use crate::state::AppState;
 
 /// Runs the command the CLI asked for; serving is the default.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    init_tracing(&cli.config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Only the server exports spans; the one-shot commands just log.
+    let otel = match command {
+        Command::Serve => otel::tracer(&cli.config.otel, runtime.handle().clone())?,
+        _ => None,
+    };
+    let exporter = init_tracing(&cli.config.log_format, otel);
+    let result = runtime.block_on(async move {
+        match command {
             Command::Serve => serve(cli.config).await,
             Command::Migrate => {
                 db::connect_and_migrate(&cli.config.database).await?;
@@ -72,7 +83,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
         }
-    })
+    });
+    // The runtime still runs here, and the exporter's last requests run on it.
+    if let Some(exporter) = exporter {
+        exporter.shutdown();
+    }
+    result
 }
 
 /// Connects, migrates and serves until SIGINT or SIGTERM, then drains in-flight requests.
@@ -96,15 +112,33 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_tracing(format: &str) {
+/// Logs to stdout as text or JSON, filtered by `RUST_LOG` (default `info`); with an exporter,
+/// spans at info level and above also go to OpenTelemetry whatever `RUST_LOG` says, so quieter
+/// logs do not cost traces. Returns the exporter to shut down at exit.
+fn init_tracing(
+    format: &str,
+    otel: Option<(opentelemetry_sdk::trace::Tracer, otel::Exporter)>,
+) -> Option<otel::Exporter> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // A second initialisation (tests, embedding) keeps the first subscriber.
-    let _ = if format == "json" {
-        tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .try_init()
+    let logs = if format == "json" {
+        tracing_subscriber::fmt::layer().json().boxed()
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).try_init()
+        tracing_subscriber::fmt::layer().boxed()
     };
+    let (tracer, exporter) = otel.unzip();
+    let spans = tracer.map(|tracer| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            // Activation would start each OpenTelemetry span on first entry, fixing its name
+            // before the operation's is known (telemetry::record_operation); nothing here
+            // reads the OpenTelemetry context, so spans stay open until they close.
+            .with_context_activation(false)
+            .with_filter(LevelFilter::INFO)
+    });
+    // A second initialisation (tests, embedding) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(spans)
+        .try_init();
+    exporter
 }

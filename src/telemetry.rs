@@ -1,4 +1,5 @@
-//! Prometheus metrics (`GET /metrics`), through the `metrics` facade.
+//! Prometheus metrics (`GET /metrics`), through the `metrics` facade, and the tracing span of
+//! one GraphQL operation (exported to OpenTelemetry by [`crate::otel`] when that is on).
 //!
 //! The facade's recorder is process-global by design, so it is installed once, on first use.
 //! Operation names become label values only when they look like GraphQL names and only for the
@@ -9,6 +10,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tracing::Span;
+use uuid::Uuid;
 
 pub const OPERATION_NAMES_MAX: usize = 500;
 const DURATION_BUCKETS: [f64; 12] = [
@@ -74,5 +77,34 @@ impl Live {
 impl Drop for Live {
     fn drop(&mut self) {
         metrics::gauge!(self.0).decrement(1.0);
+    }
+}
+
+/// The longest operation name put on a span.
+pub const SPAN_NAME_MAX: usize = 128;
+
+/// The span one GraphQL operation runs in: `graphql` with its `request_id` in the logs, a
+/// server span for OpenTelemetry. Its name and `graphql.operation.name` are filled in by
+/// [`record_operation`] once the operation is known; until then (and for anonymous
+/// operations) OpenTelemetry shows it as `graphql`. Its target stays `confab::graphql`
+/// wherever it is created, so `RUST_LOG` directives keep matching it.
+pub fn operation_span(request_id: Uuid) -> Span {
+    tracing::info_span!(
+        target: "confab::graphql",
+        "graphql",
+        request_id = %request_id,
+        graphql.operation.name = tracing::field::Empty,
+        otel.name = tracing::field::Empty,
+        otel.kind = "server",
+    )
+}
+
+/// Names `span` (one made by [`operation_span`]; any other is left as it is) after the
+/// operation. GraphQL names are identifiers; one longer than [`SPAN_NAME_MAX`] bytes is left
+/// out. Call it before the span has children: OpenTelemetry fixes a span's name then.
+pub fn record_operation(span: &Span, operation_name: Option<&str>) {
+    if let Some(name) = operation_name.filter(|n| !n.is_empty() && n.len() <= SPAN_NAME_MAX) {
+        span.record("graphql.operation.name", name);
+        span.record("otel.name", name);
     }
 }

@@ -141,6 +141,7 @@ impl Pipeline {
         let doc = request.parsed_query()?;
         shape.check(doc)?;
         let (name, ty) = operation(doc, given.as_deref());
+        crate::telemetry::record_operation(&tracing::Span::current(), name.as_deref());
         let label = crate::telemetry::operation_label(name.as_deref());
         Ok(Prepared {
             request,
@@ -206,7 +207,7 @@ impl Executor for Pipeline {
 }
 
 fn span(request_id: Uuid) -> tracing::Span {
-    tracing::info_span!("graphql", request_id = %request_id)
+    crate::telemetry::operation_span(request_id)
 }
 
 /// The operation a request selects (by its `operationName`, or the document's only one): its

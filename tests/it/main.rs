@@ -23,6 +23,7 @@ mod messages;
 mod migrations;
 mod mls;
 mod moderation;
+mod otel;
 mod process;
 mod realtime;
 mod rooms;
