@@ -382,4 +382,11 @@ async fn receipts_and_unread_counts(app: &TestApp) {
         .gql(Some(&bob), MARK, json!({ "room": room, "msg": elsewhere }))
         .await;
     assert_eq!(first_error(&body).0, "NOT_FOUND");
+
+    // Sending marks the room read up to one's own message.
+    app.send(&ann, &room, "four").await;
+    assert_eq!(unread(&bob).await["unreadCount"], 1);
+    app.send(&bob, &room, "five").await;
+    assert_eq!(unread(&bob).await["unreadCount"], 0);
+    assert_eq!(unread(&ann).await["unreadCount"], 1);
 }
