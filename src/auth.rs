@@ -89,6 +89,8 @@ pub struct SessionCache(Mutex<Entries>);
 #[derive(Default)]
 struct Entries {
     viewers: HashMap<String, (Viewer, Instant)>,
+    /// The token hashes cached per user, so forgetting a user does not scan every entry.
+    by_user: HashMap<Uuid, Vec<String>>,
     /// Bumped by every forget: a lookup that started before one must not store its answer,
     /// which may predate the change.
     generation: u64,
@@ -113,6 +115,11 @@ impl SessionCache {
         {
             if entries.viewers.len() >= CACHE_MAX {
                 entries.viewers.clear();
+                entries.by_user.clear();
+            }
+            let hashes = entries.by_user.entry(viewer.id()).or_default();
+            if !hashes.contains(&token_hash) {
+                hashes.push(token_hash.clone());
             }
             entries.viewers.insert(token_hash, (viewer, until));
         }
@@ -121,11 +128,25 @@ impl SessionCache {
     /// Forgets one session (`session_id`), or every session of `user_id`.
     pub fn forget(&self, user_id: Uuid, session_id: Option<Uuid>) {
         if let Ok(mut entries) = self.0.lock() {
+            let entries = &mut *entries;
             entries.generation += 1;
-            entries.viewers.retain(|_, (viewer, _)| match session_id {
-                Some(id) => viewer.session_id != id,
-                None => viewer.id() != user_id,
+            let Some(hashes) = entries.by_user.get_mut(&user_id) else {
+                return;
+            };
+            hashes.retain(|hash| {
+                let forget = match (session_id, entries.viewers.get(hash)) {
+                    (Some(id), Some((viewer, _))) => viewer.session_id == id,
+                    (Some(_), None) => true,
+                    (None, _) => true,
+                };
+                if forget {
+                    entries.viewers.remove(hash);
+                }
+                !forget
             });
+            if hashes.is_empty() {
+                entries.by_user.remove(&user_id);
+            }
         }
     }
 
@@ -134,6 +155,7 @@ impl SessionCache {
         if let Ok(mut entries) = self.0.lock() {
             entries.generation += 1;
             entries.viewers.clear();
+            entries.by_user.clear();
         }
     }
 }
@@ -238,6 +260,74 @@ mod tests {
         assert!(a.starts_with(TOKEN_PREFIX));
         assert_eq!(hash_token(&a).len(), 64);
         assert_ne!(hash_token(&a), a);
+    }
+
+    fn viewer(user_id: Uuid, session_id: Uuid) -> Viewer {
+        let at = crate::service::now();
+        Viewer {
+            user: users::Model {
+                id: user_id,
+                username: "ann".to_owned(),
+                email: "ann@example.com".to_owned(),
+                display_name: "Ann".to_owned(),
+                password_hash: String::new(),
+                role: "user".to_owned(),
+                status: "online".to_owned(),
+                last_seen_at: None,
+                email_verified_at: None,
+                totp_secret: None,
+                totp_enabled_at: None,
+                avatar_blob_id: None,
+                created_at: at,
+                updated_at: at,
+                deleted_at: None,
+            },
+            session_id,
+        }
+    }
+
+    #[test]
+    fn session_cache_forgets_by_session_and_by_user() {
+        let cache = SessionCache::default();
+        let until = Instant::now() + CACHE_TTL;
+        let (ann, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        let (ann_a, ann_b, bob_a) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (_, generation) = cache.get("a");
+        cache.put("a".to_owned(), viewer(ann, ann_a), until, generation);
+        cache.put("b".to_owned(), viewer(ann, ann_b), until, generation);
+        cache.put("c".to_owned(), viewer(bob, bob_a), until, generation);
+        assert!(cache.get("a").0.is_some() && cache.get("b").0.is_some());
+
+        cache.forget(ann, Some(ann_a));
+        assert!(cache.get("a").0.is_none(), "the revoked session is gone");
+        assert!(cache.get("b").0.is_some(), "the user's other session stays");
+
+        cache.forget(ann, None);
+        assert!(
+            cache.get("b").0.is_none(),
+            "every session of the user is gone"
+        );
+        assert!(cache.get("c").0.is_some(), "other users stay");
+    }
+
+    #[test]
+    fn session_cache_refuses_answers_older_than_a_forget() {
+        let cache = SessionCache::default();
+        let (user, session) = (Uuid::now_v7(), Uuid::now_v7());
+        // A lookup starts, the session is revoked meanwhile, then the lookup would store.
+        let (_, started) = cache.get("a");
+        cache.forget(user, Some(session));
+        cache.put(
+            "a".to_owned(),
+            viewer(user, session),
+            Instant::now() + CACHE_TTL,
+            started,
+        );
+        assert!(cache.get("a").0.is_none());
+        // Expired entries are not served either.
+        let (_, now) = cache.get("b");
+        cache.put("b".to_owned(), viewer(user, session), Instant::now(), now);
+        assert!(cache.get("b").0.is_none());
     }
 
     #[test]

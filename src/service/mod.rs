@@ -64,7 +64,8 @@ impl WriteTxn {
 /// SQLite has one writer at a time, and a connection that finds the lock taken sleeps in its
 /// busy handler (1, 2, 5, ... up to 100 ms per try) however soon the lock frees, and not in
 /// arrival order. So this process's SQLite write transactions first queue for a turn on a
-/// FIFO async lock (`AppState::writer`): waiting writers wake as soon as the previous one ends, in order.
+/// FIFO async lock (`AppState::writer`): waiting writers wake in order, as soon as the previous
+/// one ends.
 pub async fn write_txn(state: &AppState) -> Result<WriteTxn, DbErr> {
     let turn = match state.db.get_database_backend() {
         DbBackend::Sqlite => Some(state.writer.clone().lock_owned().await),
