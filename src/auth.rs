@@ -134,11 +134,13 @@ impl SessionCache {
                 return;
             };
             hashes.retain(|hash| {
-                let forget = match (session_id, entries.viewers.get(hash)) {
-                    (Some(id), Some((viewer, _))) => viewer.session_id == id,
-                    (Some(_), None) => true,
-                    (None, _) => true,
-                };
+                // A hash whose entry is gone is dropped from the index either way.
+                let forget = session_id.is_none_or(|id| {
+                    entries
+                        .viewers
+                        .get(hash)
+                        .is_none_or(|(viewer, _)| viewer.session_id == id)
+                });
                 if forget {
                     entries.viewers.remove(hash);
                 }

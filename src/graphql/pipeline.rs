@@ -64,16 +64,14 @@ impl Pipeline {
     pub async fn run(&self, request: Request, request_id: Uuid) -> Response {
         let started = Instant::now();
         async {
-            let (label, mut response) = match self.prepare(request).await {
+            let (label, response) = match self.prepare(request).await {
                 Ok(prepared) => (
                     prepared.label,
                     self.0.schema.execute(prepared.request).await,
                 ),
                 Err(error) => ("unparsed".to_owned(), Response::from_errors(vec![error])),
             };
-            finish(&mut response, request_id);
-            crate::telemetry::operation(label, &outcome(&response), started.elapsed());
-            response
+            finish(response, request_id, Some(&label), started)
         }
         .instrument(span(request_id))
         .await
@@ -81,47 +79,30 @@ impl Pipeline {
 
     /// Runs one operation as a stream of responses (WebSocket): one response for a query or
     /// mutation (measured like HTTP ones), any number for a subscription (not measured here:
-    /// the live-subscription gauge counts those).
+    /// the live-subscription gauge counts those). Every poll runs in the operation's span.
     fn stream(&self, request: Request, session: Arc<Data>) -> BoxStream<'static, Response> {
         let this = self.clone();
         let request_id = Uuid::now_v7();
         let span = span(request_id);
         let started = Instant::now();
-        let responses = stream::once(
-            async move {
-                match this.prepare(request).await {
-                    Ok(prepared) => {
-                        let label = (!prepared.subscription).then_some(prepared.label);
-                        this.0
-                            .schema
-                            .execute_stream_with_session_data(prepared.request, session)
-                            .map(move |mut response| {
-                                finish(&mut response, request_id);
-                                if let Some(label) = &label {
-                                    crate::telemetry::operation(
-                                        label.clone(),
-                                        &outcome(&response),
-                                        started.elapsed(),
-                                    );
-                                }
-                                response
-                            })
-                            .boxed()
-                    }
-                    Err(error) => {
-                        let mut response = Response::from_errors(vec![error]);
-                        finish(&mut response, request_id);
-                        crate::telemetry::operation(
-                            "unparsed".to_owned(),
-                            &outcome(&response),
-                            started.elapsed(),
-                        );
-                        stream::iter([response]).boxed()
-                    }
+        let responses = stream::once(async move {
+            match this.prepare(request).await {
+                Ok(prepared) => {
+                    let label = (!prepared.subscription).then_some(prepared.label);
+                    this.0
+                        .schema
+                        .execute_stream_with_session_data(prepared.request, session)
+                        .map(move |response| {
+                            finish(response, request_id, label.as_deref(), started)
+                        })
+                        .boxed()
+                }
+                Err(error) => {
+                    let response = Response::from_errors(vec![error]);
+                    stream::iter([finish(response, request_id, Some("unparsed"), started)]).boxed()
                 }
             }
-            .instrument(span.clone()),
-        )
+        })
         .flatten();
         let mut responses = Box::pin(responses);
         stream::poll_fn(move |cx| {
@@ -228,8 +209,14 @@ fn operation(
     }
 }
 
-/// Gives every error a code, and INTERNAL ones the request id.
-fn finish(response: &mut Response, request_id: Uuid) {
+/// Gives every error a code, and INTERNAL ones the request id; with a metrics `label`, records
+/// the operation's outcome and time.
+fn finish(
+    mut response: Response,
+    request_id: Uuid,
+    label: Option<&str>,
+    started: Instant,
+) -> Response {
     for error in &mut response.errors {
         let ext = error.extensions.get_or_insert_with(Default::default);
         match ext.get("code") {
@@ -240,6 +227,10 @@ fn finish(response: &mut Response, request_id: Uuid) {
             Some(_) => {}
         }
     }
+    if let Some(label) = label {
+        crate::telemetry::operation(label.to_owned(), &outcome(&response), started.elapsed());
+    }
+    response
 }
 
 /// The metrics outcome: `ok`, or the first error's code.

@@ -162,12 +162,10 @@ async fn insert_marking_read(
         message.room_id.clone().into_value(),
         message.sender_id.clone().into_value(),
     ];
-    if values.iter().any(Option::is_none) {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "message to insert is incomplete"
-        )));
-    }
-    let values = values.into_iter().flatten().collect();
+    let values = values
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("message to insert is incomplete")))?;
     messages::Model::find_by_statement(sql::stmt(DbBackend::Postgres, SQL, values))
         .one(db)
         .await?
