@@ -116,24 +116,6 @@ async fn start(env: &[(&str, String)]) -> ServerProcess {
     ServerProcess::start(&env).await
 }
 
-/// Sends SIGTERM and waits (at most `within`) for a clean exit.
-fn terminate(server: &mut ServerProcess, within: Duration) -> Duration {
-    let started = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    while started.elapsed() < within {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            return started.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("confab did not exit within {within:?} of SIGTERM");
-}
-
 #[actix_web::test]
 async fn operations_are_exported_as_spans_named_after_them() {
     let collector = Collector::start();
@@ -201,7 +183,7 @@ async fn shutdown_sends_the_spans_still_queued() {
 
     // The collector runs on this thread's runtime while the wait blocks, so wait elsewhere.
     let waited = std::thread::spawn(move || {
-        let took = terminate(&mut server, Duration::from_secs(20));
+        let took = server.terminate(Duration::from_secs(20));
         drop(server);
         took
     });
@@ -234,7 +216,7 @@ async fn a_collector_that_never_answers_does_not_hold_up_shutdown() {
         .await;
     assert_eq!(body["data"]["__typename"], "Query", "{body}");
 
-    let took = terminate(&mut server, Duration::from_secs(20));
+    let took = server.terminate(Duration::from_secs(20));
     eprintln!("exited {took:?} after SIGTERM");
     assert!(
         took < Duration::from_secs(12),

@@ -490,6 +490,24 @@ impl ServerProcess {
         }
         panic!("confab did not become ready on port {port}");
     }
+
+    /// Sends SIGTERM and waits (at most `within`) for a clean exit; returns how long it took.
+    pub fn terminate(&mut self, within: std::time::Duration) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+        while started.elapsed() < within {
+            if let Some(status) = self.child.try_wait().expect("wait for confab") {
+                assert!(status.success(), "exit status {status}");
+                return started.elapsed();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("confab did not exit within {within:?} of SIGTERM");
+    }
 }
 
 impl Drop for ServerProcess {
