@@ -15,6 +15,7 @@ use crate::realtime::local::LocalBroker;
 use crate::realtime::presence::{HEARTBEAT, Presence};
 use crate::realtime::redis::RedisBroker;
 use crate::realtime::{Event, SharedBroker, Topic};
+use crate::service::message_writer::MessageWriter;
 use crate::service::ratelimit::RateLimiter;
 
 #[derive(Clone)]
@@ -30,6 +31,8 @@ pub struct AppState {
     pub sessions: Arc<crate::auth::SessionCache>,
     /// SQLite write transactions queue here for their turn (see `service::write_txn`).
     pub writer: Arc<tokio::sync::Mutex<()>>,
+    /// Text messages are written in batches through here (group commit).
+    pub messages: MessageWriter,
 }
 
 impl AppState {
@@ -67,7 +70,10 @@ impl AppState {
             broker.subscribe(Topic::Auth),
             Arc::downgrade(&sessions),
         ));
+        let writer = Arc::default();
         Ok(Self {
+            messages: MessageWriter::start(db.clone(), Arc::clone(&writer)),
+            writer,
             db,
             sessions,
             broker,
@@ -75,7 +81,6 @@ impl AppState {
             mailer: Arc::new(LogMailer),
             blobs: Arc::new(DirStore::new(config.blobs.dir.clone())),
             limiter,
-            writer: Arc::default(),
             config: Arc::new(config),
         })
     }

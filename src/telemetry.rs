@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing::Span;
 use uuid::Uuid;
 
@@ -17,6 +17,8 @@ pub const OPERATION_NAMES_MAX: usize = 500;
 const DURATION_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
+
+const BATCH_BUCKETS: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 static NAMES: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
@@ -27,6 +29,11 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .get_or_init(|| {
             PrometheusBuilder::new()
                 .set_buckets(&DURATION_BUCKETS)
+                .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full("confab_message_batch_size".to_owned()),
+                    &BATCH_BUCKETS,
+                )
                 .ok()?
                 .install_recorder()
                 .ok()

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use entity::{message_reactions, messages, room_members, users};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -81,34 +81,32 @@ pub async fn send(
     let attached =
         crate::service::blob::check_attachments(state, viewer.id(), &input.attachment_blob_ids)
             .await?;
-    let message = messages::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        room_id: Set(room.id),
-        sender_id: Set(Some(viewer.id())),
-        kind: Set("text".to_owned()),
-        body: Set(Some(body)),
-        ciphertext: Set(None),
-        epoch: Set(None),
-        reply_to_id: Set(input.reply_to_id),
-        metadata: Set(metadata),
-        created_at: Set(now()),
-        edited_at: Set(None),
-        deleted_at: Set(None),
+    let message = messages::Model {
+        id: Uuid::now_v7(),
+        room_id: room.id,
+        sender_id: Some(viewer.id()),
+        kind: "text".to_owned(),
+        body: Some(body),
+        ciphertext: None,
+        epoch: None,
+        reply_to_id: input.reply_to_id,
+        metadata,
+        created_at: now(),
+        edited_at: None,
+        deleted_at: None,
     };
-    let message = if attached.is_empty() && state.db.get_database_backend() == DbBackend::Postgres {
-        insert_marking_read(&state.db, message).await?
+    let message = if attached.is_empty() {
+        state.messages.write(message).await?
     } else {
         let txn = write_txn(state).await?;
-        let message = messages::Entity::insert(message)
+        let message = messages::Entity::insert(messages::ActiveModel::from(message))
             .exec_with_returning(&*txn)
             .await?;
-        if !attached.is_empty() {
-            entity::attachments::Entity::insert_many(crate::service::blob::attachment_rows(
-                state, message.id, &attached,
-            ))
-            .exec(&*txn)
-            .await?;
-        }
+        entity::attachments::Entity::insert_many(crate::service::blob::attachment_rows(
+            state, message.id, &attached,
+        ))
+        .exec(&*txn)
+        .await?;
         let mut marker: room_members::ActiveModel = membership.into();
         marker.last_read_message_id = Set(Some(message.id));
         marker.update(&*txn).await?;
@@ -134,42 +132,6 @@ pub async fn send(
         publish_unread(&state, sent.room_id, Some(sender.id)).await;
     });
     Ok(message)
-}
-
-/// Inserts a message and moves its sender's read marker to it in one PostgreSQL statement (a
-/// data-modifying CTE is atomic by itself): one round trip where a transaction takes four.
-async fn insert_marking_read(
-    db: &DatabaseConnection,
-    message: messages::ActiveModel,
-) -> ApiResult<messages::Model> {
-    const SQL: &str = "WITH m AS ( \
-           INSERT INTO messages (id, room_id, sender_id, kind, body, reply_to_id, metadata, created_at) \
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING * \
-         ), marker AS ( \
-           UPDATE room_members SET last_read_message_id = (SELECT id FROM m) \
-           WHERE room_id = ? AND user_id = ? \
-         ) \
-         SELECT * FROM m";
-    let values = vec![
-        message.id.clone().into_value(),
-        message.room_id.clone().into_value(),
-        message.sender_id.clone().into_value(),
-        message.kind.clone().into_value(),
-        message.body.clone().into_value(),
-        message.reply_to_id.clone().into_value(),
-        message.metadata.clone().into_value(),
-        message.created_at.clone().into_value(),
-        message.room_id.clone().into_value(),
-        message.sender_id.clone().into_value(),
-    ];
-    let values = values
-        .into_iter()
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("message to insert is incomplete")))?;
-    messages::Model::find_by_statement(sql::stmt(DbBackend::Postgres, SQL, values))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("insert returned no row")))
 }
 
 /// Publishes each active member's unread count for a room (but `skip`'s) to their topic.

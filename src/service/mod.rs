@@ -10,6 +10,7 @@ pub mod contact;
 pub mod maintenance;
 pub mod member;
 pub mod message;
+pub mod message_writer;
 pub mod mls;
 pub mod notification;
 pub mod page;
@@ -22,12 +23,14 @@ pub mod sql;
 pub mod user;
 pub mod validate;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
 use sea_orm::{
-    DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::state::AppState;
 
@@ -67,12 +70,19 @@ impl WriteTxn {
 /// FIFO async lock (`AppState::writer`): waiting writers wake in order, as soon as the previous
 /// one ends.
 pub async fn write_txn(state: &AppState) -> Result<WriteTxn, DbErr> {
-    let turn = match state.db.get_database_backend() {
-        DbBackend::Sqlite => Some(state.writer.clone().lock_owned().await),
+    begin_write(&state.db, &state.writer).await
+}
+
+/// [`write_txn`] for code holding the pool and the writer turn rather than the state.
+pub async fn begin_write(
+    db: &DatabaseConnection,
+    turn: &Arc<Mutex<()>>,
+) -> Result<WriteTxn, DbErr> {
+    let turn = match db.get_database_backend() {
+        DbBackend::Sqlite => Some(turn.clone().lock_owned().await),
         _ => None,
     };
-    let txn = state
-        .db
+    let txn = db
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()

@@ -1,6 +1,10 @@
 //! Messages over HTTP: send, edit, delete, replies, history pages, reactions, receipts, unread.
 
+use std::sync::Arc;
+
+use futures_util::future::join_all;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::on_both_backends;
 use crate::util::{TestApp, first_error};
@@ -21,6 +25,8 @@ on_both_backends!(
     newest_first_pages_walk_back_in_time,
     reactions_group_by_emoji,
     receipts_and_unread_counts,
+    concurrent_sends_are_all_stored,
+    a_failing_message_fails_alone,
 );
 
 async fn send_edit_delete_and_reply(app: &TestApp) {
@@ -389,4 +395,117 @@ async fn receipts_and_unread_counts(app: &TestApp) {
     app.send(&bob, &room, "five").await;
     assert_eq!(unread(&bob).await["unreadCount"], 0);
     assert_eq!(unread(&ann).await["unreadCount"], 1);
+}
+
+/// Sends arriving together are written together (group commit): every one is stored, once,
+/// and each sender's read marker ends at their newest message.
+async fn concurrent_sends_are_all_stored(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let (cat, cat_id) = app.register("cat").await;
+    let big = app.create_room(&ann, "big", &[&bob_id, &cat_id]).await;
+    let small = app.create_room(&ann, "small", &[&bob_id]).await;
+    let mut sends = Vec::new();
+    for i in 0..20 {
+        for (who, token) in [("ann", &ann), ("bob", &bob)] {
+            sends.push((token.clone(), big.clone(), format!("{who} big {i}")));
+            if i < 10 {
+                sends.push((token.clone(), small.clone(), format!("{who} small {i}")));
+            }
+        }
+    }
+    let ids = join_all(
+        sends
+            .iter()
+            .map(|(token, room, body)| app.send(token, room, body)),
+    )
+    .await;
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 60);
+    assert_eq!(app.count("messages").await, 60);
+
+    for (room, n) in [(&big, 40), (&small, 20)] {
+        let page = app
+            .ok(Some(&ann), PAGE, json!({ "room": room, "first": 100 }))
+            .await;
+        let bodies: Vec<String> = page["room"]["messages"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["body"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(bodies.len(), n);
+        // The sends raced, so the order is whatever the writes made it; a sender's unread
+        // count is what others wrote after the sender's newest message.
+        for (who, token) in [("ann", &ann), ("bob", &bob)] {
+            let last_own = bodies.iter().rposition(|b| b.starts_with(who)).unwrap();
+            let newer_from_others = bodies[last_own..]
+                .iter()
+                .filter(|b| !b.starts_with(who))
+                .count();
+            let unread = app.ok(Some(token), UNREAD, json!({ "room": room })).await;
+            assert_eq!(
+                unread["room"]["unreadCount"], newer_from_others,
+                "{who}'s marker is at their newest message in the room"
+            );
+        }
+    }
+    let unread = app.ok(Some(&cat), UNREAD, json!({ "room": big })).await;
+    assert_eq!(unread["room"]["unreadCount"], 40);
+}
+
+/// A batch with a message the database refuses (its room is gone) writes the others and
+/// fails only that one.
+async fn a_failing_message_fails_alone(app: &TestApp) {
+    use confab::service::message_writer::write_all;
+    let (ann, ann_id) = app.register("ann").await;
+    let room = app.create_room(&ann, "r", &[]).await;
+    let (ann_id, room_id) = (
+        ann_id.parse::<Uuid>().unwrap(),
+        room.parse::<Uuid>().unwrap(),
+    );
+    let message = |room_id: Uuid, body: &str| entity::messages::Model {
+        id: Uuid::now_v7(),
+        room_id,
+        sender_id: Some(ann_id),
+        kind: "text".to_owned(),
+        body: Some(body.to_owned()),
+        ciphertext: None,
+        epoch: None,
+        reply_to_id: None,
+        metadata: Some(json!({ "n": 1 })),
+        created_at: confab::service::now(),
+        edited_at: None,
+        deleted_at: None,
+    };
+    let batch = vec![
+        message(room_id, "first"),
+        message(Uuid::now_v7(), "nowhere"),
+        message(room_id, "third"),
+    ];
+    let results = write_all(&app.db, &Arc::default(), batch).await;
+    let outcome: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert_eq!(outcome, [true, false, true]);
+    assert_eq!(app.count("messages").await, 2);
+    let page = app
+        .ok(Some(&ann), PAGE, json!({ "room": room, "first": 10 }))
+        .await;
+    let bodies: Vec<&str> = page["room"]["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["first", "third"]);
+    let marker = app
+        .ok(
+            Some(&ann),
+            "query($room: UUID!) { room(id: $room) { members { lastReadMessageId } } }",
+            json!({ "room": room }),
+        )
+        .await;
+    assert_eq!(
+        marker["room"]["members"][0]["lastReadMessageId"],
+        results[2].as_ref().unwrap().id.to_string()
+    );
 }
