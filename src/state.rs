@@ -17,6 +17,7 @@ use crate::realtime::redis::RedisBroker;
 use crate::realtime::{Event, SharedBroker, Topic};
 use crate::service::message_writer::MessageWriter;
 use crate::service::ratelimit::RateLimiter;
+use crate::service::unread::UnreadFeed;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -33,6 +34,8 @@ pub struct AppState {
     pub writer: Arc<tokio::sync::Mutex<()>>,
     /// Text messages are written in batches through here (group commit).
     pub messages: MessageWriter,
+    /// Rooms whose unread counts changed, for the members listening.
+    pub unread: UnreadFeed,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
         let writer = Arc::default();
         Ok(Self {
             messages: MessageWriter::start(db.clone(), Arc::clone(&writer)),
+            unread: UnreadFeed::start(db.clone(), presence.clone(), broker.clone()),
             writer,
             db,
             sessions,
@@ -106,16 +110,21 @@ impl AppState {
 
     /// Publishes an event; call after the write it describes has committed.
     pub fn publish(&self, topic: Topic, event: Event) {
-        let kind = match topic {
-            Topic::Room(_) => "room",
-            Topic::User(_) => "user",
-            Topic::Presence(_) => "presence",
-            Topic::Session(_) => "session",
-            Topic::Auth => "auth",
-        };
-        metrics::counter!("confab_events_published_total", "topic" => kind).increment(1);
-        self.broker.publish(topic, event);
+        publish_to(&self.broker, topic, event);
     }
+}
+
+/// [`AppState::publish`] for tasks that hold the broker rather than the state.
+pub fn publish_to(broker: &SharedBroker, topic: Topic, event: Event) {
+    let kind = match topic {
+        Topic::Room(_) => "room",
+        Topic::User(_) => "user",
+        Topic::Presence(_) => "presence",
+        Topic::Session(_) => "session",
+        Topic::Auth => "auth",
+    };
+    metrics::counter!("confab_events_published_total", "topic" => kind).increment(1);
+    broker.publish(topic, event);
 }
 
 /// Applies other instances' `ViewerChanged` events to this one's cache (its own were applied

@@ -7,7 +7,7 @@ use entity::{message_reactions, messages, room_members, users};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, Set,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -120,95 +120,24 @@ pub async fn send(
             sender: Some(Box::new(public_user(viewer.user.clone()))),
         },
     );
-    // Mentions and unread counters follow without holding up the sender.
-    let (state, sender, sent) = (state.clone(), viewer.user.clone(), message.clone());
-    tokio::spawn(async move {
-        if let Some(body) = sent.body.as_deref()
-            && let Err(err) =
-                notification::notify_mentions(&state, &sender, sent.room_id, sent.id, body).await
-        {
-            tracing::warn!(error = ?err, "mention notifications failed");
-        }
-        publish_unread(&state, sent.room_id, Some(sender.id)).await;
-    });
-    Ok(message)
-}
-
-/// Publishes each active member's unread count for a room (but `skip`'s) to their topic.
-/// Only members with a socket open somewhere can hear it, so only their counts are computed;
-/// everyone else reads `unreadCount` when they next look. A busy room with nobody connected
-/// costs one indexed lookup of its members per message, not a count over its history.
-pub async fn publish_unread(state: &AppState, room_id: Uuid, skip: Option<Uuid>) {
-    let members = match room_members::Entity::find()
-        .select_only()
-        .column(room_members::Column::UserId)
-        .filter(room_members::Column::RoomId.eq(room_id))
-        .filter(room_members::Column::LeftAt.is_null())
-        .into_tuple::<Uuid>()
-        .all(&state.db)
-        .await
+    // Unread counters and mentions follow without holding up the sender.
+    state.unread.changed(room.id, Some(viewer.id()));
+    if message
+        .body
+        .as_deref()
+        .is_some_and(|body| !notification::mentions(body).is_empty())
     {
-        Ok(members) => members,
-        Err(err) => {
-            tracing::warn!(error = %err, "unread counts failed");
-            return;
-        }
-    };
-    let listeners: Vec<Uuid> = state
-        .presence
-        .online(&members)
-        .await
-        .into_iter()
-        .filter(|user| Some(*user) != skip)
-        .collect();
-    if listeners.is_empty() {
-        return;
-    }
-    match unread_for(&state.db, room_id, &listeners).await {
-        Ok(counts) => {
-            for (user_id, unread_count) in counts {
-                state.publish(
-                    Topic::User(user_id),
-                    Event::UnreadChanged {
-                        room_id,
-                        unread_count,
-                    },
-                );
+        let (state, sender, sent) = (state.clone(), viewer.user.clone(), message.clone());
+        tokio::spawn(async move {
+            let body = sent.body.as_deref().unwrap_or_default();
+            if let Err(err) =
+                notification::notify_mentions(&state, &sender, sent.room_id, sent.id, body).await
+            {
+                tracing::warn!(error = ?err, "mention notifications failed");
             }
-        }
-        Err(err) => tracing::warn!(error = %err, "unread counts failed"),
+        });
     }
-}
-
-#[derive(FromQueryResult)]
-struct MemberCount {
-    user_id: Uuid,
-    n: i64,
-}
-
-/// The unread counts of `users` (active members) in one room, in one statement.
-async fn unread_for(
-    db: &impl ConnectionTrait,
-    room_id: Uuid,
-    users: &[Uuid],
-) -> Result<Vec<(Uuid, i64)>, DbErr> {
-    let query = format!(
-        "SELECT rm.user_id AS user_id, COUNT(m.id) AS n \
-         FROM room_members rm \
-         LEFT JOIN messages r ON r.id = rm.last_read_message_id \
-         LEFT JOIN messages m ON m.room_id = rm.room_id AND m.deleted_at IS NULL \
-           AND (m.sender_id IS NULL OR m.sender_id <> rm.user_id) \
-           AND (r.id IS NULL OR m.created_at > r.created_at OR (m.created_at = r.created_at AND m.id > r.id)) \
-         WHERE rm.room_id = ? AND rm.left_at IS NULL AND rm.user_id IN ({}) \
-         GROUP BY rm.user_id",
-        sql::list(users.len())
-    );
-    let mut values: Vec<sea_orm::Value> = vec![room_id.into()];
-    values.extend(users.iter().map(|u| sea_orm::Value::from(*u)));
-    let rows = MemberCount::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
+    Ok(message)
 }
 
 /// Tells the room the caller is (or stopped) typing. Never stored; clients drop the
@@ -309,8 +238,7 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> ApiResult<me
             message: message.clone(),
         },
     );
-    let (state, room_id) = (state.clone(), message.room_id);
-    tokio::spawn(async move { publish_unread(&state, room_id, None).await });
+    state.unread.changed(message.room_id, None);
     Ok(message)
 }
 

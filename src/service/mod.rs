@@ -20,6 +20,7 @@ pub mod room;
 pub mod search;
 pub mod security;
 pub mod sql;
+pub mod unread;
 pub mod user;
 pub mod validate;
 

@@ -33,6 +33,7 @@ on_both_backends!(
     revoking_the_session_closes_its_sockets,
     my_events_notifications_and_unread,
     presence_follows_sockets,
+    unread_counts_settle_on_the_truth,
 );
 
 fn typename(payload: &Value) -> &str {
@@ -324,4 +325,65 @@ async fn sockets_without_init_are_closed() {
     let mut ws = crate::wsclient::Ws::from_framed(framed, TRANSPORT);
     assert_eq!(ws.closed().await, Some(4408));
     app.stop().await;
+}
+
+/// Unread counts are recounted once per room per pass, however many sends raced: the last count
+/// each listener hears is their real one. A sender is not told about their own sends (which
+/// read the room up to them), so theirs may stay behind only when it is 0.
+async fn unread_counts_settle_on_the_truth(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let (cat, cat_id) = app.register("cat").await;
+    let room = app.create_room(&ann, "busy", &[&bob_id, &cat_id]).await;
+    let mut sockets = Vec::new();
+    for token in [&ann, &bob, &cat] {
+        let mut ws = Ws::ready(app, TRANSPORT, token).await;
+        ws.subscribe("me", MY_EVENTS, json!({})).await;
+        sockets.push(ws);
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+
+    let sends = (0..15).flat_map(|i| {
+        [
+            (ann.clone(), format!("ann {i}")),
+            (bob.clone(), format!("bob {i}")),
+        ]
+    });
+    let sends: Vec<_> = sends.collect();
+    futures_util::future::join_all(
+        sends
+            .iter()
+            .map(|(token, body)| app.send(token, &room, body)),
+    )
+    .await;
+
+    for (token, ws) in [&ann, &bob, &cat].into_iter().zip(&mut sockets) {
+        let truth = app
+            .ok(
+                Some(token),
+                "query($room: UUID!) { room(id: $room) { unreadCount } }",
+                json!({ "room": room }),
+            )
+            .await["room"]["unreadCount"]
+            .clone();
+        let mut last = None;
+        while let Got::Message(got) = ws.recv_within(Duration::from_millis(1500)).await {
+            let event = &got["payload"]["data"]["myEvents"];
+            if event["__typename"] == "UnreadChanged" {
+                assert_eq!(event["roomId"], room);
+                last = Some(event["unreadCount"].clone());
+            }
+        }
+        if truth != 0 || token == &cat {
+            assert_eq!(last, Some(truth));
+        }
+    }
+    let cat_count = app
+        .ok(
+            Some(&cat),
+            "query($room: UUID!) { room(id: $room) { unreadCount } }",
+            json!({ "room": room }),
+        )
+        .await;
+    assert_eq!(cat_count["room"]["unreadCount"], 30);
 }

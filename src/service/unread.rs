@@ -1,0 +1,152 @@
+//! Unread counts pushed to members with a socket open after a room's messages change.
+//!
+//! Changes queue here and one task works through them, a room at a time however many changes
+//! it had while the task was busy: a busy room costs one recount per pass, not one per message.
+//! Only members with a socket open somewhere can hear a count, so only theirs are computed;
+//! everyone else reads `unreadCount` when they next look.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use entity::room_members;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect,
+};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::realtime::presence::Presence;
+use crate::realtime::{Event, SharedBroker, Topic};
+use crate::service::sql;
+
+/// Changes taken per pass; rooms looked up per statement.
+const PASS: usize = 4096;
+const ROOMS_PER_LOOKUP: usize = 500;
+
+/// The queue of rooms whose unread counts changed; cheap to clone.
+#[derive(Clone)]
+pub struct UnreadFeed {
+    changes: mpsc::UnboundedSender<(Uuid, Option<Uuid>)>,
+}
+
+impl UnreadFeed {
+    /// Starts the task that publishes counts. Must run inside the tokio runtime; the task
+    /// stops when the last clone of the feed is dropped.
+    pub fn start(db: DatabaseConnection, presence: Arc<Presence>, broker: SharedBroker) -> Self {
+        let (changes, queue) = mpsc::unbounded_channel();
+        tokio::spawn(publish_counts(db, presence, broker, queue));
+        Self { changes }
+    }
+
+    /// The messages of `room_id` changed (call after the commit). `author` made the change
+    /// and is not told: their own messages are never unread to them.
+    pub fn changed(&self, room_id: Uuid, author: Option<Uuid>) {
+        // Fails only once the task is gone, when the process is stopping.
+        let _ = self.changes.send((room_id, author));
+    }
+}
+
+async fn publish_counts(
+    db: DatabaseConnection,
+    presence: Arc<Presence>,
+    broker: SharedBroker,
+    mut queue: mpsc::UnboundedReceiver<(Uuid, Option<Uuid>)>,
+) {
+    let mut changes = Vec::with_capacity(PASS);
+    while queue.recv_many(&mut changes, PASS).await > 0 {
+        // Per room, the one author not to tell: only if every change came from them.
+        let mut rooms: HashMap<Uuid, Option<Uuid>> = HashMap::new();
+        for (room_id, author) in changes.drain(..) {
+            rooms
+                .entry(room_id)
+                .and_modify(|skip| {
+                    if *skip != author {
+                        *skip = None;
+                    }
+                })
+                .or_insert(author);
+        }
+        let room_ids: Vec<Uuid> = rooms.keys().copied().collect();
+        for chunk in room_ids.chunks(ROOMS_PER_LOOKUP) {
+            if let Err(err) = publish_rooms(&db, &presence, &broker, chunk, &rooms).await {
+                tracing::warn!(error = %err, "unread counts failed");
+            }
+        }
+    }
+}
+
+async fn publish_rooms(
+    db: &DatabaseConnection,
+    presence: &Presence,
+    broker: &SharedBroker,
+    room_ids: &[Uuid],
+    skip: &HashMap<Uuid, Option<Uuid>>,
+) -> Result<(), DbErr> {
+    let members: Vec<(Uuid, Uuid)> = room_members::Entity::find()
+        .select_only()
+        .column(room_members::Column::RoomId)
+        .column(room_members::Column::UserId)
+        .filter(room_members::Column::RoomId.is_in(room_ids.iter().copied()))
+        .filter(room_members::Column::LeftAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let users: Vec<Uuid> = members
+        .iter()
+        .map(|(_, user)| *user)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let online = presence.online(&users).await;
+    let mut listeners: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (room_id, user_id) in members {
+        if online.contains(&user_id) && skip.get(&room_id) != Some(&Some(user_id)) {
+            listeners.entry(room_id).or_default().push(user_id);
+        }
+    }
+    for (room_id, users) in listeners {
+        for (user_id, unread_count) in unread_for(db, room_id, &users).await? {
+            crate::state::publish_to(
+                broker,
+                Topic::User(user_id),
+                Event::UnreadChanged {
+                    room_id,
+                    unread_count,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(FromQueryResult)]
+struct MemberCount {
+    user_id: Uuid,
+    n: i64,
+}
+
+/// The unread counts of `users` (active members) in one room, in one statement.
+async fn unread_for(
+    db: &impl ConnectionTrait,
+    room_id: Uuid,
+    users: &[Uuid],
+) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    let query = format!(
+        "SELECT rm.user_id AS user_id, COUNT(m.id) AS n \
+         FROM room_members rm \
+         LEFT JOIN messages r ON r.id = rm.last_read_message_id \
+         LEFT JOIN messages m ON m.room_id = rm.room_id AND m.deleted_at IS NULL \
+           AND (m.sender_id IS NULL OR m.sender_id <> rm.user_id) \
+           AND (r.id IS NULL OR m.created_at > r.created_at OR (m.created_at = r.created_at AND m.id > r.id)) \
+         WHERE rm.room_id = ? AND rm.left_at IS NULL AND rm.user_id IN ({}) \
+         GROUP BY rm.user_id",
+        sql::list(users.len())
+    );
+    let mut values: Vec<sea_orm::Value> = vec![room_id.into()];
+    values.extend(users.iter().map(|u| sea_orm::Value::from(*u)));
+    let rows = MemberCount::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
+}
