@@ -4,7 +4,8 @@
 use chrono::Duration;
 use entity::{messages, room_members, rooms, users};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -188,6 +189,7 @@ pub async fn bench(db: &DatabaseConnection) -> anyhow::Result<String> {
             .filter(messages::Column::Body.starts_with("bench-send"))
             .exec(db)
             .await?;
+        analyze(db).await?;
         return Ok(format!(
             "benchmark data present; removed {} messages of earlier send runs",
             removed.rows_affected
@@ -287,10 +289,25 @@ pub async fn bench(db: &DatabaseConnection) -> anyhow::Result<String> {
     });
     let reaction_count = insert_chunked(&txn, reactions).await?;
     txn.commit().await?;
+    analyze(db).await?;
     Ok(format!(
         "seeded {BENCH_USERS} users (tokens bench-token-<i>, password \"{BENCH_PASSWORD}\"), \
          {BENCH_ROOMS} rooms, {BENCH_MESSAGES} messages, {reaction_count} reactions"
     ))
+}
+
+/// Refreshes the planner's statistics after bulk changes, as the harness's seed.sql and
+/// reset.sql do for the peer's database (`VACUUM ANALYZE`): without them PostgreSQL plans for
+/// empty tables until autovacuum comes by.
+async fn analyze(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "VACUUM ANALYZE users, sessions, rooms, room_members, messages, message_reactions"
+        }
+        _ => "ANALYZE",
+    };
+    db.execute_unprepared(sql).await?;
+    Ok(())
 }
 
 /// The password of every benchmark user (they sign in with their tokens anyway).
