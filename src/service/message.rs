@@ -59,7 +59,7 @@ pub async fn send(
             std::time::Duration::from_secs(10),
         )
         .await?;
-    let (room, membership) = require_member(&state.db, viewer, input.room_id).await?;
+    let (room, membership) = state.members.require(viewer, input.room_id).await?;
     if room.archived_at.is_some() {
         return Err(ApiError::Forbidden("the room is archived".to_owned()));
     }

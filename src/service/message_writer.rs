@@ -15,7 +15,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::service::{begin_write, sql};
+use crate::service::{batch, begin_write, sql};
 
 /// The most messages in one write: 11 bound values each, far below either backend's limit.
 pub const MAX_BATCH: usize = 256;
@@ -34,20 +34,23 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts the writers: one on SQLite (it has one writer anyway; `turn` is the process's
-    /// SQLite writer turn, shared with every other write transaction), two on PostgreSQL, so
-    /// one batch gathers while the other is written. Must run inside the tokio runtime; the
-    /// writers stop when the last clone of the queue is dropped.
+    /// Starts the writers (see [`batch::spawn_workers`]); `turn` is the process's SQLite
+    /// writer turn, shared with every other write transaction.
     pub fn start(db: DatabaseConnection, turn: Arc<Mutex<()>>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        let queue = Arc::new(Mutex::new(queue));
-        let writers = match db.get_database_backend() {
-            DbBackend::Sqlite => 1,
-            _ => 2,
-        };
-        for _ in 0..writers {
-            tokio::spawn(write_batches(db.clone(), turn.clone(), queue.clone()));
-        }
+        let workers = batch::workers_for(db.get_database_backend());
+        batch::spawn_workers(workers, MAX_BATCH, queue, move |jobs: Vec<Job>| {
+            let (db, turn) = (db.clone(), turn.clone());
+            async move {
+                metrics::histogram!("confab_message_batch_size").record(jobs.len() as f64);
+                let (done, messages): (Vec<_>, Vec<_>) =
+                    jobs.into_iter().map(|job| (job.done, job.message)).unzip();
+                let written = write_all(&db, &turn, messages).await;
+                for (done, written) in done.into_iter().zip(written) {
+                    let _ = done.send(written);
+                }
+            }
+        });
         Self { jobs }
     }
 
@@ -61,25 +64,6 @@ impl MessageWriter {
             .await
             .map_err(|_| stopped())?;
         written.await.map_err(|_| stopped())?
-    }
-}
-
-async fn write_batches(
-    db: DatabaseConnection,
-    turn: Arc<Mutex<()>>,
-    queue: Arc<Mutex<mpsc::Receiver<Job>>>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    loop {
-        if queue.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
-            break;
-        }
-        metrics::histogram!("confab_message_batch_size").record(batch.len() as f64);
-        let (done, messages): (Vec<_>, Vec<_>) =
-            batch.drain(..).map(|job| (job.done, job.message)).unzip();
-        for (done, written) in done.into_iter().zip(write_all(&db, &turn, messages).await) {
-            let _ = done.send(written);
-        }
     }
 }
 

@@ -27,6 +27,7 @@ on_both_backends!(
     receipts_and_unread_counts,
     concurrent_sends_are_all_stored,
     a_failing_message_fails_alone,
+    racing_sends_are_checked_each_on_its_own,
 );
 
 async fn send_edit_delete_and_reply(app: &TestApp) {
@@ -508,4 +509,38 @@ async fn a_failing_message_fails_alone(app: &TestApp) {
         marker["room"]["members"][0]["lastReadMessageId"],
         results[2].as_ref().unwrap().id.to_string()
     );
+}
+
+/// Membership checks of racing sends are answered together (one lookup for whatever is
+/// queued), but each send gets its own answer: members send, strangers get NOT_FOUND.
+async fn racing_sends_are_checked_each_on_its_own(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let (cat, _) = app.register("cat").await;
+    let shared = app.create_room(&ann, "shared", &[&bob_id]).await;
+    let own = app.create_room(&ann, "own", &[]).await;
+    let mut sends = Vec::new();
+    for i in 0..8 {
+        sends.push((&ann, &shared, true, i));
+        sends.push((&bob, &shared, true, i));
+        sends.push((&cat, &shared, false, i));
+        sends.push((&ann, &own, true, i));
+        sends.push((&bob, &own, false, i));
+    }
+    let answers = join_all(sends.iter().map(|(token, room, _, i)| {
+        app.gql(
+            Some(token.as_str()),
+            SEND,
+            json!({ "input": { "roomId": room, "body": format!("m{i}") } }),
+        )
+    }))
+    .await;
+    for ((_, _, member, _), answer) in sends.iter().zip(&answers) {
+        if *member {
+            assert!(answer["data"]["sendMessage"]["id"].is_string(), "{answer}");
+        } else {
+            assert_eq!(first_error(answer).0, "NOT_FOUND", "{answer}");
+        }
+    }
+    assert_eq!(app.count("messages").await, 24);
 }
