@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::service::{batch, begin_write, sql};
 
-/// The most messages in one write: 11 bound values each, far below either backend's limit.
+/// The most messages in one write: 12 bound values each, far below either backend's limit.
 pub const MAX_BATCH: usize = 256;
 /// Sends waiting beyond this many hold their request until there is room.
 const QUEUE: usize = 4096;
@@ -27,19 +27,22 @@ struct Job {
     done: oneshot::Sender<Result<messages::Model, DbErr>>,
 }
 
-/// The queue in front of the message writers; cheap to clone.
+/// The queue in front of the message writer; cheap to clone.
 #[derive(Clone)]
 pub struct MessageWriter {
     jobs: mpsc::Sender<Job>,
 }
 
 impl MessageWriter {
-    /// Starts the writers (see [`batch::spawn_workers`]); `turn` is the process's SQLite
-    /// writer turn, shared with every other write transaction.
+    /// Starts the writer (see [`batch::spawn_workers`]); `turn` is the process's SQLite
+    /// writer turn, shared with every other write transaction. One writer on either backend:
+    /// batches commit in turn, so each sees the read markers the one before it moved (two
+    /// writers on PostgreSQL could move a marker back, each batch checking against a snapshot
+    /// without the other's message). Two writers, each taking a share of the senders, measured
+    /// no faster on PostgreSQL than one.
     pub fn start(db: DatabaseConnection, turn: Arc<Mutex<()>>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        let workers = batch::workers_for(db.get_database_backend());
-        batch::spawn_workers(workers, MAX_BATCH, queue, move |jobs: Vec<Job>| {
+        batch::spawn_workers(1, MAX_BATCH, queue, move |jobs: Vec<Job>| {
             let (db, turn) = (db.clone(), turn.clone());
             async move {
                 metrics::histogram!("confab_message_batch_size").record(jobs.len() as f64);
@@ -102,7 +105,7 @@ async fn write(
     if backend == DbBackend::Postgres {
         // A data-modifying CTE is atomic by itself: one round trip, no transaction.
         let sql = format!(
-            "WITH v(room_id, user_id, id) AS (VALUES {markers}), \
+            "WITH v(room_id, user_id, id, created_at) AS (VALUES {markers}), \
              marker AS ({UPDATE_MARKERS}) {INSERT} {rows}"
         );
         let values = marker_values.into_iter().chain(row_values).collect();
@@ -112,7 +115,8 @@ async fn write(
     let txn = begin_write(db, turn).await?;
     txn.execute_raw(sql::stmt(backend, &format!("{INSERT} {rows}"), row_values))
         .await?;
-    let sql = format!("WITH v(room_id, user_id, id) AS (VALUES {markers}) {UPDATE_MARKERS}");
+    let sql =
+        format!("WITH v(room_id, user_id, id, created_at) AS (VALUES {markers}) {UPDATE_MARKERS}");
     txn.execute_raw(sql::stmt(backend, &sql, marker_values))
         .await?;
     txn.commit().await
@@ -120,8 +124,12 @@ async fn write(
 
 const INSERT: &str = "INSERT INTO messages \
     (id, room_id, sender_id, kind, body, reply_to_id, metadata, created_at) VALUES";
+/// Moves each marker forward only: never to a message older than the one it is at (two sends
+/// of one member can reach the queue in the other order than they were created).
 const UPDATE_MARKERS: &str = "UPDATE room_members SET last_read_message_id = v.id FROM v \
-    WHERE room_members.room_id = v.room_id AND room_members.user_id = v.user_id";
+    WHERE room_members.room_id = v.room_id AND room_members.user_id = v.user_id \
+    AND NOT EXISTS (SELECT 1 FROM messages cur WHERE cur.id = room_members.last_read_message_id \
+      AND (cur.created_at > v.created_at OR (cur.created_at = v.created_at AND cur.id > v.id)))";
 
 /// The VALUES rows of the INSERT and their bound values.
 fn rows(messages: &[&messages::Model]) -> (String, Vec<Value>) {
@@ -144,7 +152,7 @@ fn rows(messages: &[&messages::Model]) -> (String, Vec<Value>) {
     (rows, values)
 }
 
-/// `(room, sender, message)` rows moving each sender's read marker to their newest message in
+/// `(room, sender, message, its time)` rows moving each sender's read marker to their newest message in
 /// the batch (one row per room and sender: an UPDATE ... FROM with two would pick either).
 fn read_markers(messages: &[&messages::Model]) -> (String, Vec<Value>) {
     let mut newest: HashMap<(Uuid, Option<Uuid>), &messages::Model> = HashMap::new();
@@ -158,10 +166,17 @@ fn read_markers(messages: &[&messages::Model]) -> (String, Vec<Value>) {
             })
             .or_insert(message);
     }
-    let rows = vec!["(?, ?, ?)"; newest.len()].join(", ");
+    let rows = vec!["(?, ?, ?, ?)"; newest.len()].join(", ");
     let values = newest
         .values()
-        .flat_map(|m| [m.room_id.into(), m.sender_id.into(), m.id.into()])
+        .flat_map(|m| {
+            [
+                m.room_id.into(),
+                m.sender_id.into(),
+                m.id.into(),
+                m.created_at.into(),
+            ]
+        })
         .collect();
     (rows, values)
 }

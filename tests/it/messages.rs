@@ -28,6 +28,7 @@ on_both_backends!(
     concurrent_sends_are_all_stored,
     a_failing_message_fails_alone,
     racing_sends_are_checked_each_on_its_own,
+    a_later_batch_with_an_older_message_leaves_the_marker,
 );
 
 async fn send_edit_delete_and_reply(app: &TestApp) {
@@ -465,20 +466,7 @@ async fn a_failing_message_fails_alone(app: &TestApp) {
         ann_id.parse::<Uuid>().unwrap(),
         room.parse::<Uuid>().unwrap(),
     );
-    let message = |room_id: Uuid, body: &str| entity::messages::Model {
-        id: Uuid::now_v7(),
-        room_id,
-        sender_id: Some(ann_id),
-        kind: "text".to_owned(),
-        body: Some(body.to_owned()),
-        ciphertext: None,
-        epoch: None,
-        reply_to_id: None,
-        metadata: Some(json!({ "n": 1 })),
-        created_at: confab::service::now(),
-        edited_at: None,
-        deleted_at: None,
-    };
+    let message = |room_id: Uuid, body: &str| text(ann_id, room_id, body);
     let batch = vec![
         message(room_id, "first"),
         message(Uuid::now_v7(), "nowhere"),
@@ -543,4 +531,57 @@ async fn racing_sends_are_checked_each_on_its_own(app: &TestApp) {
         }
     }
     assert_eq!(app.count("messages").await, 24);
+}
+
+/// A text message as the writer takes it.
+fn text(sender: Uuid, room_id: Uuid, body: &str) -> entity::messages::Model {
+    entity::messages::Model {
+        id: Uuid::now_v7(),
+        room_id,
+        sender_id: Some(sender),
+        kind: "text".to_owned(),
+        body: Some(body.to_owned()),
+        ciphertext: None,
+        epoch: None,
+        reply_to_id: None,
+        metadata: Some(json!({ "n": 1 })),
+        created_at: confab::service::now(),
+        edited_at: None,
+        deleted_at: None,
+    }
+}
+
+/// Two sends of one member can reach the writer in the other order than they were created:
+/// the read marker stays at the newer message.
+async fn a_later_batch_with_an_older_message_leaves_the_marker(app: &TestApp) {
+    use confab::service::message_writer::write_all;
+    let (ann, ann_id) = app.register("ann").await;
+    let room = app.create_room(&ann, "r", &[]).await;
+    let (ann_id, room_id) = (
+        ann_id.parse::<Uuid>().unwrap(),
+        room.parse::<Uuid>().unwrap(),
+    );
+    let older = text(ann_id, room_id, "older");
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let newer = text(ann_id, room_id, "newer");
+    let turn = Arc::default();
+    for batch in [vec![newer.clone()], vec![older]] {
+        assert!(
+            write_all(&app.db, &turn, batch)
+                .await
+                .iter()
+                .all(Result::is_ok)
+        );
+    }
+    let marker = app
+        .ok(
+            Some(&ann),
+            "query($room: UUID!) { room(id: $room) { members { lastReadMessageId } } }",
+            json!({ "room": room }),
+        )
+        .await;
+    assert_eq!(
+        marker["room"]["members"][0]["lastReadMessageId"],
+        newer.id.to_string()
+    );
 }
