@@ -23,6 +23,7 @@ mod m20261126_000014_create_message_search;
 mod m20261126_000015_create_blob_uploads;
 mod m20261126_000016_index_retained_bodies;
 mod m20261126_000017_index_member_markers;
+mod m20261126_000018_cover_unread_counts;
 mod util;
 
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000015_create_blob_uploads::Migration),
             Box::new(m20261126_000016_index_retained_bodies::Migration),
             Box::new(m20261126_000017_index_member_markers::Migration),
+            Box::new(m20261126_000018_cover_unread_counts::Migration),
         ]
     }
 }
