@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use entity::{message_reactions, messages, room_members, users};
+use entity::{message_reactions, messages, users};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
@@ -59,7 +59,7 @@ pub async fn send(
             std::time::Duration::from_secs(10),
         )
         .await?;
-    let (room, membership) = state.members.require(viewer, input.room_id).await?;
+    let (room, _) = state.members.require(viewer, input.room_id).await?;
     if room.archived_at.is_some() {
         return Err(ApiError::Forbidden("the room is archived".to_owned()));
     }
@@ -107,9 +107,7 @@ pub async fn send(
         ))
         .exec(&*txn)
         .await?;
-        let mut marker: room_members::ActiveModel = membership.into();
-        marker.last_read_message_id = Set(Some(message.id));
-        marker.update(&*txn).await?;
+        crate::service::message_writer::move_read_markers(&*txn, &[&message]).await?;
         txn.commit().await?;
         message
     };

@@ -100,9 +100,9 @@ async fn write(
     messages: &[&messages::Model],
 ) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    let (markers, marker_values) = read_markers(messages);
     let (rows, row_values) = rows(messages);
     if backend == DbBackend::Postgres {
+        let (markers, marker_values) = read_markers(messages);
         // A data-modifying CTE is atomic by itself: one round trip, no transaction.
         let sql = format!(
             "WITH v(room_id, user_id, id, created_at) AS (VALUES {markers}), \
@@ -115,11 +115,22 @@ async fn write(
     let txn = begin_write(db, turn).await?;
     txn.execute_raw(sql::stmt(backend, &format!("{INSERT} {rows}"), row_values))
         .await?;
+    move_read_markers(&*txn, messages).await?;
+    txn.commit().await
+}
+
+/// Moves each sender's read marker forward to their newest of `messages` (already written,
+/// or written by the same transaction).
+pub async fn move_read_markers(
+    db: &impl ConnectionTrait,
+    messages: &[&messages::Model],
+) -> Result<(), DbErr> {
+    let (markers, values) = read_markers(messages);
     let sql =
         format!("WITH v(room_id, user_id, id, created_at) AS (VALUES {markers}) {UPDATE_MARKERS}");
-    txn.execute_raw(sql::stmt(backend, &sql, marker_values))
+    db.execute_raw(sql::stmt(db.get_database_backend(), &sql, values))
         .await?;
-    txn.commit().await
+    Ok(())
 }
 
 const INSERT: &str = "INSERT INTO messages \

@@ -131,6 +131,18 @@ async fn blobs_are_served_to_those_allowed(app: &TestApp) {
     assert_eq!(attachment["blob"]["id"], id);
     assert_eq!(attachment["metadata"]["width"], 4);
     assert_eq!(attachment["metadata"]["mimeType"], "image/png");
+    // Sending read the room up to the message, for the sender only.
+    let unread = "query($r: UUID!) { room(id: $r) { unreadCount members { user { username } lastReadMessageId } } }";
+    let seen = app.ok(Some(&ann), unread, json!({ "r": room })).await;
+    assert_eq!(seen["room"]["unreadCount"], 0);
+    for member in seen["room"]["members"].as_array().unwrap() {
+        let expected = if member["user"]["username"] == "ann" {
+            sent["sendMessage"]["id"].clone()
+        } else {
+            Value::Null
+        };
+        assert_eq!(member["lastReadMessageId"], expected);
+    }
     assert_eq!(app.fetch(&path, Some(&bob), &[]).await.0, 200);
     assert_eq!(app.fetch(&path, Some(&cat), &[]).await.0, 404);
     let blob_query = "query($id: String!) { blob(id: $id) { id size } }";
