@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{room_members, rooms};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -60,8 +60,8 @@ impl MemberChecks {
         Self { checks }
     }
 
-    /// What [`crate::service::room::require_member`] answers: the room (not deleted) and the
-    /// viewer's active membership, or `NOT_FOUND`.
+    /// [`crate::service::room::require_member`], answered together with the checks queued
+    /// beside it: the room (not deleted) and the viewer's active membership, or `NOT_FOUND`.
     pub async fn require(
         &self,
         viewer: &Viewer,
@@ -84,8 +84,8 @@ impl MemberChecks {
 /// The rooms (not deleted) and active memberships of `pairs` (room, user), in one statement:
 /// every membership of those users in those rooms (two plain `IN` lists plan and run faster
 /// than a list of pairs), then only the pairs asked for.
-async fn lookup(
-    db: &DatabaseConnection,
+pub async fn lookup(
+    db: &impl ConnectionTrait,
     pairs: &[(Uuid, Uuid)],
 ) -> Result<HashMap<(Uuid, Uuid), (rooms::Model, room_members::Model)>, DbErr> {
     let rooms: HashSet<Uuid> = pairs.iter().map(|(room, _)| *room).collect();

@@ -138,11 +138,16 @@ async fn send_edit_delete_and_reply(app: &TestApp) {
 }
 
 fn ids(data: &Value) -> Vec<String> {
+    node_field(data, "id")
+}
+
+/// `field` of every message of a `room { messages { edges { node } } }` page.
+fn node_field(data: &Value, field: &str) -> Vec<String> {
     data["room"]["messages"]["edges"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .map(|e| e["node"][field].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -430,12 +435,7 @@ async fn concurrent_sends_are_all_stored(app: &TestApp) {
         let page = app
             .ok(Some(&ann), PAGE, json!({ "room": room, "first": 100 }))
             .await;
-        let bodies: Vec<String> = page["room"]["messages"]["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["node"]["body"].as_str().unwrap().to_owned())
-            .collect();
+        let bodies = node_field(&page, "body");
         assert_eq!(bodies.len(), n);
         // The sends raced, so the order is whatever the writes made it; a sender's unread
         // count is what others wrote after the sender's newest message.
@@ -460,12 +460,7 @@ async fn concurrent_sends_are_all_stored(app: &TestApp) {
 /// fails only that one.
 async fn a_failing_message_fails_alone(app: &TestApp) {
     use confab::service::message_writer::write_all;
-    let (ann, ann_id) = app.register("ann").await;
-    let room = app.create_room(&ann, "r", &[]).await;
-    let (ann_id, room_id) = (
-        ann_id.parse::<Uuid>().unwrap(),
-        room.parse::<Uuid>().unwrap(),
-    );
+    let (ann, ann_id, room, room_id) = room_of_one(app).await;
     let message = |room_id: Uuid, body: &str| text(ann_id, room_id, body);
     let batch = vec![
         message(room_id, "first"),
@@ -479,22 +474,9 @@ async fn a_failing_message_fails_alone(app: &TestApp) {
     let page = app
         .ok(Some(&ann), PAGE, json!({ "room": room, "first": 10 }))
         .await;
-    let bodies: Vec<&str> = page["room"]["messages"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["body"].as_str().unwrap())
-        .collect();
-    assert_eq!(bodies, ["first", "third"]);
-    let marker = app
-        .ok(
-            Some(&ann),
-            "query($room: UUID!) { room(id: $room) { members { lastReadMessageId } } }",
-            json!({ "room": room }),
-        )
-        .await;
+    assert_eq!(node_field(&page, "body"), ["first", "third"]);
     assert_eq!(
-        marker["room"]["members"][0]["lastReadMessageId"],
+        only_marker(app, &ann, &room).await,
         results[2].as_ref().unwrap().id.to_string()
     );
 }
@@ -555,12 +537,7 @@ fn text(sender: Uuid, room_id: Uuid, body: &str) -> entity::messages::Model {
 /// the read marker stays at the newer message.
 async fn a_later_batch_with_an_older_message_leaves_the_marker(app: &TestApp) {
     use confab::service::message_writer::write_all;
-    let (ann, ann_id) = app.register("ann").await;
-    let room = app.create_room(&ann, "r", &[]).await;
-    let (ann_id, room_id) = (
-        ann_id.parse::<Uuid>().unwrap(),
-        room.parse::<Uuid>().unwrap(),
-    );
+    let (ann, ann_id, room, room_id) = room_of_one(app).await;
     let older = text(ann_id, room_id, "older");
     std::thread::sleep(std::time::Duration::from_millis(2));
     let newer = text(ann_id, room_id, "newer");
@@ -573,15 +550,25 @@ async fn a_later_batch_with_an_older_message_leaves_the_marker(app: &TestApp) {
                 .all(Result::is_ok)
         );
     }
-    let marker = app
+    assert_eq!(only_marker(app, &ann, &room).await, newer.id.to_string());
+}
+
+/// ann (token, id) alone in a room (id as text and as UUID), for the writer's tests.
+async fn room_of_one(app: &TestApp) -> (String, Uuid, String, Uuid) {
+    let (ann, ann_id) = app.register("ann").await;
+    let room = app.create_room(&ann, "r", &[]).await;
+    let room_id = room.parse().unwrap();
+    (ann, ann_id.parse().unwrap(), room, room_id)
+}
+
+/// The read marker of the only member of `room`.
+async fn only_marker(app: &TestApp, token: &str, room: &str) -> Value {
+    let data = app
         .ok(
-            Some(&ann),
+            Some(token),
             "query($room: UUID!) { room(id: $room) { members { lastReadMessageId } } }",
             json!({ "room": room }),
         )
         .await;
-    assert_eq!(
-        marker["room"]["members"][0]["lastReadMessageId"],
-        newer.id.to_string()
-    );
+    data["room"]["members"][0]["lastReadMessageId"].clone()
 }
