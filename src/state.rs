@@ -15,7 +15,6 @@ use crate::realtime::local::LocalBroker;
 use crate::realtime::presence::{HEARTBEAT, Presence};
 use crate::realtime::redis::RedisBroker;
 use crate::realtime::{Event, SharedBroker, Topic};
-use crate::service::membership::MemberChecks;
 use crate::service::message_writer::MessageWriter;
 use crate::service::ratelimit::RateLimiter;
 use crate::service::unread::UnreadFeed;
@@ -35,8 +34,6 @@ pub struct AppState {
     pub writer: Arc<tokio::sync::Mutex<()>>,
     /// Text messages are written in batches through here (group commit).
     pub messages: MessageWriter,
-    /// Membership checks on the send path, shared by concurrent requests.
-    pub members: MemberChecks,
     /// Rooms whose unread counts changed, for the members listening.
     pub unread: UnreadFeed,
 }
@@ -79,7 +76,6 @@ impl AppState {
         let writer = Arc::default();
         Ok(Self {
             messages: MessageWriter::start(db.clone(), Arc::clone(&writer)),
-            members: MemberChecks::start(db.clone()),
             unread: UnreadFeed::start(db.clone(), presence.clone(), broker.clone()),
             writer,
             db,

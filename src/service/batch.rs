@@ -30,11 +30,3 @@ where
         });
     }
 }
-
-/// Workers for `backend`: one on SQLite (one writer at a time anyway), two elsewhere.
-pub fn workers_for(backend: sea_orm::DbBackend) -> usize {
-    match backend {
-        sea_orm::DbBackend::Sqlite => 1,
-        _ => 2,
-    }
-}

@@ -42,7 +42,7 @@ pub struct SendMessage {
 pub async fn send(
     state: &AppState,
     viewer: &Viewer,
-    input: SendMessage,
+    mut input: SendMessage,
 ) -> ApiResult<messages::Model> {
     // A message of attachments alone may have an empty body.
     let body = if input.attachment_blob_ids.is_empty() || !input.body.trim().is_empty() {
@@ -50,7 +50,7 @@ pub async fn send(
     } else {
         String::new()
     };
-    let metadata = input.metadata.map(metadata).transpose()?;
+    let metadata = input.metadata.take().map(metadata).transpose()?;
     state
         .limiter
         .hit(
@@ -59,7 +59,86 @@ pub async fn send(
             std::time::Duration::from_secs(10),
         )
         .await?;
-    let (room, _) = state.members.require(viewer, input.room_id).await?;
+    let message = messages::Model {
+        id: Uuid::now_v7(),
+        room_id: input.room_id,
+        sender_id: Some(viewer.id()),
+        kind: "text".to_owned(),
+        body: Some(body),
+        ciphertext: None,
+        epoch: None,
+        reply_to_id: input.reply_to_id,
+        metadata,
+        created_at: now(),
+        edited_at: None,
+        deleted_at: None,
+    };
+    let message = if input.attachment_blob_ids.is_empty() {
+        // The writer checks what `may_send` checks inside its INSERT; a refused message was
+        // not written, and `may_send` says why. Should the room have changed in between
+        // (a member who left and rejoined), the send is tried once more.
+        let mut tries = 0;
+        loop {
+            if let Some(written) = state.messages.write(message.clone()).await? {
+                break written;
+            }
+            may_send(state, viewer, &input).await?;
+            tries += 1;
+            if tries == 2 {
+                return Err(crate::service::room::not_found());
+            }
+        }
+    } else {
+        may_send(state, viewer, &input).await?;
+        let attached =
+            crate::service::blob::check_attachments(state, viewer.id(), &input.attachment_blob_ids)
+                .await?;
+        let txn = write_txn(state).await?;
+        let message = messages::Entity::insert(messages::ActiveModel::from(message))
+            .exec_with_returning(&*txn)
+            .await?;
+        entity::attachments::Entity::insert_many(crate::service::blob::attachment_rows(
+            state, message.id, &attached,
+        ))
+        .exec(&*txn)
+        .await?;
+        crate::service::message_writer::move_read_markers(&*txn, &[message.id]).await?;
+        txn.commit().await?;
+        message
+    };
+    state.publish(
+        Topic::Room(message.room_id),
+        Event::MessageAdded {
+            message: message.clone(),
+            sender: Some(Box::new(public_user(viewer.user.clone()))),
+        },
+    );
+    // Unread counters and mentions follow without holding up the sender.
+    state.unread.changed(message.room_id, Some(viewer.id()));
+    if message
+        .body
+        .as_deref()
+        .is_some_and(|body| !notification::mentions(body).is_empty())
+    {
+        let (state, sender, sent) = (state.clone(), viewer.user.clone(), message.clone());
+        tokio::spawn(async move {
+            let body = sent.body.as_deref().unwrap_or_default();
+            if let Err(err) =
+                notification::notify_mentions(&state, &sender, sent.room_id, sent.id, body).await
+            {
+                tracing::warn!(error = ?err, "mention notifications failed");
+            }
+        });
+    }
+    Ok(message)
+}
+
+/// Whether the viewer may send `input` to its room: NOT_FOUND unless it is a live room they
+/// are an active member of, FORBIDDEN when it is archived or a direct room with a block
+/// between the two, BAD_USER_INPUT when the message replied to is not in the room. The
+/// message writer checks the same in its INSERT.
+async fn may_send(state: &AppState, viewer: &Viewer, input: &SendMessage) -> ApiResult<()> {
+    let (room, _) = require_member(&state.db, viewer, input.room_id).await?;
     if room.archived_at.is_some() {
         return Err(ApiError::Forbidden("the room is archived".to_owned()));
     }
@@ -78,64 +157,7 @@ pub async fn send(
             .await?
             .ok_or_else(|| ApiError::bad_input("replyToId", "no such message in this room"))?;
     }
-    let attached =
-        crate::service::blob::check_attachments(state, viewer.id(), &input.attachment_blob_ids)
-            .await?;
-    let message = messages::Model {
-        id: Uuid::now_v7(),
-        room_id: room.id,
-        sender_id: Some(viewer.id()),
-        kind: "text".to_owned(),
-        body: Some(body),
-        ciphertext: None,
-        epoch: None,
-        reply_to_id: input.reply_to_id,
-        metadata,
-        created_at: now(),
-        edited_at: None,
-        deleted_at: None,
-    };
-    let message = if attached.is_empty() {
-        state.messages.write(message).await?
-    } else {
-        let txn = write_txn(state).await?;
-        let message = messages::Entity::insert(messages::ActiveModel::from(message))
-            .exec_with_returning(&*txn)
-            .await?;
-        entity::attachments::Entity::insert_many(crate::service::blob::attachment_rows(
-            state, message.id, &attached,
-        ))
-        .exec(&*txn)
-        .await?;
-        crate::service::message_writer::move_read_markers(&*txn, &[&message]).await?;
-        txn.commit().await?;
-        message
-    };
-    state.publish(
-        Topic::Room(room.id),
-        Event::MessageAdded {
-            message: message.clone(),
-            sender: Some(Box::new(public_user(viewer.user.clone()))),
-        },
-    );
-    // Unread counters and mentions follow without holding up the sender.
-    state.unread.changed(room.id, Some(viewer.id()));
-    if message
-        .body
-        .as_deref()
-        .is_some_and(|body| !notification::mentions(body).is_empty())
-    {
-        let (state, sender, sent) = (state.clone(), viewer.user.clone(), message.clone());
-        tokio::spawn(async move {
-            let body = sent.body.as_deref().unwrap_or_default();
-            if let Err(err) =
-                notification::notify_mentions(&state, &sender, sent.room_id, sent.id, body).await
-            {
-                tracing::warn!(error = ?err, "mention notifications failed");
-            }
-        });
-    }
-    Ok(message)
+    Ok(())
 }
 
 /// Tells the room the caller is (or stopped) typing. Never stored; clients drop the

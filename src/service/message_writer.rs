@@ -5,17 +5,29 @@
 //! what it always did, and under load the cost of a transaction (round trips, commit, SQLite's
 //! one writer at a time) is shared by every message in it.
 //!
+//! The write checks what a send needs (a live room that is not archived, an active membership
+//! of the sender, no block in a direct room, a reply's message in the room) in the INSERT
+//! itself: a refused message is simply not inserted, and the send finds out why afterwards.
+//! So a send costs no lookup of its own before the write, and check and write are atomic.
+//!
 //! A batch that fails is retried one message at a time, so a bad row fails only its own send.
+//!
+//! On SQLite the writer has a connection of its own and sends a batch as one call
+//! (`BEGIN IMMEDIATE; INSERT ...; UPDATE ...; COMMIT`): one hand-off to SQLite's worker thread
+//! instead of four, and a page cache that no other connection's write invalidates.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 
 use entity::messages;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value};
+use sea_orm::sqlx::sqlite::SqlitePoolOptions;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SqlxSqliteConnector, Value};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::service::{batch, begin_write, sql};
+use crate::service::{batch, sql};
 
 /// The most messages in one write: 12 bound values each, far below either backend's limit.
 pub const MAX_BATCH: usize = 256;
@@ -24,8 +36,11 @@ const QUEUE: usize = 4096;
 
 struct Job {
     message: messages::Model,
-    done: oneshot::Sender<Result<messages::Model, DbErr>>,
+    done: oneshot::Sender<Written>,
 }
+
+/// A message as written, `None` when the checks refused it, or why the database failed.
+pub type Written = Result<Option<messages::Model>, DbErr>;
 
 /// The queue in front of the message writer; cheap to clone.
 #[derive(Clone)]
@@ -42,13 +57,14 @@ impl MessageWriter {
     /// no faster on PostgreSQL than one.
     pub fn start(db: DatabaseConnection, turn: Arc<Mutex<()>>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
+        let store = Store::new(&db, turn);
         batch::spawn_workers(1, MAX_BATCH, queue, move |jobs: Vec<Job>| {
-            let (db, turn) = (db.clone(), turn.clone());
+            let store = store.clone();
             async move {
                 metrics::histogram!("confab_message_batch_size").record(jobs.len() as f64);
                 let (done, messages): (Vec<_>, Vec<_>) =
                     jobs.into_iter().map(|job| (job.done, job.message)).unzip();
-                let written = write_all(&db, &turn, messages).await;
+                let written = store.write_all(messages).await;
                 for (done, written) in done.into_iter().zip(written) {
                     let _ = done.send(written);
                 }
@@ -57,9 +73,10 @@ impl MessageWriter {
         Self { jobs }
     }
 
-    /// Stores `message` (a text message without attachments) and moves its sender's read
-    /// marker to it; returns the message once committed.
-    pub async fn write(&self, message: messages::Model) -> Result<messages::Model, DbErr> {
+    /// Stores `message` (a text message without attachments) if its sender may send it (see
+    /// the module's documentation) and moves their read marker to it; returns the message
+    /// once committed, or `None` if refused.
+    pub async fn write(&self, message: messages::Model) -> Written {
         let (done, written) = oneshot::channel();
         let stopped = || DbErr::Custom("the message writer has stopped".to_owned());
         self.jobs
@@ -70,71 +87,201 @@ impl MessageWriter {
     }
 }
 
-/// Writes a batch of text messages (and moves their senders' read markers): all together, or
-/// if that fails, each on its own. One result per message, in order.
-pub async fn write_all(
-    db: &DatabaseConnection,
-    turn: &Arc<Mutex<()>>,
-    messages: Vec<messages::Model>,
-) -> Vec<Result<messages::Model, DbErr>> {
-    let together = write(db, turn, &messages.iter().collect::<Vec<_>>()).await;
-    match together {
-        Ok(()) => messages.into_iter().map(Ok).collect(),
-        Err(err) if messages.len() == 1 => vec![Err(err)],
-        Err(err) => {
-            tracing::warn!(error = %err, size = messages.len(), "message batch failed; writing one by one");
-            let mut results = Vec::with_capacity(messages.len());
-            for message in messages {
-                let written = write(db, turn, &[&message]).await;
-                results.push(written.map(|()| message));
-            }
-            results
+/// Where the writer writes: on SQLite a connection of its own (a pool of one beside the
+/// application's, with the same settings; an in-memory database's options name one shared
+/// database), taken in this process's writer turn; elsewhere the application's pool.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    turn: Arc<Mutex<()>>,
+    checkpoints: Option<Arc<Checkpoints>>,
+}
+
+/// SQLite copies its write-ahead log back into the database file (a checkpoint, with an
+/// fsync) once the log passes `wal_autocheckpoint` pages, inside the commit that passed it.
+/// The writer's commits leave that to a checkpoint in the background instead, at most every
+/// [`CHECKPOINT_EVERY`] while messages are written, on one of the application's
+/// connections; the log's own limit stays as a backstop ([`crate::db::WAL_AUTOCHECKPOINT`]).
+/// A page written many times between checkpoints is copied once.
+struct Checkpoints {
+    db: DatabaseConnection,
+    due: std::sync::Mutex<Instant>,
+    running: Arc<AtomicBool>,
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+impl Store {
+    /// `turn` is the process's SQLite writer turn, shared with every other write transaction.
+    pub fn new(db: &DatabaseConnection, turn: Arc<Mutex<()>>) -> Self {
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return Self {
+                db: db.clone(),
+                turn,
+                checkpoints: None,
+            };
+        }
+        let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_lazy_with(options);
+        Self {
+            db: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
+            turn,
+            checkpoints: Some(Arc::new(Checkpoints {
+                db: db.clone(),
+                due: std::sync::Mutex::new(Instant::now() + CHECKPOINT_EVERY),
+                running: Arc::default(),
+            })),
         }
     }
-}
 
-/// Writes `messages` and their senders' read markers, all or none.
-async fn write(
-    db: &DatabaseConnection,
-    turn: &Arc<Mutex<()>>,
-    messages: &[&messages::Model],
-) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
-    let (rows, row_values) = rows(messages);
-    if backend == DbBackend::Postgres {
-        let (markers, marker_values) = read_markers(messages);
-        // A data-modifying CTE is atomic by itself: one round trip, no transaction.
-        let sql = format!(
-            "WITH v(room_id, user_id, id, created_at) AS (VALUES {markers}), \
-             marker AS ({UPDATE_MARKERS}) {INSERT} {rows}"
-        );
-        let values = marker_values.into_iter().chain(row_values).collect();
-        db.execute_raw(sql::stmt(backend, &sql, values)).await?;
-        return Ok(());
+    /// Starts a background checkpoint if one is due and none is running (SQLite only).
+    fn checkpoint_when_due(&self) {
+        let Some(checkpoints) = &self.checkpoints else {
+            return;
+        };
+        {
+            let mut due = checkpoints
+                .due
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            if now < *due || checkpoints.running.swap(true, Ordering::AcqRel) {
+                return;
+            }
+            *due = now + CHECKPOINT_EVERY;
+        }
+        let (db, running) = (checkpoints.db.clone(), checkpoints.running.clone());
+        tokio::spawn(async move {
+            if let Err(err) = db
+                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                .await
+            {
+                tracing::warn!(error = %err, "checkpoint failed");
+            }
+            running.store(false, Ordering::Release);
+        });
     }
-    let txn = begin_write(db, turn).await?;
-    txn.execute_raw(sql::stmt(backend, &format!("{INSERT} {rows}"), row_values))
-        .await?;
-    move_read_markers(&*txn, messages).await?;
-    txn.commit().await
+
+    /// Writes a batch of text messages (and moves their senders' read markers): all together,
+    /// or if that fails, each on its own. One result per message, in order.
+    pub async fn write_all(&self, messages: Vec<messages::Model>) -> Vec<Written> {
+        let together = self.write(&messages.iter().collect::<Vec<_>>()).await;
+        self.checkpoint_when_due();
+        match together {
+            Ok(written) => messages
+                .into_iter()
+                .map(|m| Ok(written.contains(&m.id).then_some(m)))
+                .collect(),
+            Err(err) if messages.len() == 1 => vec![Err(err)],
+            Err(err) => {
+                tracing::warn!(error = %err, size = messages.len(), "message batch failed; writing one by one");
+                let mut results = Vec::with_capacity(messages.len());
+                for message in messages {
+                    let written = self.write(&[&message]).await;
+                    results.push(
+                        written.map(|written| written.contains(&message.id).then_some(message)),
+                    );
+                }
+                results
+            }
+        }
+    }
+
+    /// Writes those of `messages` the checks allow, and their senders' read markers, all or
+    /// none; returns the ids written.
+    async fn write(&self, messages: &[&messages::Model]) -> Result<HashSet<Uuid>, DbErr> {
+        let backend = self.db.get_database_backend();
+        let (rows, values) = rows(messages);
+        let sql = if backend == DbBackend::Postgres {
+            // A data-modifying CTE is atomic by itself: one round trip, no transaction.
+            format!(
+                "WITH batch({COLUMNS}) AS (VALUES {rows}), \
+                 ins AS ({INSERT_CHECKED} RETURNING id, room_id, sender_id, created_at), \
+                 v AS ({}), marker AS ({UPDATE_MARKERS}) SELECT id FROM ins",
+                newest("ins")
+            )
+        } else {
+            // SQLite: the whole transaction in one call, in the writer turn.
+            format!(
+                "BEGIN IMMEDIATE; \
+                 WITH batch({COLUMNS}) AS (VALUES {rows}) {INSERT_CHECKED} RETURNING id; \
+                 WITH v AS ({}) {UPDATE_MARKERS}; COMMIT",
+                newest(&format!(
+                    "(SELECT * FROM messages WHERE id IN ({}))",
+                    sql::list(messages.len())
+                ))
+            )
+        };
+        let mut values = values;
+        if backend != DbBackend::Postgres {
+            values.extend(messages.iter().map(|m| Value::from(m.id)));
+        }
+        let _turn = match backend {
+            DbBackend::Sqlite => Some(self.turn.lock().await),
+            _ => None,
+        };
+        let written = self
+            .db
+            .query_all_raw(sql::stmt(backend, &sql, values))
+            .await;
+        if written.is_err() && backend == DbBackend::Sqlite {
+            // A failed statement leaves the transaction open: roll it back (an error here
+            // means there was none left).
+            let _ = self.db.execute_unprepared("ROLLBACK").await;
+        }
+        written?
+            .iter()
+            .map(|row| row.try_get::<Uuid>("", "id"))
+            .collect()
+    }
 }
 
-/// Moves each sender's read marker forward to their newest of `messages` (already written,
-/// or written by the same transaction).
-pub async fn move_read_markers(
-    db: &impl ConnectionTrait,
-    messages: &[&messages::Model],
-) -> Result<(), DbErr> {
-    let (markers, values) = read_markers(messages);
-    let sql =
-        format!("WITH v(room_id, user_id, id, created_at) AS (VALUES {markers}) {UPDATE_MARKERS}");
+/// Moves each sender's read marker forward to their newest of `ids` (already written, or
+/// written by the same transaction).
+pub async fn move_read_markers(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
+    let source = format!(
+        "(SELECT * FROM messages WHERE id IN ({}))",
+        sql::list(ids.len())
+    );
+    let sql = format!("WITH v AS ({}) {UPDATE_MARKERS}", newest(&source));
+    let values = ids.iter().map(|id| Value::from(*id)).collect();
     db.execute_raw(sql::stmt(db.get_database_backend(), &sql, values))
         .await?;
     Ok(())
 }
 
-const INSERT: &str = "INSERT INTO messages \
-    (id, room_id, sender_id, kind, body, reply_to_id, metadata, created_at) VALUES";
+const COLUMNS: &str = "id, room_id, sender_id, kind, body, reply_to_id, metadata, created_at";
+/// The batch's messages whose sender may send them: the room is live and not archived, the
+/// sender an active member, in a direct room neither has blocked the other (a block is kept
+/// on both sides), and a reply's message is in the room and not deleted. The same rules as
+/// `service::message::send` checks one by one when a message is refused.
+const INSERT_CHECKED: &str = "INSERT INTO messages \
+    (id, room_id, sender_id, kind, body, reply_to_id, metadata, created_at) \
+    SELECT b.id, b.room_id, b.sender_id, b.kind, b.body, b.reply_to_id, b.metadata, b.created_at \
+    FROM batch b JOIN rooms r ON r.id = b.room_id \
+    JOIN room_members rm ON rm.room_id = b.room_id AND rm.user_id = b.sender_id \
+    WHERE r.deleted_at IS NULL AND r.archived_at IS NULL AND rm.left_at IS NULL \
+    AND (r.direct_key IS NULL OR NOT EXISTS (SELECT 1 FROM contacts c \
+      JOIN room_members peer ON peer.room_id = b.room_id AND peer.user_id = c.contact_id \
+      WHERE c.user_id = b.sender_id AND c.status = 'blocked')) \
+    AND (b.reply_to_id IS NULL OR EXISTS (SELECT 1 FROM messages p \
+      WHERE p.id = b.reply_to_id AND p.room_id = b.room_id AND p.deleted_at IS NULL))";
+
+/// Each sender's newest message per room among the rows of `source` (one row per room and
+/// sender: an UPDATE ... FROM with two would pick either).
+fn newest(source: &str) -> String {
+    format!(
+        "SELECT room_id, user_id, id, created_at FROM (SELECT room_id, sender_id AS user_id, id, \
+         created_at, ROW_NUMBER() OVER (PARTITION BY room_id, sender_id \
+         ORDER BY created_at DESC, id DESC) AS n FROM {source} s) newest WHERE n = 1"
+    )
+}
+
 /// Moves each marker forward only: never to a message older than the one it is at (two sends
 /// of one member can reach the queue in the other order than they were created).
 const UPDATE_MARKERS: &str = "UPDATE room_members SET last_read_message_id = v.id FROM v \
@@ -156,35 +303,6 @@ fn rows(messages: &[&messages::Model]) -> (String, Vec<Value>) {
                 m.body.clone().into(),
                 m.reply_to_id.into(),
                 m.metadata.clone().into(),
-                m.created_at.into(),
-            ]
-        })
-        .collect();
-    (rows, values)
-}
-
-/// `(room, sender, message, its time)` rows moving each sender's read marker to their newest message in
-/// the batch (one row per room and sender: an UPDATE ... FROM with two would pick either).
-fn read_markers(messages: &[&messages::Model]) -> (String, Vec<Value>) {
-    let mut newest: HashMap<(Uuid, Option<Uuid>), &messages::Model> = HashMap::new();
-    for &message in messages {
-        newest
-            .entry((message.room_id, message.sender_id))
-            .and_modify(|kept| {
-                if (kept.created_at, kept.id) < (message.created_at, message.id) {
-                    *kept = message;
-                }
-            })
-            .or_insert(message);
-    }
-    let rows = vec!["(?, ?, ?, ?)"; newest.len()].join(", ");
-    let values = newest
-        .values()
-        .flat_map(|m| {
-            [
-                m.room_id.into(),
-                m.sender_id.into(),
-                m.id.into(),
                 m.created_at.into(),
             ]
         })

@@ -456,33 +456,42 @@ async fn concurrent_sends_are_all_stored(app: &TestApp) {
     assert_eq!(unread["room"]["unreadCount"], 40);
 }
 
-/// A batch with a message the database refuses (its room is gone) writes the others and
-/// fails only that one.
+/// A batch with a message the database refuses (a kind the table does not allow) writes the
+/// others and fails only that one; a message to a room that does not exist is not written
+/// (the checks in the INSERT refuse it) and does not fail the others either.
 async fn a_failing_message_fails_alone(app: &TestApp) {
-    use confab::service::message_writer::write_all;
+    use confab::service::message_writer::Store;
     let (ann, ann_id, room, room_id) = room_of_one(app).await;
     let message = |room_id: Uuid, body: &str| text(ann_id, room_id, body);
+    let mut bad = message(room_id, "bad kind");
+    bad.kind = "bogus".to_owned();
     let batch = vec![
         message(room_id, "first"),
+        bad,
         message(Uuid::now_v7(), "nowhere"),
-        message(room_id, "third"),
+        message(room_id, "fourth"),
     ];
-    let results = write_all(&app.db, &Arc::default(), batch).await;
-    let outcome: Vec<bool> = results.iter().map(Result::is_ok).collect();
-    assert_eq!(outcome, [true, false, true]);
+    let results = Store::new(&app.db, Arc::default()).write_all(batch).await;
+    let outcome: Vec<&str> = results
+        .iter()
+        .map(|r| match r {
+            Ok(Some(_)) => "written",
+            Ok(None) => "refused",
+            Err(_) => "failed",
+        })
+        .collect();
+    assert_eq!(outcome, ["written", "failed", "refused", "written"]);
     assert_eq!(app.count("messages").await, 2);
     let page = app
         .ok(Some(&ann), PAGE, json!({ "room": room, "first": 10 }))
         .await;
-    assert_eq!(node_field(&page, "body"), ["first", "third"]);
-    assert_eq!(
-        only_marker(app, &ann, &room).await,
-        results[2].as_ref().unwrap().id.to_string()
-    );
+    assert_eq!(node_field(&page, "body"), ["first", "fourth"]);
+    let fourth = results[3].as_ref().unwrap().as_ref().unwrap();
+    assert_eq!(only_marker(app, &ann, &room).await, fourth.id.to_string());
 }
 
-/// Membership checks of racing sends are answered together (one lookup for whatever is
-/// queued), but each send gets its own answer: members send, strangers get NOT_FOUND.
+/// Racing sends are written together (one INSERT for whatever is queued, its checks
+/// included), but each send gets its own answer: members send, strangers get NOT_FOUND.
 async fn racing_sends_are_checked_each_on_its_own(app: &TestApp) {
     let (ann, _) = app.register("ann").await;
     let (bob, bob_id) = app.register("bob").await;
@@ -536,18 +545,19 @@ fn text(sender: Uuid, room_id: Uuid, body: &str) -> entity::messages::Model {
 /// Two sends of one member can reach the writer in the other order than they were created:
 /// the read marker stays at the newer message.
 async fn a_later_batch_with_an_older_message_leaves_the_marker(app: &TestApp) {
-    use confab::service::message_writer::write_all;
+    use confab::service::message_writer::Store;
     let (ann, ann_id, room, room_id) = room_of_one(app).await;
     let older = text(ann_id, room_id, "older");
     std::thread::sleep(std::time::Duration::from_millis(2));
     let newer = text(ann_id, room_id, "newer");
-    let turn = Arc::default();
+    let store = Store::new(&app.db, Arc::default());
     for batch in [vec![newer.clone()], vec![older]] {
         assert!(
-            write_all(&app.db, &turn, batch)
+            store
+                .write_all(batch)
                 .await
                 .iter()
-                .all(Result::is_ok)
+                .all(|written| matches!(written, Ok(Some(_))))
         );
     }
     assert_eq!(only_marker(app, &ann, &room).await, newer.id.to_string());
