@@ -29,7 +29,8 @@ use uuid::Uuid;
 
 use crate::service::{batch, sql};
 
-/// The most messages in one write: 12 bound values each, far below either backend's limit.
+/// The most messages in one write: 9 bound values each (8 on PostgreSQL), far below either
+/// backend's limit.
 pub const MAX_BATCH: usize = 256;
 /// Sends waiting beyond this many hold their request until there is room.
 const QUEUE: usize = 4096;
@@ -196,7 +197,7 @@ impl Store {
     /// none; returns the ids written.
     async fn write(&self, messages: &[&messages::Model]) -> Result<HashSet<Uuid>, DbErr> {
         let backend = self.db.get_database_backend();
-        let (rows, values) = rows(messages);
+        let (rows, mut values) = rows(messages);
         let sql = if backend == DbBackend::Postgres {
             // A data-modifying CTE is atomic by itself: one round trip, no transaction.
             format!(
@@ -211,13 +212,9 @@ impl Store {
                 "BEGIN IMMEDIATE; \
                  WITH batch({COLUMNS}) AS (VALUES {rows}) {INSERT_CHECKED} RETURNING id; \
                  WITH v AS ({}) {UPDATE_MARKERS}; COMMIT",
-                newest(&format!(
-                    "(SELECT * FROM messages WHERE id IN ({}))",
-                    sql::list(messages.len())
-                ))
+                newest_of_ids(messages.len())
             )
         };
-        let mut values = values;
         if backend != DbBackend::Postgres {
             values.extend(messages.iter().map(|m| Value::from(m.id)));
         }
@@ -244,11 +241,7 @@ impl Store {
 /// Moves each sender's read marker forward to their newest of `ids` (already written, or
 /// written by the same transaction).
 pub async fn move_read_markers(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
-    let source = format!(
-        "(SELECT * FROM messages WHERE id IN ({}))",
-        sql::list(ids.len())
-    );
-    let sql = format!("WITH v AS ({}) {UPDATE_MARKERS}", newest(&source));
+    let sql = format!("WITH v AS ({}) {UPDATE_MARKERS}", newest_of_ids(ids.len()));
     let values = ids.iter().map(|id| Value::from(*id)).collect();
     db.execute_raw(sql::stmt(db.get_database_backend(), &sql, values))
         .await?;
@@ -280,6 +273,14 @@ fn newest(source: &str) -> String {
          created_at, ROW_NUMBER() OVER (PARTITION BY room_id, sender_id \
          ORDER BY created_at DESC, id DESC) AS n FROM {source} s) newest WHERE n = 1"
     )
+}
+
+/// [`newest`] among `n` messages given by id (bound after everything else).
+fn newest_of_ids(n: usize) -> String {
+    newest(&format!(
+        "(SELECT * FROM messages WHERE id IN ({}))",
+        sql::list(n)
+    ))
 }
 
 /// Moves each marker forward only: never to a message older than the one it is at (two sends
