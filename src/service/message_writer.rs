@@ -27,7 +27,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SqlxSqliteC
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::service::{batch, sql};
+use crate::service::sql;
 
 /// The most messages in one write: 9 bound values each (8 on PostgreSQL), far below either
 /// backend's limit.
@@ -50,8 +50,10 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts the writer (see [`batch::spawn_workers`]); `turn` is the process's SQLite
-    /// writer turn, shared with every other write transaction. One writer on either backend:
+    /// Starts the writer: one task that takes whatever is queued (up to [`MAX_BATCH`]) whenever
+    /// it is free and writes it as one batch. Must run inside the tokio runtime; the task stops
+    /// when the last clone of the writer is dropped. `turn` is the process's SQLite writer
+    /// turn, shared with every other write transaction. One writer on either backend:
     /// batches commit in turn, so each sees the read markers the one before it moved (two
     /// writers on PostgreSQL could move a marker back, each batch checking against a snapshot
     /// without the other's message). Two writers, each taking a share of the senders, measured
@@ -59,12 +61,13 @@ impl MessageWriter {
     pub fn start(db: DatabaseConnection, turn: Arc<Mutex<()>>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let store = Store::new(&db, turn);
-        batch::spawn_workers(1, MAX_BATCH, queue, move |jobs: Vec<Job>| {
-            let store = store.clone();
-            async move {
+        tokio::spawn(async move {
+            let mut queue = queue;
+            let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+            while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
                 metrics::histogram!("confab_message_batch_size").record(jobs.len() as f64);
                 let (done, messages): (Vec<_>, Vec<_>) =
-                    jobs.into_iter().map(|job| (job.done, job.message)).unzip();
+                    jobs.drain(..).map(|job| (job.done, job.message)).unzip();
                 let written = store.write_all(messages).await;
                 for (done, written) in done.into_iter().zip(written) {
                     let _ = done.send(written);

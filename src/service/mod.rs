@@ -4,13 +4,11 @@
 
 pub mod account;
 pub mod admin;
-pub mod batch;
 pub mod blob;
 pub mod connection_log;
 pub mod contact;
 pub mod maintenance;
 pub mod member;
-pub mod membership;
 pub mod message;
 pub mod message_writer;
 pub mod mls;

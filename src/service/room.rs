@@ -52,11 +52,17 @@ pub async fn require_member(
     viewer: &Viewer,
     room_id: Uuid,
 ) -> ApiResult<(rooms::Model, room_members::Model)> {
-    let key = (room_id, viewer.id());
-    crate::service::membership::lookup(db, &[key])
-        .await?
-        .remove(&key)
-        .ok_or_else(not_found)
+    let found = rooms::Entity::find_by_id(room_id)
+        .filter(rooms::Column::DeletedAt.is_null())
+        .find_also_related(room_members::Entity)
+        .filter(room_members::Column::UserId.eq(viewer.id()))
+        .filter(room_members::Column::LeftAt.is_null())
+        .one(db)
+        .await?;
+    match found {
+        Some((room, Some(membership))) => Ok((room, membership)),
+        _ => Err(not_found()),
+    }
 }
 
 pub fn not_found() -> ApiError {
