@@ -7,7 +7,7 @@ use entity::{message_reactions, messages, users};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, Set,
+    IdenStatic, Iterable, QueryFilter, QueryOrder, Set,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -506,21 +506,63 @@ pub async fn unread_counts(
     Ok(rows.into_iter().map(|r| (r.room_id, r.n)).collect())
 }
 
+/// `t."col" AS "<prefix>col", ...` for every column of an entity: the names
+/// `FromQueryResult::from_query_result(row, prefix)` reads.
+fn aliased<C: Iterable + IdenStatic>(table: &str, prefix: &str) -> String {
+    C::iter()
+        .map(|c| format!("{table}.\"{0}\" AS \"{prefix}{0}\"", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A reaction and who made it.
 pub type Reaction = (message_reactions::Model, Option<users::Model>);
 
 /// Reactions per message with their users, oldest first, in one statement.
+///
+/// On PostgreSQL each message's reactions are one probe of the reactions' primary key (a
+/// LATERAL join): given a list of a few hundred ids the planner otherwise scans the whole
+/// table, since with its default costs (pages read from disk) the probes look dearer. `OFFSET
+/// 0` keeps it from flattening the join back into that scan. Measured on the benchmark's data
+/// (50,000 reactions, a page of 400 messages): 1.5 ms against 4.3 ms.
 pub async fn reactions(
     db: &impl ConnectionTrait,
     message_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Reaction>>, DbErr> {
-    let rows = message_reactions::Entity::find()
-        .find_also_related(users::Entity)
-        .filter(message_reactions::Column::MessageId.is_in(message_ids.iter().copied()))
-        .order_by_asc(message_reactions::Column::CreatedAt)
-        .order_by_asc(message_reactions::Column::UserId)
-        .all(db)
-        .await?;
+    if message_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let backend = db.get_database_backend();
+    let rows: Vec<Reaction> = if backend == sea_orm::DatabaseBackend::Postgres {
+        let query = format!(
+            "SELECT {}, {} FROM (VALUES {}) AS k(id) \
+             CROSS JOIN LATERAL (SELECT * FROM message_reactions WHERE message_id = k.id OFFSET 0) r \
+             LEFT JOIN users u ON u.id = r.user_id \
+             ORDER BY r.created_at, r.user_id",
+            aliased::<message_reactions::Column>("r", "A_"),
+            aliased::<users::Column>("u", "B_"),
+            vec!["(?)"; message_ids.len()].join(", "),
+        );
+        let values = message_ids.iter().map(|id| (*id).into()).collect();
+        db.query_all_raw(sql::stmt(backend, &query, values))
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    message_reactions::Model::from_query_result(row, "A_")?,
+                    users::Model::from_query_result_optional(row, "B_")?,
+                ))
+            })
+            .collect::<Result<_, DbErr>>()?
+    } else {
+        message_reactions::Entity::find()
+            .find_also_related(users::Entity)
+            .filter(message_reactions::Column::MessageId.is_in(message_ids.iter().copied()))
+            .order_by_asc(message_reactions::Column::CreatedAt)
+            .order_by_asc(message_reactions::Column::UserId)
+            .all(db)
+            .await?
+    };
     let mut grouped: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
     for row in rows {
         grouped.entry(row.0.message_id).or_default().push(row);
