@@ -12,7 +12,7 @@ use crate::blobstore::{BlobStore, DirStore};
 use crate::config::Config;
 use crate::mail::{LogMailer, Mailer};
 use crate::realtime::local::LocalBroker;
-use crate::realtime::presence::{HEARTBEAT, Presence};
+use crate::realtime::presence::{HEARTBEAT, Kind, Presence};
 use crate::realtime::redis::RedisBroker;
 use crate::realtime::{Event, SharedBroker, Topic};
 use crate::service::message_writer::MessageWriter;
@@ -25,6 +25,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub broker: SharedBroker,
     pub presence: Arc<Presence>,
+    /// Users with a `myEvents` subscription open on some instance: the only ones who can hear
+    /// an unread count, so the only ones it is computed for.
+    pub listeners: Arc<Presence>,
     pub mailer: Arc<dyn Mailer>,
     pub blobs: Arc<dyn BlobStore>,
     pub limiter: Arc<RateLimiter>,
@@ -47,27 +50,32 @@ impl AppState {
             Some(url) => RateLimiter::with_redis(url)?,
             None => RateLimiter::local(),
         });
-        let (broker, presence): (SharedBroker, Arc<Presence>) = match &config.redis_url {
-            Some(url) => {
-                let presence = Arc::new(Presence::with_redis(url)?);
-                let beating = Arc::downgrade(&presence);
-                tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(HEARTBEAT);
-                    loop {
-                        tick.tick().await;
-                        let Some(presence) = beating.upgrade() else {
-                            break;
-                        };
-                        presence.heartbeat().await;
-                    }
-                });
-                (Arc::new(RedisBroker::start(url)?), presence)
-            }
-            None => (
-                Arc::new(LocalBroker::default()),
-                Arc::new(Presence::local()),
-            ),
-        };
+        let (broker, presence, listeners): (SharedBroker, Arc<Presence>, Arc<Presence>) =
+            match &config.redis_url {
+                Some(url) => {
+                    let presence = Arc::new(Presence::with_redis(url, Kind::Sockets)?);
+                    let listeners = Arc::new(Presence::with_redis(url, Kind::EventListeners)?);
+                    let beating = [Arc::downgrade(&presence), Arc::downgrade(&listeners)];
+                    tokio::spawn(async move {
+                        let mut tick = tokio::time::interval(HEARTBEAT);
+                        loop {
+                            tick.tick().await;
+                            for register in &beating {
+                                let Some(register) = register.upgrade() else {
+                                    return;
+                                };
+                                register.heartbeat().await;
+                            }
+                        }
+                    });
+                    (Arc::new(RedisBroker::start(url)?), presence, listeners)
+                }
+                None => (
+                    Arc::new(LocalBroker::default()),
+                    Arc::new(Presence::local(Kind::Sockets)),
+                    Arc::new(Presence::local(Kind::EventListeners)),
+                ),
+            };
         let sessions = Arc::new(crate::auth::SessionCache::default());
         tokio::spawn(forget_changed_viewers(
             broker.subscribe(Topic::Auth),
@@ -76,12 +84,13 @@ impl AppState {
         let writer = Arc::default();
         Ok(Self {
             messages: MessageWriter::start(db.clone(), Arc::clone(&writer)),
-            unread: UnreadFeed::start(db.clone(), presence.clone(), broker.clone()),
+            unread: UnreadFeed::start(db.clone(), listeners.clone(), broker.clone()),
             writer,
             db,
             sessions,
             broker,
             presence,
+            listeners,
             mailer: Arc::new(LogMailer),
             blobs: Arc::new(DirStore::new(config.blobs.dir.clone())),
             limiter,

@@ -20,6 +20,7 @@ use crate::graphql::types::event::{
 };
 use crate::graphql::types::{Message, Room, RoomMember, UserStatus, utc};
 use crate::graphql::{state, viewer};
+use crate::realtime::presence::Presence;
 use crate::realtime::{Event, Topic};
 use crate::service;
 
@@ -73,6 +74,33 @@ where
             }
         },
     )
+}
+
+/// A user's place among the `myEvents` listeners (who unread counts are computed for), held
+/// by their subscription and given up when it ends.
+struct Listening {
+    listeners: Arc<Presence>,
+    user: Uuid,
+}
+
+impl Listening {
+    async fn start(listeners: &Arc<Presence>, user: Uuid) -> Self {
+        listeners.connect(user).await;
+        Self {
+            listeners: Arc::clone(listeners),
+            user,
+        }
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let (listeners, user) = (Arc::clone(&self.listeners), self.user);
+        // Streams end inside the runtime; without one the process is stopping anyway.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { listeners.disconnect(user).await });
+        }
+    }
 }
 
 #[derive(Default)]
@@ -172,11 +200,15 @@ impl Subscription {
     /// The caller's notifications, new rooms, contact requests and unread-count changes.
     async fn my_events(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = MyEvent> + use<>> {
         let viewer = auth::require(viewer(ctx))?;
-        let rx = state(ctx)?.broker.subscribe(Topic::User(viewer.id()));
+        let state = state(ctx)?;
+        let rx = state.broker.subscribe(Topic::User(viewer.id()));
+        let listening = Listening::start(&state.listeners, viewer.id()).await;
         Ok(events(
             rx,
             ctx.data_opt::<ConnectionControl>().cloned(),
-            |event| {
+            move |event| {
+                // Held as long as the stream lives.
+                let _ = &listening;
                 Step::Yield(match event {
                     Event::NotificationAdded { notification } => {
                         MyEvent::NotificationAdded(NotificationAdded {

@@ -2,9 +2,12 @@
 //! instance. Never stored in the database (only `last_seen_at` is).
 //!
 //! In-process it is a counter per user. With Redis each instance also keeps, per connected user,
-//! an entry in the sorted set `confab:presence:<user>` scored with an expiry a little in the
+//! an entry in the sorted set `confab:<kind>:<user>` scored with an expiry a little in the
 //! future and refreshed by a heartbeat; a crashed instance stops refreshing, so its users turn
 //! offline once the entries expire ([`TTL`]).
+//!
+//! The same counting serves two registers ([`Kind`]): open sockets (presence proper) and open
+//! `myEvents` subscriptions (who can hear an unread count).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -19,32 +22,54 @@ pub const TTL: Duration = Duration::from_secs(30);
 /// How often claims are refreshed.
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
 
+/// What a register counts per user; names its Redis keys.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// Open sockets: presence proper.
+    Sockets,
+    /// Open `myEvents` subscriptions.
+    EventListeners,
+}
+
+impl Kind {
+    fn key_prefix(self) -> &'static str {
+        match self {
+            Kind::Sockets => "confab:presence:",
+            Kind::EventListeners => "confab:my-events:",
+        }
+    }
+}
+
 pub struct Presence {
+    kind: Kind,
     instance: Uuid,
-    sockets: Mutex<HashMap<Uuid, usize>>,
+    /// Per user, how many are open on this instance.
+    here: Mutex<HashMap<Uuid, usize>>,
     redis: Option<RedisLink>,
 }
 
 impl Presence {
-    pub fn local() -> Self {
+    pub fn local(kind: Kind) -> Self {
         Self {
+            kind,
             instance: Uuid::now_v7(),
-            sockets: Mutex::new(HashMap::new()),
+            here: Mutex::new(HashMap::new()),
             redis: None,
         }
     }
 
-    pub fn with_redis(url: &str) -> anyhow::Result<Self> {
+    pub fn with_redis(url: &str, kind: Kind) -> anyhow::Result<Self> {
         Ok(Self {
             redis: Some(RedisLink::open(url)?),
-            ..Self::local()
+            ..Self::local(kind)
         })
     }
 
-    /// Records an open socket; true when the user was offline everywhere before.
+    /// Records one more open socket (or subscription); true when the user had none anywhere
+    /// before.
     pub async fn connect(&self, user: Uuid) -> bool {
         let first_here = {
-            let Ok(mut sockets) = self.sockets.lock() else {
+            let Ok(mut sockets) = self.here.lock() else {
                 return false;
             };
             let count = sockets.entry(user).or_insert(0);
@@ -59,10 +84,10 @@ impl Presence {
         !elsewhere
     }
 
-    /// Records a closed socket; true when the user is now offline everywhere.
+    /// Records one fewer; true when the user now has none anywhere.
     pub async fn disconnect(&self, user: Uuid) -> bool {
         let last_here = {
-            let Ok(mut sockets) = self.sockets.lock() else {
+            let Ok(mut sockets) = self.here.lock() else {
                 return false;
             };
             match sockets.get_mut(&user) {
@@ -86,7 +111,7 @@ impl Presence {
 
     /// The users of `users` who are connected somewhere.
     pub async fn online(&self, users: &[Uuid]) -> HashSet<Uuid> {
-        let mut online: HashSet<Uuid> = match self.sockets.lock() {
+        let mut online: HashSet<Uuid> = match self.here.lock() {
             Ok(sockets) => users
                 .iter()
                 .filter(|u| sockets.contains_key(u))
@@ -105,7 +130,7 @@ impl Presence {
         let now = now_secs();
         let mut pipe = redis::pipe();
         for user in &rest {
-            pipe.zcount(key(*user), now, "+inf");
+            pipe.zcount(self.key(*user), now, "+inf");
         }
         if let Some(counts) = self.run::<Vec<i64>>(pipe).await {
             online.extend(
@@ -120,7 +145,7 @@ impl Presence {
 
     /// Open sockets of `user` on this instance.
     pub fn local_count(&self, user: Uuid) -> usize {
-        self.sockets
+        self.here
             .lock()
             .ok()
             .and_then(|s| s.get(&user).copied())
@@ -129,12 +154,12 @@ impl Presence {
 
     /// Open sockets of signed-in users on this instance.
     pub fn local_sockets(&self) -> usize {
-        self.sockets.lock().map(|s| s.values().sum()).unwrap_or(0)
+        self.here.lock().map(|s| s.values().sum()).unwrap_or(0)
     }
 
     /// Refreshes this instance's claims for every locally connected user; run every [`HEARTBEAT`].
     pub async fn heartbeat(&self) {
-        let users: Vec<Uuid> = match self.sockets.lock() {
+        let users: Vec<Uuid> = match self.here.lock() {
             Ok(sockets) => sockets.keys().copied().collect(),
             Err(_) => return,
         };
@@ -146,8 +171,8 @@ impl Presence {
             return false;
         }
         let mut pipe = redis::pipe();
-        pipe.zcount(key(user), now_secs(), "+inf");
-        pipe.zscore(key(user), self.instance.to_string());
+        pipe.zcount(self.key(user), now_secs(), "+inf");
+        pipe.zscore(self.key(user), self.instance.to_string());
         match self.run::<(i64, Option<f64>)>(pipe).await {
             Some((count, mine)) => count - i64::from(mine.is_some_and(|s| s >= now_secs())) > 0,
             None => false,
@@ -161,11 +186,13 @@ impl Presence {
         let expires = now_secs() + TTL.as_secs_f64();
         let mut pipe = redis::pipe();
         for user in users {
-            pipe.zadd(key(*user), self.instance.to_string(), expires)
+            pipe.zadd(self.key(*user), self.instance.to_string(), expires)
                 .ignore();
             // Drop other instances' expired claims so the set stays small.
-            pipe.zrembyscore(key(*user), "-inf", now_secs()).ignore();
-            pipe.expire(key(*user), TTL.as_secs() as i64 * 2).ignore();
+            pipe.zrembyscore(self.key(*user), "-inf", now_secs())
+                .ignore();
+            pipe.expire(self.key(*user), TTL.as_secs() as i64 * 2)
+                .ignore();
         }
         self.run::<()>(pipe).await;
     }
@@ -175,17 +202,18 @@ impl Presence {
             return;
         }
         let mut pipe = redis::pipe();
-        pipe.zrem(key(user), self.instance.to_string()).ignore();
+        pipe.zrem(self.key(user), self.instance.to_string())
+            .ignore();
         self.run::<()>(pipe).await;
+    }
+
+    fn key(&self, user: Uuid) -> String {
+        format!("{}{user}", self.kind.key_prefix())
     }
 
     async fn run<T: redis::FromRedisValue>(&self, pipe: redis::Pipeline) -> Option<T> {
         self.redis.as_ref()?.query(&pipe).await
     }
-}
-
-fn key(user: Uuid) -> String {
-    format!("confab:presence:{user}")
 }
 
 fn now_secs() -> f64 {

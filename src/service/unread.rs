@@ -2,8 +2,9 @@
 //!
 //! Changes queue here and one task works through them, a room at a time however many changes
 //! it had while the task was busy: a busy room costs one recount per pass, not one per message.
-//! Only members with a socket open somewhere can hear a count, so only theirs are computed;
-//! everyone else reads `unreadCount` when they next look.
+//! Only members with a `myEvents` subscription open somewhere can hear a count, so only theirs
+//! are computed; everyone else reads `unreadCount` when they next look. (A member who only
+//! watches the room's own events, as a chat window does, is not counted for.)
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -33,9 +34,9 @@ pub struct UnreadFeed {
 impl UnreadFeed {
     /// Starts the task that publishes counts. Must run inside the tokio runtime; the task
     /// stops when the last clone of the feed is dropped.
-    pub fn start(db: DatabaseConnection, presence: Arc<Presence>, broker: SharedBroker) -> Self {
+    pub fn start(db: DatabaseConnection, listeners: Arc<Presence>, broker: SharedBroker) -> Self {
         let (changes, queue) = mpsc::unbounded_channel();
-        tokio::spawn(publish_counts(db, presence, broker, queue));
+        tokio::spawn(publish_counts(db, listeners, broker, queue));
         Self { changes }
     }
 
@@ -49,7 +50,7 @@ impl UnreadFeed {
 
 async fn publish_counts(
     db: DatabaseConnection,
-    presence: Arc<Presence>,
+    listeners: Arc<Presence>,
     broker: SharedBroker,
     mut queue: mpsc::UnboundedReceiver<(Uuid, Option<Uuid>)>,
 ) {
@@ -69,7 +70,7 @@ async fn publish_counts(
         }
         let room_ids: Vec<Uuid> = rooms.keys().copied().collect();
         for chunk in room_ids.chunks(ROOMS_PER_LOOKUP) {
-            if let Err(err) = publish_rooms(&db, &presence, &broker, chunk, &rooms).await {
+            if let Err(err) = publish_rooms(&db, &listeners, &broker, chunk, &rooms).await {
                 tracing::warn!(error = %err, "unread counts failed");
             }
         }
@@ -78,7 +79,7 @@ async fn publish_counts(
 
 async fn publish_rooms(
     db: &DatabaseConnection,
-    presence: &Presence,
+    listeners: &Presence,
     broker: &SharedBroker,
     room_ids: &[Uuid],
     skip: &HashMap<Uuid, Option<Uuid>>,
@@ -98,10 +99,10 @@ async fn publish_rooms(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let online = presence.online(&users).await;
+    let listening = listeners.online(&users).await;
     let mut listeners: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for (room_id, user_id) in members {
-        if online.contains(&user_id) && skip.get(&room_id) != Some(&Some(user_id)) {
+        if listening.contains(&user_id) && skip.get(&room_id) != Some(&Some(user_id)) {
             listeners.entry(room_id).or_default().push(user_id);
         }
     }

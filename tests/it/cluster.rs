@@ -62,6 +62,30 @@ async fn two_instances_share_events_and_presence_through_redis() {
         got["data"]["roomEvents"]["message"]["sender"]["username"],
         "ann"
     );
+    // Bob listens for his own events on A; B, which wrote ann's message, finds him in the
+    // shared register of listeners and computes his unread count for him.
+    let mut mine = Ws::connect_to(&a.base, TRANSPORT, Some(&bob)).await;
+    assert!(matches!(mine.recv().await, Got::Message(m) if m["type"] == "connection_ack"));
+    mine.subscribe(
+        "me",
+        "subscription { myEvents { __typename ... on UnreadChanged { roomId unreadCount } } }",
+        json!({}),
+    )
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    on_b.send(&ann, &room, "counted on b").await;
+    assert_eq!(
+        ws.next("1").await["data"]["roomEvents"]["message"]["body"],
+        "counted on b"
+    );
+    let got = mine.next("me").await;
+    assert_eq!(
+        got["data"]["myEvents"]["__typename"], "UnreadChanged",
+        "{got}"
+    );
+    assert_eq!(got["data"]["myEvents"]["unreadCount"], 2, "{got}");
+    drop(mine);
+
     // A measured how long the event took from B's publish to A's subscribers.
     let metrics = on_a.get("/metrics").await.1;
     let count = metrics

@@ -34,6 +34,7 @@ on_both_backends!(
     my_events_notifications_and_unread,
     presence_follows_sockets,
     unread_counts_settle_on_the_truth,
+    unread_counts_follow_my_events_subscriptions,
 );
 
 fn typename(payload: &Value) -> &str {
@@ -386,4 +387,57 @@ async fn unread_counts_settle_on_the_truth(app: &TestApp) {
         )
         .await;
     assert_eq!(cat_count["room"]["unreadCount"], 30);
+}
+
+/// Unread counts are computed for users with a `myEvents` subscription open: the register
+/// follows each subscription, so ending one of two keeps the counts coming on the other, and
+/// subscribing again after ending all of them brings them back.
+async fn unread_counts_follow_my_events_subscriptions(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let room = app.create_room(&ann, "counted", &[&bob_id]).await;
+    let mut ws = Ws::ready(app, TRANSPORT, &bob).await;
+    ws.subscribe("a", MY_EVENTS, json!({})).await;
+    ws.subscribe("b", MY_EVENTS, json!({})).await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+
+    // The next count bob hears, on any subscription: (its id, the count).
+    async fn next_count(ws: &mut Ws) -> Option<(String, Value)> {
+        loop {
+            match ws.recv_within(Duration::from_millis(1500)).await {
+                Got::Message(m)
+                    if m["payload"]["data"]["myEvents"]["__typename"] == "UnreadChanged" =>
+                {
+                    let id = m["id"].as_str().unwrap_or_default().to_owned();
+                    return Some((id, m["payload"]["data"]["myEvents"]["unreadCount"].clone()));
+                }
+                Got::Message(_) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    app.send(&ann, &room, "one").await;
+    let mut heard: Vec<_> = [next_count(&mut ws).await, next_count(&mut ws).await]
+        .into_iter()
+        .flatten()
+        .collect();
+    heard.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        heard,
+        [("a".to_owned(), json!(1)), ("b".to_owned(), json!(1))]
+    );
+
+    ws.send(json!({ "id": "a", "type": "complete" })).await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    app.send(&ann, &room, "two").await;
+    assert_eq!(next_count(&mut ws).await, Some(("b".to_owned(), json!(2))));
+    assert_eq!(next_count(&mut ws).await, None, "a ended");
+
+    ws.send(json!({ "id": "b", "type": "complete" })).await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    ws.subscribe("c", MY_EVENTS, json!({})).await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    app.send(&ann, &room, "three").await;
+    assert_eq!(next_count(&mut ws).await, Some(("c".to_owned(), json!(3))));
 }
