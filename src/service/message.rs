@@ -408,7 +408,7 @@ pub async fn pages(
         format!(
             "SELECT m.* FROM (VALUES {}) AS r(id) CROSS JOIN LATERAL ({}) m \
              ORDER BY m.room_id, m.created_at {order}, m.id {order}",
-            vec!["(?)"; room_ids.len()].join(", "),
+            sql::rows(room_ids.len()),
             one_room.replace("{room}", "r.id")
         )
     } else {
@@ -541,7 +541,7 @@ pub async fn reactions(
              ORDER BY r.created_at, r.user_id",
             aliased::<message_reactions::Column>("r", "A_"),
             aliased::<users::Column>("u", "B_"),
-            vec!["(?)"; message_ids.len()].join(", "),
+            sql::rows(message_ids.len()),
         );
         let values = message_ids.iter().map(|id| (*id).into()).collect();
         db.query_all_raw(sql::stmt(backend, &query, values))

@@ -30,6 +30,11 @@ pub fn list(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
+/// `(?), (?), (?)` for `n` values: a one-column `VALUES` list, one row per value.
+pub fn rows(n: usize) -> String {
+    vec!["(?)"; n].join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +46,6 @@ mod tests {
         let s = stmt(DatabaseBackend::Sqlite, "a = ?", vec![]);
         assert_eq!(s.sql, "a = ?");
         assert_eq!(list(3), "?, ?, ?");
+        assert_eq!(rows(2), "(?), (?)");
     }
 }
