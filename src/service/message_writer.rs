@@ -29,8 +29,8 @@ use uuid::Uuid;
 
 use crate::service::sql;
 
-/// The most messages in one write: 9 bound values each (8 on PostgreSQL), far below either
-/// backend's limit.
+/// The most messages in one write: 9 bound values each on SQLite, far below its limit (on
+/// PostgreSQL the batch is one bound value).
 pub const MAX_BATCH: usize = 256;
 /// Sends waiting beyond this many hold their request until there is room.
 const QUEUE: usize = 4096;
@@ -200,27 +200,30 @@ impl Store {
     /// none; returns the ids written.
     async fn write(&self, messages: &[&messages::Model]) -> Result<HashSet<Uuid>, DbErr> {
         let backend = self.db.get_database_backend();
-        let (rows, mut values) = rows(messages);
-        let sql = if backend == DbBackend::Postgres {
-            // A data-modifying CTE is atomic by itself: one round trip, no transaction.
-            format!(
-                "WITH batch({COLUMNS}) AS (VALUES {rows}), \
+        let (sql, values) = if backend == DbBackend::Postgres {
+            // A data-modifying CTE is atomic by itself: one round trip, no transaction. The
+            // batch is one JSON value, so the statement's text is the same for any batch:
+            // prepared once per connection, where a VALUES list of N rows is a statement of
+            // its own for every N, each parsed and planned anew.
+            let sql = format!(
+                "WITH batch({COLUMNS}) AS ({FROM_JSON}), \
                  ins AS ({INSERT_CHECKED} RETURNING id, room_id, sender_id, created_at), \
                  v AS ({}), marker AS ({UPDATE_MARKERS}) SELECT id FROM ins",
                 newest("ins")
-            )
+            );
+            (sql, vec![as_json(messages)])
         } else {
             // SQLite: the whole transaction in one call, in the writer turn.
-            format!(
+            let (rows, mut values) = rows(messages);
+            let sql = format!(
                 "BEGIN IMMEDIATE; \
                  WITH batch({COLUMNS}) AS (VALUES {rows}) {INSERT_CHECKED} RETURNING id; \
                  WITH v AS ({}) {UPDATE_MARKERS}; COMMIT",
                 newest_of_ids(messages.len())
-            )
-        };
-        if backend != DbBackend::Postgres {
+            );
             values.extend(messages.iter().map(|m| Value::from(m.id)));
-        }
+            (sql, values)
+        };
         let _turn = match backend {
             DbBackend::Sqlite => Some(self.turn.lock().await),
             _ => None,
@@ -293,7 +296,36 @@ const UPDATE_MARKERS: &str = "UPDATE room_members SET last_read_message_id = v.i
     AND NOT EXISTS (SELECT 1 FROM messages cur WHERE cur.id = room_members.last_read_message_id \
       AND (cur.created_at > v.created_at OR (cur.created_at = v.created_at AND cur.id > v.id)))";
 
-/// The VALUES rows of the INSERT and their bound values.
+/// The batch's rows from its JSON form ([`as_json`]), on PostgreSQL. `metadata` travels as
+/// its JSON text, so that a JSON `null` stays a value and only a missing one is NULL.
+const FROM_JSON: &str = "SELECT id, room_id, sender_id, kind, body, reply_to_id, \
+    metadata::jsonb, created_at FROM jsonb_to_recordset(?) AS j(id uuid, room_id uuid, \
+    sender_id uuid, kind text, body text, reply_to_id uuid, metadata text, created_at timestamptz)";
+
+/// The batch as one JSON array of rows, read back by [`FROM_JSON`]. Times keep their
+/// microseconds (all PostgreSQL stores, and all `service::now` gives).
+fn as_json(messages: &[&messages::Model]) -> Value {
+    serde_json::Value::Array(
+        messages
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "id": m.id,
+                    "room_id": m.room_id,
+                    "sender_id": m.sender_id,
+                    "kind": m.kind,
+                    "body": m.body,
+                    "reply_to_id": m.reply_to_id,
+                    "metadata": m.metadata.as_ref().map(ToString::to_string),
+                    "created_at": m.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                })
+            })
+            .collect(),
+    )
+    .into()
+}
+
+/// The VALUES rows of the INSERT and their bound values (SQLite).
 fn rows(messages: &[&messages::Model]) -> (String, Vec<Value>) {
     let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; messages.len()].join(", ");
     let values = messages

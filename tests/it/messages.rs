@@ -60,6 +60,22 @@ async fn send_edit_delete_and_reply(app: &TestApp) {
     );
     let reply_id = reply["sendMessage"]["id"].as_str().unwrap().to_owned();
 
+    // What was stored is what was sent: read back from the database, not the send's answer.
+    let stored = app
+        .ok(
+            Some(&bob),
+            "query($r: UUID!) { room(id: $r) { messages(first: 10) { nodes { id body metadata replyTo { id } } } } }",
+            json!({ "r": room }),
+        )
+        .await;
+    assert_eq!(
+        stored["room"]["messages"]["nodes"],
+        json!([
+            { "id": id, "body": "hello <b>world</b> 👋", "metadata": { "client": "web", "n": [1, 2] }, "replyTo": null },
+            { "id": reply_id, "body": "hi", "metadata": null, "replyTo": { "id": id } },
+        ])
+    );
+
     let huge = "é".repeat(10_001);
     let exact = "é".repeat(10_000);
     for (v, field) in [
