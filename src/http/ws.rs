@@ -271,8 +271,13 @@ fn admit(
 
 /// Forgets operations the server finished (`complete`, or an `error` that ends them).
 fn finished(text: &str, operations: &mut std::collections::HashSet<String>) {
-    // Results are large and frequent; the messages that end an operation are short.
-    if text.len() > 4096 || operations.is_empty() {
+    // Results are frequent, and async-graphql writes the type first: skip them unparsed. The
+    // messages that end an operation are short.
+    if text.starts_with(r#"{"type":"next""#)
+        || text.starts_with(r#"{"type":"data""#)
+        || text.len() > 4096
+        || operations.is_empty()
+    {
         return;
     }
     if let Ok(message) = serde_json::from_str::<serde_json::Value>(text)
@@ -307,5 +312,25 @@ async fn went_online(state: &AppState, viewer: &Viewer) {
 async fn went_offline(state: &AppState, viewer: &Viewer) {
     if state.presence.disconnect(viewer.id()).await {
         service::presence::announce(state, viewer.id(), false).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::finished;
+
+    #[test]
+    fn finished_forgets_only_operations_the_server_ended() {
+        let mut operations: std::collections::HashSet<String> =
+            ["1".to_owned(), "2".to_owned(), "3".to_owned()].into();
+        finished(
+            r#"{"type":"next","id":"1","payload":{"data":{"type":"complete"}}}"#,
+            &mut operations,
+        );
+        finished(r#"{"type":"data","id":"1","payload":{}}"#, &mut operations);
+        assert_eq!(operations.len(), 3);
+        finished(r#"{"type":"complete","id":"1"}"#, &mut operations);
+        finished(r#"{"type":"error","id":"2","payload":[]}"#, &mut operations);
+        assert_eq!(operations, ["3".to_owned()].into());
     }
 }
