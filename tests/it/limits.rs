@@ -74,6 +74,44 @@ async fn request_shapes_are_bounded() {
     app.stop().await;
 }
 
+/// The server keeps parsed documents by their text; a repeated text still runs with its own
+/// operation name and variables, and a refused one is refused every time.
+#[actix_web::test]
+async fn repeated_documents_run_with_their_own_operation_and_variables() {
+    let app = TestApp::sqlite().await;
+    let (ann, ann_id) = app.register("ann").await;
+    let (_, bob_id) = app.register("bob").await;
+    let two = "query Name($id: UUID!) { user(id: $id) { username } } \
+               query Mine { me { id } }";
+    for _ in 0..2 {
+        let by_id =
+            |id: &str| json!({ "query": two, "operationName": "Name", "variables": { "id": id } });
+        let answer = app.post_json(Some(&ann), by_id(&bob_id)).await;
+        assert_eq!(answer["data"]["user"]["username"], "bob", "{answer}");
+        let answer = app.post_json(Some(&ann), by_id(&ann_id)).await;
+        assert_eq!(answer["data"]["user"]["username"], "ann", "{answer}");
+        let answer = app.post_json(Some(&ann), by_id("not-a-uuid")).await;
+        assert_eq!(first_error(&answer).0, "BAD_USER_INPUT", "{answer}");
+        let answer = app
+            .post_json(Some(&ann), json!({ "query": two, "operationName": "Mine" }))
+            .await;
+        assert_eq!(answer["data"]["me"]["id"], ann_id.as_str(), "{answer}");
+    }
+    let roots = (0..21)
+        .map(|i| format!("f{i}: me {{ id }}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for _ in 0..2 {
+        let (code, message, _) = first_error(
+            &app.gql(Some(&ann), &format!("{{ {roots} }}"), json!({}))
+                .await,
+        );
+        assert_eq!(code, "BAD_USER_INPUT");
+        assert!(message.contains("root fields"), "{message}");
+    }
+    app.stop().await;
+}
+
 #[actix_web::test]
 async fn sign_in_registration_and_sending_are_rate_limited() {
     let app = TestApp::sqlite_with(|config| {
