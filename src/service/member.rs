@@ -3,15 +3,16 @@
 use entity::{messages, room_members, rooms, users};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
-use crate::service::notification;
 use crate::service::room::{not_found, require_member};
+use crate::service::rows::{self, Positional};
+use crate::service::{notification, sql};
 use crate::service::{now, write_txn};
 use crate::state::AppState;
 
@@ -66,14 +67,27 @@ pub async fn active_in(
     db: &impl ConnectionTrait,
     room_ids: Vec<Uuid>,
 ) -> Result<Vec<(room_members::Model, Option<users::Model>)>, sea_orm::DbErr> {
-    room_members::Entity::find()
-        .find_also_related(users::Entity)
-        .filter(room_members::Column::RoomId.is_in(room_ids))
-        .filter(room_members::Column::LeftAt.is_null())
-        .order_by_asc(room_members::Column::JoinedAt)
-        .order_by_asc(room_members::Column::UserId)
-        .all(db)
-        .await
+    if room_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = format!(
+        "SELECT {}, {} FROM room_members m LEFT JOIN users u ON u.id = m.user_id \
+         WHERE m.room_id IN ({}) AND m.left_at IS NULL ORDER BY m.joined_at, m.user_id",
+        rows::columns::<room_members::Model>("m"),
+        rows::columns::<users::Model>("u"),
+        sql::list(room_ids.len())
+    );
+    let values = room_ids.into_iter().map(Into::into).collect();
+    db.query_all_raw(sql::stmt(db.get_database_backend(), &query, values))
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                room_members::Model::read(row, 0)?,
+                users::Model::read_optional(row, room_members::Model::COLUMNS)?,
+            ))
+        })
+        .collect()
 }
 
 /// Makes `user_id` an active member (joining or rejoining), refusing when the room is full.

@@ -7,7 +7,7 @@ use entity::{message_reactions, messages, users};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    IdenStatic, Iterable, QueryFilter, QueryOrder, Set,
+    QueryFilter, Set,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -19,6 +19,7 @@ use crate::service::member::Role;
 use crate::service::notification;
 use crate::service::page::{Page, Slice};
 use crate::service::room::require_member;
+use crate::service::rows::{self, Positional};
 use crate::service::{now, sql, write_txn};
 use crate::state::AppState;
 
@@ -391,8 +392,9 @@ pub async fn pages(
         String::new()
     };
     let one_room = format!(
-        "SELECT * FROM messages WHERE room_id = {{room}} {filter} \
-         ORDER BY created_at {order}, id {order} LIMIT ?"
+        "SELECT {} FROM messages WHERE room_id = {{room}} {filter} \
+         ORDER BY created_at {order}, id {order} LIMIT ?",
+        rows::columns::<messages::Model>("messages")
     );
     let cursor_values = |values: &mut Vec<sea_orm::Value>| {
         if let Some(key) = cursor {
@@ -430,12 +432,10 @@ pub async fn pages(
             vec![branch.as_str(); room_ids.len()].join(" UNION ALL ")
         )
     };
-    let rows = messages::Model::find_by_statement(sql::stmt(backend, &query, values))
-        .all(db)
-        .await?;
     let mut grouped: HashMap<Uuid, Vec<messages::Model>> = HashMap::new();
-    for row in rows {
-        grouped.entry(row.room_id).or_default().push(row);
+    for row in db.query_all_raw(sql::stmt(backend, &query, values)).await? {
+        let message = messages::Model::read(&row, 0)?;
+        grouped.entry(message.room_id).or_default().push(message);
     }
     Ok(room_ids
         .iter()
@@ -506,15 +506,6 @@ pub async fn unread_counts(
     Ok(rows.into_iter().map(|r| (r.room_id, r.n)).collect())
 }
 
-/// `t."col" AS "<prefix>col", ...` for every column of an entity: the names
-/// `FromQueryResult::from_query_result(row, prefix)` reads.
-fn aliased<C: Iterable + IdenStatic>(table: &str, prefix: &str) -> String {
-    C::iter()
-        .map(|c| format!("{table}.\"{0}\" AS \"{prefix}{0}\"", c.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A reaction and who made it.
 pub type Reaction = (message_reactions::Model, Option<users::Model>);
 
@@ -533,36 +524,36 @@ pub async fn reactions(
         return Ok(HashMap::new());
     }
     let backend = db.get_database_backend();
-    let rows: Vec<Reaction> = if backend == sea_orm::DatabaseBackend::Postgres {
-        let query = format!(
-            "SELECT {}, {} FROM (VALUES {}) AS k(id) \
-             CROSS JOIN LATERAL (SELECT * FROM message_reactions WHERE message_id = k.id OFFSET 0) r \
-             LEFT JOIN users u ON u.id = r.user_id \
-             ORDER BY r.created_at, r.user_id",
-            aliased::<message_reactions::Column>("r", "A_"),
-            aliased::<users::Column>("u", "B_"),
+    let reactions = if backend == sea_orm::DatabaseBackend::Postgres {
+        format!(
+            "(VALUES {}) AS k(id) CROSS JOIN LATERAL \
+             (SELECT * FROM message_reactions WHERE message_id = k.id OFFSET 0) r",
             sql::rows(message_ids.len()),
-        );
-        let values = message_ids.iter().map(|id| (*id).into()).collect();
-        db.query_all_raw(sql::stmt(backend, &query, values))
-            .await?
-            .iter()
-            .map(|row| {
-                Ok((
-                    message_reactions::Model::from_query_result(row, "A_")?,
-                    users::Model::from_query_result_optional(row, "B_")?,
-                ))
-            })
-            .collect::<Result<_, DbErr>>()?
+        )
     } else {
-        message_reactions::Entity::find()
-            .find_also_related(users::Entity)
-            .filter(message_reactions::Column::MessageId.is_in(message_ids.iter().copied()))
-            .order_by_asc(message_reactions::Column::CreatedAt)
-            .order_by_asc(message_reactions::Column::UserId)
-            .all(db)
-            .await?
+        format!(
+            "(SELECT * FROM message_reactions WHERE message_id IN ({})) r",
+            sql::list(message_ids.len())
+        )
     };
+    let query = format!(
+        "SELECT {}, {} FROM {reactions} LEFT JOIN users u ON u.id = r.user_id \
+         ORDER BY r.created_at, r.user_id",
+        rows::columns::<message_reactions::Model>("r"),
+        rows::columns::<users::Model>("u"),
+    );
+    let values = message_ids.iter().map(|id| (*id).into()).collect();
+    let rows: Vec<Reaction> = db
+        .query_all_raw(sql::stmt(backend, &query, values))
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                message_reactions::Model::read(row, 0)?,
+                users::Model::read_optional(row, message_reactions::Model::COLUMNS)?,
+            ))
+        })
+        .collect::<Result<_, DbErr>>()?;
     let mut grouped: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
     for row in rows {
         grouped.entry(row.0.message_id).or_default().push(row);

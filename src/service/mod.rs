@@ -17,6 +17,7 @@ pub mod page;
 pub mod presence;
 pub mod ratelimit;
 pub mod room;
+pub mod rows;
 pub mod search;
 pub mod security;
 pub mod sql;

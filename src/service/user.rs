@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
-use crate::service::validate;
+use crate::service::rows::{self, Positional};
+use crate::service::{sql, validate};
 use crate::state::AppState;
 
 pub const STATUSES: [&str; 3] = ["online", "away", "offline"];
@@ -32,10 +33,20 @@ pub async fn by_id(state: &AppState, id: Uuid) -> ApiResult<Option<users::Model>
 
 /// Users by id, deleted or not (old messages keep their authors' names).
 pub async fn many(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<Vec<users::Model>, DbErr> {
-    users::Entity::find()
-        .filter(users::Column::Id.is_in(ids))
-        .all(db)
-        .await
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = format!(
+        "SELECT {} FROM users u WHERE u.id IN ({})",
+        rows::columns::<users::Model>("u"),
+        sql::list(ids.len())
+    );
+    let values = ids.into_iter().map(Into::into).collect();
+    db.query_all_raw(sql::stmt(db.get_database_backend(), &query, values))
+        .await?
+        .iter()
+        .map(|row| users::Model::read(row, 0))
+        .collect()
 }
 
 /// A live user by username, case-insensitively.

@@ -27,6 +27,7 @@ mod otel;
 mod process;
 mod realtime;
 mod rooms;
+mod rows;
 mod schema;
 mod search;
 mod security;

@@ -1,0 +1,150 @@
+//! The hot loaders read rows by column position (`confab::service::rows`): on rows with every
+//! column set, each must give exactly what sea-orm's own reader gives.
+
+use chrono::Duration;
+use confab::service::page::Page;
+use entity::{blobs, message_reactions, messages, room_members, users};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::on_both_backends;
+use crate::util::TestApp;
+
+on_both_backends!(positional_readers_match_sea_orm);
+
+fn at(minutes: i64) -> chrono::DateTime<chrono::FixedOffset> {
+    confab::service::now() - Duration::minutes(minutes)
+}
+
+async fn positional_readers_match_sea_orm(app: &TestApp) {
+    let db = &app.db;
+    let (ann, ann_id) = app.register("ann").await;
+    let (_, bob_id) = app.register("bob").await;
+    let room = app.create_room(&ann, "r", &[&bob_id]).await;
+    let first = app.send(&ann, &room, "first").await;
+    let second = app.send(&ann, &room, "second").await;
+    let react = "mutation($m: UUID!, $e: String!) { react(messageId: $m, emoji: $e) { id } }";
+    app.ok(Some(&ann), react, json!({ "m": first, "e": "👍" }))
+        .await;
+    app.ok(Some(&ann), react, json!({ "m": first, "e": "🎉" }))
+        .await;
+
+    // Every nullable column gets a value, each a different one.
+    blobs::ActiveModel {
+        id: Set("ab".repeat(32)),
+        size: Set(3),
+        mime_type: Set("image/png".into()),
+        uploader_id: Set(None),
+        created_at: Set(at(9)),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let ann_uuid: Uuid = ann_id.parse().unwrap();
+    let mut user = users::Entity::find_by_id(ann_uuid)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    user.display_name = Set("Ann A.".into());
+    user.last_seen_at = Set(Some(at(1)));
+    user.email_verified_at = Set(Some(at(2)));
+    user.totp_secret = Set(Some("totp-secret".into()));
+    user.totp_enabled_at = Set(Some(at(3)));
+    user.avatar_blob_id = Set(Some("ab".repeat(32)));
+    user.deleted_at = Set(Some(at(4)));
+    user.update(db).await.unwrap();
+    let mut message = messages::Entity::find_by_id(second.parse::<Uuid>().unwrap())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    message.ciphertext = Set(Some(vec![1, 2, 3]));
+    message.epoch = Set(Some(7));
+    message.reply_to_id = Set(Some(first.parse().unwrap()));
+    message.metadata = Set(Some(json!({ "k": [1, null, "v"] })));
+    message.edited_at = Set(Some(at(5)));
+    message.deleted_at = Set(Some(at(6)));
+    message.update(db).await.unwrap();
+    let room_uuid: Uuid = room.parse().unwrap();
+    let mut member = room_members::Entity::find_by_id((room_uuid, ann_uuid))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    member.last_delivered_message_id = Set(Some(second.parse().unwrap()));
+    member.last_read_message_id = Set(Some(first.parse().unwrap()));
+    member.muted_until = Set(Some(at(-60)));
+    member.update(db).await.unwrap();
+
+    // Users.
+    let ids = vec![ann_uuid, bob_id.parse().unwrap()];
+    let mut positional = confab::service::user::many(db, ids.clone()).await.unwrap();
+    let mut expected = users::Entity::find()
+        .filter(users::Column::Id.is_in(ids))
+        .all(db)
+        .await
+        .unwrap();
+    positional.sort_by_key(|u| u.id);
+    expected.sort_by_key(|u| u.id);
+    assert_eq!(positional.len(), 2);
+    assert_eq!(positional, expected);
+    assert!(positional.iter().any(|u| u.avatar_blob_id.is_some()));
+
+    // Members with their users.
+    let members = confab::service::member::active_in(db, vec![room_uuid])
+        .await
+        .unwrap();
+    let expected = room_members::Entity::find()
+        .find_also_related(users::Entity)
+        .filter(room_members::Column::RoomId.eq(room_uuid))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 2);
+    for member in &expected {
+        assert!(members.contains(member), "{member:?} not in {members:?}");
+    }
+    assert!(members.iter().any(|(m, _)| m.muted_until.is_some()));
+
+    // A page of messages.
+    let pages = confab::service::message::pages(
+        db,
+        &[room_uuid],
+        Page::Backward {
+            before: None,
+            limit: 10,
+        },
+    )
+    .await
+    .unwrap();
+    let mut expected = messages::Entity::find()
+        .filter(messages::Column::RoomId.eq(room_uuid))
+        .all(db)
+        .await
+        .unwrap();
+    expected.sort_by_key(|m| (m.created_at, m.id));
+    assert_eq!(pages[&room_uuid].items, expected);
+    assert!(expected.iter().any(|m| m.ciphertext.is_some()));
+
+    // Reactions with their users.
+    let first_uuid: Uuid = first.parse().unwrap();
+    let reactions = confab::service::message::reactions(db, &[first_uuid])
+        .await
+        .unwrap();
+    let mut expected = message_reactions::Entity::find()
+        .find_also_related(users::Entity)
+        .filter(message_reactions::Column::MessageId.eq(first_uuid))
+        .all(db)
+        .await
+        .unwrap();
+    let mut got = reactions[&first_uuid].clone();
+    got.sort_by(|a, b| a.0.emoji.cmp(&b.0.emoji));
+    expected.sort_by(|a, b| a.0.emoji.cmp(&b.0.emoji));
+    assert_eq!(got.len(), 2);
+    assert_eq!(got, expected);
+}
