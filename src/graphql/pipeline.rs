@@ -34,7 +34,8 @@ const APQ_CACHE: usize = 1024;
 /// Parsed documents remembered per process, by their text: clients send the same few
 /// operations over and over, and parsing one costs more than running a small mutation (the
 /// parser was 14% of the server's CPU time in the send benchmark). Only texts up to
-/// [`DOCUMENT_CACHE_MAX_BYTES`] are kept, so the cache stays a few MiB whatever clients send.
+/// [`DOCUMENT_CACHE_MAX_BYTES`] are kept, so the cache stays bounded whatever clients send: at
+/// most 512 such texts and their syntax trees.
 const DOCUMENT_CACHE: NonZeroUsize = NonZeroUsize::new(512).expect("not zero");
 const DOCUMENT_CACHE_MAX_BYTES: usize = 8 * 1024;
 
