@@ -11,7 +11,7 @@ use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
 use crate::service::room::{not_found, require_member};
-use crate::service::rows::{self, Positional};
+use crate::service::rows;
 use crate::service::{notification, sql};
 use crate::service::{now, write_txn};
 use crate::state::AppState;
@@ -78,16 +78,7 @@ pub async fn active_in(
         sql::list(room_ids.len())
     );
     let values = room_ids.into_iter().map(Into::into).collect();
-    db.query_all_raw(sql::stmt(db.get_database_backend(), &query, values))
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
-                room_members::Model::read(row, 0)?,
-                users::Model::read_optional(row, room_members::Model::COLUMNS)?,
-            ))
-        })
-        .collect()
+    rows::fetch(db, &query, values, rows::joined).await
 }
 
 /// Makes `user_id` an active member (joining or rejoining), refusing when the room is full.

@@ -433,8 +433,7 @@ pub async fn pages(
         )
     };
     let mut grouped: HashMap<Uuid, Vec<messages::Model>> = HashMap::new();
-    for row in db.query_all_raw(sql::stmt(backend, &query, values)).await? {
-        let message = messages::Model::read(&row, 0)?;
+    for message in rows::fetch(db, &query, values, |row| messages::Model::read(row, 0)).await? {
         grouped.entry(message.room_id).or_default().push(message);
     }
     Ok(room_ids
@@ -543,17 +542,7 @@ pub async fn reactions(
         rows::columns::<users::Model>("u"),
     );
     let values = message_ids.iter().map(|id| (*id).into()).collect();
-    let rows: Vec<Reaction> = db
-        .query_all_raw(sql::stmt(backend, &query, values))
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
-                message_reactions::Model::read(row, 0)?,
-                users::Model::read_optional(row, message_reactions::Model::COLUMNS)?,
-            ))
-        })
-        .collect::<Result<_, DbErr>>()?;
+    let rows: Vec<Reaction> = rows::fetch(db, &query, values, rows::joined).await?;
     let mut grouped: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
     for row in rows {
         grouped.entry(row.0.message_id).or_default().push(row);

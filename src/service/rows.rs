@@ -12,9 +12,10 @@
 //! compares each reader with sea-orm's on fully populated rows of both backends.
 
 use entity::{message_reactions, messages, room_members, users};
-use sea_orm::{DbErr, Iterable, QueryResult};
-use sea_orm::{EntityTrait, IdenStatic};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, Value};
 use uuid::Uuid;
+
+use crate::service::sql;
 
 /// A model read from `COLUMNS` consecutive columns of a row, in its entity's column order.
 pub trait Positional: Sized {
@@ -32,6 +33,26 @@ pub trait Positional: Sized {
             None => Ok(None),
         }
     }
+}
+
+/// A model and its outer-joined partner, from a row that selects [`columns`] of `A`, then of
+/// `B`.
+pub fn joined<A: Positional, B: Positional>(row: &QueryResult) -> Result<(A, Option<B>), DbErr> {
+    Ok((A::read(row, 0)?, B::read_optional(row, A::COLUMNS)?))
+}
+
+/// Runs `query` (with `?` placeholders for `values`) and reads each row with `read`.
+pub async fn fetch<T>(
+    db: &impl ConnectionTrait,
+    query: &str,
+    values: Vec<Value>,
+    read: impl Fn(&QueryResult) -> Result<T, DbErr>,
+) -> Result<Vec<T>, DbErr> {
+    db.query_all_raw(sql::stmt(db.get_database_backend(), query, values))
+        .await?
+        .iter()
+        .map(read)
+        .collect()
 }
 
 /// `t."a", t."b", ...`: every column of `M`'s entity as `table` (a name or an alias), in the

@@ -42,11 +42,7 @@ pub async fn many(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<Vec<users
         sql::list(ids.len())
     );
     let values = ids.into_iter().map(Into::into).collect();
-    db.query_all_raw(sql::stmt(db.get_database_backend(), &query, values))
-        .await?
-        .iter()
-        .map(|row| users::Model::read(row, 0))
-        .collect()
+    rows::fetch(db, &query, values, |row| users::Model::read(row, 0)).await
 }
 
 /// A live user by username, case-insensitively.
