@@ -1,6 +1,8 @@
 //! Rooms: create group rooms, open the one direct room of a pair, join by code, change
 //! settings, and list the caller's rooms by latest activity.
 
+use std::sync::LazyLock;
+
 use entity::{room_members, rooms, users};
 use rand::Rng;
 use sea_orm::{
@@ -14,6 +16,7 @@ use crate::realtime::{Event, Topic};
 use crate::service::member::{self, Role};
 use crate::service::notification;
 use crate::service::page::{Key, Page, Slice};
+use crate::service::rows::{self, Positional as _};
 use crate::service::{now, sql, write_txn};
 use crate::state::AppState;
 
@@ -52,17 +55,24 @@ pub async fn require_member(
     viewer: &Viewer,
     room_id: Uuid,
 ) -> ApiResult<(rooms::Model, room_members::Model)> {
-    let found = rooms::Entity::find_by_id(room_id)
-        .filter(rooms::Column::DeletedAt.is_null())
-        .find_also_related(room_members::Entity)
-        .filter(room_members::Column::UserId.eq(viewer.id()))
-        .filter(room_members::Column::LeftAt.is_null())
-        .one(db)
-        .await?;
-    match found {
-        Some((room, Some(membership))) => Ok((room, membership)),
-        _ => Err(not_found()),
-    }
+    // Every room-scoped query and mutation starts here: one statement, read by position.
+    static QUERY: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {}, {} FROM rooms r JOIN room_members m ON m.room_id = r.id \
+             WHERE r.id = ? AND r.deleted_at IS NULL AND m.user_id = ? AND m.left_at IS NULL",
+            rows::columns::<rooms::Model>("r"),
+            rows::columns::<room_members::Model>("m"),
+        )
+    });
+    let values = vec![room_id.into(), viewer.id().into()];
+    let found = rows::fetch(db, &QUERY, values, |row| {
+        Ok((
+            rooms::Model::read(row, 0)?,
+            room_members::Model::read(row, rooms::Model::COLUMNS)?,
+        ))
+    })
+    .await?;
+    found.into_iter().next().ok_or_else(not_found)
 }
 
 pub fn not_found() -> ApiError {

@@ -11,7 +11,7 @@
 //! generated model) does not compile until it is read here too; the `rows` integration test
 //! compares each reader with sea-orm's on fully populated rows of both backends.
 
-use entity::{message_reactions, messages, room_members, users};
+use entity::{message_reactions, messages, room_members, rooms, users};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, Value};
 use uuid::Uuid;
 
@@ -111,6 +111,29 @@ impl Positional for messages::Model {
     }
 }
 
+impl Positional for rooms::Model {
+    type Entity = rooms::Entity;
+    const COLUMNS: usize = 13;
+
+    fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: row.try_get_by_index(at)?,
+            kind: row.try_get_by_index(at + 1)?,
+            name: row.try_get_by_index(at + 2)?,
+            topic: row.try_get_by_index(at + 3)?,
+            join_code: row.try_get_by_index(at + 4)?,
+            max_members: row.try_get_by_index(at + 5)?,
+            created_by: row.try_get_by_index(at + 6)?,
+            epoch: row.try_get_by_index(at + 7)?,
+            direct_key: row.try_get_by_index(at + 8)?,
+            archived_at: row.try_get_by_index(at + 9)?,
+            created_at: row.try_get_by_index(at + 10)?,
+            updated_at: row.try_get_by_index(at + 11)?,
+            deleted_at: row.try_get_by_index(at + 12)?,
+        })
+    }
+}
+
 impl Positional for room_members::Model {
     type Entity = room_members::Entity;
     const COLUMNS: usize = 8;
@@ -155,6 +178,7 @@ mod tests {
     fn every_column_is_read() {
         assert_eq!(users::Model::COLUMNS, listed::<users::Model>());
         assert_eq!(messages::Model::COLUMNS, listed::<messages::Model>());
+        assert_eq!(rooms::Model::COLUMNS, listed::<rooms::Model>());
         assert_eq!(
             room_members::Model::COLUMNS,
             listed::<room_members::Model>()

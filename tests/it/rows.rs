@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 use confab::service::page::Page;
-use entity::{blobs, message_reactions, messages, room_members, users};
+use entity::{blobs, message_reactions, messages, room_members, rooms, users};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
@@ -29,6 +29,12 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
         .await;
     app.ok(Some(&ann), react, json!({ "m": first, "e": "🎉" }))
         .await;
+    let open = "mutation($u: UUID!) { openDirectRoom(userId: $u) { id } }";
+    let direct = app.ok(Some(&ann), open, json!({ "u": bob_id })).await["openDirectRoom"]["id"]
+        .as_str()
+        .unwrap()
+        .parse::<Uuid>()
+        .unwrap();
 
     // Every nullable column gets a value, each a different one.
     blobs::ActiveModel {
@@ -79,7 +85,19 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
     member.last_delivered_message_id = Set(Some(second.parse().unwrap()));
     member.last_read_message_id = Set(Some(first.parse().unwrap()));
     member.muted_until = Set(Some(at(-60)));
-    member.update(db).await.unwrap();
+    let member = member.update(db).await.unwrap();
+    let mut group = rooms::Entity::find_by_id(room_uuid)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    group.topic = Set(Some("topic".into()));
+    group.join_code = Set(Some("ABC234".into()));
+    group.max_members = Set(Some(12));
+    group.epoch = Set(3);
+    group.archived_at = Set(Some(at(7)));
+    let group = group.update(db).await.unwrap();
 
     // Users.
     let ids = vec![ann_uuid, bob_id.parse().unwrap()];
@@ -94,6 +112,32 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
     assert_eq!(positional.len(), 2);
     assert_eq!(positional, expected);
     assert!(positional.iter().any(|u| u.avatar_blob_id.is_some()));
+
+    // A room with the caller's membership.
+    let ann_user = users::Entity::find_by_id(ann_uuid)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let viewer = confab::auth::Viewer {
+        user: ann_user,
+        session_id: Uuid::nil(),
+    };
+    let found = confab::service::room::require_member(db, &viewer, room_uuid)
+        .await
+        .unwrap();
+    assert_eq!(found, (group, member));
+    // A direct room has the one column a group room cannot have (its pair's key).
+    let (found, _) = confab::service::room::require_member(db, &viewer, direct)
+        .await
+        .unwrap();
+    let expected = rooms::Entity::find_by_id(direct)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(expected.direct_key.is_some());
+    assert_eq!(found, expected);
 
     // Members with their users.
     let members = confab::service::member::active_in(db, vec![room_uuid])
