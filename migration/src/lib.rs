@@ -24,6 +24,7 @@ mod m20261126_000015_create_blob_uploads;
 mod m20261126_000016_index_retained_bodies;
 mod m20261126_000017_index_member_markers;
 mod m20261126_000018_cover_unread_counts;
+mod m20261127_000019_search_pending_list;
 mod util;
 
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000016_index_retained_bodies::Migration),
             Box::new(m20261126_000017_index_member_markers::Migration),
             Box::new(m20261126_000018_cover_unread_counts::Migration),
+            Box::new(m20261127_000019_search_pending_list::Migration),
         ]
     }
 }

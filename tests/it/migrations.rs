@@ -44,6 +44,19 @@ async fn up_down_up(url: &str) {
     );
     Migrator::up(&db, None).await.unwrap();
     assert_eq!(user_tables(&db).await, 14);
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        // The search index merges its pending list at 256 kB, not at the 4 MB default, so no
+        // send waits behind a long merge (migration 19).
+        let sql = "SELECT array_to_string(reloptions, ',') AS o FROM pg_class \
+                   WHERE relname = 'idx_messages_search'";
+        let row = db
+            .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, sql))
+            .await
+            .unwrap()
+            .unwrap();
+        let options: Option<String> = row.try_get("", "o").unwrap();
+        assert_eq!(options.as_deref(), Some("gin_pending_list_limit=256"));
+    }
     db.close().await.unwrap();
 }
 
