@@ -12,8 +12,10 @@
 //! compares each reader with sea-orm's on fully populated rows of both backends.
 
 use entity::{message_reactions, messages, room_members, rooms, users};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, Value};
-use uuid::Uuid;
+use sea_orm::sqlx::{Row as _, ValueRef as _};
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, TryGetable, Value,
+};
 
 use crate::service::sql;
 
@@ -28,11 +30,36 @@ pub trait Positional: Sized {
     /// The model, or `None` where an outer join found none (its first column, a key, is
     /// NULL).
     fn read_optional(row: &QueryResult, at: usize) -> Result<Option<Self>, DbErr> {
-        match row.try_get_by_index::<Option<Uuid>>(at)? {
-            Some(_) => Self::read(row, at).map(Some),
-            None => Ok(None),
+        if is_null(row, at) {
+            Ok(None)
+        } else {
+            Self::read(row, at).map(Some)
         }
     }
+}
+
+/// The value of a nullable column. sea-orm reads an `Option<T>` by decoding a `T` and turning
+/// the error a NULL gives into `None`, and that error formats the column's index into a new
+/// string first: for the page benchmark's ~300 NULLs per answer, 7.5% of the server's
+/// instructions (callgrind). A NULL is seen here before anything is decoded.
+fn nullable<T: TryGetable>(row: &QueryResult, at: usize) -> Result<Option<T>, DbErr> {
+    if is_null(row, at) {
+        Ok(None)
+    } else {
+        row.try_get_by_index::<Option<T>>(at)
+    }
+}
+
+/// Whether the column at `at` holds NULL; false when that cannot be told here (the decode that
+/// follows then decides, as before).
+fn is_null(row: &QueryResult, at: usize) -> bool {
+    if let Some(row) = row.try_as_pg_row() {
+        return row.try_get_raw(at).is_ok_and(|value| value.is_null());
+    }
+    if let Some(row) = row.try_as_sqlite_row() {
+        return row.try_get_raw(at).is_ok_and(|value| value.is_null());
+    }
+    false
 }
 
 /// A model and its outer-joined partner, from a row that selects [`columns`] of `A`, then of
@@ -77,14 +104,14 @@ impl Positional for users::Model {
             password_hash: row.try_get_by_index(at + 4)?,
             role: row.try_get_by_index(at + 5)?,
             status: row.try_get_by_index(at + 6)?,
-            last_seen_at: row.try_get_by_index(at + 7)?,
-            email_verified_at: row.try_get_by_index(at + 8)?,
-            totp_secret: row.try_get_by_index(at + 9)?,
-            totp_enabled_at: row.try_get_by_index(at + 10)?,
-            avatar_blob_id: row.try_get_by_index(at + 11)?,
+            last_seen_at: nullable(row, at + 7)?,
+            email_verified_at: nullable(row, at + 8)?,
+            totp_secret: nullable(row, at + 9)?,
+            totp_enabled_at: nullable(row, at + 10)?,
+            avatar_blob_id: nullable(row, at + 11)?,
             created_at: row.try_get_by_index(at + 12)?,
             updated_at: row.try_get_by_index(at + 13)?,
-            deleted_at: row.try_get_by_index(at + 14)?,
+            deleted_at: nullable(row, at + 14)?,
         })
     }
 }
@@ -97,16 +124,16 @@ impl Positional for messages::Model {
         Ok(Self {
             id: row.try_get_by_index(at)?,
             room_id: row.try_get_by_index(at + 1)?,
-            sender_id: row.try_get_by_index(at + 2)?,
+            sender_id: nullable(row, at + 2)?,
             kind: row.try_get_by_index(at + 3)?,
-            body: row.try_get_by_index(at + 4)?,
-            ciphertext: row.try_get_by_index(at + 5)?,
-            epoch: row.try_get_by_index(at + 6)?,
-            reply_to_id: row.try_get_by_index(at + 7)?,
-            metadata: row.try_get_by_index(at + 8)?,
+            body: nullable(row, at + 4)?,
+            ciphertext: nullable(row, at + 5)?,
+            epoch: nullable(row, at + 6)?,
+            reply_to_id: nullable(row, at + 7)?,
+            metadata: nullable(row, at + 8)?,
             created_at: row.try_get_by_index(at + 9)?,
-            edited_at: row.try_get_by_index(at + 10)?,
-            deleted_at: row.try_get_by_index(at + 11)?,
+            edited_at: nullable(row, at + 10)?,
+            deleted_at: nullable(row, at + 11)?,
         })
     }
 }
@@ -119,17 +146,17 @@ impl Positional for rooms::Model {
         Ok(Self {
             id: row.try_get_by_index(at)?,
             kind: row.try_get_by_index(at + 1)?,
-            name: row.try_get_by_index(at + 2)?,
-            topic: row.try_get_by_index(at + 3)?,
-            join_code: row.try_get_by_index(at + 4)?,
-            max_members: row.try_get_by_index(at + 5)?,
+            name: nullable(row, at + 2)?,
+            topic: nullable(row, at + 3)?,
+            join_code: nullable(row, at + 4)?,
+            max_members: nullable(row, at + 5)?,
             created_by: row.try_get_by_index(at + 6)?,
             epoch: row.try_get_by_index(at + 7)?,
-            direct_key: row.try_get_by_index(at + 8)?,
-            archived_at: row.try_get_by_index(at + 9)?,
+            direct_key: nullable(row, at + 8)?,
+            archived_at: nullable(row, at + 9)?,
             created_at: row.try_get_by_index(at + 10)?,
             updated_at: row.try_get_by_index(at + 11)?,
-            deleted_at: row.try_get_by_index(at + 12)?,
+            deleted_at: nullable(row, at + 12)?,
         })
     }
 }
@@ -144,10 +171,10 @@ impl Positional for room_members::Model {
             user_id: row.try_get_by_index(at + 1)?,
             role: row.try_get_by_index(at + 2)?,
             joined_at: row.try_get_by_index(at + 3)?,
-            left_at: row.try_get_by_index(at + 4)?,
-            last_delivered_message_id: row.try_get_by_index(at + 5)?,
-            last_read_message_id: row.try_get_by_index(at + 6)?,
-            muted_until: row.try_get_by_index(at + 7)?,
+            left_at: nullable(row, at + 4)?,
+            last_delivered_message_id: nullable(row, at + 5)?,
+            last_read_message_id: nullable(row, at + 6)?,
+            muted_until: nullable(row, at + 7)?,
         })
     }
 }
