@@ -10,7 +10,7 @@ use crate::graphql::{state, viewer};
 use crate::service;
 use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE};
 
-pub type ContactConnection = Connection<String, Contact>;
+pub type ContactConnection = Connection<cursor::Cursor, Contact>;
 
 #[derive(Default)]
 pub struct ContactQuery;

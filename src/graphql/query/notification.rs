@@ -10,7 +10,7 @@ use crate::graphql::{state, viewer};
 use crate::service;
 use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE};
 
-pub type NotificationConnection = Connection<String, Notification>;
+pub type NotificationConnection = Connection<cursor::Cursor, Notification>;
 
 #[derive(Default)]
 pub struct NotificationQuery;

@@ -12,7 +12,7 @@ use crate::service;
 use crate::service::page::{DEFAULT_PAGE, MAX_PAGE, Page};
 use crate::state::AppState;
 
-pub type RoomConnection = Connection<String, Room>;
+pub type RoomConnection = Connection<cursor::Cursor, Room>;
 
 #[derive(Default)]
 pub struct RoomQuery;
@@ -103,7 +103,7 @@ impl SearchQuery {
             .edges
             .extend(found.into_iter().enumerate().map(|(i, m)| {
                 Edge::new(
-                    cursor::encode_offset(offset + i as u64 + 1),
+                    cursor::Cursor::Offset(offset + i as u64 + 1),
                     Message::new(m),
                 )
             }));

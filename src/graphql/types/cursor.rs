@@ -12,6 +12,37 @@ use crate::service::page::{DEFAULT_PAGE, Key, Page, Slice};
 #[derive(Serialize, Deserialize)]
 pub struct CursorKey(i64, Uuid);
 
+/// An edge's position, turned into its opaque string only when a client selects it (the
+/// edge's `cursor`, `pageInfo`'s `startCursor` and `endCursor`): a page of 50 messages that
+/// asks only for `endCursor` encodes one cursor, not 50.
+#[derive(Clone, Copy)]
+pub enum Cursor {
+    /// A keyset position in a list ordered by `(time, id)`.
+    Key(Key),
+    /// How many results come before this one in a ranked list (search).
+    Offset(u64),
+}
+
+impl CursorType for Cursor {
+    type Error = &'static str;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        match decode("cursor", Some(s)) {
+            Ok(Some(key)) => Ok(Self::Key(key)),
+            _ => decode_offset("cursor", Some(s))
+                .map(Self::Offset)
+                .map_err(|_| "not a valid cursor"),
+        }
+    }
+
+    fn encode_cursor(&self) -> String {
+        match *self {
+            Self::Key(key) => encode(key),
+            Self::Offset(offset) => encode_offset(offset),
+        }
+    }
+}
+
 /// A page from Relay arguments (`first`/`after` or `last`/`before`); `default` when no size
 /// or cursor is given.
 pub fn page(
@@ -49,12 +80,14 @@ pub fn connection<T, N: OutputType>(
     slice: Slice<T>,
     key: impl Fn(&T) -> Key,
     node: impl Fn(T) -> N,
-) -> Connection<String, N> {
+) -> Connection<Cursor, N> {
     let mut connection = Connection::new(slice.has_previous, slice.has_next);
-    connection.edges.extend(slice.items.into_iter().map(|item| {
-        let cursor = encode(key(&item));
-        Edge::new(cursor, node(item))
-    }));
+    connection.edges.extend(
+        slice
+            .items
+            .into_iter()
+            .map(|item| Edge::new(Cursor::Key(key(&item)), node(item))),
+    );
     connection
 }
 
@@ -108,5 +141,23 @@ mod tests {
         assert!(decode("after", Some("nope")).is_err());
         assert!(decode("after", Some("")).is_err());
         assert_eq!(decode("after", None).ok().flatten(), None);
+    }
+
+    #[test]
+    fn edge_cursors_encode_as_the_arguments_decode() {
+        let key = Key {
+            at: crate::service::now(),
+            id: Uuid::now_v7(),
+        };
+        let cursor = Cursor::Key(key).encode_cursor();
+        assert_eq!(cursor, encode(key));
+        assert!(matches!(Cursor::decode_cursor(&cursor), Ok(Cursor::Key(k)) if k == key));
+        let cursor = Cursor::Offset(7).encode_cursor();
+        assert_eq!(decode_offset("after", Some(&cursor)).ok(), Some(7));
+        assert!(matches!(
+            Cursor::decode_cursor(&cursor),
+            Ok(Cursor::Offset(7))
+        ));
+        assert!(Cursor::decode_cursor("nope").is_err());
     }
 }

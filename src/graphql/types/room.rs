@@ -67,7 +67,7 @@ pub enum MessageOrder {
 /// A conversation. Only its members can see it.
 pub struct Room(pub rooms::Model);
 
-pub type MessageConnection = Connection<String, Message>;
+pub type MessageConnection = Connection<cursor::Cursor, Message>;
 
 /// A conversation. Only its members can see it.
 #[Object]
