@@ -3,8 +3,8 @@
 //! exceeds `gin_pending_list_limit` (4 MB by default), inside whichever INSERT crossed the
 //! limit. Sends reach the database through one writer (group commit), so at ~5,000 sends/s
 //! every send waited behind a 60-100 ms merge every ~4 s. With a 256 kB list each merge is a
-//! sixteenth of that, and the total work is no larger (README, Performance). SQLite's FTS5
-//! index has no pending list; nothing changes there.
+//! sixteenth of that, and sends measured no slower (README, Performance). On SQLite (FTS5,
+//! kept by triggers) nothing changes.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
