@@ -129,7 +129,7 @@ impl Loader<MessageId> for Loaders {
 /// A member with their user, fetched together so `member.user` costs nothing more.
 pub type Member = (room_members::Model, Option<users::Model>);
 /// A message with its sender, fetched together so `message.sender` costs nothing more.
-pub type MessageWithSender = (messages::Model, Option<users::Model>);
+pub use crate::service::message::MessageWithSender;
 
 impl Loader<MembersOf> for Loaders {
     type Value = Vec<Member>;
@@ -232,14 +232,13 @@ impl Loader<MessagesOf> for Loaders {
     type Value = Slice<MessageWithSender>;
     type Error = LoadError;
 
-    /// Keys asking for the same page shape share one windowed query; the senders of every
-    /// page come in one more.
+    /// Keys asking for the same page shape share one windowed query, senders joined in.
     async fn load(&self, keys: &[MessagesOf]) -> Loaded<MessagesOf, Slice<MessageWithSender>> {
         let mut by_page: HashMap<Page, Vec<Uuid>> = HashMap::new();
         for key in keys {
             by_page.entry(key.1).or_default().push(key.0);
         }
-        let mut slices = Vec::new();
+        let mut slices = HashMap::new();
         for (page, rooms) in by_page {
             let pages = service::message::pages(&self.state.db, &rooms, page).await?;
             slices.extend(
@@ -248,37 +247,7 @@ impl Loader<MessagesOf> for Loaders {
                     .map(|(room, slice)| (MessagesOf(room, page), slice)),
             );
         }
-        let all: Vec<messages::Model> = slices
-            .iter()
-            .flat_map(|(_, slice)| slice.items.iter().cloned())
-            .collect();
-        let senders: HashMap<Uuid, Option<users::Model>> =
-            service::message::with_senders(&self.state.db, all)
-                .await?
-                .into_iter()
-                .map(|(m, sender)| (m.id, sender))
-                .collect();
-        Ok(slices
-            .into_iter()
-            .map(|(key, slice)| {
-                let items = slice
-                    .items
-                    .into_iter()
-                    .map(|m| {
-                        let sender = senders.get(&m.id).cloned().flatten();
-                        (m, sender)
-                    })
-                    .collect();
-                (
-                    key,
-                    Slice {
-                        items,
-                        has_previous: slice.has_previous,
-                        has_next: slice.has_next,
-                    },
-                )
-            })
-            .collect())
+        Ok(slices)
     }
 }
 

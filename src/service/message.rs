@@ -19,7 +19,7 @@ use crate::service::member::Role;
 use crate::service::notification;
 use crate::service::page::{Page, Slice};
 use crate::service::room::require_member;
-use crate::service::rows::{self, Positional};
+use crate::service::rows;
 use crate::service::{now, sql, write_txn};
 use crate::state::AppState;
 
@@ -371,14 +371,16 @@ pub async fn many(
 /// Rooms per statement in [`pages`] on SQLite (its default limit of a compound SELECT is 500).
 const SQLITE_MAX_BRANCHES: usize = 400;
 
-/// One page of messages for each room, in one statement however many rooms: each room's
-/// page is an index range scan that stops after `limit + 1` rows (a LATERAL join on
-/// PostgreSQL, a UNION ALL of limited scans on SQLite), never all of a room's history.
+/// One page of messages for each room, with their senders, in one statement however many
+/// rooms: each room's page is an index range scan that stops after `limit + 1` rows (a
+/// LATERAL join on PostgreSQL, a UNION ALL of limited scans on SQLite), never all of a room's
+/// history. Senders are outer-joined (deleted users included: old messages keep their
+/// authors' names), not asked for in a statement of their own.
 pub async fn pages(
     db: &impl ConnectionTrait,
     room_ids: &[Uuid],
     page: Page,
-) -> Result<HashMap<Uuid, Slice<messages::Model>>, DbErr> {
+) -> Result<HashMap<Uuid, Slice<MessageWithSender>>, DbErr> {
     if room_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -387,7 +389,8 @@ pub async fn pages(
         Page::Backward { before, limit } => (before, limit, "<", "DESC"),
     };
     let filter = if cursor.is_some() {
-        format!("AND (created_at {op} ? OR (created_at = ? AND id {op} ?))")
+        // A row value: an index range from the cursor on (see `page::keyset`).
+        format!("AND (created_at, id) {op} (?, ?)")
     } else {
         String::new()
     };
@@ -398,20 +401,30 @@ pub async fn pages(
     );
     let cursor_values = |values: &mut Vec<sea_orm::Value>| {
         if let Some(key) = cursor {
-            values.extend([key.at.into(), key.at.into(), key.id.into()]);
+            values.extend([key.at.into(), key.id.into()]);
         }
         values.push(((limit + 1) as i64).into());
     };
+    let joined_columns = format!(
+        "{}, {}",
+        rows::columns::<messages::Model>("m"),
+        rows::columns::<users::Model>("u")
+    );
+    let with_senders_in_order = format!(
+        "LEFT JOIN users u ON u.id = m.sender_id \
+         ORDER BY m.room_id, m.created_at {order}, m.id {order}"
+    );
     let backend = db.get_database_backend();
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let query = if backend == sea_orm::DatabaseBackend::Postgres {
         values.extend(room_ids.iter().map(|id| sea_orm::Value::from(*id)));
         cursor_values(&mut values);
         format!(
-            "SELECT m.* FROM (VALUES {}) AS r(id) CROSS JOIN LATERAL ({}) m \
-             ORDER BY m.room_id, m.created_at {order}, m.id {order}",
+            "SELECT {} FROM (VALUES {}) AS r(id) CROSS JOIN LATERAL ({}) m {}",
+            joined_columns,
             sql::rows(room_ids.len()),
-            one_room.replace("{room}", "r.id")
+            one_room.replace("{room}", "r.id"),
+            with_senders_in_order,
         )
     } else {
         // SQLite caps a compound SELECT at 500 terms by default.
@@ -428,13 +441,25 @@ pub async fn pages(
             cursor_values(&mut values);
         }
         format!(
-            "{} ORDER BY room_id, created_at {order}, id {order}",
-            vec![branch.as_str(); room_ids.len()].join(" UNION ALL ")
+            "SELECT {} FROM ({}) m {}",
+            joined_columns,
+            vec![branch.as_str(); room_ids.len()].join(" UNION ALL "),
+            with_senders_in_order,
         )
     };
-    let mut grouped: HashMap<Uuid, Vec<messages::Model>> = HashMap::new();
-    for message in rows::fetch(db, &query, values, |row| messages::Model::read(row, 0)).await? {
-        grouped.entry(message.room_id).or_default().push(message);
+    let mut grouped: HashMap<Uuid, Vec<MessageWithSender>> = HashMap::new();
+    for (message, sender) in rows::fetch(
+        db,
+        &query,
+        values,
+        rows::joined::<messages::Model, users::Model>,
+    )
+    .await?
+    {
+        grouped
+            .entry(message.room_id)
+            .or_default()
+            .push((message, sender));
     }
     Ok(room_ids
         .iter()
@@ -507,6 +532,9 @@ pub async fn unread_counts(
 
 /// A reaction and who made it.
 pub type Reaction = (message_reactions::Model, Option<users::Model>);
+
+/// A message and its sender (`None` for a system message or a sender who no longer exists).
+pub type MessageWithSender = (messages::Model, Option<users::Model>);
 
 /// Reactions per message with their users, oldest first, in one statement.
 ///

@@ -155,7 +155,7 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
     }
     assert!(members.iter().any(|(m, _)| m.muted_until.is_some()));
 
-    // A page of messages.
+    // A page of messages with their senders.
     let pages = confab::service::message::pages(
         db,
         &[room_uuid],
@@ -167,13 +167,15 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
     .await
     .unwrap();
     let mut expected = messages::Entity::find()
+        .find_also_related(users::Entity)
         .filter(messages::Column::RoomId.eq(room_uuid))
         .all(db)
         .await
         .unwrap();
-    expected.sort_by_key(|m| (m.created_at, m.id));
+    expected.sort_by_key(|(m, _)| (m.created_at, m.id));
     assert_eq!(pages[&room_uuid].items, expected);
-    assert!(expected.iter().any(|m| m.ciphertext.is_some()));
+    assert!(expected.iter().any(|(m, _)| m.ciphertext.is_some()));
+    assert!(expected.iter().any(|(_, sender)| sender.is_some()));
 
     // Reactions with their users.
     let first_uuid: Uuid = first.parse().unwrap();
