@@ -100,9 +100,10 @@ async fn nested_rooms_cost_a_fixed_number_of_statements(app: &TestApp) {
         "statements for 5 rooms vs 50: {counts:?}"
     );
     // 1 session + 2 room page (ids, rows) + members with users + creators + last messages and
-    // their senders (2) + unread counts + message pages with their senders + reply targets +
-    // reactions with users + readers and their users (2) + reply senders = 14.
-    assert!(counts[1] <= 14, "nested query ran {counts:?} statements");
+    // their senders (2) + unread counts + message pages and their senders (2 on SQLite, 1 on
+    // PostgreSQL, which joins them) + reply targets + reactions with users + readers and their
+    // users (2) + reply senders = 15 / 14.
+    assert!(counts[1] <= 15, "nested query ran {counts:?} statements");
 }
 
 /// The benchmark's nested workload (every room, its members, its newest 20 messages with
