@@ -232,7 +232,8 @@ impl Loader<MessagesOf> for Loaders {
     type Value = Slice<MessageWithSender>;
     type Error = LoadError;
 
-    /// Keys asking for the same page shape share one windowed query, senders joined in.
+    /// Keys asking for the same page shape share one statement, which brings the senders too
+    /// (`service::message::pages`).
     async fn load(&self, keys: &[MessagesOf]) -> Loaded<MessagesOf, Slice<MessageWithSender>> {
         let mut by_page: HashMap<Page, Vec<Uuid>> = HashMap::new();
         for key in keys {

@@ -149,7 +149,7 @@ impl Store {
             turn: turn.clone(),
             checkpoints: Some(Arc::new(Checkpoints {
                 pool: db.get_sqlite_connection_pool().clone(),
-                turn: turn.clone(),
+                turn,
                 due: std::sync::Mutex::new(Instant::now() + CHECKPOINT_EVERY),
                 running: Arc::default(),
             })),
