@@ -16,6 +16,7 @@ on_both_backends!(
     wrong_password_and_unknown_user_look_the_same,
     sessions_list_and_revoke,
     expired_and_deleted_accounts_are_refused,
+    requests_record_session_activity,
     profiles_show_email_only_to_owner,
     update_profile,
 );
@@ -250,6 +251,31 @@ async fn expired_and_deleted_accounts_are_refused(app: &TestApp) {
         )
         .await;
     assert_eq!(first_error(&body).0, "UNAUTHENTICATED");
+}
+
+/// A request whose session was last active over a minute ago records the activity (in the
+/// SQLite writer turn) before it runs.
+async fn requests_record_session_activity(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    let (ann, _) = app.register("ann").await;
+    app.db
+        .execute_unprepared("UPDATE sessions SET last_active_at = '2020-01-01T00:00:00+00:00'")
+        .await
+        .unwrap();
+    app.forget_signed_in();
+    let list = app
+        .ok(
+            Some(&ann),
+            "{ sessions { current lastActiveAt } }",
+            json!({}),
+        )
+        .await;
+    let session = &list["sessions"][0];
+    assert_eq!(session["current"], true);
+    let at =
+        chrono::DateTime::parse_from_rfc3339(session["lastActiveAt"].as_str().unwrap()).unwrap();
+    let ago = chrono::Utc::now() - at.to_utc();
+    assert!(ago.num_seconds() < 60, "last active {at}, {ago} ago");
 }
 
 async fn profiles_show_email_only_to_owner(app: &TestApp) {
