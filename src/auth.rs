@@ -192,15 +192,11 @@ pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Vi
     if (now - session.last_active_at.to_utc()).num_seconds() >= ACTIVITY_GRANULARITY_SECS {
         let mut active: sessions::ActiveModel = session.into();
         active.last_active_at = Set(crate::service::now());
-        // In the writer turn: on SQLite a write outside it sleeps in the busy handler while
-        // the message writer holds the lock, and under a stream of sends one such request
-        // took 1,044 ms (the benchmark's 5,000 sessions all came due within seconds).
-        let recorded = async {
-            let txn = crate::service::write_txn(state).await?;
-            active.update(&*txn).await?;
-            txn.commit().await
-        }
-        .await;
+        // In the writer turn (`service::writer`): on SQLite a write outside it sleeps in the
+        // busy handler while the message writer holds the lock, and under a stream of sends
+        // one such request took 1,044 ms (the benchmark's 5,000 sessions all came due within
+        // seconds).
+        let recorded = active.update(&*crate::service::writer(state).await).await;
         if let Err(err) = recorded {
             // Activity is advisory; failing to record it must not fail the request.
             tracing::warn!(%session_id, error = %err, "could not record session activity");

@@ -1,9 +1,7 @@
 //! Accounts and sessions: register, sign in and out, list and revoke sessions.
 
 use entity::{sessions, users};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::auth::{self, ClientInfo, Viewer};
@@ -65,7 +63,7 @@ pub async fn register(
     let password_hash = auth::hash_password(input.password).await?;
 
     let now = super::now();
-    let txn = state.db.begin().await?;
+    let txn = super::write_txn(state).await?;
     let user = users::ActiveModel {
         id: Set(Uuid::now_v7()),
         username: Set(username),
@@ -78,10 +76,10 @@ pub async fn register(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await
     .map_err(|err| conflict_or(err, "username or email already taken"))?;
-    let (token, session) = open_session(state, &txn, user.id, client).await?;
+    let (token, session) = open_session(state, &*txn, user.id, client).await?;
     txn.commit().await?;
     Ok(SignedIn {
         token,
@@ -138,7 +136,8 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
         }
     }
     state.limiter.reset(&failures_key).await;
-    let (token, session) = open_session(state, &state.db, user.id, client).await?;
+    let (token, session) =
+        open_session(state, &*super::writer(state).await, user.id, client).await?;
     Ok(SignedIn {
         token,
         user,
@@ -161,7 +160,7 @@ pub async fn revoke(state: &AppState, viewer: &Viewer, session_id: Uuid) -> ApiR
     if session.revoked_at.is_none() {
         let mut active: sessions::ActiveModel = session.into();
         active.revoked_at = Set(Some(super::now()));
-        active.update(&state.db).await?;
+        active.update(&*super::writer(state).await).await?;
         state.viewer_changed(viewer.id(), Some(session_id));
         // Open sockets of the session close when they hear this.
         state.publish(

@@ -82,7 +82,7 @@ pub async fn log(
         metrics: Set(metrics.map(Metrics::to_json)),
         created_at: Set(now()),
     }
-    .insert(&state.db)
+    .insert(&*super::writer(state).await)
     .await?;
     Ok(())
 }

@@ -16,19 +16,23 @@ pub async fn run(state: AppState, every: Duration) {
 
 /// One round of cleanup.
 pub async fn once(state: &AppState) {
-    match crate::service::mls::cleanup(&state.db).await {
+    let done = crate::service::mls::cleanup(&*super::writer(state).await).await;
+    match done {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, "expired key packages removed"),
         Err(err) => tracing::warn!(error = %err, "key package cleanup failed"),
     }
     let days = state.config.retention.connection_log_days;
-    match crate::service::connection_log::cleanup(&state.db, days).await {
+    let done = crate::service::connection_log::cleanup(&*super::writer(state).await, days).await;
+    match done {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, days, "old connection logs removed"),
         Err(err) => tracing::warn!(error = %err, "connection log cleanup failed"),
     }
     let days = state.config.retention.deleted_body_days;
-    match crate::service::message::erase_retained_bodies(&state.db, days).await {
+    let done =
+        crate::service::message::erase_retained_bodies(&*super::writer(state).await, days).await;
+    match done {
         Ok(0) => {}
         Ok(n) => tracing::info!(erased = n, days, "texts of deleted messages erased"),
         Err(err) => tracing::warn!(error = %err, "erasing deleted texts failed"),

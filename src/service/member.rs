@@ -147,7 +147,7 @@ pub async fn rejoin_direct(state: &AppState, room: &rooms::Model, user_id: Uuid)
         let mut active: room_members::ActiveModel = member.into();
         active.left_at = Set(None);
         active.joined_at = Set(now());
-        let member = active.update(&state.db).await?;
+        let member = active.update(&*super::writer(state).await).await?;
         state.publish(Topic::Room(room.id), Event::MemberJoined { member });
         state.publish(
             Topic::User(user_id),
@@ -276,7 +276,7 @@ pub async fn set_role(
     }
     let mut active: room_members::ActiveModel = target.into();
     active.role = Set(role.as_str().to_owned());
-    Ok(active.update(&state.db).await?)
+    Ok(active.update(&*super::writer(state).await).await?)
 }
 
 /// Moves the caller's read marker forward to `message_id`; never backward.
@@ -302,7 +302,7 @@ pub async fn mark_read(
     }
     let mut active: room_members::ActiveModel = membership.into();
     active.last_read_message_id = Set(Some(target.id));
-    let member = active.update(&state.db).await?;
+    let member = active.update(&*super::writer(state).await).await?;
     state.publish(
         Topic::Room(room_id),
         Event::ReceiptUpdated {
@@ -350,7 +350,7 @@ async fn set_left(state: &AppState, member: room_members::Model) -> ApiResult<()
     let (room_id, user_id) = (member.room_id, member.user_id);
     let mut active: room_members::ActiveModel = member.into();
     active.left_at = Set(Some(now()));
-    active.update(&state.db).await?;
+    active.update(&*super::writer(state).await).await?;
     state.publish(Topic::Room(room_id), Event::MemberLeft { room_id, user_id });
     Ok(())
 }

@@ -223,7 +223,7 @@ pub async fn edit(
     let mut active: messages::ActiveModel = message.into();
     active.body = Set(Some(new_body));
     active.edited_at = Set(Some(now()));
-    let message = active.update(&state.db).await?;
+    let message = active.update(&*super::writer(state).await).await?;
     state.publish(
         Topic::Room(message.room_id),
         Event::MessageEdited {
@@ -252,7 +252,7 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> ApiResult<me
     }
     active.metadata = Set(None);
     active.ciphertext = Set(None);
-    let message = active.update(&state.db).await?;
+    let message = active.update(&*super::writer(state).await).await?;
     state.publish(
         Topic::Room(message.room_id),
         Event::MessageDeleted {
@@ -291,7 +291,7 @@ pub async fn react(
             .do_nothing()
             .to_owned(),
         )
-        .exec(&state.db)
+        .exec(&*super::writer(state).await)
         .await;
     match inserted {
         Ok(_) => {
@@ -313,7 +313,7 @@ pub async fn unreact(
     let emoji = self::emoji(emoji)?;
     let (message, _) = visible(state, viewer, message_id).await?;
     let deleted = message_reactions::Entity::delete_by_id((message.id, viewer.id(), emoji.clone()))
-        .exec(&state.db)
+        .exec(&*super::writer(state).await)
         .await?;
     if deleted.rows_affected > 0 {
         publish_reaction(state, viewer, &message, emoji, false);

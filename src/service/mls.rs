@@ -241,7 +241,7 @@ pub async fn claim(
     ];
     Ok(
         key_packages::Model::find_by_statement(sql::stmt(backend, &query, values))
-            .one(&state.db)
+            .one(&*super::writer(state).await)
             .await?,
     )
 }

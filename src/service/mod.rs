@@ -75,6 +75,37 @@ pub async fn write_txn(state: &AppState) -> Result<WriteTxn, DbErr> {
     begin_write(&state.db, &state.writer).await
 }
 
+/// The pool for one write outside a transaction (a single statement). On SQLite it holds
+/// this process's writer turn while it lives, for the reason [`write_txn`] gives: a statement
+/// that found the lock taken would sleep in SQLite's busy handler while the message writer
+/// takes the lock again and again. Use it as a temporary, `x.update(&*writer(state).await)`,
+/// so the turn ends with the statement; bind the result before a `match` (a scrutinee's
+/// temporaries live through the arms).
+pub struct Writer<'a> {
+    db: &'a DatabaseConnection,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = DatabaseConnection;
+
+    fn deref(&self) -> &DatabaseConnection {
+        self.db
+    }
+}
+
+/// See [`Writer`].
+pub async fn writer(state: &AppState) -> Writer<'_> {
+    let turn = match state.db.get_database_backend() {
+        DbBackend::Sqlite => Some(state.writer.clone().lock_owned().await),
+        _ => None,
+    };
+    Writer {
+        db: &state.db,
+        _turn: turn,
+    }
+}
+
 /// [`write_txn`] for code holding the pool and the writer turn rather than the state.
 pub async fn begin_write(
     db: &DatabaseConnection,

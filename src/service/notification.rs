@@ -36,7 +36,8 @@ pub async fn notify(state: &AppState, items: Vec<New>) {
             read_at: Set(None),
             created_at: Set(now()),
         };
-        match row.insert(&state.db).await {
+        let written = row.insert(&*super::writer(state).await).await;
+        match written {
             Ok(notification) => state.publish(
                 Topic::User(notification.user_id),
                 Event::NotificationAdded { notification },
@@ -148,7 +149,10 @@ pub async fn mark_read(
     if let Some(ids) = ids {
         update = update.filter(notifications::Column::Id.is_in(ids));
     }
-    Ok(update.exec(&state.db).await?.rows_affected)
+    Ok(update
+        .exec(&*super::writer(state).await)
+        .await?
+        .rows_affected)
 }
 
 #[cfg(test)]

@@ -28,7 +28,8 @@ pub async fn announce(state: &AppState, user_id: Uuid, online: bool) {
     let mut active: users::ActiveModel = user.into();
     let seen = now();
     active.last_seen_at = Set(Some(seen));
-    match active.update(&state.db).await {
+    let written = active.update(&*super::writer(state).await).await;
+    match written {
         Ok(_) => state.viewer_changed(user_id, None),
         Err(err) => tracing::warn!(error = %err, "presence: recording last_seen_at"),
     }

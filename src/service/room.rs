@@ -365,7 +365,8 @@ pub async fn update(
         Some(true) => {
             for _ in 0..JOIN_CODE_ATTEMPTS {
                 active.join_code = Set(Some(new_join_code()));
-                match active.clone().update(&state.db).await {
+                let written = active.clone().update(&*super::writer(state).await).await;
+                match written {
                     Ok(updated) => return Ok(updated),
                     Err(err) if is_unique_violation(&err) => continue,
                     Err(err) => return Err(err.into()),
@@ -377,7 +378,7 @@ pub async fn update(
         }
         None => {}
     }
-    Ok(active.update(&state.db).await?)
+    Ok(active.update(&*super::writer(state).await).await?)
 }
 
 #[derive(Debug, FromQueryResult)]

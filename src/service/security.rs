@@ -34,7 +34,7 @@ pub async fn request_email_verification(state: &AppState, viewer: &Viewer) -> Ap
         expires_at: Set(at + Duration::hours(VERIFY_TTL_HOURS)),
         used_at: Set(None),
     }
-    .insert(&state.db)
+    .insert(&*super::writer(state).await)
     .await?;
     state.mailer.send(Mail {
         to: viewer.user.email.clone(),
@@ -103,7 +103,7 @@ pub async fn enable_totp(state: &AppState, viewer: &Viewer) -> ApiResult<(String
     let mut user: users::ActiveModel = viewer.user.clone().into();
     user.totp_secret = Set(Some(secret.clone()));
     user.updated_at = Set(now());
-    user.update(&state.db).await?;
+    user.update(&*super::writer(state).await).await?;
     state.viewer_changed(viewer.id(), None);
     Ok((secret, uri))
 }
@@ -128,7 +128,7 @@ pub async fn confirm_totp(
     let mut user: users::ActiveModel = viewer.user.clone().into();
     user.totp_enabled_at = Set(Some(now()));
     user.updated_at = Set(now());
-    let user = user.update(&state.db).await?;
+    let user = user.update(&*super::writer(state).await).await?;
     state.viewer_changed(viewer.id(), None);
     Ok(user)
 }

@@ -79,7 +79,7 @@ pub async fn update_profile(
         user.avatar_blob_id = Set(avatar);
     }
     user.updated_at = Set(super::now());
-    let user = user.update(&state.db).await?;
+    let user = user.update(&*super::writer(state).await).await?;
     state.viewer_changed(viewer.id(), None);
     Ok(user)
 }

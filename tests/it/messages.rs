@@ -29,6 +29,7 @@ on_both_backends!(
     a_failing_message_fails_alone,
     racing_sends_are_checked_each_on_its_own,
     a_later_batch_with_an_older_message_leaves_the_marker,
+    single_writes_wait_for_the_writer_turn,
 );
 
 async fn send_edit_delete_and_reply(app: &TestApp) {
@@ -597,4 +598,74 @@ async fn only_marker(app: &TestApp, token: &str, room: &str) -> Value {
         )
         .await;
     data["room"]["members"][0]["lastReadMessageId"].clone()
+}
+
+/// Writes that are one statement (edits, reactions, read markers, profiles, notifications,
+/// sign-ins) take the SQLite writer turn like transactions do, so behind a stream of sends they
+/// queue for it in order instead of sleeping in SQLite's busy handler. While a test holds the
+/// turn none of them finishes, and all finish once it is let go. PostgreSQL writes never
+/// wait for it.
+async fn single_writes_wait_for_the_writer_turn(app: &TestApp) {
+    use futures_util::StreamExt;
+    use futures_util::stream::FuturesUnordered;
+    use sea_orm::DbBackend;
+    use std::time::Duration;
+
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let room = app.create_room(&ann, "r", &[&bob_id]).await;
+    let message = app.send(&ann, &room, "hello").await;
+    // Read markers move on others' messages (one's own send moves one's own).
+    let reply = app.send(&bob, &room, "hi").await;
+    let vars = json!({ "r": room, "m": message, "reply": reply });
+    let writes = [
+        "mutation($m: UUID!) { editMessage(id: $m, body: \"edited\") { id } }",
+        "mutation($m: UUID!) { react(messageId: $m, emoji: \"👍\") { id } }",
+        "mutation($r: UUID!, $reply: UUID!) { markRead(roomId: $r, messageId: $reply) { role } }",
+        "mutation { updateProfile(input: { displayName: \"Ann A.\" }) { id } }",
+        "mutation { markNotificationsRead }",
+        "mutation { login(input: { login: \"ann\", password: \"password-ann\" }) { token } }",
+    ];
+    let sqlite = app.db.get_database_backend() == DbBackend::Sqlite;
+
+    let turn = app.take_writer_turn().await;
+    let mut pending: FuturesUnordered<_> = writes
+        .iter()
+        .map(|query| app.gql(Some(&ann), query, vars.clone()))
+        .collect();
+    let mut answers = Vec::new();
+    if sqlite {
+        let early = tokio::time::timeout(Duration::from_millis(500), pending.next()).await;
+        assert!(
+            early.is_err(),
+            "a write finished outside the turn: {early:?}"
+        );
+        drop(turn);
+    }
+    // On PostgreSQL the turn is still held here: a write waiting for it would never finish.
+    let all = async {
+        while let Some(answer) = pending.next().await {
+            answers.push(answer);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), all)
+        .await
+        .expect("every write finished");
+    assert_eq!(answers.len(), writes.len());
+    for answer in &answers {
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+
+    let after = app
+        .ok(
+            Some(&ann),
+            "query($r: UUID!) { me { displayName } room(id: $r) { unreadCount messages(first: 1, order: OLDEST_FIRST) { nodes { body reactions { emoji } } } } }",
+            vars.clone(),
+        )
+        .await;
+    assert_eq!(after["me"]["displayName"], "Ann A.");
+    assert_eq!(after["room"]["unreadCount"], 0);
+    let node = &after["room"]["messages"]["nodes"][0];
+    assert_eq!(node["body"], "edited");
+    assert_eq!(node["reactions"], json!([{ "emoji": "👍" }]));
 }

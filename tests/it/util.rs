@@ -43,6 +43,8 @@ pub struct TestApp {
     handle: Option<ServerHandle>,
     /// The server's cache of signed-in viewers (in-process servers only).
     sessions: Option<Arc<confab::auth::SessionCache>>,
+    /// The server's SQLite writer turn (in-process servers only).
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
     client: awc::Client,
     _database: TestDatabase,
     _blob_dir: Option<tempfile::TempDir>,
@@ -174,6 +176,7 @@ impl TestApp {
             .expect("state")
             .with_mailer(Arc::new(mailer.clone()));
         let sessions = state.sessions.clone();
+        let writer = state.writer.clone();
         let server = confab::http::server(state, listener).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -184,6 +187,7 @@ impl TestApp {
             db,
             handle: Some(handle),
             sessions: Some(sessions),
+            writer: Some(writer),
             client: awc::Client::default(),
             _database: database,
             _blob_dir: Some(blob_dir),
@@ -200,6 +204,7 @@ impl TestApp {
             db: DatabaseConnection::default(),
             handle: None,
             sessions: None,
+            writer: None,
             client: awc::Client::default(),
             _database: TestDatabase::None,
             _blob_dir: None,
@@ -419,6 +424,16 @@ impl TestApp {
         if let Some(sessions) = &self.sessions {
             sessions.clear();
         }
+    }
+
+    /// Takes the server's SQLite writer turn (the lock `service::write_txn` and
+    /// `service::writer` queue on) until the guard drops.
+    pub async fn take_writer_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.writer
+            .clone()
+            .expect("an in-process server")
+            .lock_owned()
+            .await
     }
 
     /// Counts the rows of `table`.
