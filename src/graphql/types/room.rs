@@ -112,9 +112,10 @@ impl Room {
     }
 
     /// Who created the room.
-    async fn created_by(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<Box<User>> {
         let user = load(ctx, UserId(self.0.created_by)).await?;
-        user.map(User::new).ok_or_else(|| "creator missing".into())
+        user.map(|user| Box::new(User::new(user)))
+            .ok_or_else(|| "creator missing".into())
     }
 
     /// When the room was created.
@@ -155,9 +156,9 @@ impl Room {
     }
 
     /// The newest message that is not deleted.
-    async fn last_message(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+    async fn last_message(&self, ctx: &Context<'_>) -> Result<Option<Box<Message>>> {
         let message = load(ctx, LastMessageOf(self.0.id)).await?;
-        Ok(message.map(|(m, sender)| Message::with_sender(m, sender)))
+        Ok(message.map(|(m, sender)| Box::new(Message::with_sender(m, sender))))
     }
 
     /// Messages after the caller's read marker that are not deleted and not the caller's own.
@@ -184,7 +185,7 @@ impl Room {
         #[graphql(desc = "Continue before this cursor.")] before: Option<String>,
         #[graphql(desc = "OLDEST_FIRST (the default) or NEWEST_FIRST.", default)]
         order: MessageOrder,
-    ) -> Result<MessageConnection> {
+    ) -> Result<Box<MessageConnection>> {
         let latest = Page::Backward {
             before: None,
             limit: DEFAULT_PAGE,
@@ -209,14 +210,14 @@ impl Room {
         if newest_first {
             slice = slice.reversed();
         }
-        Ok(cursor::connection(
+        Ok(Box::new(cursor::connection(
             slice,
             |(m, _)| Key {
                 at: m.created_at,
                 id: m.id,
             },
             |(m, sender)| Message::with_sender(m, sender),
-        ))
+        )))
     }
 }
 
@@ -245,12 +246,13 @@ impl RoomMember {
 #[Object(serial)]
 impl RoomMember {
     /// The member.
-    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn user(&self, ctx: &Context<'_>) -> Result<Box<User>> {
         let user = match &self.user {
             Some(user) => Some(user.clone()),
             None => load(ctx, UserId(self.model.user_id)).await?,
         };
-        user.map(User::new).ok_or_else(|| "member missing".into())
+        user.map(|user| Box::new(User::new(user)))
+            .ok_or_else(|| "member missing".into())
     }
 
     /// The room.
