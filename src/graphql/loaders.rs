@@ -155,11 +155,9 @@ impl Loader<LastMessageOf> for Loaders {
 
     async fn load(&self, keys: &[LastMessageOf]) -> Loaded<LastMessageOf, MessageWithSender> {
         let found = service::message::last_in_rooms(&self.state.db, &ids(keys, |k| k.0)).await?;
-        let with_senders =
-            service::message::with_senders(&self.state.db, found.into_values().collect()).await?;
-        Ok(with_senders
+        Ok(found
             .into_iter()
-            .map(|(m, sender)| (LastMessageOf(m.room_id), (m, sender)))
+            .map(|(room_id, last)| (LastMessageOf(room_id), last))
             .collect())
     }
 }

@@ -386,6 +386,23 @@ pub async fn pages(
     room_ids: &[Uuid],
     page: Page,
 ) -> Result<HashMap<Uuid, Slice<MessageWithSender>>, DbErr> {
+    pages_of(db, room_ids, page, Messages::All).await
+}
+
+/// Which messages of a room a page walks.
+#[derive(Clone, Copy)]
+enum Messages {
+    All,
+    /// Not deleted (a room's last message).
+    Undeleted,
+}
+
+async fn pages_of(
+    db: &impl ConnectionTrait,
+    room_ids: &[Uuid],
+    page: Page,
+    messages: Messages,
+) -> Result<HashMap<Uuid, Slice<MessageWithSender>>, DbErr> {
     if room_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -393,12 +410,15 @@ pub async fn pages(
         Page::Forward { after, limit } => (after, limit, ">", "ASC"),
         Page::Backward { before, limit } => (before, limit, "<", "DESC"),
     };
-    let filter = if cursor.is_some() {
+    let mut filter = if cursor.is_some() {
         // A row value: an index range from the cursor on (see `page::keyset`).
         format!("AND (created_at, id) {op} (?, ?)")
     } else {
         String::new()
     };
+    if let Messages::Undeleted = messages {
+        filter.push_str(" AND deleted_at IS NULL");
+    }
     let one_room = format!(
         "SELECT {} FROM messages WHERE room_id = {{room}} {filter} \
          ORDER BY created_at {order}, id {order} LIMIT ?",
@@ -430,7 +450,7 @@ pub async fn pages(
         if room_ids.len() > SQLITE_MAX_BRANCHES {
             let mut all = HashMap::new();
             for chunk in room_ids.chunks(SQLITE_MAX_BRANCHES) {
-                all.extend(Box::pin(pages(db, chunk, page)).await?);
+                all.extend(Box::pin(pages_of(db, chunk, page, messages)).await?);
             }
             return Ok(all);
         }
@@ -474,27 +494,23 @@ pub async fn pages(
         .collect())
 }
 
-/// The newest message that is not deleted, per room.
+/// The newest message that is not deleted, per room, with its sender: a page of one per room
+/// (see [`pages`]), each a backward index scan that stops at the first undeleted message. It
+/// was a `ROW_NUMBER()` over every undeleted message of the rooms, which read and sorted whole
+/// histories to keep one row each (a room list of 20 rooms of 400 messages: 8,000 rows).
 pub async fn last_in_rooms(
     db: &impl ConnectionTrait,
     room_ids: &[Uuid],
-) -> Result<HashMap<Uuid, messages::Model>, DbErr> {
-    if room_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let query = format!(
-        "SELECT * FROM ( \
-           SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.room_id ORDER BY m.created_at DESC, m.id DESC) AS rn \
-           FROM messages m WHERE m.room_id IN ({}) AND m.deleted_at IS NULL \
-         ) t WHERE rn = 1",
-        sql::list(room_ids.len())
-    );
-    let values = room_ids.iter().map(|id| (*id).into()).collect();
-    let rows =
-        messages::Model::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
-            .all(db)
-            .await?;
-    Ok(rows.into_iter().map(|m| (m.room_id, m)).collect())
+) -> Result<HashMap<Uuid, MessageWithSender>, DbErr> {
+    let newest = Page::Backward {
+        before: None,
+        limit: 1,
+    };
+    let pages = pages_of(db, room_ids, newest, Messages::Undeleted).await?;
+    Ok(pages
+        .into_iter()
+        .filter_map(|(room_id, slice)| Some((room_id, slice.items.into_iter().next()?)))
+        .collect())
 }
 
 #[derive(FromQueryResult)]

@@ -30,6 +30,7 @@ on_both_backends!(
     racing_sends_are_checked_each_on_its_own,
     a_later_batch_with_an_older_message_leaves_the_marker,
     single_writes_wait_for_the_writer_turn,
+    last_message_is_the_newest_undeleted,
 );
 
 async fn send_edit_delete_and_reply(app: &TestApp) {
@@ -668,4 +669,47 @@ async fn single_writes_wait_for_the_writer_turn(app: &TestApp) {
     let node = &after["room"]["messages"]["nodes"][0];
     assert_eq!(node["body"], "edited");
     assert_eq!(node["reactions"], json!([{ "emoji": "👍" }]));
+}
+
+/// A room's `lastMessage` is its newest message that is not deleted, with its sender, for each
+/// room of a listing: past several deleted ones, and null once all are deleted or none was
+/// sent.
+async fn last_message_is_the_newest_undeleted(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let busy = app.create_room(&ann, "busy", &[&bob_id]).await;
+    app.create_room(&ann, "quiet", &[&bob_id]).await;
+    let one = app.send(&bob, &busy, "one").await;
+    let two = app.send(&ann, &busy, "two").await;
+    let three = app.send(&ann, &busy, "three").await;
+    let listing =
+        "{ myRooms(first: 10) { nodes { name lastMessage { body sender { username } } } } }";
+    let last = |data: Value| -> Vec<Value> {
+        let mut rooms: Vec<Value> = data["myRooms"]["nodes"].as_array().unwrap().clone();
+        rooms.sort_by_key(|r| r["name"].as_str().unwrap().to_owned());
+        rooms.iter().map(|r| r["lastMessage"].clone()).collect()
+    };
+
+    let before = last(app.ok(Some(&bob), listing, json!({})).await);
+    assert_eq!(
+        before,
+        [
+            json!({ "body": "three", "sender": { "username": "ann" } }),
+            Value::Null
+        ]
+    );
+    for id in [&three, &two] {
+        app.ok(Some(&ann), DELETE, json!({ "id": id })).await;
+    }
+    let after = last(app.ok(Some(&bob), listing, json!({})).await);
+    assert_eq!(
+        after,
+        [
+            json!({ "body": "one", "sender": { "username": "bob" } }),
+            Value::Null
+        ]
+    );
+    app.ok(Some(&bob), DELETE, json!({ "id": one })).await;
+    let none = last(app.ok(Some(&bob), listing, json!({})).await);
+    assert_eq!(none, [Value::Null, Value::Null]);
 }
