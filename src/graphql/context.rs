@@ -1,6 +1,7 @@
 //! Typed access to what every resolver needs from the request context.
 
 use std::hash::Hash;
+use std::sync::Arc;
 
 use async_graphql::Context;
 use async_graphql::dataloader::Loader;
@@ -21,18 +22,22 @@ pub fn viewer<'a>(ctx: &Context<'a>) -> Option<&'a Viewer> {
     ctx.data_opt::<Viewer>()
 }
 
-/// Loads one value through the request's DataLoader (batched with its siblings).
-pub async fn load<K>(ctx: &Context<'_>, key: K) -> ApiResult<Option<<Loaders as Loader<K>>::Value>>
+/// Loads one value through the request's DataLoader (batched with its siblings), out of the
+/// `Arc` it travelled in (see `loaders::Loaded`): moved when this is its only holder, copied
+/// otherwise.
+pub async fn load<K, V>(ctx: &Context<'_>, key: K) -> ApiResult<Option<V>>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
-    Loaders: Loader<K, Error = LoadError>,
+    V: Clone + Send + Sync + 'static,
+    Loaders: Loader<K, Value = Arc<V>, Error = LoadError>,
 {
     let loader = ctx
         .data::<ChatLoader>()
         .map_err(|_| ApiError::internal(anyhow::anyhow!("request without loaders")))?;
     // Unconstrained: awaiting a loaded value must not spend tokio's cooperative budget, or a
     // level with hundreds of fields would yield part-way and its next loads could miss the batch.
-    Ok(tokio::task::unconstrained(loader.load_one(key)).await?)
+    let value = tokio::task::unconstrained(loader.load_one(key)).await?;
+    Ok(value.map(|value| Arc::try_unwrap(value).unwrap_or_else(|shared| (*shared).clone())))
 }
 
 /// Loads many values through the request's DataLoader.

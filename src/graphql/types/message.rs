@@ -1,5 +1,7 @@
 //! Messages, their reactions and read receipts.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, Json, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{messages, users};
@@ -36,7 +38,7 @@ pub enum MessageKind {
 pub struct Message {
     model: messages::Model,
     /// The sender when it came with the message (pages, last message), else loaded on demand.
-    sender: Option<users::Model>,
+    sender: Option<Arc<users::Model>>,
 }
 
 impl Message {
@@ -48,7 +50,10 @@ impl Message {
     }
 
     pub fn with_sender(model: messages::Model, sender: Option<users::Model>) -> Self {
-        Self { model, sender }
+        Self {
+            model,
+            sender: sender.map(Arc::new),
+        }
     }
 }
 
@@ -75,7 +80,7 @@ impl Message {
     /// Who sent it; null for system messages.
     async fn sender(&self, ctx: &Context<'_>) -> Result<Option<Box<User>>> {
         if let Some(sender) = &self.sender {
-            return Ok(Some(Box::new(User::new(sender.clone()))));
+            return Ok(Some(Box::new(User::shared(sender.clone()))));
         }
         let Some(sender) = self.model.sender_id else {
             return Ok(None);
@@ -182,7 +187,7 @@ impl Message {
             };
             let group = &mut groups[index];
             group.reacted_by_me |= Some(reaction.user_id) == me;
-            group.users.extend(user);
+            group.users.extend(user.map(Arc::new));
         }
         Ok(groups)
     }
@@ -210,15 +215,15 @@ impl Message {
 /// Everyone who reacted to a message with one emoji.
 pub struct ReactionGroup {
     emoji: String,
-    users: Vec<users::Model>,
+    users: Vec<Arc<users::Model>>,
     reacted_by_me: bool,
 }
 
 /// Everyone who reacted to a message with one emoji.
 // Serial: async-graphql resolves an object's fields through a FuturesUnordered made for that
 // object unless told otherwise, and this type is listed by the hundred (the nested benchmark
-// has ~1,000 of these three per answer). Its fields are all ready at once, so
-// nothing waits longer for it.
+// has ~1,000 of these three per answer). Its fields are all ready at once, so nothing waits
+// longer for it.
 #[Object(serial)]
 impl ReactionGroup {
     /// The emoji.
@@ -233,7 +238,7 @@ impl ReactionGroup {
 
     /// Who reacted, earliest first.
     async fn users(&self) -> Vec<User> {
-        self.users.iter().cloned().map(User::new).collect()
+        self.users.iter().cloned().map(User::shared).collect()
     }
 
     /// Whether the caller is among them.

@@ -1,5 +1,7 @@
 //! Rooms and their members.
 
+use std::sync::Arc;
+
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, Object, Result};
 use chrono::{DateTime, Utc};
@@ -135,7 +137,7 @@ impl Room {
             .into_iter()
             .map(|(member, user)| RoomMember {
                 model: member,
-                user,
+                user: user.map(Arc::new),
             })
             .collect())
     }
@@ -229,7 +231,7 @@ async fn members(ctx: &Context<'_>, room_id: Uuid) -> Result<Vec<Member>> {
 pub struct RoomMember {
     model: room_members::Model,
     /// The user when it came with the membership (room listings), else loaded on demand.
-    user: Option<users::Model>,
+    user: Option<Arc<users::Model>>,
 }
 
 impl RoomMember {
@@ -241,18 +243,17 @@ impl RoomMember {
 /// A person's membership of a room.
 // Serial: async-graphql resolves an object's fields through a FuturesUnordered made for that
 // object unless told otherwise, and this type is listed by the hundred (the nested benchmark
-// has ~1,000 of these three per answer). Its fields are ready at once, except `user` (one loader, when not joined in), so
-// nothing waits longer for it.
+// has ~1,000 of these three per answer). Its fields are ready at once, except `user` (one
+// loader, when not joined in), so nothing waits longer for it.
 #[Object(serial)]
 impl RoomMember {
     /// The member.
     async fn user(&self, ctx: &Context<'_>) -> Result<Box<User>> {
         let user = match &self.user {
-            Some(user) => Some(user.clone()),
-            None => load(ctx, UserId(self.model.user_id)).await?,
+            Some(user) => Some(User::shared(user.clone())),
+            None => load(ctx, UserId(self.model.user_id)).await?.map(User::new),
         };
-        user.map(|user| Box::new(User::new(user)))
-            .ok_or_else(|| "member missing".into())
+        user.map(Box::new).ok_or_else(|| "member missing".into())
     }
 
     /// The room.

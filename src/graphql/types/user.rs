@@ -1,5 +1,7 @@
 //! Users, sessions and what signing in returns.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{sessions, users};
@@ -53,19 +55,28 @@ impl UserStatus {
 
 /// A person with an account.
 pub struct User {
-    model: users::Model,
+    /// Shared: a sender or member that came with its message or membership becomes a User
+    /// without copying its row.
+    model: Arc<users::Model>,
     /// Set where the user is known to be the caller before a viewer exists (sign-in payloads).
     own: bool,
 }
 
 impl User {
     pub fn new(model: users::Model) -> Self {
+        Self::shared(Arc::new(model))
+    }
+
+    pub fn shared(model: Arc<users::Model>) -> Self {
         Self { model, own: false }
     }
 
     /// The caller's own account, with private fields visible.
     pub fn own(model: users::Model) -> Self {
-        Self { model, own: true }
+        Self {
+            model: Arc::new(model),
+            own: true,
+        }
     }
 
     fn is_viewer(&self, ctx: &Context<'_>) -> bool {
@@ -76,8 +87,8 @@ impl User {
 /// A person with an account.
 // Serial: async-graphql resolves an object's fields through a FuturesUnordered made for that
 // object unless told otherwise, and this type is listed by the hundred (the nested benchmark
-// has ~1,000 of these three per answer). Its fields are ready at once, except `status` (one loader) and `rooms`, so
-// nothing waits longer for it.
+// has ~1,000 of these three per answer). Its fields are ready at once, except `status` (one
+// loader) and `rooms`, so nothing waits longer for it.
 #[Object(serial)]
 impl User {
     /// Stable id (UUID v7).
