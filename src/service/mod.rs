@@ -96,13 +96,17 @@ impl std::ops::Deref for Writer<'_> {
 
 /// See [`Writer`].
 pub async fn writer(state: &AppState) -> Writer<'_> {
-    let turn = match state.db.get_database_backend() {
-        DbBackend::Sqlite => Some(state.writer.clone().lock_owned().await),
-        _ => None,
-    };
     Writer {
         db: &state.db,
-        _turn: turn,
+        _turn: take_turn(&state.db, &state.writer).await,
+    }
+}
+
+/// The writer turn on SQLite, in arrival order (see [`write_txn`]); nothing on PostgreSQL.
+async fn take_turn(db: &DatabaseConnection, turn: &Arc<Mutex<()>>) -> Option<OwnedMutexGuard<()>> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => Some(turn.clone().lock_owned().await),
+        _ => None,
     }
 }
 
@@ -111,10 +115,7 @@ pub async fn begin_write(
     db: &DatabaseConnection,
     turn: &Arc<Mutex<()>>,
 ) -> Result<WriteTxn, DbErr> {
-    let turn = match db.get_database_backend() {
-        DbBackend::Sqlite => Some(turn.clone().lock_owned().await),
-        _ => None,
-    };
+    let turn = take_turn(db, turn).await;
     let txn = db
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

@@ -47,7 +47,7 @@ struct Columns<'a> {
 }
 
 /// A column type both sea-orm and sqlx's PostgreSQL driver can decode.
-pub trait Column: TryGetable + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
+trait Column: TryGetable + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
 
 impl<T: TryGetable + for<'r> Decode<'r, Postgres> + Type<Postgres>> Column for T {}
 

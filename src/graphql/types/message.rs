@@ -220,10 +220,7 @@ pub struct ReactionGroup {
 }
 
 /// Everyone who reacted to a message with one emoji.
-// Serial: async-graphql resolves an object's fields through a FuturesUnordered made for that
-// object unless told otherwise, and this type is listed by the hundred (the nested benchmark
-// has ~1,000 of these three per answer). Its fields are all ready at once, so nothing waits
-// longer for it.
+// Serial, for the reason given on `User`; its fields are all ready at once.
 #[Object(serial)]
 impl ReactionGroup {
     /// The emoji.

@@ -241,10 +241,8 @@ impl RoomMember {
 }
 
 /// A person's membership of a room.
-// Serial: async-graphql resolves an object's fields through a FuturesUnordered made for that
-// object unless told otherwise, and this type is listed by the hundred (the nested benchmark
-// has ~1,000 of these three per answer). Its fields are ready at once, except `user` (one
-// loader, when not joined in), so nothing waits longer for it.
+// Serial, for the reason given on `User`; its fields are ready at once, except `user` (one
+// loader, when not joined in).
 #[Object(serial)]
 impl RoomMember {
     /// The member.

@@ -86,9 +86,10 @@ impl User {
 
 /// A person with an account.
 // Serial: async-graphql resolves an object's fields through a FuturesUnordered made for that
-// object unless told otherwise, and this type is listed by the hundred (the nested benchmark
-// has ~1,000 of these three per answer). Its fields are ready at once, except `status` (one
-// loader) and `rooms`, so nothing waits longer for it.
+// object unless told otherwise, and this type, RoomMember and ReactionGroup are listed by the
+// hundred (the nested benchmark has ~1,000 of them per answer). Serial is for types whose
+// fields are ready at once or wait on one loader, so nothing waits longer for them: here all
+// but `status` (one loader) and `rooms`.
 #[Object(serial)]
 impl User {
     /// Stable id (UUID v7).
