@@ -2,8 +2,14 @@
 //! in the binary), so it works on machines without internet access. Subscriptions run from it
 //! over the WebSocket on `/graphql`, authenticated with the headers set in its Headers tab.
 
-use actix_web::http::header::{self, CacheControl, CacheDirective};
-use actix_web::{HttpResponse, web};
+use std::sync::OnceLock;
+
+use actix_web::http::header::{self, CacheControl, CacheDirective, HeaderValue};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use flate2::Compression;
+
+use super::compress;
 
 const PAGE: &str = include_str!("graphiql/index.html");
 
@@ -38,15 +44,37 @@ pub async fn page() -> HttpResponse {
         .body(PAGE)
 }
 
-pub async fn asset(name: web::Path<String>) -> HttpResponse {
-    match ASSETS.iter().find(|(file, _, _)| *file == name.as_str()) {
-        Some((_, content_type, bytes)) => HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, *content_type))
-            .insert_header(CacheControl(vec![
-                CacheDirective::Public,
-                CacheDirective::MaxAge(86_400),
-            ]))
-            .body(*bytes),
-        None => HttpResponse::NotFound().finish(),
+/// An embedded asset; gzipped (1.5 MB -> 0.6 MB in all) for clients that take it, compressed
+/// once per process at the best level, on a blocking thread, on first request.
+pub async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
+    static GZIPPED: [OnceLock<Option<Bytes>>; ASSETS.len()] = [const { OnceLock::new() }; 4];
+    let Some(index) = ASSETS
+        .iter()
+        .position(|(file, _, _)| *file == name.as_str())
+    else {
+        return HttpResponse::NotFound().finish();
+    };
+    let (_, content_type, bytes) = ASSETS[index];
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::VARY, HeaderValue::from_static("accept-encoding")))
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(86_400),
+        ]));
+    if compress::accepts_gzip(&req) {
+        let gzipped = web::block(move || {
+            GZIPPED[index]
+                .get_or_init(|| compress::gzip_bytes(bytes, Compression::best()).map(Bytes::from))
+                .clone()
+        })
+        .await;
+        if let Ok(Some(gzipped)) = gzipped {
+            return response
+                .insert_header((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")))
+                .body(gzipped);
+        }
     }
+    response.body(bytes)
 }

@@ -10,6 +10,7 @@ use crate::graphql::{Pipeline, build_schema};
 use crate::state::AppState;
 
 mod blobs;
+mod compress;
 mod demo;
 mod graphiql;
 mod graphql;

@@ -1,13 +1,17 @@
-//! The HTTP surface besides GraphQL: GraphiQL, health and readiness.
+//! The HTTP surface besides GraphQL: GraphiQL, health and readiness, response compression.
 
-use serde_json::json;
+use std::io::Read as _;
+
+use awc::http::header::HeaderMap;
+use serde_json::{Value, json};
 
 use crate::on_both_backends;
 use crate::util::TestApp;
 
 on_both_backends!(
     health_readiness_and_graphiql,
-    get_runs_queries_but_not_mutations
+    get_runs_queries_but_not_mutations,
+    large_answers_are_gzipped_for_clients_that_take_them
 );
 
 async fn health_readiness_and_graphiql(app: &TestApp) {
@@ -50,6 +54,114 @@ async fn get_runs_queries_but_not_mutations(app: &TestApp) {
     let (_, body) = app.get("/graphql?query=mutation%7Blogout%7D").await;
     assert!(body.contains("errors"), "{body}");
     assert_eq!(app.count("sessions").await, 0);
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut plain)
+        .expect("a gzip body");
+    plain
+}
+
+async fn large_answers_are_gzipped_for_clients_that_take_them(app: &TestApp) {
+    let (token, _) = app.register("gzip").await;
+    let room = app.create_room(&token, "gzip", &[]).await;
+    for i in 0..20 {
+        app.send(
+            &token,
+            &room,
+            &format!("message {i}: {}", "words ".repeat(20)),
+        )
+        .await;
+    }
+    let page = json!({
+        "query": "query($room: UUID!) { room(id: $room) { messages(first: 20) { nodes { id body createdAt sender { username } } } } }",
+        "variables": { "room": room },
+    });
+    let gzip = [("Accept-Encoding", "gzip, deflate, br")];
+
+    // Without Accept-Encoding: the plain answer, which says that it varies.
+    let (status, headers, plain) = app.post_raw(Some(&token), &page, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-encoding"), None);
+    assert_eq!(header(&headers, "vary"), Some("accept-encoding"));
+    let answer: Value = serde_json::from_slice(&plain).expect("JSON");
+    assert_eq!(
+        answer["data"]["room"]["messages"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+    assert!(plain.len() > 2_000, "{} bytes", plain.len());
+
+    // With it: the same answer gzipped, several times smaller.
+    let (status, headers, compressed) = app.post_raw(Some(&token), &page, &gzip).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-encoding"), Some("gzip"));
+    assert_eq!(header(&headers, "vary"), Some("accept-encoding"));
+    assert!(
+        compressed.len() * 3 < plain.len(),
+        "{} -> {} bytes",
+        plain.len(),
+        compressed.len()
+    );
+    let unpacked: Value = serde_json::from_slice(&gunzip(&compressed)).expect("JSON");
+    assert_eq!(unpacked, answer);
+
+    // gzip refused, or only encodings we do not offer: plain.
+    for accept in ["gzip;q=0, identity", "br", "identity"] {
+        let (_, headers, body) = app
+            .post_raw(Some(&token), &page, &[("Accept-Encoding", accept)])
+            .await;
+        assert_eq!(header(&headers, "content-encoding"), None, "{accept}");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            answer,
+            "{accept}"
+        );
+    }
+
+    // A small answer goes as it is.
+    let me = json!({ "query": "{ me { username } }" });
+    let (_, headers, body) = app.post_raw(Some(&token), &me, &gzip).await;
+    assert_eq!(header(&headers, "content-encoding"), None);
+    assert_eq!(header(&headers, "vary"), None);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({ "data": { "me": { "username": "gzip" } } })
+    );
+
+    // GET queries too.
+    let query = format!(
+        "/graphql?query={}",
+        "%7B__schema%7Btypes%7Bname%20description%7D%7D%7D"
+    );
+    let (status, headers, body) = app.fetch(&query, None, &gzip).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-encoding"), Some("gzip"));
+    let schema: Value = serde_json::from_slice(&gunzip(&body)).expect("JSON");
+    assert!(
+        schema["data"]["__schema"]["types"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 50
+    );
+
+    // GraphiQL's scripts: gzipped for browsers, byte for byte the same once unpacked.
+    let (_, headers, script) = app.fetch("/graphiql/graphiql.min.js", None, &[]).await;
+    assert_eq!(header(&headers, "content-encoding"), None);
+    let (status, headers, compressed) = app.fetch("/graphiql/graphiql.min.js", None, &gzip).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-encoding"), Some("gzip"));
+    assert!(compressed.len() * 2 < script.len());
+    assert_eq!(gunzip(&compressed), script);
 }
 
 #[actix_web::test]

@@ -264,6 +264,29 @@ impl TestApp {
         body["data"].clone()
     }
 
+    /// POSTs a JSON body to /graphql with extra headers: (status, headers, raw body).
+    pub async fn post_raw(
+        &self,
+        token: Option<&str>,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, awc::http::header::HeaderMap, Vec<u8>) {
+        let mut request = self.client.post(format!("{}/graphql", self.base));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let mut response = request.send_json(body).await.expect("request");
+        let body = response.body().limit(32 << 20).await.expect("body");
+        (
+            response.status().as_u16(),
+            response.headers().clone(),
+            body.to_vec(),
+        )
+    }
+
     /// GETs a path with optional bearer token and extra headers: (status, headers, body).
     pub async fn fetch(
         &self,
