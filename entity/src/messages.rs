@@ -38,6 +38,8 @@ pub enum Relation {
         on_delete = "SetNull"
     )]
     SelfRef,
+    #[sea_orm(has_many = "super::room_members::Entity")]
+    RoomMembers,
     #[sea_orm(
         belongs_to = "super::rooms::Entity",
         from = "Column::RoomId",
@@ -65,6 +67,12 @@ impl Related<super::attachments::Entity> for Entity {
 impl Related<super::message_reactions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::MessageReactions.def()
+    }
+}
+
+impl Related<super::room_members::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::RoomMembers.def()
     }
 }
 

@@ -27,15 +27,7 @@ pub enum Relation {
         on_update = "Cascade",
         on_delete = "SetNull"
     )]
-    Messages2,
-    #[sea_orm(
-        belongs_to = "super::messages::Entity",
-        from = "Column::LastReadMessageId",
-        to = "super::messages::Column::Id",
-        on_update = "Cascade",
-        on_delete = "SetNull"
-    )]
-    Messages1,
+    Messages,
     #[sea_orm(
         belongs_to = "super::rooms::Entity",
         from = "Column::RoomId",
@@ -52,6 +44,12 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Users,
+}
+
+impl Related<super::messages::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Messages.def()
+    }
 }
 
 impl Related<super::rooms::Entity> for Entity {
