@@ -47,7 +47,8 @@ pub async fn page() -> HttpResponse {
 /// An embedded asset; gzipped (1.5 MB -> 0.6 MB in all) for clients that take it, compressed
 /// once per process at the best level, on a blocking thread, on first request.
 pub async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
-    static GZIPPED: [OnceLock<Option<Bytes>>; ASSETS.len()] = [const { OnceLock::new() }; 4];
+    static GZIPPED: [OnceLock<Option<Bytes>>; ASSETS.len()] =
+        [const { OnceLock::new() }; ASSETS.len()];
     let Some(index) = ASSETS
         .iter()
         .position(|(file, _, _)| *file == name.as_str())
