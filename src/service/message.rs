@@ -436,14 +436,18 @@ async fn pages_of(
     let query = if postgres {
         values.extend(room_ids.iter().map(|id| sea_orm::Value::from(*id)));
         cursor_values(&mut values);
+        // The pages first, then their senders, in one join: planned inside the lateral
+        // loop, the senders' join was a hash join that read all of users once per room
+        // (seen on the benchmark data after a send run; 3.0 -> 1.4 ms for 20 rooms).
+        let message_columns = rows::columns::<messages::Model>("m");
         format!(
-            "SELECT {}, {} FROM (VALUES {}) AS r(id) CROSS JOIN LATERAL ({}) m \
-             LEFT JOIN users u ON u.id = m.sender_id \
+            "WITH m AS MATERIALIZED (SELECT {message_columns} FROM (VALUES {}) AS r(id) \
+             CROSS JOIN LATERAL ({}) m) \
+             SELECT {message_columns}, {} FROM m LEFT JOIN users u ON u.id = m.sender_id \
              ORDER BY m.room_id, m.created_at {order}, m.id {order}",
-            rows::columns::<messages::Model>("m"),
-            rows::columns::<users::Model>("u"),
             sql::rows(room_ids.len()),
             one_room.replace("{room}", "r.id"),
+            rows::columns::<users::Model>("u"),
         )
     } else {
         // SQLite caps a compound SELECT at 500 terms by default.
