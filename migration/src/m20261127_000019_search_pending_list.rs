@@ -7,17 +7,11 @@
 //! kept by triggers) nothing changes.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DatabaseBackend;
+
+use crate::util::postgres_only;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn postgres_only(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    if manager.get_database_backend() == DatabaseBackend::Postgres {
-        manager.get_connection().execute_unprepared(sql).await?;
-    }
-    Ok(())
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -1,6 +1,7 @@
 //! Small builders the migrations share: foreign keys, checks and indexes named the same way.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DatabaseBackend;
 
 /// A foreign key `table.column -> target.id` named `fk_{table}_{column}`.
 pub fn fk(
@@ -47,4 +48,12 @@ pub fn index(table: impl IntoIden, suffix: &str, columns: &[&'static str]) -> In
         stmt.col(Alias::new(*column));
     }
     stmt.to_owned()
+}
+
+/// Runs `sql` on PostgreSQL only (settings SQLite has no counterpart for).
+pub async fn postgres_only(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    if manager.get_database_backend() == DatabaseBackend::Postgres {
+        manager.get_connection().execute_unprepared(sql).await?;
+    }
+    Ok(())
 }

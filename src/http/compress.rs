@@ -26,10 +26,10 @@ pub fn accepts_gzip(req: &actix_web::HttpRequest) -> bool {
     })
 }
 
-/// `response` with its body gzipped at `level` when `gzip` is set and the body is complete
+/// `response` with its body gzipped at `level` when `accepted` (the client takes gzip) and the body is complete
 /// (not streamed), at least [`MIN_BYTES`] and not already encoded. Every body of that size says
 /// `Vary: Accept-Encoding`, compressed or not, so a cache keeps the two apart.
-pub fn gzip(response: HttpResponse, gzip: bool, level: Compression) -> HttpResponse {
+pub fn gzip(response: HttpResponse, accepted: bool, level: Compression) -> HttpResponse {
     let (mut response, body) = response.into_parts();
     let bytes = match body.try_into_bytes() {
         Ok(bytes) => bytes,
@@ -38,7 +38,7 @@ pub fn gzip(response: HttpResponse, gzip: bool, level: Compression) -> HttpRespo
     let headers = response.headers_mut();
     if bytes.len() >= MIN_BYTES && !headers.contains_key(header::CONTENT_ENCODING) {
         headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
-        if let Some(compressed) = gzip.then(|| gzip_bytes(&bytes, level)).flatten() {
+        if let Some(compressed) = accepted.then(|| gzip_bytes(&bytes, level)).flatten() {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             return response.set_body(BoxBody::new(compressed));
         }

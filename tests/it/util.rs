@@ -271,20 +271,8 @@ impl TestApp {
         body: &Value,
         headers: &[(&str, &str)],
     ) -> (u16, awc::http::header::HeaderMap, Vec<u8>) {
-        let mut request = self.client.post(format!("{}/graphql", self.base));
-        if let Some(token) = token {
-            request = request.insert_header(("Authorization", format!("Bearer {token}")));
-        }
-        for (name, value) in headers {
-            request = request.insert_header((*name, *value));
-        }
-        let mut response = request.send_json(body).await.expect("request");
-        let body = response.body().limit(32 << 20).await.expect("body");
-        (
-            response.status().as_u16(),
-            response.headers().clone(),
-            body.to_vec(),
-        )
+        let request = self.client.post(format!("{}/graphql", self.base));
+        raw(request, token, headers, Some(body)).await
     }
 
     /// GETs a path with optional bearer token and extra headers: (status, headers, body).
@@ -294,20 +282,8 @@ impl TestApp {
         token: Option<&str>,
         headers: &[(&str, &str)],
     ) -> (u16, awc::http::header::HeaderMap, Vec<u8>) {
-        let mut request = self.client.get(format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.insert_header(("Authorization", format!("Bearer {token}")));
-        }
-        for (name, value) in headers {
-            request = request.insert_header((*name, *value));
-        }
-        let mut response = request.send().await.expect("request");
-        let body = response.body().limit(32 << 20).await.expect("body");
-        (
-            response.status().as_u16(),
-            response.headers().clone(),
-            body.to_vec(),
-        )
+        let request = self.client.get(format!("{}{path}", self.base));
+        raw(request, token, headers, None).await
     }
 
     /// Uploads `bytes` with the GraphQL multipart request spec; returns the whole response.
@@ -475,6 +451,33 @@ impl TestApp {
 }
 
 /// The first error of a response: (code, message, field).
+/// Sends `request` (with `body` as JSON, if any) as `token` with extra `headers`: (status,
+/// headers, raw body).
+async fn raw(
+    mut request: awc::ClientRequest,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, awc::http::header::HeaderMap, Vec<u8>) {
+    if let Some(token) = token {
+        request = request.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    for (name, value) in headers {
+        request = request.insert_header((*name, *value));
+    }
+    let mut response = match body {
+        Some(body) => request.send_json(body).await,
+        None => request.send().await,
+    }
+    .expect("request");
+    let body = response.body().limit(32 << 20).await.expect("body");
+    (
+        response.status().as_u16(),
+        response.headers().clone(),
+        body.to_vec(),
+    )
+}
+
 pub fn first_error(body: &Value) -> (String, String, Option<String>) {
     let error = &body["errors"][0];
     assert!(!error.is_null(), "expected an error, got {body}");
