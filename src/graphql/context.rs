@@ -3,7 +3,7 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::Context;
+use async_graphql::DataContext;
 use async_graphql::dataloader::Loader;
 
 use crate::auth::Viewer;
@@ -11,21 +11,23 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::loaders::{ChatLoader, LoadError, Loaders};
 use crate::state::AppState;
 
+// Each helper takes any context (a field's, or a selection set's in `direct`).
+
 /// The shared state the schema was built with.
-pub fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
+pub fn state<'a>(ctx: &impl DataContext<'a>) -> ApiResult<&'a AppState> {
     ctx.data::<AppState>()
         .map_err(|_| ApiError::internal(anyhow::anyhow!("schema built without AppState")))
 }
 
 /// The signed-in caller, if any.
-pub fn viewer<'a>(ctx: &Context<'a>) -> Option<&'a Viewer> {
+pub fn viewer<'a>(ctx: &impl DataContext<'a>) -> Option<&'a Viewer> {
     ctx.data_opt::<Viewer>()
 }
 
 /// Loads one value through the request's DataLoader (batched with its siblings), out of the
 /// `Arc` it travelled in (see `loaders::Loaded`): moved when this is its only holder, copied
 /// otherwise.
-pub async fn load<K, V>(ctx: &Context<'_>, key: K) -> ApiResult<Option<V>>
+pub async fn load<'a, K, V>(ctx: &(impl DataContext<'a> + Sync), key: K) -> ApiResult<Option<V>>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     V: Clone + Send + Sync + 'static,
@@ -41,8 +43,8 @@ where
 }
 
 /// Loads many values through the request's DataLoader.
-pub async fn load_many<K>(
-    ctx: &Context<'_>,
+pub async fn load_many<'a, K>(
+    ctx: &(impl DataContext<'a> + Sync),
     keys: impl IntoIterator<Item = K>,
 ) -> ApiResult<std::collections::HashMap<K, <Loaders as Loader<K>>::Value>>
 where

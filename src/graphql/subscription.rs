@@ -13,6 +13,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use crate::auth;
+use crate::graphql::direct::Fast;
 use crate::graphql::types::event::{
     ContactRequested, MemberJoined, MemberLeft, MessageAdded, MessageDeleted, MessageEdited,
     MyEvent, Notification, NotificationAdded, PresenceChanged, ReactionChanged, ReceiptUpdated,
@@ -129,10 +130,10 @@ impl Subscription {
                 let item = match event {
                     Event::MessageAdded { message, sender } => {
                         RoomEvent::MessageAdded(MessageAdded {
-                            message: Message::with_sender(
+                            message: Fast(Message::with_sender(
                                 message.clone(),
                                 sender.as_deref().cloned(),
-                            ),
+                            )),
                         })
                     }
                     Event::MessageEdited { message } => RoomEvent::MessageEdited(MessageEdited {

@@ -14,6 +14,7 @@ mod cluster;
 mod contacts;
 mod corpus;
 mod demo;
+mod direct;
 mod durability;
 mod errors;
 mod http;

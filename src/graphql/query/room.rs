@@ -5,6 +5,7 @@ use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
 use crate::auth::{self, Viewer};
+use crate::graphql::direct::Fast;
 use crate::graphql::types::room::MessageConnection;
 use crate::graphql::types::{Message, Room, cursor};
 use crate::graphql::{state, viewer};
@@ -104,7 +105,7 @@ impl SearchQuery {
             .extend(found.into_iter().enumerate().map(|(i, m)| {
                 Edge::new(
                     cursor::Cursor::Offset(offset + i as u64 + 1),
-                    Message::new(m),
+                    Fast(Message::new(m)),
                 )
             }));
         Ok(connection)

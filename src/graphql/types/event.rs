@@ -6,6 +6,7 @@ use entity::notifications;
 use uuid::Uuid;
 
 use super::{Message, Room, RoomMember, User, UserStatus, utc};
+use crate::graphql::direct::Fast;
 use crate::graphql::load;
 use crate::graphql::loaders::UserId;
 
@@ -35,7 +36,7 @@ pub enum MyEvent {
 #[derive(SimpleObject)]
 pub struct MessageAdded {
     /// The message, with its sender.
-    pub message: Message,
+    pub message: Fast<Message>,
 }
 
 /// A message's body was edited.

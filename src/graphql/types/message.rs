@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, Json, Object, Result};
+use async_graphql::parser::types::{Field, SelectionSet};
+use async_graphql::{Context, ContextSelectionSet, DataContext, Enum, Json, Object, Result, Value};
 use chrono::{DateTime, Utc};
 use entity::{messages, users};
 use uuid::Uuid;
@@ -10,6 +11,7 @@ use uuid::Uuid;
 use super::blob::Attachment;
 use super::room::Room;
 use super::{User, utc};
+use crate::graphql::direct::{self, Direct};
 use crate::graphql::loaders::{AttachmentsOf, MessageId, ReactionsOn, ReadersOf, RoomId, UserId};
 use crate::graphql::{load, viewer};
 
@@ -55,6 +57,135 @@ impl Message {
             sender: sender.map(Arc::new),
         }
     }
+
+    fn kind_of(&self) -> MessageKind {
+        match self.model.kind.as_str() {
+            "system" => MessageKind::System,
+            "app" => MessageKind::App,
+            "commit" => MessageKind::Commit,
+            _ => MessageKind::Text,
+        }
+    }
+
+    fn visible_body(&self) -> Option<&str> {
+        self.model
+            .body
+            .as_deref()
+            .filter(|_| self.model.deleted_at.is_none())
+    }
+
+    fn moderated_body<'a>(&self, ctx: &impl DataContext<'a>) -> Option<&str> {
+        let admin = viewer(ctx).is_some_and(|v| v.is_admin());
+        self.model
+            .body
+            .as_deref()
+            .filter(|_| admin && self.model.deleted_at.is_some())
+    }
+
+    /// The sender: the one that came with the message, else loaded.
+    async fn load_sender<'a>(&self, ctx: &(impl DataContext<'a> + Sync)) -> Result<Option<User>> {
+        if let Some(sender) = &self.sender {
+            return Ok(Some(User::shared(sender.clone())));
+        }
+        let Some(sender) = self.model.sender_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, UserId(sender)).await?.map(User::new))
+    }
+
+    async fn load_reactions<'a>(
+        &self,
+        ctx: &(impl DataContext<'a> + Sync),
+    ) -> Result<Vec<ReactionGroup>> {
+        let rows = load(ctx, ReactionsOn(self.model.id))
+            .await?
+            .unwrap_or_default();
+        let me = viewer(ctx).map(|v| v.id());
+        let mut groups: Vec<ReactionGroup> = Vec::new();
+        for (reaction, user) in rows {
+            let index = match groups.iter().position(|g| g.emoji == reaction.emoji) {
+                Some(index) => index,
+                None => {
+                    groups.push(ReactionGroup {
+                        emoji: reaction.emoji,
+                        users: Vec::new(),
+                        reacted_by_me: false,
+                    });
+                    groups.len() - 1
+                }
+            };
+            let group = &mut groups[index];
+            group.reacted_by_me |= Some(reaction.user_id) == me;
+            group.users.extend(user.map(User::new));
+        }
+        Ok(groups)
+    }
+}
+
+/// What a directly written message selection needs loaded first.
+pub struct MessageLoads {
+    /// The sender, when selected and it did not come with the message.
+    sender: Option<User>,
+    /// The reaction groups, when selected.
+    reactions: Option<Vec<ReactionGroup>>,
+}
+
+impl Direct for Message {
+    type Loaded = MessageLoads;
+
+    fn writes(ctx: &ContextSelectionSet<'_>, field: &Field) -> bool {
+        match field.name.node.as_str() {
+            "id" | "roomId" | "kind" | "body" | "deletedBody" | "epoch" | "createdAt"
+            | "editedAt" | "deletedAt" => true,
+            "sender" => direct::writable::<User>(ctx, &field.selection_set.node),
+            "reactions" => direct::writable::<ReactionGroup>(ctx, &field.selection_set.node),
+            _ => false,
+        }
+    }
+
+    async fn load(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        selection: &SelectionSet,
+    ) -> Option<MessageLoads> {
+        let sender = if self.sender.is_none() && direct::selects(ctx, selection, "sender") {
+            self.load_sender(ctx).await.ok()?
+        } else {
+            None
+        };
+        let reactions = if direct::selects(ctx, selection, "reactions") {
+            Some(self.load_reactions(ctx).await.ok()?)
+        } else {
+            None
+        };
+        Some(MessageLoads { sender, reactions })
+    }
+
+    fn field(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        loaded: &MessageLoads,
+        field: &Field,
+    ) -> Option<Value> {
+        let m = &self.model;
+        Some(match field.name.node.as_str() {
+            "id" => direct::scalar(&m.id),
+            "roomId" => direct::scalar(&m.room_id),
+            "kind" => self.kind_of().into(),
+            "body" => direct::text(self.visible_body()),
+            "deletedBody" => direct::text(self.moderated_body(ctx)),
+            "epoch" => direct::nullable(m.epoch.as_ref()),
+            "createdAt" => direct::scalar(&utc(m.created_at)),
+            "editedAt" => direct::nullable(m.edited_at.map(utc).as_ref()),
+            "deletedAt" => direct::nullable(m.deleted_at.map(utc).as_ref()),
+            "sender" => {
+                let joined = self.sender.clone().map(User::shared);
+                direct::child(ctx, field, joined.as_ref().or(loaded.sender.as_ref()), &())?
+            }
+            "reactions" => direct::list(ctx, field, loaded.reactions.as_ref()?, &())?,
+            _ => return None,
+        })
+    }
 }
 
 /// One message in a room.
@@ -79,43 +210,23 @@ impl Message {
 
     /// Who sent it; null for system messages.
     async fn sender(&self, ctx: &Context<'_>) -> Result<Option<Box<User>>> {
-        if let Some(sender) = &self.sender {
-            return Ok(Some(Box::new(User::shared(sender.clone()))));
-        }
-        let Some(sender) = self.model.sender_id else {
-            return Ok(None);
-        };
-        Ok(load(ctx, UserId(sender))
-            .await?
-            .map(|user| Box::new(User::new(user))))
+        Ok(self.load_sender(ctx).await?.map(Box::new))
     }
 
     /// TEXT, SYSTEM, APP or COMMIT.
     async fn kind(&self) -> MessageKind {
-        match self.model.kind.as_str() {
-            "system" => MessageKind::System,
-            "app" => MessageKind::App,
-            "commit" => MessageKind::Commit,
-            _ => MessageKind::Text,
-        }
+        self.kind_of()
     }
 
     /// The text; null once deleted and for ciphertext messages.
     async fn body(&self) -> Option<&str> {
-        self.model
-            .body
-            .as_deref()
-            .filter(|_| self.model.deleted_at.is_none())
+        self.visible_body()
     }
 
     /// The text of a deleted message, for server administrators (moderation) while it is
     /// kept (`deleted-body-retention-days`); null for everyone else and for messages that stand.
     async fn deleted_body(&self, ctx: &Context<'_>) -> Option<&str> {
-        let admin = viewer(ctx).is_some_and(|v| v.is_admin());
-        self.model
-            .body
-            .as_deref()
-            .filter(|_| admin && self.model.deleted_at.is_some())
+        self.moderated_body(ctx)
     }
 
     /// Client-defined JSON (at most 16 KiB); null once deleted.
@@ -168,28 +279,7 @@ impl Message {
 
     /// Reactions grouped by emoji, in the order each emoji was first used.
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<ReactionGroup>> {
-        let rows = load(ctx, ReactionsOn(self.model.id))
-            .await?
-            .unwrap_or_default();
-        let me = viewer(ctx).map(|v| v.id());
-        let mut groups: Vec<ReactionGroup> = Vec::new();
-        for (reaction, user) in rows {
-            let index = match groups.iter().position(|g| g.emoji == reaction.emoji) {
-                Some(index) => index,
-                None => {
-                    groups.push(ReactionGroup {
-                        emoji: reaction.emoji,
-                        users: Vec::new(),
-                        reacted_by_me: false,
-                    });
-                    groups.len() - 1
-                }
-            };
-            let group = &mut groups[index];
-            group.reacted_by_me |= Some(reaction.user_id) == me;
-            group.users.extend(user.map(Arc::new));
-        }
-        Ok(groups)
+        self.load_reactions(ctx).await
     }
 
     /// Files attached to the message.
@@ -215,7 +305,7 @@ impl Message {
 /// Everyone who reacted to a message with one emoji.
 pub struct ReactionGroup {
     emoji: String,
-    users: Vec<Arc<users::Model>>,
+    users: Vec<User>,
     reacted_by_me: bool,
 }
 
@@ -235,11 +325,37 @@ impl ReactionGroup {
 
     /// Who reacted, earliest first.
     async fn users(&self) -> Vec<User> {
-        self.users.iter().cloned().map(User::shared).collect()
+        self.users.clone()
     }
 
     /// Whether the caller is among them.
     async fn reacted_by_me(&self) -> bool {
         self.reacted_by_me
+    }
+}
+
+impl Direct for ReactionGroup {
+    type Loaded = ();
+
+    fn writes(ctx: &ContextSelectionSet<'_>, field: &Field) -> bool {
+        match field.name.node.as_str() {
+            "emoji" | "count" | "reactedByMe" => true,
+            "users" => direct::writable::<User>(ctx, &field.selection_set.node),
+            _ => false,
+        }
+    }
+
+    async fn load(&self, _: &ContextSelectionSet<'_>, _: &SelectionSet) -> Option<()> {
+        Some(())
+    }
+
+    fn field(&self, ctx: &ContextSelectionSet<'_>, (): &(), field: &Field) -> Option<Value> {
+        Some(match field.name.node.as_str() {
+            "emoji" => Value::String(self.emoji.clone()),
+            "count" => Value::from(self.users.len() as i32),
+            "users" => direct::list(ctx, field, &self.users, &())?,
+            "reactedByMe" => Value::Boolean(self.reacted_by_me),
+            _ => return None,
+        })
     }
 }

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, Object, Result};
+use async_graphql::parser::types::{Field, SelectionSet};
+use async_graphql::{Context, ContextSelectionSet, DataContext, Enum, Object, Result, Value};
 use chrono::{DateTime, Utc};
 use entity::{room_members, rooms, users};
 use uuid::Uuid;
@@ -11,6 +12,7 @@ use uuid::Uuid;
 use super::cursor;
 use super::message::Message;
 use super::{User, utc};
+use crate::graphql::direct::{self, Direct, Fast};
 use crate::graphql::loaders::{LastMessageOf, Member, MembersOf, MessagesOf, UnreadIn, UserId};
 use crate::graphql::{load, viewer};
 use crate::service::member::Role;
@@ -69,7 +71,7 @@ pub enum MessageOrder {
 /// A conversation. Only its members can see it.
 pub struct Room(pub rooms::Model);
 
-pub type MessageConnection = Connection<cursor::Cursor, Message>;
+pub type MessageConnection = Connection<cursor::Cursor, Fast<Message>>;
 
 /// A conversation. Only its members can see it.
 #[Object]
@@ -131,13 +133,15 @@ impl Room {
     }
 
     /// The active members, longest-standing first.
-    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<RoomMember>> {
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Fast<RoomMember>>> {
         Ok(members(ctx, self.0.id)
             .await?
             .into_iter()
-            .map(|(member, user)| RoomMember {
-                model: member,
-                user: user.map(Arc::new),
+            .map(|(member, user)| {
+                Fast(RoomMember {
+                    model: member,
+                    user: user.map(Arc::new),
+                })
             })
             .collect())
     }
@@ -158,9 +162,9 @@ impl Room {
     }
 
     /// The newest message that is not deleted.
-    async fn last_message(&self, ctx: &Context<'_>) -> Result<Option<Box<Message>>> {
+    async fn last_message(&self, ctx: &Context<'_>) -> Result<Option<Box<Fast<Message>>>> {
         let message = load(ctx, LastMessageOf(self.0.id)).await?;
-        Ok(message.map(|(m, sender)| Box::new(Message::with_sender(m, sender))))
+        Ok(message.map(|(m, sender)| Box::new(Fast(Message::with_sender(m, sender)))))
     }
 
     /// Messages after the caller's read marker that are not deleted and not the caller's own.
@@ -218,7 +222,7 @@ impl Room {
                 at: m.created_at,
                 id: m.id,
             },
-            |(m, sender)| Message::with_sender(m, sender),
+            |(m, sender)| Fast(Message::with_sender(m, sender)),
         )))
     }
 }
@@ -238,6 +242,57 @@ impl RoomMember {
     pub fn new(model: room_members::Model) -> Self {
         Self { model, user: None }
     }
+
+    /// The member: the user that came with the membership, else loaded.
+    async fn load_user<'a>(&self, ctx: &(impl DataContext<'a> + Sync)) -> Result<User> {
+        let user = match &self.user {
+            Some(user) => Some(User::shared(user.clone())),
+            None => load(ctx, UserId(self.model.user_id)).await?.map(User::new),
+        };
+        user.ok_or_else(|| "member missing".into())
+    }
+}
+
+impl Direct for RoomMember {
+    /// The member, when selected.
+    type Loaded = Option<User>;
+
+    fn writes(ctx: &ContextSelectionSet<'_>, field: &Field) -> bool {
+        match field.name.node.as_str() {
+            "roomId" | "role" | "joinedAt" | "leftAt" | "lastReadMessageId" => true,
+            "user" => direct::writable::<User>(ctx, &field.selection_set.node),
+            _ => false,
+        }
+    }
+
+    async fn load(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        selection: &SelectionSet,
+    ) -> Option<Option<User>> {
+        if !direct::selects(ctx, selection, "user") {
+            return Some(None);
+        }
+        self.load_user(ctx).await.ok().map(Some)
+    }
+
+    fn field(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        user: &Option<User>,
+        field: &Field,
+    ) -> Option<Value> {
+        let m = &self.model;
+        Some(match field.name.node.as_str() {
+            "user" => direct::object(ctx, &field.selection_set.node, user.as_ref()?, &())?,
+            "roomId" => direct::scalar(&m.room_id),
+            "role" => MemberRole::from(Role::parse(&m.role)).into(),
+            "joinedAt" => direct::scalar(&utc(m.joined_at)),
+            "leftAt" => direct::nullable(m.left_at.map(utc).as_ref()),
+            "lastReadMessageId" => direct::nullable(m.last_read_message_id.as_ref()),
+            _ => return None,
+        })
+    }
 }
 
 /// A person's membership of a room.
@@ -247,11 +302,7 @@ impl RoomMember {
 impl RoomMember {
     /// The member.
     async fn user(&self, ctx: &Context<'_>) -> Result<Box<User>> {
-        let user = match &self.user {
-            Some(user) => Some(User::shared(user.clone())),
-            None => load(ctx, UserId(self.model.user_id)).await?.map(User::new),
-        };
-        user.map(Box::new).ok_or_else(|| "member missing".into())
+        Ok(Box::new(self.load_user(ctx).await?))
     }
 
     /// The room.

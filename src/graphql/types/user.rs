@@ -2,13 +2,17 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use async_graphql::parser::types::{Field, SelectionSet};
+use async_graphql::{
+    Context, ContextSelectionSet, DataContext, Enum, Object, Result, SimpleObject, Value,
+};
 use chrono::{DateTime, Utc};
 use entity::{sessions, users};
 use uuid::Uuid;
 
 use super::{cursor, utc};
 use crate::auth;
+use crate::graphql::direct::{self, Direct};
 use crate::graphql::loaders::Connected;
 use crate::graphql::query::room::{RoomConnection, rooms_of};
 use crate::graphql::{load, state, viewer};
@@ -54,6 +58,7 @@ impl UserStatus {
 }
 
 /// A person with an account.
+#[derive(Clone)]
 pub struct User {
     /// Shared: a sender or member that came with its message or membership becomes a User
     /// without copying its row.
@@ -79,8 +84,72 @@ impl User {
         }
     }
 
-    fn is_viewer(&self, ctx: &Context<'_>) -> bool {
+    fn is_viewer<'a>(&self, ctx: &impl DataContext<'a>) -> bool {
         self.own || viewer(ctx).is_some_and(|v| v.id() == self.model.id)
+    }
+
+    fn own_email<'a>(&self, ctx: &impl DataContext<'a>) -> Option<&str> {
+        self.is_viewer(ctx).then_some(self.model.email.as_str())
+    }
+
+    fn own_status<'a>(&self, ctx: &impl DataContext<'a>) -> Option<UserStatus> {
+        self.is_viewer(ctx)
+            .then(|| UserStatus::from_db(&self.model.status))
+    }
+
+    fn own_email_verified<'a>(&self, ctx: &impl DataContext<'a>) -> Option<bool> {
+        self.is_viewer(ctx)
+            .then_some(self.model.email_verified_at.is_some())
+    }
+
+    fn role_of(&self) -> UserRole {
+        if self.model.role == "admin" {
+            UserRole::Admin
+        } else {
+            UserRole::User
+        }
+    }
+}
+
+impl Direct for User {
+    type Loaded = ();
+
+    fn writes(_: &ContextSelectionSet<'_>, field: &Field) -> bool {
+        matches!(
+            field.name.node.as_str(),
+            "id" | "username"
+                | "displayName"
+                | "email"
+                | "role"
+                | "chosenStatus"
+                | "lastSeenAt"
+                | "emailVerified"
+                | "avatarBlobId"
+                | "createdAt"
+        )
+    }
+
+    async fn load(&self, _: &ContextSelectionSet<'_>, _: &SelectionSet) -> Option<()> {
+        Some(())
+    }
+
+    fn field(&self, ctx: &ContextSelectionSet<'_>, (): &(), field: &Field) -> Option<Value> {
+        let m = &self.model;
+        Some(match field.name.node.as_str() {
+            "id" => direct::scalar(&m.id),
+            "username" => Value::String(m.username.clone()),
+            "displayName" => Value::String(m.display_name.clone()),
+            "email" => direct::text(self.own_email(ctx)),
+            "role" => self.role_of().into(),
+            "chosenStatus" => self.own_status(ctx).map_or(Value::Null, Value::from),
+            "lastSeenAt" => direct::nullable(m.last_seen_at.map(utc).as_ref()),
+            "emailVerified" => self
+                .own_email_verified(ctx)
+                .map_or(Value::Null, Value::Boolean),
+            "avatarBlobId" => direct::text(m.avatar_blob_id.as_deref()),
+            "createdAt" => direct::scalar(&utc(m.created_at)),
+            _ => return None,
+        })
     }
 }
 
@@ -109,16 +178,12 @@ impl User {
 
     /// The address the account signs in with; visible only to its owner (null for everyone else).
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        self.is_viewer(ctx).then_some(self.model.email.as_str())
+        self.own_email(ctx)
     }
 
     /// USER or ADMIN.
     async fn role(&self) -> UserRole {
-        if self.model.role == "admin" {
-            UserRole::Admin
-        } else {
-            UserRole::User
-        }
+        self.role_of()
     }
 
     /// Presence: the availability the user chose while they have a socket open, OFFLINE
@@ -133,8 +198,7 @@ impl User {
 
     /// The availability the user chose (visible to the owner only).
     async fn chosen_status(&self, ctx: &Context<'_>) -> Option<UserStatus> {
-        self.is_viewer(ctx)
-            .then(|| UserStatus::from_db(&self.model.status))
+        self.own_status(ctx)
     }
 
     /// When the user was last connected; null if never.
@@ -144,8 +208,7 @@ impl User {
 
     /// Whether the owner has confirmed the email address (visible to the owner only).
     async fn email_verified(&self, ctx: &Context<'_>) -> Option<bool> {
-        self.is_viewer(ctx)
-            .then_some(self.model.email_verified_at.is_some())
+        self.own_email_verified(ctx)
     }
 
     /// Content address of the avatar image, if one is set.
