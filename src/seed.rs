@@ -281,6 +281,8 @@ pub async fn bench(db: &DatabaseConnection) -> anyhow::Result<String> {
             ))),
             created_at: Set(at),
             deleted_at: Set((i % 97 == 0).then(|| at + Duration::minutes(5))),
+            // The messages given reactions below.
+            reacted: Set(i % 6 == 0),
             ..Default::default()
         }
     });

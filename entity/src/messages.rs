@@ -22,6 +22,7 @@ pub struct Model {
     pub created_at: DateTimeWithTimeZone,
     pub edited_at: Option<DateTimeWithTimeZone>,
     pub deleted_at: Option<DateTimeWithTimeZone>,
+    pub reacted: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,6 +26,7 @@ mod m20261126_000017_index_member_markers;
 mod m20261126_000018_cover_unread_counts;
 mod m20261127_000019_search_pending_list;
 mod m20261127_000020_hot_read_markers;
+mod m20261128_000021_add_messages_reacted;
 mod util;
 
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000018_cover_unread_counts::Migration),
             Box::new(m20261127_000019_search_pending_list::Migration),
             Box::new(m20261127_000020_hot_read_markers::Migration),
+            Box::new(m20261128_000021_add_messages_reacted::Migration),
         ]
     }
 }

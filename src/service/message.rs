@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use entity::{message_reactions, messages, users};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, Set,
@@ -73,6 +73,7 @@ pub async fn send(
         created_at: now(),
         edited_at: None,
         deleted_at: None,
+        reacted: false,
     };
     let message = if input.attachment_blob_ids.is_empty() {
         // The writer checks what `may_send` checks inside its INSERT; a refused message was
@@ -271,9 +272,20 @@ pub async fn react(
     emoji: &str,
 ) -> ApiResult<messages::Model> {
     let emoji = self::emoji(emoji)?;
-    let (message, _) = visible(state, viewer, message_id).await?;
+    let (mut message, _) = visible(state, viewer, message_id).await?;
     if message.deleted_at.is_some() {
         return Err(ApiError::Conflict("the message was deleted".to_owned()));
+    }
+    let writer = super::writer(state).await;
+    // Before the reaction row, so no reaction row exists without it (readers skip messages
+    // without it: migration 21).
+    if !message.reacted {
+        messages::Entity::update_many()
+            .col_expr(messages::Column::Reacted, Expr::value(true))
+            .filter(messages::Column::Id.eq(message.id))
+            .exec(&*writer)
+            .await?;
+        message.reacted = true;
     }
     let reaction = message_reactions::ActiveModel {
         message_id: Set(message.id),
@@ -291,8 +303,9 @@ pub async fn react(
             .do_nothing()
             .to_owned(),
         )
-        .exec(&*super::writer(state).await)
+        .exec(&*writer)
         .await;
+    drop(writer);
     match inserted {
         Ok(_) => {
             publish_reaction(state, viewer, &message, emoji, true);

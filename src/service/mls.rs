@@ -110,6 +110,7 @@ pub async fn send(
         created_at: sea_orm::Set(now()),
         edited_at: sea_orm::Set(None),
         deleted_at: sea_orm::Set(None),
+        reacted: sea_orm::Set(false),
     };
     let message = messages::Entity::insert(message)
         .exec_with_returning(&*txn)

@@ -155,7 +155,7 @@ impl Positional for users::Model {
 
 impl Positional for messages::Model {
     type Entity = messages::Entity;
-    const COLUMNS: usize = 12;
+    const COLUMNS: usize = 13;
 
     fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
         let mut c = Columns { row, at };
@@ -172,6 +172,7 @@ impl Positional for messages::Model {
             created_at: c.next()?,
             edited_at: c.nullable()?,
             deleted_at: c.nullable()?,
+            reacted: c.next()?,
         })
     }
 }

@@ -25,6 +25,7 @@ on_both_backends!(
     history_pages_by_cursor,
     newest_first_pages_walk_back_in_time,
     reactions_group_by_emoji,
+    reactions_are_read_only_for_messages_that_had_some,
     receipts_and_unread_counts,
     concurrent_sends_are_all_stored,
     a_failing_message_fails_alone,
@@ -354,6 +355,55 @@ async fn reactions_group_by_emoji(app: &TestApp) {
     }
 }
 
+/// A page asks the database for the reactions of messages that have had one, only.
+async fn reactions_are_read_only_for_messages_that_had_some(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, bob_id) = app.register("bob").await;
+    let room = app.create_room(&ann, "r", &[&bob_id]).await;
+    let msg = app.send(&ann, &room, "react to me").await;
+    app.send(&ann, &room, "not me").await;
+    let with = "query($r: UUID!) { room(id: $r) { messages(first: 10) { nodes { id reactions { emoji count } } } } }";
+    let without = "query($r: UUID!) { room(id: $r) { messages(first: 10) { nodes { id } } } }";
+    let vars = json!({ "r": room });
+    let cost = |query: &'static str| {
+        let vars = vars.clone();
+        let bob = bob.clone();
+        async move {
+            let before = app.statements();
+            let data = app.ok(Some(&bob), query, vars).await;
+            (app.statements() - before, data)
+        }
+    };
+    cost(without).await;
+    let (plain, _) = cost(without).await;
+    let (none_yet, data) = cost(with).await;
+    assert_eq!(
+        none_yet, plain,
+        "no message had a reaction: no statement for them"
+    );
+    assert_eq!(data["room"]["messages"]["nodes"][0]["reactions"], json!([]));
+
+    app.ok(Some(&bob), REACT, json!({ "id": msg, "e": "👍" }))
+        .await;
+    let (one, data) = cost(with).await;
+    assert_eq!(one, plain + 1);
+    let nodes = data["room"]["messages"]["nodes"].as_array().unwrap();
+    let reacted = nodes.iter().find(|n| n["id"] == msg).unwrap();
+    assert_eq!(reacted["reactions"], json!([{ "emoji": "👍", "count": 1 }]));
+    // Taken back, the message is still asked about (and has none).
+    app.ok(Some(&bob), UNREACT, json!({ "id": msg, "e": "👍" }))
+        .await;
+    let (after, data) = cost(with).await;
+    assert_eq!(after, plain + 1);
+    assert!(
+        data["room"]["messages"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["reactions"] == json!([]))
+    );
+}
+
 async fn receipts_and_unread_counts(app: &TestApp) {
     let (ann, _) = app.register("ann").await;
     let (bob, bob_id) = app.register("bob").await;
@@ -559,6 +609,7 @@ fn text(sender: Uuid, room_id: Uuid, body: &str) -> entity::messages::Model {
         created_at: confab::service::now(),
         edited_at: None,
         deleted_at: None,
+        reacted: false,
     }
 }
 

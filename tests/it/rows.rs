@@ -74,6 +74,7 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
     message.metadata = Set(Some(json!({ "k": [1, null, "v"] })));
     message.edited_at = Set(Some(at(5)));
     message.deleted_at = Set(Some(at(6)));
+    message.reacted = Set(true);
     message.update(db).await.unwrap();
     let room_uuid: Uuid = room.parse().unwrap();
     let mut member = room_members::Entity::find_by_id((room_uuid, ann_uuid))

@@ -97,6 +97,10 @@ impl Message {
         &self,
         ctx: &(impl DataContext<'a> + Sync),
     ) -> Result<Vec<ReactionGroup>> {
+        // Never reacted to: nothing to ask the database (migration 21).
+        if !self.model.reacted {
+            return Ok(Vec::new());
+        }
         let rows = load(ctx, ReactionsOn(self.model.id))
             .await?
             .unwrap_or_default();
