@@ -152,17 +152,29 @@ impl Direct for Message {
         ctx: &ContextSelectionSet<'_>,
         selection: &SelectionSet,
     ) -> Option<MessageLoads> {
-        let sender = if self.sender.is_none() && direct::selects(ctx, selection, "sender") {
-            self.load_sender(ctx).await.ok()?
-        } else {
-            None
-        };
-        let reactions = if direct::selects(ctx, selection, "reactions") {
-            Some(self.load_reactions(ctx).await.ok()?)
-        } else {
-            None
-        };
-        Some(MessageLoads { sender, reactions })
+        let wants_sender = self.sender.is_none() && direct::selects(ctx, selection, "sender");
+        let wants_reactions = direct::selects(ctx, selection, "reactions");
+        // Together, as the resolvers would: each waits on its loader's batch.
+        let (sender, reactions) = futures_util::join!(
+            async {
+                if wants_sender {
+                    self.load_sender(ctx).await
+                } else {
+                    Ok(None)
+                }
+            },
+            async {
+                if wants_reactions {
+                    self.load_reactions(ctx).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            },
+        );
+        Some(MessageLoads {
+            sender: sender.ok()?,
+            reactions: reactions.ok()?,
+        })
     }
 
     fn field(
