@@ -20,6 +20,9 @@ use crate::config::DatabaseConfig;
 /// in a commit several times a second.
 pub const WAL_AUTOCHECKPOINT: u32 = 10_000;
 
+/// A connection idle this long is checked with a round trip before it is handed out.
+const IDLE_CHECK: Duration = Duration::from_secs(30);
+
 /// Opens the pool described by `config`.
 pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(config.url.clone());
@@ -28,6 +31,11 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnecti
         .min_connections(config.min_connections)
         .acquire_timeout(config.acquire_timeout())
         .connect_timeout(Duration::from_secs(10))
+        // sqlx's default checks every connection it hands out with a round trip of its own
+        // (a Sync and its ReadyForQuery on PostgreSQL) before the statement: each statement
+        // outside a transaction cost two round trips. A connection is now checked only after
+        // it sat idle, when the server or the network may have dropped it.
+        .test_before_acquire_if_idle_for(IDLE_CHECK)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
