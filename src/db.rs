@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::FutureExt as _;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
@@ -25,6 +26,29 @@ const IDLE_CHECK: Duration = Duration::from_secs(30);
 
 /// Opens the pool described by `config`.
 pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
+    Database::connect(options(config))
+        .await
+        .with_context(|| format!("connecting to {}", redact(&config.url)))
+}
+
+/// A PostgreSQL pool of `max` connections for one HTTP worker thread, made on that thread: it
+/// opens none until asked, so each connection is opened, and then driven, by the worker's
+/// runtime (see `AppState::for_worker`). None on SQLite, whose connections have threads of
+/// their own, and should the pool not be ready at once.
+pub fn worker_pool(config: &DatabaseConfig, max: u32) -> Option<DatabaseConnection> {
+    if config.is_sqlite() {
+        return None;
+    }
+    let mut options = options(config);
+    options
+        .max_connections(max)
+        .min_connections(0)
+        .connect_lazy(true);
+    // Lazy: connecting is only building the pool, ready on its first poll.
+    Database::connect(options).now_or_never()?.ok()
+}
+
+fn options(config: &DatabaseConfig) -> ConnectOptions {
     let mut options = ConnectOptions::new(config.url.clone());
     options
         .max_connections(config.max_connections)
@@ -45,9 +69,7 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnecti
                 .create_if_missing(true)
                 .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT.to_string())
         });
-    Database::connect(options)
-        .await
-        .with_context(|| format!("connecting to {}", redact(&config.url)))
+    options
 }
 
 /// Connects and applies every pending migration.

@@ -1,6 +1,7 @@
 //! The state every request shares: the database pool, the settings, the event broker and
 //! presence. Cheap to clone; built once per process, outside the HTTP worker factory, so every
-//! worker publishes to and subscribes from the same broker.
+//! worker publishes to and subscribes from the same broker. Each HTTP worker takes a copy with
+//! a PostgreSQL pool of its own ([`AppState::for_worker`]).
 
 use std::sync::{Arc, Weak};
 
@@ -39,7 +40,13 @@ pub struct AppState {
     pub messages: MessageWriter,
     /// Rooms whose unread counts changed, for the members listening.
     pub unread: UnreadFeed,
+    /// Called with every statement the HTTP workers' own pools run (`for_worker`); tests count
+    /// statements with it.
+    pub on_statement: Option<StatementHook>,
 }
+
+/// See [`AppState::on_statement`].
+pub type StatementHook = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
 
 impl AppState {
     /// Wires the broker and presence: in-process, or through Redis when `redis_url` is set.
@@ -95,7 +102,39 @@ impl AppState {
             blobs: Arc::new(DirStore::new(config.blobs.dir.clone())),
             limiter,
             config: Arc::new(config),
+            on_statement: None,
         })
+    }
+
+    /// This state for one of `workers` HTTP worker threads; call on that thread. On
+    /// PostgreSQL the copy gets a pool of its own, a share of `--db-max-connections`
+    /// (`db::worker_pool`): a tokio socket is driven by the runtime that opened it, and with
+    /// one pool for all, a worker's statements ran on connections opened by the other worker
+    /// or the main runtime, so every answer woke a second thread to wake the first. Quick A/B,
+    /// 10 s of wrk, PostgreSQL, benchmark data: see README, "A pool per HTTP worker".
+    /// Background work (the message writer, unread counters) keeps the shared pool.
+    pub fn for_worker(&self, workers: usize) -> Self {
+        let mut state = self.clone();
+        if self.config.database.is_sqlite() {
+            return state;
+        }
+        let share = (self.config.database.max_connections / workers.max(1) as u32).max(1);
+        match crate::db::worker_pool(&self.config.database, share) {
+            Some(mut db) => {
+                if let Some(hook) = self.on_statement.clone() {
+                    db.set_metric_callback(move |info| hook(info));
+                }
+                state.db = db;
+            }
+            None => tracing::warn!("an HTTP worker shares the main database pool"),
+        }
+        state
+    }
+
+    /// Sets [`AppState::on_statement`].
+    pub fn with_statement_hook(mut self, hook: StatementHook) -> Self {
+        self.on_statement = Some(hook);
+        self
     }
 
     /// Replaces the mailer (the default logs mail).

@@ -13,10 +13,13 @@ use crate::state::AppState;
 
 // Each helper takes any context (a field's, or a selection set's in `direct`).
 
-/// The shared state the schema was built with.
+/// The state: the HTTP worker's (with its database pool), which the request's loaders carry,
+/// else the one the schema was built with.
 pub fn state<'a>(ctx: &impl DataContext<'a>) -> ApiResult<&'a AppState> {
-    ctx.data::<AppState>()
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("schema built without AppState")))
+    ctx.data_opt::<ChatLoader>()
+        .map(|loaders| loaders.loader().state())
+        .or_else(|| ctx.data_opt::<AppState>())
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("schema built without AppState")))
 }
 
 /// The signed-in caller, if any.

@@ -34,6 +34,13 @@ pub struct Loaders {
     viewer_id: Option<Uuid>,
 }
 
+impl Loaders {
+    /// The state the loaders query with.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+}
+
 /// A fresh loader for one request (or WebSocket connection) by `viewer_id`.
 pub fn for_request(state: AppState, viewer_id: Option<Uuid>) -> ChatLoader {
     DataLoader::new(Loaders { state, viewer_id }, tokio::spawn)

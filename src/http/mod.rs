@@ -49,10 +49,13 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
     if let Some(dir) = &demo_dir {
         demo::check(dir)?;
     }
+    let worker_count = workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     let mut http = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(schema.clone()))
-            .app_data(web::Data::new(state.clone()))
+            .app_data(web::Data::new(state.for_worker(worker_count)))
             .configure(routes)
             .configure(|cfg| {
                 if let Some(dir) = &demo_dir {

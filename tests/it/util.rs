@@ -166,15 +166,18 @@ impl TestApp {
             .expect("migrate test database");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
-        db.set_metric_callback(move |_| {
+        let hook: confab::state::StatementHook = Arc::new(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
+        let on_statement = hook.clone();
+        db.set_metric_callback(move |info| on_statement(info));
         let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let mailer = confab::mail::MemoryMailer::default();
         let state = AppState::new(db.clone(), config)
             .expect("state")
-            .with_mailer(Arc::new(mailer.clone()));
+            .with_mailer(Arc::new(mailer.clone()))
+            .with_statement_hook(hook);
         let sessions = state.sessions.clone();
         let writer = state.writer.clone();
         let server = confab::http::server(state, listener).expect("server");
