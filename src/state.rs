@@ -3,7 +3,7 @@
 //! worker publishes to and subscribes from the same broker. Each HTTP worker takes a copy with
 //! a PostgreSQL pool of its own ([`AppState::for_worker`]).
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast;
@@ -43,6 +43,9 @@ pub struct AppState {
     /// Called with every statement the HTTP workers' own pools run (`for_worker`); tests count
     /// statements with it.
     pub on_statement: Option<StatementHook>,
+    /// Every database pool of the process, the shared one and each HTTP worker's, for the
+    /// pool gauge of `/metrics` (see [`AppState::pool_use`]).
+    pools: Arc<Mutex<Vec<DatabaseConnection>>>,
 }
 
 /// See [`AppState::on_statement`].
@@ -89,6 +92,7 @@ impl AppState {
             Arc::downgrade(&sessions),
         ));
         let writer = Arc::default();
+        let pools = Arc::new(Mutex::new(vec![db.clone()]));
         Ok(Self {
             messages: MessageWriter::start(db.clone(), Arc::clone(&writer)),
             unread: UnreadFeed::start(db.clone(), listeners.clone(), broker.clone()),
@@ -103,6 +107,7 @@ impl AppState {
             limiter,
             config: Arc::new(config),
             on_statement: None,
+            pools,
         })
     }
 
@@ -124,11 +129,24 @@ impl AppState {
                 if let Some(hook) = self.on_statement.clone() {
                     db.set_metric_callback(move |info| hook(info));
                 }
+                self.pools
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(db.clone());
                 state.db = db;
             }
             None => tracing::warn!("an HTTP worker shares the main database pool"),
         }
         state
+    }
+
+    /// Connections open in all of the process's pools, and how many of them are idle.
+    pub fn pool_use(&self) -> (u32, usize) {
+        let pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        pools
+            .iter()
+            .map(crate::db::pool_use)
+            .fold((0, 0), |(size, idle), (s, i)| (size + s, idle + i))
     }
 
     /// Sets [`AppState::on_statement`].

@@ -33,18 +33,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus text: operations by name and outcome, latency, open sockets, live subscriptions,
-/// events published, database pool use.
+/// events published, database pool use (all pools: the shared one and each HTTP worker's).
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let (size, idle) = match state.db.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => {
-            let pool = state.db.get_postgres_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-        _ => {
-            let pool = state.db.get_sqlite_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-    };
+    let (size, idle) = state.pool_use();
     metrics::gauge!("confab_db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("confab_db_pool_connections", "state" => "in_use")
         .set(f64::from(size).max(idle as f64) - idle as f64);

@@ -164,6 +164,34 @@ async fn large_answers_are_gzipped_for_clients_that_take_them(app: &TestApp) {
     assert_eq!(gunzip(&compressed), script);
 }
 
+/// On PostgreSQL each HTTP worker has a pool of its own: the pool gauge counts them all, the
+/// shared pool's connections and the one the worker opened for the request.
+#[actix_web::test]
+async fn pool_gauge_counts_every_pool() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    let (ann, _) = app.register("ann").await;
+    app.ok(Some(&ann), "{ me { id } }", json!({})).await;
+    // This handle shares the server's shared pool; the worker's pool is the server's alone.
+    let shared = app.db.get_postgres_connection_pool().size();
+    let (status, text) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    let gauge = |state: &str| -> f64 {
+        let prefix = format!("confab_db_pool_connections{{state=\"{state}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {state} gauge in:\n{text}"))
+    };
+    let open = gauge("idle") + gauge("in_use");
+    assert!(
+        open > f64::from(shared),
+        "open connections: {open}, {shared} of them in the shared pool"
+    );
+    app.stop().await;
+}
+
 #[actix_web::test]
 async fn metrics_count_operations_sockets_and_pool() {
     let app = TestApp::sqlite().await;
