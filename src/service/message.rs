@@ -451,16 +451,13 @@ async fn pages_of(
         cursor_values(&mut values);
         // The pages first, then their senders, in one join: planned inside the lateral
         // loop, the senders' join was a hash join that read all of users once per room
-        // (seen on the benchmark data after a send run; 3.0 -> 1.4 ms for 20 rooms). The
-        // join reads only the pages' senders (without the IN, PostgreSQL hashed all of
-        // users), and the rows come back unsorted: each page is put in order below
-        // (pgbench, 20 pages of 21: 1.77 -> 1.47 ms).
+        // (seen on the benchmark data after a send run; 3.0 -> 1.4 ms for 20 rooms).
         let message_columns = rows::columns::<messages::Model>("m");
         format!(
             "WITH m AS MATERIALIZED (SELECT {message_columns} FROM (VALUES {}) AS r(id) \
              CROSS JOIN LATERAL ({}) m) \
-             SELECT {message_columns}, {} FROM m LEFT JOIN users u \
-             ON u.id = m.sender_id AND u.id IN (SELECT sender_id FROM m)",
+             SELECT {message_columns}, {} FROM m LEFT JOIN users u ON u.id = m.sender_id \
+             ORDER BY m.room_id, m.created_at {order}, m.id {order}",
             sql::rows(room_ids.len()),
             one_room.replace("{room}", "r.id"),
             rows::columns::<users::Model>("u"),
@@ -502,15 +499,6 @@ async fn pages_of(
             .entry(message.room_id)
             .or_default()
             .push((message, sender));
-    }
-    if postgres {
-        // In the order the page walks (see `Slice::from_probe`).
-        for rows in grouped.values_mut() {
-            rows.sort_unstable_by_key(|(m, _)| (m.created_at, m.id));
-            if let Page::Backward { .. } = page {
-                rows.reverse();
-            }
-        }
     }
     Ok(room_ids
         .iter()
