@@ -143,6 +143,8 @@ const BENCH_NAMES: [&str; 8] = [
     "Ada", "Grace", "Linus", "Barbara", "Ken", "Margaret", "Dennis", "Frances",
 ];
 const BENCH_EMOJI: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "🙏"];
+/// Every sixth benchmark message has reactions (`i % 6 = 0` in seed.sql).
+const BENCH_REACTED_EVERY: u64 = 6;
 /// Rows per INSERT: well under SQLite's and PostgreSQL's bind-parameter limits.
 const BENCH_CHUNK: usize = 1_000;
 
@@ -282,21 +284,23 @@ pub async fn bench(db: &DatabaseConnection) -> anyhow::Result<String> {
             created_at: Set(at),
             deleted_at: Set((i % 97 == 0).then(|| at + Duration::minutes(5))),
             // The messages given reactions below.
-            reacted: Set(i % 6 == 0),
+            reacted: Set(i % BENCH_REACTED_EVERY == 0),
             ..Default::default()
         }
     });
     insert_chunked(&txn, messages).await?;
-    let reactions = (0..BENCH_MESSAGES).step_by(6).flat_map(|i| {
-        let r = i % BENCH_ROOMS;
-        let at = messages_at + Duration::minutes(i as i64);
-        (0..=(i / 6) % 2).map(move |j| entity::message_reactions::ActiveModel {
-            message_id: Set(bench_message(i)),
-            user_id: Set(bench_user(bench_member(r, (i + 3 * j) % 10))),
-            emoji: Set(BENCH_EMOJI[((i / 6 + j) % 6) as usize].to_owned()),
-            created_at: Set(at + Duration::minutes(1 + j as i64)),
-        })
-    });
+    let reactions = (0..BENCH_MESSAGES)
+        .step_by(BENCH_REACTED_EVERY as usize)
+        .flat_map(|i| {
+            let r = i % BENCH_ROOMS;
+            let at = messages_at + Duration::minutes(i as i64);
+            (0..=(i / 6) % 2).map(move |j| entity::message_reactions::ActiveModel {
+                message_id: Set(bench_message(i)),
+                user_id: Set(bench_user(bench_member(r, (i + 3 * j) % 10))),
+                emoji: Set(BENCH_EMOJI[((i / 6 + j) % 6) as usize].to_owned()),
+                created_at: Set(at + Duration::minutes(1 + j as i64)),
+            })
+        });
     let reaction_count = insert_chunked(&txn, reactions).await?;
     txn.commit().await?;
     analyze(db).await?;

@@ -41,14 +41,15 @@ pub struct AppState {
     /// Rooms whose unread counts changed, for the members listening.
     pub unread: UnreadFeed,
     /// Called with every statement the HTTP workers' own pools run (`for_worker`); tests count
-    /// statements with it.
-    pub on_statement: Option<StatementHook>,
+    /// statements with it. Set by [`AppState::with_statement_hook`].
+    on_statement: Option<StatementHook>,
     /// Every database pool of the process, the shared one and each HTTP worker's, for the
     /// pool gauge of `/metrics` (see [`AppState::pool_use`]).
     pools: Arc<Mutex<Vec<DatabaseConnection>>>,
 }
 
-/// See [`AppState::on_statement`].
+/// Called with every statement the HTTP workers' pools run (see
+/// [`AppState::with_statement_hook`]).
 pub type StatementHook = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
 
 impl AppState {
@@ -149,7 +150,8 @@ impl AppState {
             .fold((0, 0), |(size, idle), (s, i)| (size + s, idle + i))
     }
 
-    /// Sets [`AppState::on_statement`].
+    /// Calls `hook` with every statement the HTTP workers' own pools run (tests count
+    /// statements with it; the shared pool takes its callback where it is opened).
     pub fn with_statement_hook(mut self, hook: StatementHook) -> Self {
         self.on_statement = Some(hook);
         self
