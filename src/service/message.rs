@@ -453,11 +453,19 @@ async fn pages_of(
         // loop, the senders' join was a hash join that read all of users once per room
         // (seen on the benchmark data after a send run; 3.0 -> 1.4 ms for 20 rooms).
         let message_columns = rows::columns::<messages::Model>("m");
+        let joined = if room_ids.len() > 1 {
+            // Several rooms: the join reads only the pages' senders (without the IN,
+            // PostgreSQL hashed all of users), and the rows come back unsorted: each page
+            // is put in order below. pgbench, 20 pages of 21: 1.77 -> 1.47 ms. For one
+            // room the plain join and sort were faster (page workload -6-15% with these).
+            "ON u.id = m.sender_id AND u.id IN (SELECT sender_id FROM m)".to_owned()
+        } else {
+            format!("ON u.id = m.sender_id ORDER BY m.created_at {order}, m.id {order}")
+        };
         format!(
             "WITH m AS MATERIALIZED (SELECT {message_columns} FROM (VALUES {}) AS r(id) \
              CROSS JOIN LATERAL ({}) m) \
-             SELECT {message_columns}, {} FROM m LEFT JOIN users u ON u.id = m.sender_id \
-             ORDER BY m.room_id, m.created_at {order}, m.id {order}",
+             SELECT {message_columns}, {} FROM m LEFT JOIN users u {joined}",
             sql::rows(room_ids.len()),
             one_room.replace("{room}", "r.id"),
             rows::columns::<users::Model>("u"),
@@ -499,6 +507,15 @@ async fn pages_of(
             .entry(message.room_id)
             .or_default()
             .push((message, sender));
+    }
+    if postgres && room_ids.len() > 1 {
+        // In the order the page walks (see `Slice::from_probe`).
+        for rows in grouped.values_mut() {
+            rows.sort_unstable_by_key(|(m, _)| (m.created_at, m.id));
+            if let Page::Backward { .. } = page {
+                rows.reverse();
+            }
+        }
     }
     Ok(room_ids
         .iter()
