@@ -238,6 +238,46 @@ pub struct DatabaseConfig {
         global = true
     )]
     pub acquire_timeout_secs: u64,
+    /// How PostgreSQL plans Confab's prepared statements: its `plan_cache_mode`, set on every
+    /// connection Confab opens. Ignored on SQLite.
+    #[arg(
+        long = "db-plan-cache-mode",
+        env = "CONFAB_DB_PLAN_CACHE_MODE",
+        value_enum,
+        default_value_t = PlanCacheMode::ForceGenericPlan,
+        global = true
+    )]
+    pub plan_cache_mode: PlanCacheMode,
+}
+
+/// PostgreSQL's `plan_cache_mode`, named as PostgreSQL names its values.
+///
+/// Confab's statements look rows up by key (ids, a room's timeline, the rooms of a page), and
+/// a plan made once per statement and connection serves every run as well as one made for
+/// each run's values. PostgreSQL's default (`auto`) plans the first five runs for their values
+/// and then keeps doing so for the list statements of the DataLoaders: planning a 20-room
+/// member list took 0.77 ms and chose a sequential scan (1.27 ms) where the kept plan reads
+/// the index (0.13 ms planning once, 0.30 ms per run). Quick A/B on the nested benchmark
+/// workload: 361-410 -> 419-452 req/s (README, Performance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[clap(rename_all = "snake_case")]
+pub enum PlanCacheMode {
+    /// One plan per statement, kept for every run (the default).
+    ForceGenericPlan,
+    /// PostgreSQL's own default: values-specific plans until a kept one looks as cheap.
+    Auto,
+    /// A new plan for every run's values.
+    ForceCustomPlan,
+}
+
+impl PlanCacheMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ForceGenericPlan => "force_generic_plan",
+            Self::Auto => "auto",
+            Self::ForceCustomPlan => "force_custom_plan",
+        }
+    }
 }
 
 impl DatabaseConfig {
@@ -447,6 +487,7 @@ impl Config {
                 max_connections: 8,
                 min_connections: 1,
                 acquire_timeout_secs: 5,
+                plan_cache_mode: PlanCacheMode::ForceGenericPlan,
             },
             http: HttpConfig {
                 bind: "127.0.0.1:0".to_owned(),

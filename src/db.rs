@@ -50,6 +50,7 @@ pub fn worker_pool(config: &DatabaseConfig, max: u32) -> Option<DatabaseConnecti
 
 fn options(config: &DatabaseConfig) -> ConnectOptions {
     let mut options = ConnectOptions::new(config.url.clone());
+    let plan_cache_mode = config.plan_cache_mode.as_str();
     options
         .max_connections(config.max_connections)
         .min_connections(config.min_connections)
@@ -61,6 +62,8 @@ fn options(config: &DatabaseConfig) -> ConnectOptions {
         // it sat idle, when the server or the network may have dropped it.
         .test_before_acquire_if_idle_for(IDLE_CHECK)
         .sqlx_logging(false)
+        // Sent in the startup packet: no statement of its own.
+        .map_sqlx_postgres_opts(move |opts| opts.options([("plan_cache_mode", plan_cache_mode)]))
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)

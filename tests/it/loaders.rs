@@ -167,3 +167,48 @@ async fn bench_nested_workload_costs_at_most_eight_statements(app: &TestApp) {
     // are at least four statements.
     assert!(counts[0] >= 4, "statements went uncounted: {counts:?}");
 }
+
+/// On PostgreSQL, Confab's connections keep one plan per statement (`--db-plan-cache-mode`,
+/// default `force_generic_plan`): the DataLoaders' list statements are not planned again for
+/// every request's ids. The setting is PostgreSQL's own, so it is read back from a connection
+/// of the server's pool.
+#[actix_web::test]
+async fn postgres_connections_keep_one_plan_per_statement() {
+    use confab::config::PlanCacheMode;
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+    for (mode, expected) in [
+        (None, "force_generic_plan"),
+        (Some(PlanCacheMode::Auto), "auto"),
+    ] {
+        let Some(app) = TestApp::postgres_with(|config| {
+            if let Some(mode) = mode {
+                config.database.plan_cache_mode = mode;
+            }
+        })
+        .await
+        else {
+            return;
+        };
+        let show = Statement::from_string(DatabaseBackend::Postgres, "SHOW plan_cache_mode");
+        let row = app.db.query_one_raw(show).await.unwrap().unwrap();
+        let setting: String = row.try_get("", "plan_cache_mode").unwrap();
+        assert_eq!(setting, expected);
+        // And the server answers over it.
+        let (ann, _) = app.register("ann").await;
+        let room = app.create_room(&ann, "planned", &[]).await;
+        app.send(&ann, &room, "hello").await;
+        let data = app
+            .ok(
+                Some(&ann),
+                "{ myRooms(first: 5) { edges { node { messages(last: 1) { nodes { body } } } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            data["myRooms"]["edges"][0]["node"]["messages"]["nodes"][0]["body"],
+            "hello"
+        );
+        app.stop().await;
+    }
+}
