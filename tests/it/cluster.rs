@@ -78,7 +78,13 @@ async fn two_instances_share_events_and_presence_through_redis() {
         ws.next("1").await["data"]["roomEvents"]["message"]["body"],
         "counted on b"
     );
-    let got = mine.next("me").await;
+    let mut got = mine.next("me").await;
+    // B counts unread messages in the background after each write. On a loaded machine its
+    // count for "from b" can still be running when bob's listener registers, and then bob
+    // first hears of that one (1 unread): the count for "counted on b" follows it.
+    if got["data"]["myEvents"]["unreadCount"] == 1 {
+        got = mine.next("me").await;
+    }
     assert_eq!(
         got["data"]["myEvents"]["__typename"], "UnreadChanged",
         "{got}"
