@@ -458,33 +458,33 @@ async fn pages_of(
     let backend = db.get_database_backend();
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let postgres = backend == sea_orm::DatabaseBackend::Postgres;
-    let query = if postgres && room_ids.len() == 1 {
-        // One room (a client paging through it): the page and its senders in one plain
-        // join, which PostgreSQL runs as the index scan with a (memoized) primary-key lookup
-        // per row. pgbench, the page workload's statement (51 rows): 0.25 -> 0.16 ms against
-        // the several-room statement below, whose join hashed all of users.
+    let query = if postgres {
         values.extend(room_ids.iter().map(|id| sea_orm::Value::from(*id)));
         cursor_values(&mut values);
-        one_room("?", true)
-    } else if postgres {
-        values.extend(room_ids.iter().map(|id| sea_orm::Value::from(*id)));
-        cursor_values(&mut values);
-        // The pages first, then their senders, in one join: planned inside the lateral
-        // loop, the senders' join was a hash join that read all of users once per room
-        // (seen on the benchmark data after a send run; 3.0 -> 1.4 ms for 20 rooms). The
-        // join reads only the pages' senders (without the IN, PostgreSQL hashed all of
-        // users), and the rows come back unsorted: each page is put in order below.
-        // pgbench, 20 pages of 21: 1.77 -> 1.47 ms.
-        let message_columns = rows::columns::<messages::Model>("m");
-        format!(
-            "WITH m AS MATERIALIZED (SELECT {message_columns} FROM (VALUES {}) AS r(id) \
-             CROSS JOIN LATERAL ({}) m) \
-             SELECT {message_columns}, {} FROM m LEFT JOIN users u \
-             ON u.id = m.sender_id AND u.id IN (SELECT sender_id FROM m)",
-            sql::rows(room_ids.len()),
-            one_room("r.id", false),
-            rows::columns::<users::Model>("u"),
-        )
+        if let [_] = room_ids {
+            // One room (a client paging through it): the page and its senders in one plain
+            // join, which PostgreSQL runs as the index scan with a (memoized) primary-key
+            // lookup per row. pgbench, the page workload's statement (51 rows): 0.25 ->
+            // 0.16 ms against the several-room statement below, whose join hashed all users.
+            one_room("?", true)
+        } else {
+            // The pages first, then their senders, in one join: planned inside the lateral
+            // loop, the senders' join was a hash join that read all of users once per room
+            // (seen on the benchmark data after a send run; 3.0 -> 1.4 ms for 20 rooms). The
+            // join reads only the pages' senders (without the IN, PostgreSQL hashed all of
+            // users), and the rows come back unsorted: each page is put in order below.
+            // pgbench, 20 pages of 21: 1.77 -> 1.47 ms.
+            let message_columns = rows::columns::<messages::Model>("m");
+            format!(
+                "WITH m AS MATERIALIZED (SELECT {message_columns} FROM (VALUES {}) AS r(id) \
+                 CROSS JOIN LATERAL ({}) m) \
+                 SELECT {message_columns}, {} FROM m LEFT JOIN users u \
+                 ON u.id = m.sender_id AND u.id IN (SELECT sender_id FROM m)",
+                sql::rows(room_ids.len()),
+                one_room("r.id", false),
+                rows::columns::<users::Model>("u"),
+            )
+        }
     } else {
         // SQLite caps a compound SELECT at 500 terms by default.
         if room_ids.len() > SQLITE_MAX_BRANCHES {
