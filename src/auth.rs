@@ -288,6 +288,7 @@ mod tests {
                 created_at: at,
                 updated_at: at,
                 deleted_at: None,
+                totp_last_step: None,
             },
             session_id,
         }

@@ -132,9 +132,10 @@ pub trait Broker: Send + Sync + 'static {
 /// The broker as shared by the server.
 pub type SharedBroker = Arc<dyn Broker>;
 
-/// A user model fit to travel: no password hash or TOTP secret.
+/// A user model fit to travel: no password hash or TOTP secret (nor when a code was last used).
 pub fn public_user(mut user: users::Model) -> users::Model {
     user.password_hash = String::new();
     user.totp_secret = None;
+    user.totp_last_step = None;
     user
 }

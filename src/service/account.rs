@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::auth::{self, ClientInfo, Viewer};
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
-use crate::service::validate;
+use crate::service::{security, validate};
 use crate::state::AppState;
 
 pub struct RegisterInput {
@@ -120,24 +120,32 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
         let _ = state.limiter.hit(&failures_key, u32::MAX, LOCKOUT).await;
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
     };
-    if user.totp_enabled_at.is_some() {
+    let step = if user.totp_enabled_at.is_some() {
         let secret = user.totp_secret.as_deref().unwrap_or_default();
-        match input.totp_code.as_deref() {
-            None => {
-                return Err(ApiError::Unauthenticated(
-                    "two-factor code required: send totpCode".to_owned(),
-                ));
-            }
-            Some(code) if !crate::service::security::check_code(secret, &user.username, code)? => {
-                let _ = state.limiter.hit(&failures_key, u32::MAX, LOCKOUT).await;
-                return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
-            }
-            Some(_) => {}
-        }
+        let Some(code) = input.totp_code.as_deref() else {
+            return Err(ApiError::Unauthenticated(
+                "two-factor code required: send totpCode".to_owned(),
+            ));
+        };
+        let Some(step) = security::code_step(secret, &user.username, code)? else {
+            let _ = state.limiter.hit(&failures_key, u32::MAX, LOCKOUT).await;
+            return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
+        };
+        Some(step)
+    } else {
+        None
+    };
+    let writer = super::writer(state).await;
+    if let Some(step) = step
+        && !security::claim_code_step(&*writer, user.id, step).await?
+    {
+        let _ = state.limiter.hit(&failures_key, u32::MAX, LOCKOUT).await;
+        return Err(ApiError::Unauthenticated(
+            "two-factor code already used: wait for the next one".to_owned(),
+        ));
     }
     state.limiter.reset(&failures_key).await;
-    let (token, session) =
-        open_session(state, &*super::writer(state).await, user.id, client).await?;
+    let (token, session) = open_session(state, &*writer, user.id, client).await?;
     Ok(SignedIn {
         token,
         user,

@@ -129,7 +129,7 @@ pub fn columns<M: Positional>(table: &str) -> String {
 
 impl Positional for users::Model {
     type Entity = users::Entity;
-    const COLUMNS: usize = 15;
+    const COLUMNS: usize = 16;
 
     fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
         let mut c = Columns { row, at };
@@ -149,6 +149,7 @@ impl Positional for users::Model {
             created_at: c.next()?,
             updated_at: c.next()?,
             deleted_at: c.nullable()?,
+            totp_last_step: c.nullable()?,
         })
     }
 }

@@ -4,7 +4,10 @@
 use chrono::Duration;
 use entity::{sessions, users, verification_tokens};
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
 use totp_rs::{Builder, Secret, Totp};
 use uuid::Uuid;
 
@@ -122,22 +125,48 @@ pub async fn confirm_totp(
     let Some(secret) = viewer.user.totp_secret.as_deref() else {
         return Err(ApiError::bad_input("code", "call enableTotp first"));
     };
-    if !check_code(secret, &viewer.user.username, code)? {
+    let Some(step) = code_step(secret, &viewer.user.username, code)? else {
         return Err(ApiError::bad_input("code", "wrong or expired code"));
-    }
+    };
     let mut user: users::ActiveModel = viewer.user.clone().into();
     user.totp_enabled_at = Set(Some(now()));
+    // The confirming code counts as used: it cannot sign in afterwards.
+    user.totp_last_step = Set(Some(step));
     user.updated_at = Set(now());
     let user = user.update(&*super::writer(state).await).await?;
     state.viewer_changed(viewer.id(), None);
     Ok(user)
 }
 
-/// Whether `code` is current for the base32 `secret` (one step of clock skew allowed).
-pub fn check_code(secret: &str, account: &str, code: &str) -> ApiResult<bool> {
+/// The time step `code` belongs to, if it is current for the base32 `secret` (one step of
+/// clock skew allowed).
+pub fn code_step(secret: &str, account: &str, code: &str) -> ApiResult<Option<i64>> {
     let secret = Secret::try_from_base32(secret)
         .map_err(|err| ApiError::internal(anyhow::anyhow!("stored totp secret: {err:?}")))?;
-    Ok(totp(secret, account)?.check_current(code.trim()).is_some())
+    Ok(totp(secret, account)?
+        .check_current(code.trim())
+        .and_then(|step| i64::try_from(step).ok()))
+}
+
+/// Records `step` as the user's last accepted code, unless a code of that step or a later one
+/// was accepted before: false then. One conditional UPDATE, so of two sign-ins racing with the
+/// same code only one gets it (RFC 6238, section 5.2: a code is accepted once).
+pub async fn claim_code_step(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    step: i64,
+) -> Result<bool, DbErr> {
+    let claimed = users::Entity::update_many()
+        .col_expr(users::Column::TotpLastStep, Expr::value(step))
+        .filter(users::Column::Id.eq(user_id))
+        .filter(
+            Condition::any()
+                .add(users::Column::TotpLastStep.is_null())
+                .add(users::Column::TotpLastStep.lt(step)),
+        )
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
 }
 
 /// Changes the caller's password after checking the current one; every other session of the

@@ -84,13 +84,24 @@ async fn email_verification_tokens_work_once(app: &TestApp) {
 }
 
 fn code_for(secret: &str) -> String {
+    code_in(secret, 0)
+}
+
+/// The code of the time step `steps` away from the current one (the server takes one step of
+/// clock skew either way).
+fn code_in(secret: &str, steps: i64) -> String {
     let secret = Secret::try_from_base32(secret).unwrap();
     let totp = Builder::new()
         .with_secret(secret)
         .with_account_name("ann")
         .build()
         .unwrap();
-    totp.generate_current().to_string()
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp.generate(now.saturating_add_signed(steps * 30))
+        .to_string()
 }
 
 async fn totp_guards_sign_in(app: &TestApp) {
@@ -116,7 +127,8 @@ async fn totp_guards_sign_in(app: &TestApp) {
         (code.as_str(), field.as_deref()),
         ("BAD_USER_INPUT", Some("code"))
     );
-    app.ok(Some(&ann), confirm, json!({ "c": code_for(&secret) }))
+    let confirming = code_for(&secret);
+    app.ok(Some(&ann), confirm, json!({ "c": confirming }))
         .await;
     let again = app
         .gql(Some(&ann), "mutation { enableTotp { secret } }", json!({}))
@@ -131,8 +143,20 @@ async fn totp_guards_sign_in(app: &TestApp) {
         first_error(&app.gql(None, LOGIN, login(Some("123456".into()))).await).0,
         "UNAUTHENTICATED"
     );
-    let token = app.ok(None, LOGIN, login(Some(code_for(&secret)))).await["login"]["token"].clone();
+    // A code is accepted once: the one that confirmed is used up, and so is a code that signed
+    // in, and any code of an earlier step.
+    let (code, message, _) =
+        first_error(&app.gql(None, LOGIN, login(Some(confirming.clone()))).await);
+    assert_eq!(code, "UNAUTHENTICATED");
+    assert!(message.contains("already used"), "{message}");
+    let next = code_in(&secret, 1);
+    let token = app.ok(None, LOGIN, login(Some(next.clone()))).await["login"]["token"].clone();
     assert!(token.as_str().unwrap().starts_with("cfb_"));
+    for replayed in [next, confirming] {
+        let (code, message, _) = first_error(&app.gql(None, LOGIN, login(Some(replayed))).await);
+        assert_eq!(code, "UNAUTHENTICATED");
+        assert!(message.contains("already used"), "{message}");
+    }
     // A wrong password never reveals whether the code was needed.
     let body = app
         .gql(
