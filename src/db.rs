@@ -33,12 +33,9 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnecti
 
 /// A PostgreSQL pool of `max` connections for one HTTP worker thread, made on that thread: it
 /// opens none until asked, so each connection is opened, and then driven, by the worker's
-/// runtime (see `AppState::for_worker`). None on SQLite, whose connections have threads of
-/// their own, and should the pool not be ready at once.
+/// runtime (see `AppState::for_worker`, which keeps SQLite, whose connections have threads of
+/// their own, on the shared pool). None should the pool not be ready at once.
 pub fn worker_pool(config: &DatabaseConfig, max: u32) -> Option<DatabaseConnection> {
-    if config.is_sqlite() {
-        return None;
-    }
     let mut options = options(config);
     options
         .max_connections(max)

@@ -294,10 +294,12 @@ pub async fn bench(db: &DatabaseConnection) -> anyhow::Result<String> {
         .flat_map(|i| {
             let r = i % BENCH_ROOMS;
             let at = messages_at + Duration::minutes(i as i64);
-            (0..=(i / 6) % 2).map(move |j| entity::message_reactions::ActiveModel {
+            // The k-th reacted message: one reaction, or two for every other one.
+            let k = i / BENCH_REACTED_EVERY;
+            (0..=k % 2).map(move |j| entity::message_reactions::ActiveModel {
                 message_id: Set(bench_message(i)),
                 user_id: Set(bench_user(bench_member(r, (i + 3 * j) % 10))),
-                emoji: Set(BENCH_EMOJI[((i / 6 + j) % 6) as usize].to_owned()),
+                emoji: Set(BENCH_EMOJI[((k + j) as usize) % BENCH_EMOJI.len()].to_owned()),
                 created_at: Set(at + Duration::minutes(1 + j as i64)),
             })
         });

@@ -44,15 +44,15 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
         None => None,
     };
     let schema: Pipeline = build_schema(state.clone(), allow_list);
-    let workers = state.config.http.workers;
     let demo_dir = state.config.http.demo_dir.clone();
     if let Some(dir) = &demo_dir {
         demo::check(dir)?;
     }
-    let worker_count = workers.unwrap_or_else(|| {
+    // One count for actix and for the workers' shares of the database connections.
+    let worker_count = state.config.http.workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let mut http = HttpServer::new(move || {
+    let http = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(schema.clone()))
             .app_data(web::Data::new(state.for_worker(worker_count)))
@@ -63,10 +63,8 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
                 }
             })
     })
+    .workers(worker_count)
     .listen(listener)?
     .shutdown_timeout(10);
-    if let Some(workers) = workers {
-        http = http.workers(workers);
-    }
     Ok(http.run())
 }
