@@ -8,8 +8,14 @@
 //! - a message past `--max-ws-message-bytes` closes with 1009 (message too big);
 //! - a client that does not read (a send blocked for [`SEND_TIMEOUT`], or a subscription that
 //!   fell a full buffer behind) is closed with 1008 "slow consumer", so it cannot grow memory;
-//! - presence: the user is online while the socket is open.
+//! - presence: the user is online while the socket is open;
+//! - graphql-transport-ws's close codes (PROTOCOL.md of graphql-ws), checked in [`Gate::admit`]
+//!   before async-graphql sees a message: a message that is not JSON, of an unknown type or of
+//!   the wrong shape closes with 4400; `subscribe` before `connection_init` with 4401; a second
+//!   `connection_init` with 4429; a `subscribe` whose id is still running with 4409 "Subscriber
+//!   for <id> already exists". The legacy protocol keeps async-graphql's behaviour.
 
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -31,8 +37,10 @@ use crate::state::AppState;
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
+const BAD_REQUEST: u16 = 4400;
 const UNAUTHORIZED: u16 = 4401;
 const INIT_TIMED_OUT: u16 = 4408;
+const SUBSCRIBER_EXISTS: u16 = 4409;
 const TOO_MANY: u16 = 4429;
 
 /// Upgrades `GET /graphql` to a WebSocket and serves it until either side closes.
@@ -118,8 +126,7 @@ async fn serve(
         .boxed();
 
     let mut session = Some(session);
-    let max_subscriptions = state.config.limits.subscriptions_per_socket;
-    let mut operations: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut gate = Gate::new(protocol, state.config.limits.subscriptions_per_socket);
     let mut viewer: Option<Viewer> = None;
     let mut revoked: Option<tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>> = None;
     let deadline = tokio::time::sleep(INIT_TIMEOUT);
@@ -128,7 +135,7 @@ async fn serve(
         tokio::select! {
             frame = incoming.next() => match frame {
                 Some(Ok(AggregatedMessage::Text(text))) => {
-                    match admit(&text, &mut operations, max_subscriptions, protocol) {
+                    match gate.admit(&text) {
                         Admit::Forward => {
                             if to_protocol.send(text.to_string()).await.is_err() {
                                 break None;
@@ -140,14 +147,24 @@ async fn serve(
                                 break None;
                             }
                         }
+                        Admit::Close(code, reason) => break Some((code, reason)),
                     }
                 }
                 Some(Ok(AggregatedMessage::Binary(bytes))) => match String::from_utf8(bytes.to_vec()) {
-                    Ok(text) => {
-                        if to_protocol.send(text).await.is_err() {
-                            break None;
+                    Ok(text) => match gate.admit(&text) {
+                        Admit::Forward => {
+                            if to_protocol.send(text).await.is_err() {
+                                break None;
+                            }
                         }
-                    }
+                        Admit::Refuse(reply) => {
+                            let Some(s) = session.as_mut() else { break None };
+                            if s.text(reply).await.is_err() {
+                                break None;
+                            }
+                        }
+                        Admit::Close(code, reason) => break Some((code, reason)),
+                    },
                     Err(_) => break Some((1007, "frames must be UTF-8 JSON".to_owned())),
                 },
                 Some(Ok(AggregatedMessage::Ping(bytes))) => {
@@ -166,7 +183,7 @@ async fn serve(
             },
             out = protocol_out.next() => match out {
                 Some(WsMessage::Text(text)) => {
-                    finished(&text, &mut operations);
+                    finished(&text, &mut gate.operations);
                     let Some(s) = session.as_mut() else { break None };
                     match tokio::time::timeout(SEND_TIMEOUT, s.text(text)).await {
                         Ok(Ok(())) => {}
@@ -175,7 +192,7 @@ async fn serve(
                     }
                 }
                 Some(WsMessage::Close(code, reason)) => {
-                    break Some(refusal(&mut rejected_rx, &mut too_many_rx).unwrap_or((code, reason)));
+                    break Some(refusal(&mut rejected_rx, &mut too_many_rx).unwrap_or_else(|| gate.close_code(code, reason)));
                 }
                 None => {
                     break Some(refusal(&mut rejected_rx, &mut too_many_rx).unwrap_or((1000, String::new())));
@@ -229,54 +246,167 @@ enum Admit {
     Forward,
     /// Answer the client with this message instead of starting the operation.
     Refuse(String),
+    /// Close the socket with this code and reason.
+    Close(u16, String),
 }
 
-/// Counts the operations a client starts and stops; refuses one past the limit with a
-/// RATE_LIMITED error for that operation id, leaving the socket and its other operations alone.
-fn admit(
-    text: &str,
-    operations: &mut std::collections::HashSet<String>,
-    max: usize,
+/// What the socket has seen of the client's messages: whether it sent `connection_init`, and
+/// the operations it runs.
+struct Gate {
     protocol: WebSocketProtocols,
-) -> Admit {
-    let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else {
-        return Admit::Forward; // the protocol answers malformed messages itself
-    };
-    let id = message["id"].as_str().unwrap_or_default().to_owned();
-    match message["type"].as_str() {
-        Some("subscribe" | "start") => {
-            if operations.len() >= max && !operations.contains(&id) {
-                let error = serde_json::json!({
-                    "message": format!("at most {max} operations may run on one socket"),
-                    "extensions": { "code": "RATE_LIMITED" },
-                });
-                let payload = match protocol {
-                    WebSocketProtocols::GraphQLWS => serde_json::json!([error]),
-                    WebSocketProtocols::SubscriptionsTransportWS => error,
-                };
-                return Admit::Refuse(
-                    serde_json::json!({ "id": id, "type": "error", "payload": payload })
-                        .to_string(),
-                );
-            }
-            operations.insert(id);
+    /// Operations one socket may run at once.
+    max: usize,
+    operations: HashSet<String>,
+    initialised: bool,
+}
+
+impl Gate {
+    fn new(protocol: WebSocketProtocols, max: usize) -> Gate {
+        Gate {
+            protocol,
+            max,
+            operations: HashSet::new(),
+            initialised: false,
         }
-        Some("complete" | "stop") => {
-            operations.remove(&id);
-        }
-        _ => {}
     }
-    Admit::Forward
+
+    /// Sees every client message before async-graphql does. Counts the operations a client
+    /// starts and stops, and refuses one past the limit with a RATE_LIMITED error for that
+    /// operation id, leaving the socket and its other operations alone. Under
+    /// graphql-transport-ws, also closes the socket as its PROTOCOL.md says.
+    fn admit(&mut self, text: &str) -> Admit {
+        if self.protocol == WebSocketProtocols::GraphQLWS
+            && let Some(close) = self.transport_violation(text)
+        {
+            return close;
+        }
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else {
+            return Admit::Forward; // the legacy protocol answers malformed messages itself
+        };
+        let id = message["id"].as_str().unwrap_or_default().to_owned();
+        match message["type"].as_str() {
+            Some("subscribe" | "start") => {
+                if self.operations.len() >= self.max && !self.operations.contains(&id) {
+                    let max = self.max;
+                    let error = serde_json::json!({
+                        "message": format!("at most {max} operations may run on one socket"),
+                        "extensions": { "code": "RATE_LIMITED" },
+                    });
+                    let payload = match self.protocol {
+                        WebSocketProtocols::GraphQLWS => serde_json::json!([error]),
+                        WebSocketProtocols::SubscriptionsTransportWS => error,
+                    };
+                    return Admit::Refuse(
+                        serde_json::json!({ "id": id, "type": "error", "payload": payload })
+                            .to_string(),
+                    );
+                }
+                self.operations.insert(id);
+            }
+            Some("complete" | "stop") => {
+                self.operations.remove(&id);
+            }
+            _ => {}
+        }
+        Admit::Forward
+    }
+
+    /// The close a graphql-transport-ws message calls for, if any: 4400 for a message that is
+    /// not one of the protocol's (not JSON, an unknown type, a missing or mistyped field), 4429
+    /// for a second `connection_init`, 4401 for `subscribe` before `connection_init`, 4409 for
+    /// a `subscribe` whose id is still running.
+    fn transport_violation(&mut self, text: &str) -> Option<Admit> {
+        let bad = |reason: &str| Some(Admit::Close(BAD_REQUEST, reason.to_owned()));
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else {
+            return bad("Invalid message received: not JSON");
+        };
+        let Some(kind) = message.get("type").and_then(serde_json::Value::as_str) else {
+            return bad("Invalid message received: no type");
+        };
+        let payload = message.get("payload");
+        let payload_is_map = payload.is_none_or(|p| p.is_object() || p.is_null());
+        let id = message.get("id").and_then(serde_json::Value::as_str);
+        match kind {
+            "connection_init" => {
+                if !payload_is_map {
+                    return bad("Invalid message received: connection_init payload");
+                }
+                if self.initialised {
+                    return Some(Admit::Close(
+                        TOO_MANY,
+                        "Too many initialisation requests".to_owned(),
+                    ));
+                }
+                self.initialised = true;
+                None
+            }
+            "ping" | "pong" => (!payload_is_map).then(|| {
+                Admit::Close(
+                    BAD_REQUEST,
+                    format!("Invalid message received: {kind} payload"),
+                )
+            }),
+            "subscribe" => {
+                let Some(id) = id.filter(|id| !id.is_empty()) else {
+                    return bad("Invalid message received: subscribe without an id");
+                };
+                if !payload.is_some_and(serde_json::Value::is_object) {
+                    return bad("Invalid message received: subscribe without a payload");
+                }
+                if !self.initialised {
+                    return Some(Admit::Close(UNAUTHORIZED, "Unauthorized".to_owned()));
+                }
+                if self.operations.contains(id) {
+                    return Some(Admit::Close(
+                        SUBSCRIBER_EXISTS,
+                        close_reason(format!("Subscriber for {id} already exists")),
+                    ));
+                }
+                None
+            }
+            "complete" => {
+                if id.is_none() {
+                    return bad("Invalid message received: complete without an id");
+                }
+                None
+            }
+            _ => bad("Invalid message received: unknown type"),
+        }
+    }
+
+    /// The close code for one async-graphql chose: under graphql-transport-ws, a message it
+    /// could not read (1002) is the protocol's 4400.
+    fn close_code(&self, code: u16, reason: String) -> (u16, String) {
+        if self.protocol == WebSocketProtocols::GraphQLWS && code == 1002 {
+            (
+                BAD_REQUEST,
+                close_reason(format!("Invalid message received: {reason}")),
+            )
+        } else {
+            (code, reason)
+        }
+    }
+}
+
+/// A close frame's reason holds at most 123 bytes.
+fn close_reason(mut reason: String) -> String {
+    if reason.len() > 123 {
+        let mut end = 120;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push_str("...");
+    }
+    reason
 }
 
 /// Forgets operations the server finished (`complete`, or an `error` that ends them).
-fn finished(text: &str, operations: &mut std::collections::HashSet<String>) {
-    // Results are frequent, and async-graphql writes the type first: skip them unparsed. The
-    // messages that end an operation are short.
-    if text.starts_with(r#"{"type":"next""#)
-        || text.starts_with(r#"{"type":"data""#)
-        || text.len() > 4096
-        || operations.is_empty()
+fn finished(text: &str, operations: &mut HashSet<String>) {
+    // Results are frequent, and async-graphql writes the type first: parse only the messages
+    // that end an operation.
+    if operations.is_empty()
+        || !(text.starts_with(r#"{"type":"complete""#) || text.starts_with(r#"{"type":"error""#))
     {
         return;
     }
@@ -321,7 +451,7 @@ mod tests {
 
     #[test]
     fn finished_forgets_only_operations_the_server_ended() {
-        let mut operations: std::collections::HashSet<String> =
+        let mut operations: super::HashSet<String> =
             ["1".to_owned(), "2".to_owned(), "3".to_owned()].into();
         finished(
             r#"{"type":"next","id":"1","payload":{"data":{"type":"complete"}}}"#,

@@ -32,3 +32,5 @@ mod rows;
 mod schema;
 mod search;
 mod security;
+mod spec_http;
+mod spec_ws;

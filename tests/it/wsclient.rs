@@ -16,6 +16,8 @@ pub const LEGACY: &str = "graphql-ws";
 pub struct Ws {
     framed: Framed<BoxedSocket, Codec>,
     protocol: &'static str,
+    /// The reason of the close frame, once one arrived.
+    pub close_reason: Option<String>,
 }
 
 /// What arrived: a protocol message, or the socket closing with a code.
@@ -29,14 +31,7 @@ pub enum Got {
 impl Ws {
     /// Opens a socket to `base` (http://host:port) and sends `connection_init` with `token`.
     pub async fn connect_to(base: &str, protocol: &'static str, token: Option<&str>) -> Ws {
-        let url = format!("{}/graphql", base.replacen("http", "ws", 1));
-        let (_, framed) = awc::Client::new()
-            .ws(url)
-            .protocols([protocol])
-            .connect()
-            .await
-            .expect("websocket handshake");
-        let mut ws = Ws { framed, protocol };
+        let mut ws = Self::open_to(base, protocol).await;
         let payload = match token {
             Some(token) => json!({ "Authorization": format!("Bearer {token}") }),
             None => json!({}),
@@ -46,8 +41,32 @@ impl Ws {
         ws
     }
 
+    /// Opens a socket to `base` (http://host:port) and sends nothing.
+    pub async fn open_to(base: &str, protocol: &'static str) -> Ws {
+        let url = format!("{}/graphql", base.replacen("http", "ws", 1));
+        let (_, framed) = awc::Client::new()
+            .ws(url)
+            .protocols([protocol])
+            .connect()
+            .await
+            .expect("websocket handshake");
+        Self::from_framed(framed, protocol)
+    }
+
     pub fn from_framed(framed: Framed<BoxedSocket, Codec>, protocol: &'static str) -> Ws {
-        Ws { framed, protocol }
+        Ws {
+            framed,
+            protocol,
+            close_reason: None,
+        }
+    }
+
+    /// Sends a text frame as it is (for malformed messages).
+    pub async fn send_text(&mut self, text: &str) {
+        self.framed
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .expect("send frame");
     }
 
     pub async fn connect(app: &TestApp, protocol: &'static str, token: Option<&str>) -> Ws {
@@ -92,7 +111,10 @@ impl Ws {
                     }
                     return Got::Message(value);
                 }
-                Frame::Close(reason) => return Got::Closed(reason.map(|r| r.code.into())),
+                Frame::Close(reason) => {
+                    self.close_reason = reason.as_ref().and_then(|r| r.description.clone());
+                    return Got::Closed(reason.map(|r| r.code.into()));
+                }
                 _ => continue,
             }
         }
