@@ -33,7 +33,6 @@ pub struct SignedIn {
 
 const BAD_CREDENTIALS: &str = "unknown login or wrong password";
 const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
-const LOCKOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Creates a user (role `user`, choosing to appear `online` when connected) and signs them in,
 /// in one transaction.
@@ -89,7 +88,9 @@ pub async fn register(
 }
 
 /// Signs in by username or email. Unknown users, deleted users and wrong passwords get the
-/// same answer after the same amount of work.
+/// same answer after the same amount of work. Failures count against the account the login
+/// names, however it is spelled (username or email), or against the login itself when it
+/// names no account, so known and unknown logins lock the same way.
 pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> ApiResult<SignedIn> {
     let limits = &state.config.limits;
     let ip_key = format!("login-ip:{}", client.ip.as_deref().unwrap_or("-"));
@@ -98,26 +99,15 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
         .hit(&ip_key, limits.login_per_minute, MINUTE)
         .await?;
     let login = input.login.trim().to_lowercase();
-    // After repeated failures a login is locked for a while, whoever tries it.
-    let failures_key = format!("login-failures:{login}");
-    state
-        .limiter
-        .check(&failures_key, limits.login_failures, LOCKOUT)
-        .await?;
-    let column = if login.contains('@') {
-        users::Column::Email
-    } else {
-        users::Column::Username
-    };
-    let user = users::Entity::find()
-        .filter(column.eq(login))
-        .filter(users::Column::DeletedAt.is_null())
-        .one(&state.db)
-        .await?;
+    let user = find_by_login(state, &login).await?;
+    // After repeated failures an account (or an unknown login) is locked for a while,
+    // whoever tries it.
+    let lockout = security::Lockout::new(state, user.as_ref().map(|u| u.id), &login);
+    lockout.check().await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let verified = auth::verify_password(input.password, hash).await?;
     let Some(user) = user.filter(|_| verified) else {
-        let _ = state.limiter.hit(&failures_key, u32::MAX, LOCKOUT).await;
+        lockout.failed().await;
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
     };
     let step = if user.totp_enabled_at.is_some() {
@@ -128,7 +118,7 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
             ));
         };
         let Some(step) = security::code_step(secret, &user.username, code)? else {
-            let _ = state.limiter.hit(&failures_key, u32::MAX, LOCKOUT).await;
+            lockout.failed().await;
             return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
         };
         Some(step)
@@ -139,18 +129,36 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
     if let Some(step) = step
         && !security::claim_code_step(&*writer, user.id, step).await?
     {
-        let _ = state.limiter.hit(&failures_key, u32::MAX, LOCKOUT).await;
+        lockout.failed().await;
         return Err(ApiError::Unauthenticated(
             "two-factor code already used: wait for the next one".to_owned(),
         ));
     }
-    state.limiter.reset(&failures_key).await;
+    lockout.clear().await;
     let (token, session) = open_session(state, &*writer, user.id, client).await?;
     Ok(SignedIn {
         token,
         user,
         session,
     })
+}
+
+/// The live account a (trimmed, lowercase) login names: an email when it has an `@`, else a
+/// username. A login no account could have (control characters) is looked up nowhere.
+async fn find_by_login(state: &AppState, login: &str) -> ApiResult<Option<users::Model>> {
+    if login.is_empty() || login.chars().any(char::is_control) {
+        return Ok(None);
+    }
+    let column = if login.contains('@') {
+        users::Column::Email
+    } else {
+        users::Column::Username
+    };
+    Ok(users::Entity::find()
+        .filter(column.eq(login))
+        .filter(users::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?)
 }
 
 /// Revokes the caller's own session.
@@ -203,7 +211,7 @@ async fn open_session(
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
         token_hash: Set(auth::hash_token(&token)),
-        user_agent: Set(client.user_agent.map(|ua| ua.chars().take(512).collect())),
+        user_agent: Set(client.user_agent.as_deref().map(user_agent)),
         ip: Set(client.ip),
         created_at: Set(now),
         last_active_at: Set(now),
@@ -213,6 +221,12 @@ async fn open_session(
     .insert(db)
     .await?;
     Ok((token, session))
+}
+
+/// A User-Agent as stored with a session: control characters (a NUL would not even fit a
+/// PostgreSQL text column) dropped, at most 512 characters.
+fn user_agent(raw: &str) -> String {
+    raw.chars().filter(|c| !c.is_control()).take(512).collect()
 }
 
 async fn ensure_free(

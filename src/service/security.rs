@@ -1,5 +1,6 @@
 //! Account security: email verification with single-use expiring tokens, TOTP two-factor
-//! sign-in, and password changes that sign out every other session.
+//! sign-in, password changes that sign out every other session, and the lockout that bounds
+//! password guesses (at sign-in and at a password change alike).
 
 use chrono::Duration;
 use entity::{sessions, users, verification_tokens};
@@ -20,6 +21,53 @@ use crate::state::AppState;
 
 pub const VERIFY_TTL_HOURS: i64 = 24;
 const ISSUER: &str = "Confab";
+/// How long an account (or an unknown login) stays locked after `limits.login_failures`
+/// failed password or two-factor attempts.
+pub const LOCKOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The failed-guess count of one account: wrong passwords and two-factor codes at sign-in,
+/// by username or email alike, and wrong current passwords at `changePassword`. A login that
+/// names no account is counted by itself (a hash of it, so keys stay small), which locks an
+/// unknown login after as many failures as a known one: the lockout tells nobody whether an
+/// account exists.
+pub struct Lockout<'a> {
+    state: &'a AppState,
+    key: String,
+}
+
+impl<'a> Lockout<'a> {
+    /// The lockout of `account` when the login names one, else of the `login` string.
+    pub fn new(state: &'a AppState, account: Option<Uuid>, login: &str) -> Self {
+        let key = match account {
+            Some(id) => format!("login-failures:account:{id}"),
+            None => format!("login-failures:login:{}", auth::hash_token(login)),
+        };
+        Self { state, key }
+    }
+
+    /// The lockout of an account.
+    pub fn of_account(state: &'a AppState, account: Uuid) -> Self {
+        Self::new(state, Some(account), "")
+    }
+
+    /// RATE_LIMITED (with the seconds left) while locked.
+    pub async fn check(&self) -> ApiResult<()> {
+        self.state
+            .limiter
+            .check(&self.key, self.state.config.limits.login_failures, LOCKOUT)
+            .await
+    }
+
+    /// Counts one failed attempt.
+    pub async fn failed(&self) {
+        let _ = self.state.limiter.hit(&self.key, u32::MAX, LOCKOUT).await;
+    }
+
+    /// Forgets the failures (a success).
+    pub async fn clear(&self) {
+        self.state.limiter.reset(&self.key).await;
+    }
+}
 
 /// Mails the caller a link to confirm their address. Already verified: nothing to do.
 pub async fn request_email_verification(state: &AppState, viewer: &Viewer) -> ApiResult<bool> {
@@ -169,8 +217,8 @@ pub async fn claim_code_step(
     Ok(claimed.rows_affected == 1)
 }
 
-/// Changes the caller's password after checking the current one; every other session of the
-/// caller is revoked (and its sockets closed).
+/// Changes the caller's password after checking the current one (under the account's
+/// [`Lockout`]); every other session of the caller is revoked (and its sockets closed).
 pub async fn change_password(
     state: &AppState,
     viewer: &Viewer,
@@ -178,9 +226,15 @@ pub async fn change_password(
     new: String,
 ) -> ApiResult<bool> {
     validate::password("newPassword", &new)?;
+    // Wrong current passwords count like wrong passwords at sign-in: a stolen session cannot
+    // guess its way to the password.
+    let lockout = Lockout::of_account(state, viewer.id());
+    lockout.check().await?;
     if !auth::verify_password(current, Some(viewer.user.password_hash.clone())).await? {
+        lockout.failed().await;
         return Err(ApiError::bad_input("currentPassword", "wrong password"));
     }
+    lockout.clear().await;
     let hash = auth::hash_password(new).await?;
     let at = now();
     let txn = write_txn(state).await?;

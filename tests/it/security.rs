@@ -13,7 +13,9 @@ const ME: &str = "{ me { username emailVerified } }";
 on_both_backends!(
     email_verification_tokens_work_once,
     totp_guards_sign_in,
-    password_change_signs_out_other_sessions
+    password_change_signs_out_other_sessions,
+    password_change_guesses_are_locked_out,
+    sign_in_failures_count_per_account
 );
 
 fn last_token(app: &TestApp) -> String {
@@ -231,4 +233,119 @@ async fn password_change_signs_out_other_sessions(app: &TestApp) {
         json!({ "i": { "login": "ann", "password": "brand new pass" } }),
     )
     .await;
+}
+
+const CHANGE: &str = "mutation($i: ChangePasswordInput!) { changePassword(input: $i) }";
+
+fn retry_after(body: &serde_json::Value) -> u64 {
+    body["errors"][0]["extensions"]["retryAfter"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+async fn password_hash(app: &TestApp, username: &str) -> String {
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!("SELECT password_hash FROM users WHERE username = '{username}'"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<String>("", "password_hash").unwrap()
+}
+
+/// `changePassword` shares the sign-in lockout of the account: after 5 wrong current
+/// passwords (the default `--rate-login-failures`) even the right one is RATE_LIMITED, and so
+/// is signing in; other accounts are untouched.
+async fn password_change_guesses_are_locked_out(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, _) = app.register("bob").await;
+    let before = password_hash(app, "ann").await;
+    let change = |current: &str| json!({ "i": { "currentPassword": current, "newPassword": "brand new pass" } });
+    for i in 0..5 {
+        let body = app
+            .gql(Some(&ann), CHANGE, change(&format!("guess-number-{i}")))
+            .await;
+        let (code, _, field) = first_error(&body);
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("currentPassword")),
+            "guess {i}: {body}"
+        );
+    }
+    let locked = app.gql(Some(&ann), CHANGE, change("password-ann")).await;
+    assert_eq!(first_error(&locked).0, "RATE_LIMITED", "{locked}");
+    assert!(retry_after(&locked) >= 1, "{locked}");
+    assert_eq!(password_hash(app, "ann").await, before, "nothing changed");
+    // The same lockout guards signing in to the account.
+    let login = app
+        .gql(
+            None,
+            LOGIN,
+            json!({ "i": { "login": "ann", "password": "password-ann" } }),
+        )
+        .await;
+    assert_eq!(first_error(&login).0, "RATE_LIMITED", "{login}");
+    // The session itself still works, and other accounts are not affected.
+    assert_eq!(
+        app.ok(Some(&ann), ME, json!({})).await["me"]["username"],
+        "ann"
+    );
+    app.ok(
+        Some(&bob),
+        CHANGE,
+        json!({ "i": { "currentPassword": "password-bob", "newPassword": "brand new pass" } }),
+    )
+    .await;
+}
+
+/// Sign-in failures count against the account whatever login names it (username, email, any
+/// case), and a login naming no account locks after as many failures with the same answers.
+async fn sign_in_failures_count_per_account(app: &TestApp) {
+    app.register("ann").await;
+    app.register("bob").await;
+    let login =
+        |login: &str, password: &str| json!({ "i": { "login": login, "password": password } });
+    let mut known = Vec::new();
+    for name in ["ann", " ANN ", "Ann", "ann@example.com", "ANN@Example.COM"] {
+        known.push(app.gql(None, LOGIN, login(name, "wrong-password")).await);
+    }
+    // The sixth guess, by email, and then even the right password by username: locked.
+    known.push(
+        app.gql(None, LOGIN, login("ann@example.com", "wrong-password"))
+            .await,
+    );
+    known.push(app.gql(None, LOGIN, login("ann", "password-ann")).await);
+    let mut unknown = Vec::new();
+    for name in [
+        "ghost", " GHOST ", "Ghost", "ghost", "ghost", "ghost", "ghost",
+    ] {
+        unknown.push(app.gql(None, LOGIN, login(name, "wrong-password")).await);
+    }
+    for (i, (known, unknown)) in known.iter().zip(&unknown).enumerate() {
+        let expected = if i < 5 {
+            "UNAUTHENTICATED"
+        } else {
+            "RATE_LIMITED"
+        };
+        let (known_code, known_message, _) = first_error(known);
+        assert_eq!(known_code, expected, "attempt {i} on ann: {known}");
+        assert_eq!(
+            first_error(unknown).0,
+            expected,
+            "attempt {i} on ghost: {unknown}"
+        );
+        if i < 5 {
+            // Known and unknown logins answer alike (the lockout's seconds may differ).
+            assert_eq!(known_message, first_error(unknown).1);
+            assert!(known["data"].is_null() || known["data"]["login"].is_null());
+        } else {
+            assert!(retry_after(known) >= 1 && retry_after(unknown) >= 1);
+        }
+    }
+    // Another account is not affected.
+    app.ok(None, LOGIN, login("bob@example.com", "password-bob"))
+        .await;
 }
