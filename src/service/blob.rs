@@ -105,6 +105,27 @@ fn ignore_duplicate<T>(result: Result<T, DbErr>) -> ApiResult<()> {
     }
 }
 
+/// Whether `id` has the shape of a blob id (64 lowercase hex digits, a sha256). Ids of any
+/// other shape name no blob and are never sent to the database.
+pub fn is_blob_id(id: &str) -> bool {
+    id.len() == 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `user_id` uploaded the blob `id` themselves (content-addressed: the same bytes
+/// uploaded by two users are one blob with two uploaders).
+pub async fn uploaded_by(db: &impl ConnectionTrait, user_id: Uuid, id: &str) -> ApiResult<bool> {
+    if !is_blob_id(id) {
+        return Ok(false);
+    }
+    Ok(blob_uploads::Entity::find_by_id((id.to_owned(), user_id))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 #[derive(FromQueryResult)]
 struct Found {
     id: String,
@@ -117,6 +138,7 @@ pub async fn readable(
     user_id: Uuid,
     ids: &[String],
 ) -> ApiResult<Vec<String>> {
+    let ids: Vec<String> = ids.iter().filter(|id| is_blob_id(id)).cloned().collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }

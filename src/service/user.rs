@@ -1,6 +1,6 @@
 //! Profiles: look users up and let them change their own.
 
-use entity::{blobs, users};
+use entity::users;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
 use crate::service::rows::{self, Positional};
-use crate::service::{sql, validate};
+use crate::service::{blob, sql, validate};
 use crate::state::AppState;
 
 pub const STATUSES: [&str; 3] = ["online", "away", "offline"];
@@ -45,10 +45,14 @@ pub async fn many(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<Vec<users
     rows::fetch(db, &query, values, |row| users::Model::read(row, 0)).await
 }
 
-/// A live user by username, case-insensitively.
+/// A live user by username, case-insensitively. A name no account could have is looked up
+/// nowhere.
 pub async fn by_username(state: &AppState, username: &str) -> ApiResult<Option<users::Model>> {
+    let Ok(username) = validate::username("username", username) else {
+        return Ok(None);
+    };
     Ok(users::Entity::find()
-        .filter(users::Column::Username.eq(username.trim().to_lowercase()))
+        .filter(users::Column::Username.eq(username))
         .filter(users::Column::DeletedAt.is_null())
         .one(&state.db)
         .await?)
@@ -70,11 +74,12 @@ pub async fn update_profile(
         user.status = Set(status);
     }
     if let Some(avatar) = input.avatar_blob_id {
-        if let Some(blob_id) = &avatar {
-            blobs::Entity::find_by_id(blob_id.clone())
-                .one(&state.db)
-                .await?
-                .ok_or_else(|| ApiError::bad_input("avatarBlobId", "no such blob"))?;
+        // Only the caller's own uploads: another user's blob answers as one that does not
+        // exist (no oracle for which files exist, no publishing someone else's id).
+        if let Some(blob_id) = &avatar
+            && !blob::uploaded_by(&state.db, viewer.id(), blob_id).await?
+        {
+            return Err(ApiError::bad_input("avatarBlobId", "no such blob"));
         }
         user.avatar_blob_id = Set(avatar);
     }

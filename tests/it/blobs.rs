@@ -206,3 +206,62 @@ async fn admins_see_instance_stats(app: &TestApp) {
         json!({ "users": 2, "rooms": 1, "messages": 1, "blobs": 1, "storageBytes": png(1, 1, b"x").len(), "activeSockets": 1 })
     );
 }
+
+on_both_backends!(avatars_are_only_ones_own_uploads);
+
+/// `updateProfile(avatarBlobId)` takes only a blob the caller uploaded: another user's private
+/// blob answers exactly as one that does not exist (no oracle for which files exist, no
+/// publishing someone else's id); the caller's own upload of the same bytes works.
+async fn avatars_are_only_ones_own_uploads(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, _) = app.register("bob").await;
+    let set =
+        "mutation($b: String) { updateProfile(input: { avatarBlobId: $b }) { avatarBlobId } }";
+    let private = png(5, 5, b"bob's private photo");
+    let bobs = app.upload(&bob, UPLOAD, &private, "image/png").await["data"]["uploadBlob"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let stolen = app.gql(Some(&ann), set, json!({ "b": bobs })).await;
+    let missing = app
+        .gql(Some(&ann), set, json!({ "b": "f".repeat(64) }))
+        .await;
+    let (code, message, field) = first_error(&stolen);
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("avatarBlobId")),
+        "{stolen}"
+    );
+    assert_eq!(
+        (code, message, field),
+        first_error(&missing),
+        "another user's blob answers as a missing one"
+    );
+    assert!(stolen["data"].is_null() || stolen["data"]["updateProfile"].is_null());
+    let me = app
+        .ok(Some(&ann), "{ me { avatarBlobId } }", json!({}))
+        .await;
+    assert!(me["me"]["avatarBlobId"].is_null(), "{me}");
+    let shown = app
+        .ok(
+            Some(&bob),
+            "query($u: String!) { userByUsername(username: $u) { avatarBlobId } }",
+            json!({ "u": "ann" }),
+        )
+        .await;
+    assert!(shown["userByUsername"]["avatarBlobId"].is_null());
+
+    // The owner may; and ann may once she uploaded the same bytes herself (one blob, two
+    // uploaders).
+    let own = app.ok(Some(&bob), set, json!({ "b": bobs })).await;
+    assert_eq!(own["updateProfile"]["avatarBlobId"], bobs.as_str());
+    let mine = app.upload(&ann, UPLOAD, &private, "image/png").await;
+    assert_eq!(mine["data"]["uploadBlob"]["id"], bobs.as_str());
+    assert_eq!(app.count("blobs").await, 1);
+    let set_mine = app.ok(Some(&ann), set, json!({ "b": bobs })).await;
+    assert_eq!(set_mine["updateProfile"]["avatarBlobId"], bobs.as_str());
+    // null removes it.
+    let cleared = app.ok(Some(&ann), set, json!({ "b": null })).await;
+    assert!(cleared["updateProfile"]["avatarBlobId"].is_null());
+}
