@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
-use crate::service::now;
 use crate::service::room::require_member;
+use crate::service::{now, validate};
 use crate::state::AppState;
 
 pub const EVENTS: [&str; 4] = ["connected", "disconnected", "reconnected", "quality"];
@@ -107,7 +107,10 @@ pub async fn stats(
     room_id: Option<Uuid>,
     since: Option<DateTime<FixedOffset>>,
 ) -> ApiResult<Stats> {
-    let since = since.unwrap_or_else(|| now() - Duration::hours(24));
+    let since = match since {
+        Some(at) => validate::time("since", at)?,
+        None => now() - Duration::hours(24),
+    };
     let mut query =
         connection_logs::Entity::find().filter(connection_logs::Column::CreatedAt.gte(since));
     query = match room_id {

@@ -18,7 +18,7 @@ use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic, public_user};
 use crate::service::room::require_member;
-use crate::service::{now, sql, write_txn};
+use crate::service::{now, sql, validate, write_txn};
 use crate::state::AppState;
 
 pub const CIPHERTEXT_MAX: usize = 256 * 1024;
@@ -161,9 +161,10 @@ pub async fn publish(
     let mut rows = Vec::with_capacity(packages.len());
     for package in packages {
         let bytes = decode("keyData", &package.key_data, KEY_PACKAGE_MAX)?;
-        let expires = package
-            .expires_at
-            .unwrap_or(at + Duration::days(DEFAULT_KEY_PACKAGE_TTL_DAYS));
+        let expires = match package.expires_at {
+            Some(expires) => validate::time("expiresAt", expires)?,
+            None => at + Duration::days(DEFAULT_KEY_PACKAGE_TTL_DAYS),
+        };
         if expires <= at {
             return Err(ApiError::bad_input("expiresAt", "already expired"));
         }

@@ -1,6 +1,6 @@
 //! Keyset pagination on `(created_at, id)`: the arguments a page is asked with, checked once.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Datelike, FixedOffset};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select};
 use uuid::Uuid;
@@ -36,6 +36,14 @@ impl Page {
         before: Option<Key>,
         default: Page,
     ) -> ApiResult<Self> {
+        // A cursor is ours only with a time we could have written.
+        for (field, key) in [("after", after), ("before", before)] {
+            if let Some(key) = key
+                && !super::validate::YEARS.contains(&key.at.naive_utc().year())
+            {
+                return Err(ApiError::bad_input(field, "not a valid cursor"));
+            }
+        }
         let size = |field: &str, n: i32| -> ApiResult<usize> {
             usize::try_from(n)
                 .ok()

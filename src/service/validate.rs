@@ -1,7 +1,14 @@
 //! Input rules shared by services. Each check returns the cleaned value or a
 //! BAD_USER_INPUT naming the field.
 
+use chrono::{DateTime, Datelike, FixedOffset};
+
 use crate::error::{ApiError, ApiResult};
+
+/// The years a time given by a client may fall in (UTC): what both backends store and compare
+/// (PostgreSQL's `timestamptz` ends in 294276, chrono's range and SQLite's text order differ
+/// past year 9999 and before year 1).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 
 pub const USERNAME_LEN: std::ops::RangeInclusive<usize> = 3..=32;
 pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=128;
@@ -81,6 +88,22 @@ pub fn display_name(field: &str, raw: &str) -> ApiResult<String> {
     Ok(name.to_owned())
 }
 
+/// A time in [`YEARS`], else BAD_USER_INPUT on `field`.
+pub fn time(field: &str, at: DateTime<FixedOffset>) -> ApiResult<DateTime<FixedOffset>> {
+    if YEARS.contains(&at.naive_utc().year()) {
+        Ok(at)
+    } else {
+        Err(ApiError::bad_input(
+            field,
+            format!(
+                "{field} must fall in the years {} to {} (UTC)",
+                YEARS.start(),
+                YEARS.end()
+            ),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +137,16 @@ mod tests {
         assert!(display_name("d", "  ").is_err());
         assert_eq!(display_name("d", " Ann ").ok().as_deref(), Some("Ann"));
         assert!(display_name("d", "a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn times() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap();
+        assert!(time("t", at("0001-01-01T00:00:00Z")).is_ok());
+        assert!(time("t", at("9999-12-31T23:59:59Z")).is_ok());
+        assert!(time("t", at("0001-01-01T00:30:00+01:00")).is_err());
+        assert!(time("t", at("0000-12-31T23:59:59Z")).is_err());
+        let far = DateTime::from_timestamp(i64::from(i32::MAX) * 200, 0).unwrap();
+        assert!(time("t", far.fixed_offset()).is_err());
     }
 }

@@ -8,7 +8,12 @@ use crate::on_both_backends;
 use crate::util::{TestApp, first_error};
 use crate::wsclient::{Got, TRANSPORT, Ws};
 
-on_both_backends!(bad_input_is_refused_and_odd_text_survives);
+on_both_backends!(
+    bad_input_is_refused_and_odd_text_survives,
+    nul_characters_are_refused_everywhere,
+    times_out_of_range_are_refused,
+    text_outside_graphql_never_fails_the_database
+);
 
 const SEND: &str =
     "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id body metadata } }";
@@ -187,5 +192,271 @@ async fn bad_input_is_refused_and_odd_text_survives(app: &TestApp) {
         app.ok(Some(&ann), "{ me { displayName } }", json!({}))
             .await["me"]["displayName"],
         odd[2]
+    );
+}
+
+/// Asserts that each request answers BAD_USER_INPUT (never INTERNAL) without data.
+async fn all_refused(app: &TestApp, token: Option<&str>, cases: &[(String, Value)]) {
+    for (query, variables) in cases {
+        let body = app.gql(token, query, variables.clone()).await;
+        let code = first_error(&body).0;
+        assert_eq!(code, "BAD_USER_INPUT", "{query} {variables}: {body}");
+        let data = &body["data"];
+        assert!(
+            data.is_null()
+                || data
+                    .as_object()
+                    .is_some_and(|d| d.values().all(Value::is_null)),
+            "{query} {variables}: {body}"
+        );
+    }
+}
+
+/// One rule for U+0000 in any input string, on both backends: BAD_USER_INPUT (PostgreSQL
+/// cannot store it in text or jsonb; SQLite could, but the two must answer alike). Each case
+/// as a variable and, where the grammar allows, as a `\u0000` escape in the document itself.
+async fn nul_characters_are_refused_everywhere(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let (bob, _) = app.register("bob").await;
+    let room = app.create_room(&ann, "nul", &[]).await;
+    let sessions = app.count("sessions").await;
+    let hash = "a".repeat(64);
+    let send = SEND.to_owned();
+    let login = "mutation($i: LoginInput!) { login(input: $i) { token } }".to_owned();
+    let user = "query($u: String!) { userByUsername(username: $u) { id } }".to_owned();
+    let blob = "query($b: String!) { blob(id: $b) { id } }".to_owned();
+    let avatar =
+        "mutation($b: String) { updateProfile(input: { avatarBlobId: $b }) { id } }".to_owned();
+    let signed_in: Vec<(String, Value)> = vec![
+        // a message body, a metadata key and value (top level and nested)
+        (
+            send.clone(),
+            json!({ "i": { "roomId": room, "body": "a\u{0}b" } }),
+        ),
+        (
+            send.clone(),
+            json!({ "i": { "roomId": room, "body": "\u{0}" } }),
+        ),
+        (
+            send.clone(),
+            json!({ "i": { "roomId": room, "body": "m", "metadata": { "k\u{0}": 1 } } }),
+        ),
+        (
+            send.clone(),
+            json!({ "i": { "roomId": room, "body": "m", "metadata": { "k": "v\u{0}" } } }),
+        ),
+        (
+            send.clone(),
+            json!({ "i": { "roomId": room, "body": "m", "metadata": { "a": [{ "b": ["x", "y\u{0}"] }] } } }),
+        ),
+        (
+            format!(
+                "mutation {{ sendMessage(input: {{ roomId: \"{room}\", body: \"a\\u0000b\" }}) {{ id }} }}"
+            ),
+            json!({}),
+        ),
+        (
+            format!(
+                "mutation {{ sendMessage(input: {{ roomId: \"{room}\", body: \"m\", metadata: {{ k: \"v\\u0000\" }} }}) {{ id }} }}"
+            ),
+            json!({}),
+        ),
+        (
+            format!(
+                "mutation {{ sendMessage(input: {{ roomId: \"{room}\", body: \"m\", metadata: {{ a: [{{ b: \"\\u0000\" }}] }} }}) {{ id }} }}"
+            ),
+            json!({}),
+        ),
+        // userByUsername, blob(id), avatarBlobId
+        (user.clone(), json!({ "u": "ann\u{0}" })),
+        (user.clone(), json!({ "u": "\u{0}" })),
+        (
+            "{ userByUsername(username: \"bob\\u0000\") { id } }".to_owned(),
+            json!({}),
+        ),
+        (blob.clone(), json!({ "b": format!("{}\u{0}", &hash[1..]) })),
+        (blob.clone(), json!({ "b": "\u{0}" })),
+        (
+            format!("{{ blob(id: \"\\u0000{}\") {{ id }} }}", &hash[1..]),
+            json!({}),
+        ),
+        (
+            avatar.clone(),
+            json!({ "b": format!("{}\u{0}", &hash[1..]) }),
+        ),
+        (
+            "mutation { updateProfile(input: { avatarBlobId: \"\\u0000\" }) { id } }".to_owned(),
+            json!({}),
+        ),
+        // other strings that reach the database
+        (
+            "mutation($n: String!) { createRoom(input: { name: \"ok\", topic: $n }) { id } }"
+                .to_owned(),
+            json!({ "n": "t\u{0}" }),
+        ),
+        (
+            "query($q: String!) { searchMessages(query: $q) { edges { cursor } } }".to_owned(),
+            json!({ "q": "x\u{0}y" }),
+        ),
+        (
+            "{ searchMessages(query: \"x\\u0000y\") { edges { cursor } } }".to_owned(),
+            json!({}),
+        ),
+    ];
+    all_refused(app, Some(&ann), &signed_in).await;
+
+    // Sign-in and registration, by username and by email, with the right password.
+    let anonymous: Vec<(String, Value)> = vec![
+        (
+            login.clone(),
+            json!({ "i": { "login": "ann\u{0}", "password": "password-ann" } }),
+        ),
+        (
+            login.clone(),
+            json!({ "i": { "login": "ann@example.com\u{0}", "password": "password-ann" } }),
+        ),
+        (
+            login.clone(),
+            json!({ "i": { "login": "\u{0}@example.com", "password": "password-ann" } }),
+        ),
+        (
+            login.clone(),
+            json!({ "i": { "login": "ann", "password": "password-ann\u{0}" } }),
+        ),
+        (
+            "mutation { login(input: { login: \"ann\\u0000\", password: \"password-ann\" }) { token } }"
+                .to_owned(),
+            json!({}),
+        ),
+        (
+            "mutation { login(input: { login: \"ann@example.com\\u0000\", password: \"password-ann\" }) { token } }"
+                .to_owned(),
+            json!({}),
+        ),
+        (
+            "mutation($i: RegisterInput!) { register(input: $i) { token } }".to_owned(),
+            json!({ "i": { "username": "cat", "email": "cat@example.com", "password": "pass\u{0}word", "displayName": "Cat" } }),
+        ),
+    ];
+    all_refused(app, None, &anonymous).await;
+
+    // Nothing was written, and everything still works.
+    assert_eq!(app.count("messages").await, 0);
+    assert_eq!(app.count("users").await, 2);
+    assert_eq!(app.count("rooms").await, 1);
+    assert_eq!(app.count("sessions").await, sessions);
+    assert_eq!(app.count("users WHERE avatar_blob_id IS NOT NULL").await, 0);
+    app.send(&ann, &room, "still here").await;
+    let found = app.ok(Some(&bob), &user, json!({ "u": "ann" })).await;
+    assert!(found["userByUsername"]["id"].is_string());
+    app.ok(
+        None,
+        &login,
+        json!({ "i": { "login": "ann@example.com", "password": "password-ann" } }),
+    )
+    .await;
+}
+
+/// A keyset cursor naming `micros` since the epoch (the server's own cursor format).
+fn cursor_at(micros: i64) -> String {
+    use base64::Engine as _;
+    let json = format!("[{micros},\"{}\"]", uuid::Uuid::nil());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+/// Times a client gives must fall in the years 1 to 9999 (UTC): outside them PostgreSQL
+/// cannot store or compare them (and SQLite compares their text wrongly). Each DateTime input,
+/// and the times inside cursors, answer BAD_USER_INPUT naming the argument.
+async fn times_out_of_range_are_refused(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let room = app.create_room(&ann, "times", &[]).await;
+    app.send(&ann, &room, "m").await;
+    let stats = "query($s: DateTime) { connectionStats(since: $s) { total } }";
+    let publish = "mutation($i: [KeyPackageInput!]!) { publishKeyPackages(input: $i) }";
+    let package =
+        |at: &str| json!({ "i": [{ "cipherSuite": 1, "keyData": "a2V5", "expiresAt": at }] });
+    let cases: Vec<(String, Value, &str)> = vec![
+        (stats.to_owned(), json!({ "s": "-262143-01-01T00:00:00Z" }), "since"),
+        (stats.to_owned(), json!({ "s": "0000-12-31T23:59:59Z" }), "since"),
+        (stats.to_owned(), json!({ "s": "+10000-01-01T00:00:00Z" }), "since"),
+        (stats.to_owned(), json!({ "s": "+262142-12-31T00:00:00Z" }), "since"),
+        (
+            "{ connectionStats(since: \"-262143-01-01T00:00:00Z\") { total } }".to_owned(),
+            json!({}),
+            "since",
+        ),
+        (publish.to_owned(), package("+262142-01-01T00:00:00Z"), "expiresAt"),
+        (publish.to_owned(), package("+10000-01-01T00:00:00Z"), "expiresAt"),
+        (
+            "mutation { publishKeyPackages(input: [{ cipherSuite: 1, keyData: \"a2V5\", expiresAt: \"+200000-01-01T00:00:00Z\" }]) }".to_owned(),
+            json!({}),
+            "expiresAt",
+        ),
+        (
+            "query($r: UUID!, $c: String) { room(id: $r) { messages(first: 5, after: $c) { edges { cursor } } } }".to_owned(),
+            json!({ "r": room, "c": cursor_at(-5_000_000_000_000_000_000) }),
+            "after",
+        ),
+        (
+            "query($r: UUID!, $c: String) { room(id: $r) { messages(last: 5, before: $c) { edges { cursor } } } }".to_owned(),
+            json!({ "r": room, "c": cursor_at(5_000_000_000_000_000_000) }),
+            "before",
+        ),
+    ];
+    for (query, variables, field) in &cases {
+        let body = app.gql(Some(&ann), query, variables.clone()).await;
+        let (code, _, named) = first_error(&body);
+        assert_eq!(
+            (code.as_str(), named.as_deref()),
+            ("BAD_USER_INPUT", Some(*field)),
+            "{query} {variables}: {body}"
+        );
+    }
+    assert_eq!(app.count("key_packages").await, 0);
+    // The ends of the range work.
+    let all = app
+        .ok(Some(&ann), stats, json!({ "s": "0001-01-01T00:00:00Z" }))
+        .await;
+    assert_eq!(all["connectionStats"]["total"], 0);
+    let published = app
+        .ok(Some(&ann), publish, package("9999-12-31T23:59:59Z"))
+        .await;
+    assert_eq!(published["publishKeyPackages"], 1);
+    app.ok(
+            Some(&ann),
+            "query($r: UUID!, $c: String) { room(id: $r) { messages(first: 5, after: $c) { edges { cursor } } } }",
+            json!({ "r": room, "c": cursor_at(-62_135_596_800_000_000) }),
+        )
+    .await;
+}
+
+/// Client text that reaches the database without being a GraphQL string: a blob id in the
+/// `/blobs/{id}` path, the User-Agent stored with a session.
+async fn text_outside_graphql_never_fails_the_database(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    for path in [
+        "/blobs/%00".to_owned(),
+        format!("/blobs/{}%00", "a".repeat(63)),
+        "/blobs/%C3%28".to_owned(),
+        format!("/blobs/{}", "A".repeat(64)),
+    ] {
+        let (status, _, _) = app.fetch(&path, Some(&ann), &[]).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    // Control characters in a User-Agent (a tab is all HTTP lets through) are not stored.
+    let (status, _, body) = app
+        .post_raw(
+            None,
+            &json!({
+                "query": "mutation { login(input: { login: \"ann\", password: \"password-ann\" }) { session { userAgent } } }"
+            }),
+            &[("User-Agent", "Agent\t/1.0\t")],
+        )
+        .await;
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["login"]["session"]["userAgent"], "Agent/1.0",
+        "{body}"
     );
 }
