@@ -25,7 +25,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::AppSchema;
-use super::limits::ShapeLimits;
+use super::limits::{self, ShapeLimits};
 use super::persisted::{self, AllowList};
 
 /// Automatic persisted queries remembered per process.
@@ -128,6 +128,9 @@ impl Pipeline {
         if let Some(allow_list) = &self.0.allow_list {
             allow_list.admit(&mut request)?;
         }
+        // Before anything parses the text or walks the variables recursively.
+        limits::check_text(&request.query)?;
+        limits::check_variables(&request.variables)?;
         self.persisted(&mut request).await?;
         let given = request.operation_name.clone();
         if let Some(doc) = self.known_document(&request.query) {

@@ -17,6 +17,7 @@ mod demo;
 mod direct;
 mod durability;
 mod errors;
+mod hostile;
 mod http;
 mod limits;
 mod loaders;
