@@ -111,12 +111,15 @@ fn scalar(value: &toml::Value) -> Option<String> {
 }
 
 impl Config {
-    /// The settings as `name = value` lines, with passwords in URLs hidden.
+    /// The settings as `name = value` lines, with passwords in URLs and the metrics token hidden.
     pub fn describe(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = crate::db::redact(&shown.database.url);
         shown.redis_url = shown.redis_url.as_deref().map(crate::db::redact);
         shown.otel.endpoint = shown.otel.endpoint.as_deref().map(crate::db::redact);
+        if shown.exposure.metrics_token.is_some() {
+            shown.exposure.metrics_token = Some("<hidden>".to_owned());
+        }
         format!("{shown:#?}")
     }
 }
@@ -144,6 +147,37 @@ pub struct Config {
     pub blobs: BlobConfig,
     #[command(flatten)]
     pub otel: OtelConfig,
+    #[command(flatten)]
+    pub exposure: ExposureConfig,
+}
+
+/// What the server shows of itself beyond the API: the schema (introspection and "Did you
+/// mean" suggestions) and its metrics. Development defaults; docs/production.md says what
+/// to change for production.
+#[derive(Debug, Clone, Args)]
+pub struct ExposureConfig {
+    /// Answer introspection (`__schema`, `__type`) and suggest field names in errors ("Did you
+    /// mean ...?"). On for development (GraphiQL needs it); `--introspection=false` refuses both,
+    /// so clients only learn the schema from `schema.graphql`.
+    #[arg(
+        long = "introspection",
+        env = "CONFAB_INTROSPECTION",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub introspection: bool,
+    /// Serve `GET /metrics` on this address (host:port, e.g. `127.0.0.1:9100`) instead of the
+    /// main one, which then answers 404 there. Metrics are on the main address when unset.
+    #[arg(long = "metrics-bind", env = "CONFAB_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
+    /// Answer `GET /metrics` only with `Authorization: Bearer <this token>` (Prometheus:
+    /// `authorization: { credentials: ... }`); 401 otherwise. Open when unset.
+    #[arg(long = "metrics-token", env = "CONFAB_METRICS_TOKEN", global = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// OpenTelemetry trace export. Off unless an endpoint is given: then `serve` sends its spans
@@ -532,6 +566,11 @@ impl Config {
             otel: OtelConfig {
                 endpoint: None,
                 service_name: "confab".to_owned(),
+            },
+            exposure: ExposureConfig {
+                introspection: true,
+                metrics_bind: None,
+                metrics_token: None,
             },
         }
     }

@@ -101,14 +101,53 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         database = %db::redact(&config.database.url),
         "confab listening; GraphiQL at /"
     );
+    let metrics_listener = match &config.exposure.metrics_bind {
+        Some(bind) => {
+            let listener = TcpListener::bind(bind)
+                .with_context(|| format!("binding the metrics address {bind}"))?;
+            tracing::info!(address = %listener.local_addr()?, "metrics at /metrics");
+            Some(listener)
+        }
+        None => None,
+    };
     let state = AppState::new(db.clone(), config)?;
     let every =
         std::time::Duration::from_secs(state.config.retention.maintenance_interval_secs.max(1));
     let maintenance = tokio::spawn(service::maintenance::run(state.clone(), every));
-    http::server(state, listener)?.await?;
+    let metrics = match metrics_listener {
+        Some(listener) => Some(http::metrics_server(state.clone(), listener)?),
+        None => None,
+    };
+    run_servers(http::server(state, listener)?, metrics).await?;
     maintenance.abort();
     db.close().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Runs the API server and, when there is one, the metrics server until both stop: both stop on
+/// SIGINT or SIGTERM, and either stopping for another reason stops the other.
+async fn run_servers(
+    main: actix_web::dev::Server,
+    metrics: Option<actix_web::dev::Server>,
+) -> anyhow::Result<()> {
+    let Some(metrics) = metrics else {
+        return Ok(main.await?);
+    };
+    let (main_handle, metrics_handle) = (main.handle(), metrics.handle());
+    let main = async move {
+        let result = main.await;
+        metrics_handle.stop(true).await;
+        result
+    };
+    let metrics = async move {
+        let result = metrics.await;
+        main_handle.stop(true).await;
+        result
+    };
+    let (main, metrics) = tokio::join!(main, metrics);
+    main?;
+    metrics?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 // Opens GraphiQL at CONFAB_URL in headless Chromium, starts a roomEvents subscription from it,
-// sends a message over HTTP, and waits until GraphiQL shows the event. Exits non-zero on failure
-// and leaves a screenshot either way.
+// sends a message over HTTP, and waits until GraphiQL shows the event. The page must come with
+// a Content-Security-Policy and report no violation of it (nor any other console error). Exits
+// non-zero on failure and leaves a screenshot either way.
 import { chromium } from "playwright-core";
 
 const base = process.env.CONFAB_URL ?? "http://127.0.0.1:8080";
@@ -33,10 +34,23 @@ const browser = await chromium.launch({
          "--disable-component-update", "--disable-sync", "--no-first-run"],
 });
 let ok = false;
+const problems = [];
 try {
   const page = await browser.newPage();
-  page.on("pageerror", (err) => console.error("page error:", err.message));
-  await page.goto(url);
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()} for ${r.url()}`);
+  });
+  // Chromium logs a refused script or connection to the console too; this names the directive.
+  await page.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} refused ${e.blockedURI || "inline"}`)));
+  const response = await page.goto(url);
+  const csp = response.headers()["content-security-policy"] ?? "";
+  if (!csp.includes("frame-ancestors 'none'")) problems.push(`GraphiQL served without its CSP: "${csp}"`);
   await page.locator(".graphiql-execute-button").click();
   // The socket is open once GraphiQL shows the subscription waiting; give it a moment, then write.
   await page.waitForTimeout(1500);
@@ -46,10 +60,18 @@ try {
   const text = await page.locator(".graphiql-response").innerText();
   ok = text.includes("MessageAdded") && text.includes(`ann_${stamp}`);
   console.log(ok ? "GraphiQL received the subscription event" : `unexpected response:\n${text}`);
+  // The docs explorer needs the schema: it is fetched by introspection, over `connect-src`.
+  await page.locator('[aria-label="Show Documentation Explorer"]').click();
+  await page.locator(".graphiql-doc-explorer").getByText("Query", { exact: true }).first().waitFor({ timeout: 10_000 });
+  // A dialog (Radix, as GraphiQL's menus): opening it must not be refused anything either.
+  await page.locator('[aria-label="Open settings dialog"]').click();
+  await page.locator(".graphiql-dialog").first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press("Escape");
   await page.screenshot({ path: shot });
 } catch (err) {
   console.error(err);
 } finally {
   await browser.close();
 }
-process.exit(ok ? 0 : 1);
+for (const problem of problems) console.error(problem);
+process.exit(ok && problems.length === 0 ? 0 : 1);

@@ -2,7 +2,9 @@
 # The example web client (examples/web) end to end in headless Chromium: checks the client's
 # GraphQL documents against schema.graphql, builds it, starts Confab on a scratch SQLite
 # database serving it at /demo/, and has two browser contexts chat through it
-# (examples/web/e2e/chat.mjs). On failure: screenshots in target/web-e2e/ and the server log.
+# (examples/web/e2e/chat.mjs). The client runs under the Content-Security-Policy Confab sends
+# with /demo/ (checked here to be there): Chromium reports any violation as a console error,
+# which fails chat.mjs. On failure: screenshots in target/web-e2e/ and the server log.
 #   scripts/web-e2e/run.sh [path/to/confab]   (default: $CARGO_TARGET_DIR or target, debug build)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -45,5 +47,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { echo "confab not ready after 10 s" >&2; exit 1; }
+csp="$(curl -fsI "http://127.0.0.1:$port/demo/" | tr -d '\r' | sed -n 's/^content-security-policy: //Ip')"
+case "$csp" in
+  *"frame-ancestors 'none'"*) ;;
+  *) echo "/demo/ is served without its Content-Security-Policy (got '$csp')" >&2; exit 1 ;;
+esac
 
 CONFAB_URL="http://127.0.0.1:$port" SCREENSHOTS="$root/target/web-e2e" node "$web/e2e/chat.mjs"

@@ -8,6 +8,7 @@ use crate::state::AppState;
 
 mod context;
 pub mod direct;
+mod introspection;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
@@ -52,16 +53,24 @@ pub fn schema_builder()
 }
 
 /// The executable schema, holding the shared state, behind the request pipeline. The schema
-/// has no extensions: see [`pipeline`] for why.
+/// has no extensions: see [`pipeline`] for why. With `--introspection=false` it answers no
+/// `__schema` or `__type` and names no field in its errors ("Did you mean ...?"); the SDL
+/// ([`sdl`], `confab export-schema`) does not depend on that setting.
 pub fn build_schema(state: AppState, allow_list: Option<persisted::AllowList>) -> Pipeline {
     let limits = &state.config.limits;
     let shape = limits::ShapeLimits::from(limits);
-    let schema = schema_builder()
+    let introspection = state.config.exposure.introspection;
+    let mut builder = schema_builder()
         .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity)
-        .data(state)
-        .finish();
-    Pipeline::new(schema, shape, allow_list)
+        .limit_complexity(limits.complexity);
+    if !introspection {
+        // Both show the schema: refusing one and not the other would hide nothing. The
+        // pipeline refuses introspection with an error (`introspection::refuse`); this
+        // switch alone would answer it with null.
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    let schema = builder.data(state).finish();
+    Pipeline::new(schema, shape, allow_list, introspection)
 }
 
 /// The SDL clients generate code from; `schema.graphql` must equal this.

@@ -47,6 +47,8 @@ struct Inner {
     schema: AppSchema,
     shape: ShapeLimits,
     allow_list: Option<AllowList>,
+    /// False with `--introspection=false`: documents asking for the schema are refused.
+    introspection: bool,
     apq: LruCacheStorage,
     /// Documents that parsed and passed the shape limits.
     documents: Mutex<lru::LruCache<String, ExecutableDocument>>,
@@ -61,11 +63,17 @@ struct Prepared {
 }
 
 impl Pipeline {
-    pub fn new(schema: AppSchema, shape: ShapeLimits, allow_list: Option<AllowList>) -> Self {
+    pub fn new(
+        schema: AppSchema,
+        shape: ShapeLimits,
+        allow_list: Option<AllowList>,
+        introspection: bool,
+    ) -> Self {
         Self(Arc::new(Inner {
             schema,
             shape,
             allow_list,
+            introspection,
             apq: LruCacheStorage::new(APQ_CACHE),
             documents: Mutex::new(lru::LruCache::new(DOCUMENT_CACHE)),
         }))
@@ -137,6 +145,9 @@ impl Pipeline {
             request.set_parsed_query(doc);
         } else {
             self.0.shape.check(request.parsed_query()?)?;
+            if !self.0.introspection {
+                super::introspection::refuse(request.parsed_query()?)?;
+            }
             self.remember_document(&mut request)?;
         }
         let doc = request.parsed_query()?;

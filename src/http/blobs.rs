@@ -1,10 +1,12 @@
 //! `GET /blobs/{id}`: a blob's bytes, to its uploaders and to members of rooms where it is
 //! attached, with the sniffed Content-Type and an ETag (the content hash) for caching.
-//! Anyone else, and any id that does not exist, gets the same 404.
+//! Anyone else, and any id that does not exist, gets the same 404. The bytes go out with
+//! `headers::BLOB_CSP` (a sandbox) and, as every answer, `nosniff`.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective, ETag, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::headers::BLOB_CSP;
 use crate::auth;
 use crate::service;
 use crate::state::AppState;
@@ -60,7 +62,7 @@ pub async fn get(
             .content_type(blob.mime_type.as_str())
             .insert_header(ETag(tag))
             .insert_header(cache)
-            .insert_header(("X-Content-Type-Options", "nosniff"))
+            .insert_header((header::CONTENT_SECURITY_POLICY, BLOB_CSP))
             .body(bytes),
         Ok(Ok(None)) => HttpResponse::NotFound().finish(),
         other => {

@@ -5,6 +5,9 @@
 //! directory, never above it, rejects an encoded `/` and hidden files, so nothing outside the
 //! directory can be reached; and it handles ranges, ETags and content types, which a
 //! hand-written handler would have to get right again.
+//!
+//! The files are mounted in a scope of their own at [`PREFIX`], whose answers carry the demo's
+//! Content-Security-Policy (`headers::DEMO_CSP`) instead of the API's.
 
 use std::path::Path;
 
@@ -23,9 +26,10 @@ pub fn check(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `/demo/` answers with `index.html`, `/demo` redirects there, `/demo/app.js` is the file.
+/// The files, for the scope at [`PREFIX`]: `/demo/` answers with `index.html`, `/demo`
+/// redirects there, `/demo/app.js` is the file.
 pub fn files(dir: &Path) -> Files {
-    Files::new(PREFIX, dir)
+    Files::new("", dir)
         .index_file("index.html")
         .redirect_to_slash_directory()
         .prefer_utf8(true)

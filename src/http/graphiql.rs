@@ -1,6 +1,10 @@
 //! GraphiQL at `GET /`, served entirely by this server (the page and its scripts are embedded
 //! in the binary), so it works on machines without internet access. Subscriptions run from it
 //! over the WebSocket on `/graphql`, authenticated with the headers set in its Headers tab.
+//!
+//! GraphiQL learns the schema by introspection; with `--introspection=false` the page says so
+//! and runs operations without docs or completion. Its Content-Security-Policy is
+//! [`GRAPHIQL_CSP`]: the page has no inline script (its own code is `init.js`).
 
 use std::sync::OnceLock;
 
@@ -10,11 +14,25 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use flate2::Compression;
 
 use super::compress;
+use super::headers::GRAPHIQL_CSP;
+use crate::state::AppState;
 
 const PAGE: &str = include_str!("graphiql/index.html");
+/// How `init.js` learns that introspection is off.
+const INTROSPECTION_ON: &str = r#"data-introspection="true""#;
 
 /// The embedded assets: (file name, content type, bytes).
-const ASSETS: [(&str, &str, &[u8]); 4] = [
+const ASSETS: [(&str, &str, &[u8]); 6] = [
+    (
+        "init.js",
+        "application/javascript; charset=utf-8",
+        include_bytes!("graphiql/init.js"),
+    ),
+    (
+        "page.css",
+        "text/css; charset=utf-8",
+        include_bytes!("graphiql/page.css"),
+    ),
     (
         "graphiql.min.js",
         "application/javascript; charset=utf-8",
@@ -37,11 +55,17 @@ const ASSETS: [(&str, &str, &[u8]); 4] = [
     ),
 ];
 
-pub async fn page() -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn page(state: web::Data<AppState>) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    response
         .content_type("text/html; charset=utf-8")
         .insert_header(CacheControl(vec![CacheDirective::NoCache]))
-        .body(PAGE)
+        .insert_header((header::CONTENT_SECURITY_POLICY, GRAPHIQL_CSP));
+    if state.config.exposure.introspection {
+        response.body(PAGE)
+    } else {
+        response.body(PAGE.replace(INTROSPECTION_ON, r#"data-introspection="false""#))
+    }
 }
 
 /// An embedded asset; gzipped (1.5 MB -> 0.6 MB in all) for clients that take it, compressed

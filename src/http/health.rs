@@ -1,7 +1,10 @@
-//! Liveness and readiness for orchestrators and load balancers.
+//! Liveness and readiness for orchestrators and load balancers, and Prometheus metrics
+//! (open, behind `--metrics-token`, or on the `--metrics-bind` address only).
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
+use sha2::{Digest as _, Sha256};
 
 use crate::state::AppState;
 
@@ -34,7 +37,23 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus text: operations by name and outcome, latency, open sockets, live subscriptions,
 /// events published, database pool use (all pools: the shared one and each HTTP worker's).
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// With `--metrics-token`, 401 unless the request carries it as a bearer token.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(token) = &state.config.exposure.metrics_token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(crate::auth::bearer);
+        // Digests compared, so the time taken says nothing about how much of the token matched.
+        let matches =
+            given.is_some_and(|given| Sha256::digest(given) == Sha256::digest(token.as_bytes()));
+        if !matches {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .finish();
+        }
+    }
     let (size, idle) = state.pool_use();
     metrics::gauge!("confab_db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("confab_db_pool_connections", "state" => "in_use")

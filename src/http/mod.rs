@@ -14,10 +14,12 @@ mod compress;
 mod demo;
 mod graphiql;
 mod graphql;
+mod headers;
 mod health;
 mod ws;
 
-/// Registers every route; shared by the server and anything that embeds Confab.
+/// Registers every route but `/metrics` (see [`metrics_route`]); shared by the server and
+/// anything that embeds Confab.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/graphql")
@@ -28,12 +30,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/graphiql/{file}", web::get().to(graphiql::asset))
     .route("/blobs/{id}", web::get().to(blobs::get))
     .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
-    .route("/metrics", web::get().to(health::metrics));
+    .route("/readyz", web::get().to(health::readyz));
+}
+
+/// `GET /metrics`: on the main listener unless `--metrics-bind` gives it one of its own.
+pub fn metrics_route(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(health::metrics));
 }
 
 /// An HTTP server on `listener`, not yet running. The schema is built once here, outside the
-/// per-worker factory, so every worker shares it.
+/// per-worker factory, so every worker shares it. With `--metrics-bind`, `/metrics` is not
+/// here but on [`metrics_server`].
 pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
     let limits = &state.config.limits;
     let allow_list = match &limits.persisted_queries {
@@ -45,6 +52,7 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
     };
     let schema: Pipeline = build_schema(state.clone(), allow_list);
     let demo_dir = state.config.http.demo_dir.clone();
+    let metrics_here = state.config.exposure.metrics_bind.is_none();
     if let Some(dir) = &demo_dir {
         demo::check(dir)?;
     }
@@ -54,17 +62,41 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
     });
     let http = HttpServer::new(move || {
         App::new()
+            .wrap(headers::defaults())
             .app_data(web::Data::new(schema.clone()))
             .app_data(web::Data::new(state.for_worker(worker_count)))
             .configure(routes)
             .configure(|cfg| {
+                if metrics_here {
+                    metrics_route(cfg);
+                }
                 if let Some(dir) = &demo_dir {
-                    cfg.service(demo::files(dir));
+                    cfg.service(
+                        web::scope(demo::PREFIX)
+                            .wrap(headers::demo())
+                            .service(demo::files(dir)),
+                    );
                 }
             })
     })
     .workers(worker_count)
     .listen(listener)?
     .shutdown_timeout(10);
+    Ok(http.run())
+}
+
+/// The `--metrics-bind` server: `GET /metrics` alone, on one worker of its own so a scrape is
+/// answered even while the API's workers are busy. Started and stopped with the main server
+/// (`crate::serve`).
+pub fn metrics_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
+    let http = HttpServer::new(move || {
+        App::new()
+            .wrap(headers::defaults())
+            .app_data(web::Data::new(state.clone()))
+            .configure(metrics_route)
+    })
+    .workers(1)
+    .listen(listener)?
+    .shutdown_timeout(1);
     Ok(http.run())
 }

@@ -25,7 +25,8 @@ async fn health_readiness_and_graphiql(app: &TestApp) {
     let (status, page) = app.get("/").await;
     assert_eq!(status, 200);
     // GraphiQL loads nothing from elsewhere, and subscribes over this server's WebSocket.
-    assert!(page.contains("subscriptionUrl"), "{page}");
+    let (_, init) = app.get("/graphiql/init.js").await;
+    assert!(init.contains("subscriptionUrl"), "{init}");
     assert!(!page.contains("https://"), "external asset in {page}");
     for asset in [
         "graphiql.min.js",

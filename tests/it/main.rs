@@ -17,6 +17,7 @@ mod demo;
 mod direct;
 mod durability;
 mod errors;
+mod exposure;
 mod hostile;
 mod http;
 mod limits;
