@@ -275,12 +275,13 @@ impl Gate {
     /// operation id, leaving the socket and its other operations alone. Under
     /// graphql-transport-ws, also closes the socket as its PROTOCOL.md says.
     fn admit(&mut self, text: &str) -> Admit {
+        let message = serde_json::from_str::<serde_json::Value>(text);
         if self.protocol == WebSocketProtocols::GraphQLWS
-            && let Some(close) = self.transport_violation(text)
+            && let Some(close) = self.transport_violation(message.as_ref().ok())
         {
             return close;
         }
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else {
+        let Ok(message) = message else {
             return Admit::Forward; // the legacy protocol answers malformed messages itself
         };
         let id = message["id"].as_str().unwrap_or_default().to_owned();
@@ -315,9 +316,9 @@ impl Gate {
     /// not one of the protocol's (not JSON, an unknown type, a missing or mistyped field), 4429
     /// for a second `connection_init`, 4401 for `subscribe` before `connection_init`, 4409 for
     /// a `subscribe` whose id is still running.
-    fn transport_violation(&mut self, text: &str) -> Option<Admit> {
+    fn transport_violation(&mut self, message: Option<&serde_json::Value>) -> Option<Admit> {
         let bad = |reason: &str| Some(Admit::Close(BAD_REQUEST, reason.to_owned()));
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else {
+        let Some(message) = message else {
             return bad("Invalid message received: not JSON");
         };
         let Some(kind) = message.get("type").and_then(serde_json::Value::as_str) else {
