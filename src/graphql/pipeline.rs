@@ -60,6 +60,7 @@ struct Prepared {
     /// The operation's metrics label.
     label: String,
     subscription: bool,
+    mutation: bool,
 }
 
 impl Pipeline {
@@ -92,6 +93,30 @@ impl Pipeline {
                 Err(error) => ("unparsed".to_owned(), Response::from_errors(vec![error])),
             };
             finish(response, request_id, Some(&label), started)
+        }
+        .instrument(span(request_id))
+        .await
+    }
+
+    /// Like [`run`](Self::run), for HTTP GET, which must not change anything: `None`, before
+    /// anything ran, when the operation is a mutation. (Only here is the type known for a
+    /// persisted query sent as its hash alone.)
+    pub async fn run_unless_mutation(
+        &self,
+        request: Request,
+        request_id: Uuid,
+    ) -> Option<Response> {
+        let started = Instant::now();
+        async {
+            let (label, response) = match self.prepare(request).await {
+                Ok(prepared) if prepared.mutation => return None,
+                Ok(prepared) => (
+                    prepared.label,
+                    self.0.schema.execute(prepared.request).await,
+                ),
+                Err(error) => ("unparsed".to_owned(), Response::from_errors(vec![error])),
+            };
+            Some(finish(response, request_id, Some(&label), started))
         }
         .instrument(span(request_id))
         .await
@@ -158,6 +183,7 @@ impl Pipeline {
             request,
             label,
             subscription: ty == Some(OperationType::Subscription),
+            mutation: ty == Some(OperationType::Mutation),
         })
     }
 

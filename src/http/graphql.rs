@@ -12,7 +12,8 @@
 //!   variable does not coerce, a limit refuses it: `data` null and no error with a `path`) has no
 //!   `data` entry. Under `application/graphql-response+json` it is 400 (500 when INTERNAL);
 //!   under `application/json` 200, as the spec says for that legacy type.
-//! - A mutation over GET is 405 with `Allow: POST`.
+//! - A mutation over GET is 405 with `Allow: POST`, also one named by a persisted query's hash
+//!   (the pipeline tells, once it has the document, before anything runs).
 //! - Every refusal is a GraphQL error with an `extensions.code`.
 //!
 //! The viewer is resolved here once per request from `Authorization: Bearer <token>`; a missing
@@ -25,7 +26,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::MultipartOptions;
-use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Response, ServerError, Value, Variables};
 use flate2::Compression;
 use futures_util::StreamExt;
@@ -210,24 +210,28 @@ pub async fn get(
         return Ok(not_acceptable(&req));
     };
     let answer = match get_request(req.query_string()) {
-        Ok(request) => {
-            let kind = operation_type(&request.query, request.operation_name.as_deref());
-            if kind == Some(OperationType::Mutation) {
-                let mut response = respond(
-                    &req,
-                    media,
-                    Answer::refused(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "mutations must be sent with POST",
-                    ),
-                );
-                response
-                    .headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
-                return Ok(response);
+        Ok(request) => match prepare(&state, &req, request).await {
+            Err(response) => Answer::Single(response),
+            Ok((request, request_id)) => {
+                match schema.run_unless_mutation(request, request_id).await {
+                    Some(response) => Answer::Single(response),
+                    None => {
+                        let mut response = respond(
+                            &req,
+                            media,
+                            Answer::refused(
+                                StatusCode::METHOD_NOT_ALLOWED,
+                                "mutations must be sent with POST",
+                            ),
+                        );
+                        response
+                            .headers_mut()
+                            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                        return Ok(response);
+                    }
+                }
             }
-            Answer::Single(run(&schema, &state, &req, request).await)
-        }
+        },
         Err(message) => Answer::refused(StatusCode::BAD_REQUEST, &message),
     };
     Ok(respond(&req, media, answer))
@@ -557,114 +561,6 @@ fn not_acceptable(req: &HttpRequest) -> HttpResponse {
     )
 }
 
-/// The type of the operation a GET would run (the one `operation_name` names, or the
-/// document's only one), found by a linear scan of the document's top level that recurses
-/// into nothing: the document is parsed only later, behind the pipeline's guards. `None` when
-/// it cannot tell (the pipeline then reports the problem).
-fn operation_type(document: &str, operation_name: Option<&str>) -> Option<OperationType> {
-    let mut operations: Vec<(OperationType, Option<&str>)> = Vec::new();
-    let bytes = document.as_bytes();
-    let mut depth = 0usize;
-    // At the top level: whether a definition's header (keyword, name, variables, directives)
-    // is being read, and whether it still waits for the operation's name.
-    let mut in_header = false;
-    let mut wants_name = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match b {
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' => {
-                i = skip_string(bytes, i);
-                wants_name = false;
-                continue;
-            }
-            b'{' | b'(' | b'[' => {
-                if depth == 0 && b == b'{' && !in_header {
-                    operations.push((OperationType::Query, None));
-                }
-                if depth == 0 && b == b'{' {
-                    in_header = false;
-                }
-                wants_name = false;
-                depth += 1;
-            }
-            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
-            b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
-                let start = i;
-                while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric()) {
-                    i += 1;
-                }
-                let word = &document[start..i];
-                if depth == 0 {
-                    if wants_name {
-                        if let Some(last) = operations.last_mut() {
-                            last.1 = Some(word);
-                        }
-                        wants_name = false;
-                    } else if !in_header {
-                        let ty = match word {
-                            "query" => Some(OperationType::Query),
-                            "mutation" => Some(OperationType::Mutation),
-                            "subscription" => Some(OperationType::Subscription),
-                            _ => None,
-                        };
-                        in_header = true;
-                        if let Some(ty) = ty {
-                            operations.push((ty, None));
-                            wants_name = true;
-                        }
-                    }
-                }
-                continue;
-            }
-            b' ' | b'\t' | b'\n' | b'\r' | b',' => {}
-            _ => wants_name = false,
-        }
-        i += 1;
-    }
-    match operation_name {
-        Some(name) => operations
-            .iter()
-            .find(|(_, n)| *n == Some(name))
-            .map(|(ty, _)| *ty),
-        None if operations.len() == 1 => operations.first().map(|(ty, _)| *ty),
-        None => None,
-    }
-}
-
-/// The index just past the string (or block string) that starts at `start`.
-fn skip_string(bytes: &[u8], start: usize) -> usize {
-    if bytes[start..].starts_with(b"\"\"\"") {
-        let mut i = start + 3;
-        while i < bytes.len() {
-            if bytes[i..].starts_with(b"\\\"\"\"") {
-                i += 4;
-            } else if bytes[i..].starts_with(b"\"\"\"") {
-                return i + 3;
-            } else {
-                i += 1;
-            }
-        }
-        return bytes.len();
-    }
-    let mut i = start + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            b'\n' | b'\r' => return i,
-            _ => i += 1,
-        }
-    }
-    bytes.len()
-}
-
 fn coded_response(message: &str, code: &str, request_id: Option<Uuid>) -> Response {
     let mut error = ServerError::new(message, None);
     let ext = error.extensions.get_or_insert_with(Default::default);
@@ -675,12 +571,26 @@ fn coded_response(message: &str, code: &str, request_id: Option<Uuid>) -> Respon
     Response::from_errors(vec![error])
 }
 
+/// Runs one operation of a POST.
 async fn run(
     schema: &Pipeline,
     state: &AppState,
     req: &HttpRequest,
-    mut request: async_graphql::Request,
+    request: async_graphql::Request,
 ) -> Response {
+    match prepare(state, req, request).await {
+        Ok((request, request_id)) => schema.run(request, request_id).await,
+        Err(response) => response,
+    }
+}
+
+/// The request with what resolvers need (the client, the viewer from the bearer token, the
+/// loaders), and its id; an INTERNAL response when the token could not be looked up.
+async fn prepare(
+    state: &AppState,
+    req: &HttpRequest,
+    mut request: async_graphql::Request,
+) -> Result<(async_graphql::Request, Uuid), Response> {
     let request_id = Uuid::now_v7();
     request = request.data(client_info(req));
     let mut viewer_id = None;
@@ -698,12 +608,16 @@ async fn run(
             Ok(None) => {}
             Err(err) => {
                 tracing::error!(%request_id, error = ?err, "resolving bearer token");
-                return coded_response("internal error", "INTERNAL", Some(request_id));
+                return Err(coded_response(
+                    "internal error",
+                    "INTERNAL",
+                    Some(request_id),
+                ));
             }
         }
     }
     request = request.data(loaders::for_request(state.clone(), viewer_id));
-    schema.run(request, request_id).await
+    Ok((request, request_id))
 }
 
 fn client_info(req: &HttpRequest) -> ClientInfo {
@@ -714,39 +628,5 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
             .get(header::USER_AGENT)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use async_graphql::parser::types::OperationType::{Mutation, Query, Subscription};
-
-    use super::operation_type;
-
-    #[test]
-    fn operation_type_reads_the_top_level_only() {
-        assert_eq!(operation_type("{ me { id } }", None), Some(Query));
-        assert_eq!(operation_type("mutation { logout }", None), Some(Mutation));
-        assert_eq!(operation_type("mutation{logout}", None), Some(Mutation));
-        assert_eq!(
-            operation_type("subscription S { myEvents { __typename } }", None),
-            Some(Subscription)
-        );
-        let two = r#"query Q($a: In = {mutation: "x"}) { me(x: "mutation {") { id } }
-            # mutation M { logout }
-            mutation M @d(a: """ { """) { logout }"#;
-        assert_eq!(operation_type(two, Some("Q")), Some(Query));
-        assert_eq!(operation_type(two, Some("M")), Some(Mutation));
-        assert_eq!(operation_type(two, None), None);
-        assert_eq!(operation_type(two, Some("nope")), None);
-        assert_eq!(
-            operation_type(
-                "fragment F on Query { me { id } } mutation { logout }",
-                None
-            ),
-            Some(Mutation)
-        );
-        assert_eq!(operation_type("{", None), Some(Query));
-        assert_eq!(operation_type("", None), None);
     }
 }

@@ -5,6 +5,7 @@
 use awc::http::Method;
 use awc::http::header::HeaderMap;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::on_both_backends;
 use crate::util::{TestApp, first_error};
@@ -64,6 +65,15 @@ async fn call(
         body: serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("a JSON body: {}", String::from_utf8_lossy(&bytes))),
     }
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 async fn post(app: &TestApp, accept: Option<&str>, body: &str) -> Answer {
@@ -324,6 +334,39 @@ async fn get_runs_queries_and_answers_405_to_mutations() {
             assert_eq!(answer.coded(accept), "BAD_USER_INPUT");
         }
     }
+    // A mutation named by a persisted query's hash alone (the text sent once before, over
+    // POST, by anyone): 405 too, and it does not run.
+    let logout = "mutation { logout }";
+    let hash = hex::encode(Sha256::digest(logout));
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let register = json!({ "query": logout, "extensions": persisted });
+    let first = post(&app, Some(JSON), &register.to_string()).await;
+    assert_eq!(first.coded(JSON), "UNAUTHENTICATED", "{}", first.body);
+    let by_hash = format!("/graphql?extensions={}", url_encode(&persisted.to_string()));
+    for accept in [GQL, JSON] {
+        let headers = [("Accept", accept), ("Authorization", bearer.as_str())];
+        let answer = call(&app, Method::GET, &by_hash, &headers, None).await;
+        assert_eq!(answer.status, 405, "{}", answer.body);
+        assert_eq!(
+            answer.headers.get("allow").and_then(|v| v.to_str().ok()),
+            Some("POST")
+        );
+    }
+    // A query by its hash runs over GET.
+    let typename = "{ __typename }";
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hex::encode(Sha256::digest(typename)) } });
+    let first = post(
+        &app,
+        Some(GQL),
+        &json!({ "query": typename, "extensions": persisted }).to_string(),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let path = format!("/graphql?extensions={}", url_encode(&persisted.to_string()));
+    let answer = call(&app, Method::GET, &path, &[("Accept", GQL)], None).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body, json!({ "data": { "__typename": "Query" } }));
+
     // Still signed in: no logout ran.
     let me = app.ok(Some(&token), "{ me { username } }", json!({})).await;
     assert_eq!(me["me"]["username"], "ann");
