@@ -19,8 +19,9 @@
 //!   extensions are spliced in raw (so they may be malformed or nested past any parser limit).
 //! - `G`: `GET /graphql?query=..&variables=..&operationName=..&extensions=..` (percent-encoded).
 //! - `R`: `POST` with content type field 0 (none when empty) and the other fields as the body.
-//! - `M`: `POST multipart/form-data`: field 0 is `operations`, field 1 is `map`, each further
-//!   field a file part `name\ncontent` (the part's name is its index without a newline).
+//! - `M`: `POST multipart/form-data`: field 0 is `operations`, field 1 is `map`, and the rest
+//!   holds the file parts, each `file:name\ncontent` and separated by `\0file:` (files may hold
+//!   NUL bytes); a part without a newline is named by its index.
 //!
 //! Flags (the rest of the header, any order): `u` a user's bearer token, `A` an admin's, `x` a
 //! token that matches no session, `a` `Accept: application/json`, `g` `Accept:
@@ -69,6 +70,10 @@ const NON_JSON_STATUSES: [u16; 4] = [405, 406, 413, 415];
 
 const BOUNDARY: &str = "confab-fuzz-boundary";
 
+/// Starts a multipart input's file part, and separates the next one.
+const FILE_MARK: &[u8] = b"file:";
+const FILE_SEPARATOR: &[u8] = b"\0file:";
+
 /// A token that names no session.
 const UNKNOWN_TOKEN: &str = "cfb_0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -95,6 +100,8 @@ struct Request {
     token: Token,
     accept: Option<&'static str>,
     fields: Vec<Vec<u8>>,
+    /// The multipart file parts.
+    files: Vec<Vec<u8>>,
 }
 
 impl Request {
@@ -130,11 +137,26 @@ impl Request {
             None
         };
         let fields = rest.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
+        let mut files = Vec::new();
+        if mode == Mode::Multipart {
+            let mut parts = rest.splitn(3, |&b| b == 0);
+            let after_map = parts.nth(2).unwrap_or_default();
+            let mut remaining = after_map.strip_prefix(FILE_MARK).unwrap_or(after_map);
+            while !remaining.is_empty() {
+                let (file, next) = match find(remaining, FILE_SEPARATOR) {
+                    Some(at) => (&remaining[..at], &remaining[at + FILE_SEPARATOR.len()..]),
+                    None => (remaining, &[][..]),
+                };
+                files.push(file.to_vec());
+                remaining = next;
+            }
+        }
         Self {
             mode,
             token,
             accept,
             fields,
+            files,
         }
     }
 
@@ -241,8 +263,7 @@ impl Request {
             "",
             self.fields.get(1).map_or(empty, Vec::as_slice),
         );
-        for (index, file) in self.fields.iter().enumerate().skip(2) {
-            let index = index - 2;
+        for (index, file) in self.files.iter().enumerate() {
             let (name, content) = match file.iter().position(|&b| b == b'\n') {
                 Some(at) => (
                     String::from_utf8_lossy(&file[..at]).into_owned(),
@@ -263,6 +284,11 @@ impl Request {
         body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
         body
     }
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 fn json_string(text: &str) -> Vec<u8> {

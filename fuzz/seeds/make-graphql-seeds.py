@@ -83,15 +83,15 @@ seed("raw-broken-json", "R", "application/json", '{"query": "{ __typename }", "v
 seed("raw-wrong-types", "R", "application/json", '{"query": 1, "variables": "x", "operationName": []}')
 
 # Multipart uploads.
-seed("upload", "Mu", UPLOAD, '{"0": ["variables.file"]}', b"0\n" + PNG)
-seed("upload-anonymous", "M", UPLOAD, '{"0": ["variables.file"]}', b"0\n" + PNG)
-seed("upload-text", "Mu", UPLOAD, '{"0": ["variables.file"]}', b"0\nnot an image")
-seed("upload-bad-map", "Mu", UPLOAD, '{"0": ["variables.nothing.here"], "1": ["x"]}', b"0\n" + PNG)
+seed("upload", "Mu", UPLOAD, '{"0": ["variables.file"]}', b"file:0\n" + PNG)
+seed("upload-anonymous", "M", UPLOAD, '{"0": ["variables.file"]}', b"file:0\n" + PNG)
+seed("upload-text", "Mu", UPLOAD, '{"0": ["variables.file"]}', b"file:0\nnot an image")
+seed("upload-bad-map", "Mu", UPLOAD, '{"0": ["variables.nothing.here"], "1": ["x"]}', b"file:0\n" + PNG)
 seed("upload-twelve", "Mu",
      json.dumps({"query": "mutation($f: [Upload!]!) { a: uploadBlob(file: $f) { id } }",
                  "variables": {"f": [None] * 12}}),
      json.dumps({str(i): [f"variables.f.{i}"] for i in range(12)}),
-     *[f"{i}\n".encode() + PNG for i in range(12)])
+     b"\0".join(f"file:{i}\n".encode() + PNG for i in range(12)))
 
 # Issue 24, item 1: values nested past any parser's stack.
 seed("deep-list-argument", "J", "{ __typename(x: " + "[" * DEEP + "]" * DEEP + ") }")
