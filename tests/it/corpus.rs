@@ -340,6 +340,43 @@ async fn nul_characters_are_refused_everywhere(app: &TestApp) {
     ];
     all_refused(app, None, &anonymous).await;
 
+    // Over a socket as well, a query and a mutation.
+    let mut ws = Ws::ready(app, TRANSPORT, &ann).await;
+    let over_socket = [
+        (user.clone(), json!({ "u": "ann\u{0}" })),
+        (
+            send.clone(),
+            json!({ "i": { "roomId": room, "body": "m", "metadata": { "k\u{0}": "v" } } }),
+        ),
+        (
+            format!(
+                "mutation {{ sendMessage(input: {{ roomId: \"{room}\", body: \"a\\u0000b\" }}) {{ id }} }}"
+            ),
+            json!({}),
+        ),
+    ];
+    for (i, (query, variables)) in over_socket.iter().enumerate() {
+        let id = format!("nul{i}");
+        ws.subscribe(&id, query, variables.clone()).await;
+        let answer = loop {
+            match ws.recv().await {
+                Got::Message(m) if m["type"] == "complete" => continue,
+                Got::Message(m) => break m,
+                other => panic!("{query}: {other:?}"),
+            }
+        };
+        assert_eq!(answer["id"], id.as_str(), "{answer}");
+        let errors = if answer["type"] == "error" {
+            &answer["payload"]
+        } else {
+            &answer["payload"]["errors"]
+        };
+        assert_eq!(
+            errors[0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{query}: {answer}"
+        );
+    }
+
     // Nothing was written, and everything still works.
     assert_eq!(app.count("messages").await, 0);
     assert_eq!(app.count("users").await, 2);
