@@ -435,7 +435,8 @@ pub struct LimitsConfig {
         global = true
     )]
     pub login_per_minute: u32,
-    /// Failed sign-ins for one login before it is locked for 15 minutes.
+    /// Failed sign-ins and password changes for one account (or one unknown login) before it
+    /// is locked for 15 minutes.
     #[arg(
         long = "rate-login-failures",
         env = "CONFAB_RATE_LOGIN_FAILURES",
