@@ -1,7 +1,7 @@
 //! gzip for answers worth compressing, when the client says it takes gzip (`Accept-Encoding`).
 //!
-//! A GraphQL answer is JSON, which gzip shrinks several times over: the benchmark's nested
-//! query answers 114 KB, 21 KB gzipped at the fast level. Browsers, `fetch`, Apollo, urql and
+//! A GraphQL answer is JSON, which gzip shrinks several times over, even at the fast level used
+//! here (sizes and costs in docs/performance.md). Browsers, `fetch`, Apollo, urql and
 //! mobile HTTP stacks send `Accept-Encoding: gzip` on their own and decode transparently, so
 //! clients need no change. WebSocket messages are not compressed (actix-ws has no
 //! permessage-deflate).

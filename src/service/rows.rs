@@ -1,11 +1,11 @@
 //! Models read from a row by column position, for the queries that return many rows.
 //!
 //! sea-orm's derived `FromQueryResult` finds every column of every row by name, and first
-//! formats that name (`format!("{prefix}{column}")`) into a new string: for the nested
-//! benchmark's ~500 users, 400 messages and their members per request, formatting and
-//! looking up names cost more instructions than everything else in the request
-//! (callgrind). Here a query selects [`columns`] of an entity, which lists them in the
-//! entity's own order, and [`Positional::read`] takes them by index from a given offset.
+//! formats that name (`format!("{prefix}{column}")`) into a new string: for a request that
+//! reads hundreds of rows, formatting and looking up names costs more than everything else
+//! in it (docs/performance.md, "Reading rows"). Here a query selects [`columns`] of an
+//! entity, which lists them in the entity's own order, and [`Positional::read`] takes them by
+//! index from a given offset.
 //!
 //! Each `read` names every field of its model, so a column added to an entity (and so to the
 //! generated model) does not compile until it is read here too; the `rows` integration test
