@@ -19,7 +19,7 @@ async fn remote(base: &str) -> TestApp {
 #[actix_web::test]
 async fn two_instances_share_events_and_presence_through_redis() {
     let Some(redis) = redis_url() else { return };
-    let Some((_database, url)) = TestDatabase::postgres().await else {
+    let Some((_database, url)) = TestDatabase::postgres_migrated().await else {
         return;
     };
     let env = [

@@ -101,13 +101,13 @@ async fn acknowledged_messages_survive_sigkill(url: &str) {
 
 #[actix_web::test]
 async fn sqlite_survives_sigkill() {
-    let (_db, url) = TestDatabase::sqlite();
+    let (_db, url) = TestDatabase::sqlite_migrated().await;
     acknowledged_messages_survive_sigkill(&url).await;
 }
 
 #[actix_web::test]
 async fn postgres_survives_sigkill() {
-    if let Some((_db, url)) = TestDatabase::postgres().await {
+    if let Some((_db, url)) = TestDatabase::postgres_migrated().await {
         acknowledged_messages_survive_sigkill(&url).await;
     }
 }

@@ -109,7 +109,7 @@ async fn timed(base: &str, query: &str) -> (Duration, Value) {
 }
 
 async fn start() -> (ServerProcess, TestDatabase) {
-    let (database, url) = TestDatabase::sqlite();
+    let (database, url) = TestDatabase::sqlite_migrated().await;
     let server = ServerProcess::start(&[("CONFAB_DATABASE_URL", url.as_str())]).await;
     (server, database)
 }

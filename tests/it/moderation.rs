@@ -136,7 +136,7 @@ async fn zero_retention_erases_at_once() {
 /// retention, and only theirs.
 #[actix_web::test]
 async fn maintenance_erases_text_past_retention() {
-    let (database, url) = TestDatabase::sqlite();
+    let (database, url) = TestDatabase::sqlite_migrated().await;
     let app = TestApp::start(database, url.clone()).await;
     let (ann, _) = app.register("ann").await;
     let room = app.create_room(&ann, "r", &[]).await;

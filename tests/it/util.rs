@@ -84,63 +84,211 @@ impl Drop for TestDatabase {
 }
 
 impl TestDatabase {
+    /// An empty SQLite database (no tables): for tests of the migrations themselves.
     pub fn sqlite() -> (Self, String) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("confab.db").display()
-        );
+        let url = sqlite_url(dir.path());
         (Self::Sqlite(dir), url)
     }
 
-    /// A fresh PostgreSQL database, or None when the suite is not configured for PostgreSQL.
-    /// Under CI a missing configuration is a failure, not a skip.
+    /// A migrated SQLite database: a copy of one file this process migrated once.
+    pub async fn sqlite_migrated() -> (Self, String) {
+        let template = SQLITE_TEMPLATE
+            .get_or_init(|| async {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let db = migrate(sqlite_url(dir.path())).await;
+                // Fold the WAL into the main file so that the file alone is the database.
+                db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .await
+                    .expect("checkpoint");
+                db.close().await.expect("close template");
+                std::fs::read(dir.path().join("confab.db")).expect("read template")
+            })
+            .await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("confab.db"), template).expect("copy template");
+        let url = sqlite_url(dir.path());
+        (Self::Sqlite(dir), url)
+    }
+
+    /// An empty PostgreSQL database (no tables), or None when the suite is not configured for
+    /// PostgreSQL: for tests of the migrations themselves.
     pub async fn postgres() -> Option<(Self, String)> {
-        let Ok(admin_url) = std::env::var("CONFAB_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the PostgreSQL suite: set CONFAB_TEST_POSTGRES_URL"
-            );
-            eprintln!("CONFAB_TEST_POSTGRES_URL not set: skipping the PostgreSQL run");
-            return None;
-        };
+        Self::postgres_from(None).await
+    }
+
+    /// A fresh migrated PostgreSQL database, copied from a template database migrated once
+    /// (`CREATE DATABASE ... TEMPLATE`), or None when the suite is not configured for
+    /// PostgreSQL. Under CI a missing configuration is a failure, not a skip.
+    pub async fn postgres_migrated() -> Option<(Self, String)> {
+        let admin_url = postgres_admin_url()?;
+        let template = PG_TEMPLATE
+            .get_or_init(|| postgres_template(admin_url))
+            .await;
+        Self::postgres_from(Some(template)).await
+    }
+
+    async fn postgres_from(template: Option<&str>) -> Option<(Self, String)> {
+        let admin_url = postgres_admin_url()?;
         let name = format!("confab_test_{}", Uuid::now_v7().simple());
         let admin = Database::connect(&admin_url)
             .await
             .expect("connect to PostgreSQL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        let create = match template {
+            Some(template) => format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""),
+            None => format!("CREATE DATABASE \"{name}\""),
+        };
+        execute_while_busy(&admin, &create)
             .await
             .expect("create test database");
         admin.close().await.expect("close admin connection");
-        let (base, _) = admin_url
-            .rsplit_once('/')
-            .expect("URL with a database path");
-        let url = format!("{base}/{name}");
+        let url = database_url(&admin_url, &name);
         Some((Self::Postgres { admin_url, name }, url))
     }
 }
 
+/// The migrated SQLite file every SQLite test starts from (its bytes).
+static SQLITE_TEMPLATE: tokio::sync::OnceCell<Vec<u8>> = tokio::sync::OnceCell::const_new();
+/// The name of the migrated PostgreSQL template database.
+static PG_TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+fn sqlite_url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", dir.join("confab.db").display())
+}
+
+fn postgres_admin_url() -> Option<String> {
+    let Ok(admin_url) = std::env::var("CONFAB_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the PostgreSQL suite: set CONFAB_TEST_POSTGRES_URL"
+        );
+        eprintln!("CONFAB_TEST_POSTGRES_URL not set: skipping the PostgreSQL run");
+        return None;
+    };
+    Some(admin_url)
+}
+
+/// `admin_url` with its database replaced by `name`.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("URL with a database path");
+    format!("{base}/{name}")
+}
+
+/// Connects to `url` and applies every migration, as the server does at start.
+async fn migrate(url: String) -> DatabaseConnection {
+    confab::db::connect_and_migrate(&Config::for_database(url).database)
+        .await
+        .expect("migrate template database")
+}
+
+/// Runs `sql`, again while PostgreSQL says a database it needs "is being accessed by other
+/// users" (a template or a renamed database whose last session is still closing).
+async fn execute_while_busy(admin: &DatabaseConnection, sql: &str) -> Result<(), sea_orm::DbErr> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match admin.execute_unprepared(sql).await {
+            Err(error)
+                if error.to_string().contains("being accessed by other users")
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            result => return result.map(drop),
+        }
+    }
+}
+
+/// A hash of the migrations' source: the template's name changes whenever they do, so test
+/// processes (and concurrent runs of other commits on one server) never share a stale one.
+fn migrations_hash() -> u64 {
+    use std::hash::{Hash, Hasher};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migration/src");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("migration sources")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .collect();
+    files.sort();
+    let mut hasher = std::hash::DefaultHasher::new();
+    for path in files {
+        path.file_name().hash(&mut hasher);
+        std::fs::read(&path)
+            .expect("migration source")
+            .hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+/// The name of a migrated template database for the current migrations, made if missing.
+/// Built under a private name and published by renaming, so concurrent test processes never
+/// copy a half-migrated template; the loser of a race drops its copy and uses the winner's.
+async fn postgres_template(admin_url: String) -> String {
+    let name = format!("confab_tpl_{:016x}", migrations_hash());
+    let admin = Database::connect(&admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    let exists = |admin: &DatabaseConnection| {
+        let sql = format!("SELECT 1 AS one FROM pg_database WHERE datname = '{name}'");
+        let admin = admin.clone();
+        async move {
+            admin
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Postgres,
+                    sql,
+                ))
+                .await
+                .expect("look for the template")
+                .is_some()
+        }
+    };
+    if !exists(&admin).await {
+        let building = format!("{name}_{}", Uuid::now_v7().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{building}\""))
+            .await
+            .expect("create template database");
+        let db = migrate(database_url(&admin_url, &building)).await;
+        db.close().await.expect("close template");
+        let renamed = execute_while_busy(
+            &admin,
+            &format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\""),
+        )
+        .await;
+        if renamed.is_err() {
+            let _ = admin
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+                ))
+                .await;
+            assert!(exists(&admin).await, "publish the template: {renamed:?}");
+        }
+    }
+    admin.close().await.expect("close admin connection");
+    name
+}
+
 impl TestApp {
     pub async fn sqlite() -> Self {
-        let (database, url) = TestDatabase::sqlite();
+        let (database, url) = TestDatabase::sqlite_migrated().await;
         Self::start(database, url).await
     }
 
     pub async fn postgres() -> Option<Self> {
-        let (database, url) = TestDatabase::postgres().await?;
+        let (database, url) = TestDatabase::postgres_migrated().await?;
         Some(Self::start(database, url).await)
     }
 
     /// SQLite with settings changed by `tweak` (limits tests).
     pub async fn sqlite_with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let (database, url) = TestDatabase::sqlite();
+        let (database, url) = TestDatabase::sqlite_migrated().await;
         Self::start_with(database, url, tweak).await
     }
 
     /// PostgreSQL with settings changed by `tweak`; None when no server is configured.
     pub async fn postgres_with(tweak: impl FnOnce(&mut Config)) -> Option<Self> {
-        let (database, url) = TestDatabase::postgres().await?;
+        let (database, url) = TestDatabase::postgres_migrated().await?;
         Some(Self::start_with(database, url, tweak).await)
     }
 
