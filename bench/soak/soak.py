@@ -590,6 +590,7 @@ class Soak:
         self.log(f"# Confab soak, backend {a.backend}, started {now_utc()}")
         self.log(f"# args: {vars(a)}")
         self.log(f"# machine: nproc {os.cpu_count()}, {cpu_model()}, load {loadavg()}")
+        self.log(f"# binary: {a.bin}, built {datetime.fromtimestamp(os.path.getmtime(a.bin), timezone.utc):%Y-%m-%dT%H:%M:%SZ}; {git_state()}")
         self.start_server()
         timeout = aiohttp.ClientTimeout(total=60)
         conn = aiohttp.TCPConnector(limit=a.max_inflight + 16)
@@ -663,6 +664,9 @@ class Soak:
             for t in sock_tasks:
                 t.cancel()
             await asyncio.gather(*sock_tasks, return_exceptions=True)
+            # RSS once the load and the sockets are gone: what stays is kept, not in flight.
+            await asyncio.sleep(a.idle_seconds)
+            self.idle_rss = rss_kib(self.server.pid)
 
         alive = self.server.poll() is None
         # Rows lost: every acknowledged id must be in the database.
@@ -710,7 +714,18 @@ class Soak:
             )
         else:
             self.log("RSS: run shorter than the warm-up; no growth figure")
+        self.log(f"RSS {a.idle_seconds:.0f} s after the load stopped and the sockets closed: {self.idle_rss / 1024:.1f} MiB")
         self.log(f"server alive at end: {alive}")
+        try:
+            self.server_log.flush()
+            with open(self.server_log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            errs = [l for l in lines if " ERROR " in l or "panicked" in l]
+            self.log(f"server log (RUST_LOG={os.environ.get('RUST_LOG', 'warn')}): {len(lines)} lines, {len(errs)} ERROR/panic lines")
+            for l in errs[:5]:
+                self.log(f"  {l[:300]}")
+        except OSError:
+            pass
         ok = alive and internal == 0 and lost is not None and not lost and hostile_ok == hostile_total
         self.log(f"verdict: {'PASS' if ok else 'FAIL'} (server alive, zero INTERNAL, zero rows lost, every hostile request BAD_USER_INPUT)")
 
@@ -735,6 +750,21 @@ def cpu_model() -> str:
     return "?"
 
 
+def git_state() -> str:
+    """HEAD and whether the source tree had uncommitted changes (the binary was built from it)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--short", "--", "src", "entity", "migration", "Cargo.toml", "Cargo.lock"],
+            capture_output=True,
+            text=True,
+        ).stdout.split("\n")
+        dirty = [d for d in dirty if d.strip()]
+        return f"git HEAD {head}, {len(dirty)} uncommitted source paths now"
+    except OSError:
+        return "git state unknown"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -757,7 +787,8 @@ def main() -> int:
     p.add_argument("--hostile-rate", type=float, default=1.0, help="hostile requests per second")
     p.add_argument("--interval", type=float, default=30)
     p.add_argument("--warmup", type=float, default=300, help="RSS growth is measured from this second")
-    p.add_argument("--max-inflight", type=int, default=512)
+    p.add_argument("--max-inflight", type=int, default=512, help="open-loop arrivals past this many in flight are skipped (counted)")
+    p.add_argument("--idle-seconds", type=float, default=15, help="wait after the soak before the idle RSS reading")
     p.add_argument("--db-connections", type=int, default=16)
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--pg-admin", default="postgres://postgres@127.0.0.1:5432/postgres")
