@@ -34,6 +34,11 @@ impl ApiError {
         Self::Internal(err.into())
     }
 
+    /// A row that another row points at is gone: our fault, never the client's.
+    pub fn broken(what: impl std::fmt::Display) -> Self {
+        Self::Internal(anyhow::anyhow!("broken reference: {what}"))
+    }
+
     /// What the client is told.
     pub fn message(&self) -> String {
         match self {

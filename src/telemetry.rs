@@ -94,9 +94,11 @@ pub const SPAN_NAME_MAX: usize = 128;
 /// server span for OpenTelemetry. Its name and `graphql.operation.name` are filled in by
 /// [`record_operation`] once the operation is known; until then (and for anonymous
 /// operations) OpenTelemetry shows it as `graphql`. Its target stays `confab::graphql`
-/// wherever it is created, so `RUST_LOG` directives keep matching it.
+/// wherever it is created, so `RUST_LOG` directives keep matching it. It is an ERROR-level
+/// span so that it is on whenever an error can be logged inside it: an INTERNAL error's log
+/// line carries the `request_id` the client was given, even with `RUST_LOG=warn`.
 pub fn operation_span(request_id: Uuid) -> Span {
-    tracing::info_span!(
+    tracing::error_span!(
         target: "confab::graphql",
         "graphql",
         request_id = %request_id,

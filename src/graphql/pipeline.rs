@@ -4,8 +4,9 @@
 //!
 //! Errors raised by services already carry a code. What async-graphql raises itself (syntax,
 //! validation, depth and complexity limits, input coercion such as a malformed UUID) is the
-//! client's doing, so it is labelled BAD_USER_INPUT. INTERNAL errors get the request id, which
-//! is also on the log line that holds the details.
+//! client's doing, so it is labelled BAD_USER_INPUT. Any other error without a code came from a
+//! resolver that failed on our side: it is answered INTERNAL, its message logged and not sent.
+//! INTERNAL errors get the request id, which is also on the log line that holds the details.
 //!
 //! None of this is an async-graphql extension, on purpose: with any extension registered,
 //! async-graphql resolves every field and list item through the extension chain (a registry
@@ -294,12 +295,29 @@ fn finish(
     started: Instant,
 ) -> Response {
     for error in &mut response.errors {
-        let ext = error.extensions.get_or_insert_with(Default::default);
-        match ext.get("code") {
-            None => ext.set("code", "BAD_USER_INPUT"),
-            Some(Value::String(code)) if code == "INTERNAL" => {
-                ext.set("requestId", request_id.to_string())
+        let code = match error.extensions.as_ref().and_then(|ext| ext.get("code")) {
+            Some(Value::String(code)) => Some(code.clone()),
+            Some(_) => Some(String::new()),
+            None => None,
+        };
+        match code.as_deref() {
+            None if error.path.is_empty() || is_input_error(&error.message) => {
+                set(error, "code", "BAD_USER_INPUT");
             }
+            None => {
+                // A resolver failed without saying why in a code: ours to fix, not the
+                // client's. The details go to the log, under this request's id.
+                tracing::error!(
+                    %request_id,
+                    path = ?error.path,
+                    error = %error.message,
+                    "uncoded resolver error"
+                );
+                error.message = "internal error".to_owned();
+                set(error, "code", "INTERNAL");
+                set(error, "requestId", &request_id.to_string());
+            }
+            Some("INTERNAL") => set(error, "requestId", &request_id.to_string()),
             Some(_) => {}
         }
     }
@@ -307,6 +325,22 @@ fn finish(
         crate::telemetry::operation(label.to_owned(), &outcome(&response), started.elapsed());
     }
     response
+}
+
+fn set(error: &mut ServerError, key: &str, value: &str) {
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set(key, value);
+}
+
+/// Whether an error raised while resolving a field is async-graphql refusing an argument's
+/// value (a malformed UUID, a wrong type, an input validator), which is the client's doing.
+/// These messages are async-graphql's `InputValueError` and `Variable ... is not defined`.
+fn is_input_error(message: &str) -> bool {
+    message.starts_with("Failed to parse \"")
+        || message.starts_with("Expected input type \"")
+        || (message.starts_with("Variable ") && message.ends_with(" is not defined."))
 }
 
 /// The metrics outcome: `ok`, or the first error's code.

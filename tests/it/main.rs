@@ -10,6 +10,7 @@ mod wsclient;
 mod auth;
 mod authz;
 mod blobs;
+mod broken;
 mod cluster;
 mod contacts;
 mod corpus;

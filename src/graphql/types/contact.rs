@@ -1,5 +1,6 @@
 //! Contacts between users.
 
+use crate::error::ApiError;
 use async_graphql::{Context, Enum, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::contacts;
@@ -39,7 +40,13 @@ impl Contact {
     /// The other user.
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
         let user = load(ctx, UserId(self.0.contact_id)).await?;
-        user.map(User::new).ok_or_else(|| "user missing".into())
+        user.map(User::new).ok_or_else(|| {
+            ApiError::broken(format_args!(
+                "contact of {}: user {}",
+                self.0.user_id, self.0.contact_id
+            ))
+            .into()
+        })
     }
 
     /// PENDING, ACCEPTED or BLOCKED.

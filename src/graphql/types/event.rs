@@ -1,5 +1,6 @@
 //! What subscriptions deliver: room events, the caller's own events, presence changes.
 
+use crate::error::ApiError;
 use async_graphql::{Context, Json, Object, Result, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use entity::notifications;
@@ -55,7 +56,8 @@ pub struct MessageDeleted {
 
 async fn user(ctx: &Context<'_>, id: Uuid) -> Result<User> {
     let user = load(ctx, UserId(id)).await?;
-    user.map(User::new).ok_or_else(|| "user missing".into())
+    user.map(User::new)
+        .ok_or_else(|| ApiError::broken(format_args!("event's user {id}")).into())
 }
 
 /// Someone added or removed a reaction.

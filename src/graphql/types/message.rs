@@ -1,5 +1,6 @@
 //! Messages, their reactions and read receipts.
 
+use crate::error::ApiError;
 use std::sync::Arc;
 
 use async_graphql::parser::types::{Field, SelectionSet};
@@ -215,8 +216,13 @@ impl Message {
     /// The room the message was sent in.
     async fn room(&self, ctx: &Context<'_>) -> Result<Box<Room>> {
         let room = load(ctx, RoomId(self.model.room_id)).await?;
-        room.map(|room| Box::new(Room(room)))
-            .ok_or_else(|| "room missing".into())
+        room.map(|room| Box::new(Room(room))).ok_or_else(|| {
+            ApiError::broken(format_args!(
+                "message {}: room {}",
+                self.model.id, self.model.room_id
+            ))
+            .into()
+        })
     }
 
     /// The room's id, without loading the room.

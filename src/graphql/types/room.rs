@@ -1,5 +1,6 @@
 //! Rooms and their members.
 
+use crate::error::ApiError;
 use std::sync::Arc;
 
 use async_graphql::connection::Connection;
@@ -118,8 +119,13 @@ impl Room {
     /// Who created the room.
     async fn created_by(&self, ctx: &Context<'_>) -> Result<Box<User>> {
         let user = load(ctx, UserId(self.0.created_by)).await?;
-        user.map(|user| Box::new(User::new(user)))
-            .ok_or_else(|| "creator missing".into())
+        user.map(|user| Box::new(User::new(user))).ok_or_else(|| {
+            ApiError::broken(format_args!(
+                "room {}: creator {}",
+                self.0.id, self.0.created_by
+            ))
+            .into()
+        })
     }
 
     /// When the room was created.
@@ -249,7 +255,13 @@ impl RoomMember {
             Some(user) => Some(User::shared(user.clone())),
             None => load(ctx, UserId(self.model.user_id)).await?.map(User::new),
         };
-        user.ok_or_else(|| "member missing".into())
+        user.ok_or_else(|| {
+            ApiError::broken(format_args!(
+                "room {}: member {}",
+                self.model.room_id, self.model.user_id
+            ))
+            .into()
+        })
     }
 }
 
