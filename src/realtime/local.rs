@@ -43,4 +43,12 @@ impl Broker for LocalBroker {
             Err(_) => broadcast::channel(1).1,
         }
     }
+
+    fn local_subscribers(&self, topic: Topic) -> usize {
+        self.channels
+            .lock()
+            .ok()
+            .and_then(|channels| channels.get(&topic).map(|s| s.receiver_count()))
+            .unwrap_or(0)
+    }
 }

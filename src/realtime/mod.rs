@@ -127,6 +127,10 @@ pub trait Broker: Send + Sync + 'static {
     fn link_up(&self) -> Option<bool> {
         None
     }
+    /// Subscribers of `topic` in this process. Test support: lets a test wait until a
+    /// subscription is registered before it writes.
+    #[doc(hidden)]
+    fn local_subscribers(&self, topic: Topic) -> usize;
 }
 
 /// The broker as shared by the server.

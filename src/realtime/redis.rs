@@ -88,6 +88,10 @@ impl Broker for RedisBroker {
     fn link_up(&self) -> Option<bool> {
         Some(self.up.load(Ordering::Relaxed))
     }
+
+    fn local_subscribers(&self, topic: Topic) -> usize {
+        self.local.local_subscribers(topic)
+    }
 }
 
 async fn publish_loop(

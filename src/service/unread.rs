@@ -14,7 +14,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QuerySelect,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::realtime::presence::Presence;
@@ -28,7 +28,15 @@ const ROOMS_PER_LOOKUP: usize = 500;
 /// The queue of rooms whose unread counts changed; cheap to clone.
 #[derive(Clone)]
 pub struct UnreadFeed {
-    changes: mpsc::UnboundedSender<(Uuid, Option<Uuid>)>,
+    changes: mpsc::UnboundedSender<Change>,
+}
+
+/// What the feed's task is told.
+enum Change {
+    /// The messages of a room changed, by an author (if one made every change).
+    Room(Uuid, Option<Uuid>),
+    /// Answer once every change queued before this one is published (test support).
+    Flushed(oneshot::Sender<()>),
 }
 
 impl UnreadFeed {
@@ -44,7 +52,17 @@ impl UnreadFeed {
     /// and is not told: their own messages are never unread to them.
     pub fn changed(&self, room_id: Uuid, author: Option<Uuid>) {
         // Fails only once the task is gone, when the process is stopping.
-        let _ = self.changes.send((room_id, author));
+        let _ = self.changes.send(Change::Room(room_id, author));
+    }
+
+    /// Returns once the counts for every change queued before the call are published (or
+    /// the task is gone). Test support: lets a test wait for the feed instead of sleeping.
+    #[doc(hidden)]
+    pub async fn flush(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.changes.send(Change::Flushed(done)).is_ok() {
+            let _ = flushed.await;
+        }
     }
 }
 
@@ -52,13 +70,21 @@ async fn publish_counts(
     db: DatabaseConnection,
     listeners: Arc<Presence>,
     broker: SharedBroker,
-    mut queue: mpsc::UnboundedReceiver<(Uuid, Option<Uuid>)>,
+    mut queue: mpsc::UnboundedReceiver<Change>,
 ) {
     let mut changes = Vec::with_capacity(PASS);
+    let mut flushed = Vec::new();
     while queue.recv_many(&mut changes, PASS).await > 0 {
         // Per room, the one author not to tell: only if every change came from them.
         let mut rooms: HashMap<Uuid, Option<Uuid>> = HashMap::new();
-        for (room_id, author) in changes.drain(..) {
+        for change in changes.drain(..) {
+            let (room_id, author) = match change {
+                Change::Room(room_id, author) => (room_id, author),
+                Change::Flushed(done) => {
+                    flushed.push(done);
+                    continue;
+                }
+            };
             rooms
                 .entry(room_id)
                 .and_modify(|skip| {
@@ -73,6 +99,9 @@ async fn publish_counts(
             if let Err(err) = publish_rooms(&db, &listeners, &broker, chunk, &rooms).await {
                 tracing::warn!(error = %err, "unread counts failed");
             }
+        }
+        for done in flushed.drain(..) {
+            let _ = done.send(());
         }
     }
 }

@@ -70,7 +70,7 @@ async fn nested_rooms_cost_a_fixed_number_of_statements(app: &TestApp) {
         }
         // Let the background work of the sends (unread counters) finish, so only the query
         // below is counted; warm the session's activity stamp so both runs do the same auth work.
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.settle().await;
         app.ok(Some(&ann), "{ me { id } }", json!({})).await;
         let before = app.statements();
         let data = app.ok(Some(&ann), NESTED, json!({ "n": target })).await;
@@ -133,7 +133,7 @@ async fn bench_nested_workload_costs_at_most_eight_statements(app: &TestApp) {
             }
             rooms += 1;
         }
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.settle().await;
         app.ok(Some(&ann), "{ me { id } }", json!({})).await;
         let before = app.statements();
         let data = app.ok(Some(&ann), &bench_nested(target), json!({})).await;

@@ -50,9 +50,9 @@ async fn room_events(app: &TestApp, protocol: &'static str) {
     let mut ws = Ws::ready(app, protocol, &bob).await;
     ws.subscribe("1", ROOM_EVENTS, json!({ "room": room }))
         .await;
-    // The subscription is registered once the server has answered something on the socket;
-    // give it a moment before writing.
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    // The subscription is registered some time after the socket sent it; wait for it before
+    // writing.
+    app.wait_for_room_subscribers(&room, 1).await;
 
     let id = app.send(&ann, &room, "hello live").await;
     let got = ws.next("1").await;
@@ -160,7 +160,7 @@ async fn members_only_and_removal_ends_the_stream(app: &TestApp) {
     bob_ws
         .subscribe("r", ROOM_EVENTS, json!({ "room": room }))
         .await;
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    app.wait_for_room_subscribers(&room, 1).await;
     app.ok(
         Some(&ann),
         "mutation($r: UUID!, $u: UUID!) { removeMember(roomId: $r, userId: $u) }",
@@ -192,7 +192,7 @@ async fn my_events_notifications_and_unread(app: &TestApp) {
     let (bob, bob_id) = app.register("bob").await;
     let mut ws = Ws::ready(app, TRANSPORT, &bob).await;
     ws.subscribe("me", MY_EVENTS, json!({})).await;
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    app.wait_for_listeners(&bob_id, 1).await;
 
     let room = app.create_room(&ann, "Plans", &[&bob_id]).await;
     let mut kinds = Vec::new();
@@ -287,7 +287,7 @@ async fn presence_follows_sockets(app: &TestApp) {
             json!({ "ids": [bob_id] }),
         )
         .await;
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    app.wait_for_presence_watchers(&bob_id, 1).await;
     let status = "query($id: UUID!) { user(id: $id) { status lastSeenAt } }";
     assert_eq!(
         app.ok(Some(&ann), status, json!({ "id": bob_id })).await["user"]["status"],
@@ -332,7 +332,7 @@ async fn sockets_without_init_are_closed() {
 /// each listener hears is their real one. A sender is not told about their own sends (which
 /// read the room up to them), so theirs may stay behind only when it is 0.
 async fn unread_counts_settle_on_the_truth(app: &TestApp) {
-    let (ann, _) = app.register("ann").await;
+    let (ann, ann_id) = app.register("ann").await;
     let (bob, bob_id) = app.register("bob").await;
     let (cat, cat_id) = app.register("cat").await;
     let room = app.create_room(&ann, "busy", &[&bob_id, &cat_id]).await;
@@ -342,7 +342,9 @@ async fn unread_counts_settle_on_the_truth(app: &TestApp) {
         ws.subscribe("me", MY_EVENTS, json!({})).await;
         sockets.push(ws);
     }
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    for user in [&ann_id, &bob_id, &cat_id] {
+        app.wait_for_listeners(user, 1).await;
+    }
 
     let sends = (0..15).flat_map(|i| {
         [
@@ -357,6 +359,8 @@ async fn unread_counts_settle_on_the_truth(app: &TestApp) {
             .map(|(token, body)| app.send(token, &room, body)),
     )
     .await;
+    // Every count is published now; what is left is the sockets passing them on.
+    app.settle().await;
 
     for (token, ws) in [&ann, &bob, &cat].into_iter().zip(&mut sockets) {
         let truth = app
@@ -368,7 +372,7 @@ async fn unread_counts_settle_on_the_truth(app: &TestApp) {
             .await["room"]["unreadCount"]
             .clone();
         let mut last = None;
-        while let Got::Message(got) = ws.recv_within(Duration::from_millis(1500)).await {
+        while let Got::Message(got) = ws.recv_within(Duration::from_millis(500)).await {
             let event = &got["payload"]["data"]["myEvents"];
             if event["__typename"] == "UnreadChanged" {
                 assert_eq!(event["roomId"], room);
@@ -399,12 +403,12 @@ async fn unread_counts_follow_my_events_subscriptions(app: &TestApp) {
     let mut ws = Ws::ready(app, TRANSPORT, &bob).await;
     ws.subscribe("a", MY_EVENTS, json!({})).await;
     ws.subscribe("b", MY_EVENTS, json!({})).await;
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    app.wait_for_listeners(&bob_id, 2).await;
 
-    // The next count bob hears, on any subscription: (its id, the count).
-    async fn next_count(ws: &mut Ws) -> Option<(String, Value)> {
+    // The next count bob hears, on any subscription, within `limit`: (its id, the count).
+    async fn next_count_within(ws: &mut Ws, limit: Duration) -> Option<(String, Value)> {
         loop {
-            match ws.recv_within(Duration::from_millis(1500)).await {
+            match ws.recv_within(limit).await {
                 Got::Message(m)
                     if m["payload"]["data"]["myEvents"]["__typename"] == "UnreadChanged" =>
                 {
@@ -415,6 +419,9 @@ async fn unread_counts_follow_my_events_subscriptions(app: &TestApp) {
                 _ => return None,
             }
         }
+    }
+    async fn next_count(ws: &mut Ws) -> Option<(String, Value)> {
+        next_count_within(ws, Duration::from_secs(5)).await
     }
 
     app.send(&ann, &room, "one").await;
@@ -429,15 +436,21 @@ async fn unread_counts_follow_my_events_subscriptions(app: &TestApp) {
     );
 
     ws.send(json!({ "id": "a", "type": "complete" })).await;
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    app.wait_for_listeners(&bob_id, 1).await;
     app.send(&ann, &room, "two").await;
     assert_eq!(next_count(&mut ws).await, Some(("b".to_owned(), json!(2))));
-    assert_eq!(next_count(&mut ws).await, None, "a ended");
+    // A count for `a` would have been published in the same pass as b's, already heard.
+    app.settle().await;
+    assert_eq!(
+        next_count_within(&mut ws, Duration::from_millis(300)).await,
+        None,
+        "a ended"
+    );
 
     ws.send(json!({ "id": "b", "type": "complete" })).await;
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    app.wait_for_listeners(&bob_id, 0).await;
     ws.subscribe("c", MY_EVENTS, json!({})).await;
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    app.wait_for_listeners(&bob_id, 1).await;
     app.send(&ann, &room, "three").await;
     assert_eq!(next_count(&mut ws).await, Some(("c".to_owned(), json!(3))));
 }

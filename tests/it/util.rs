@@ -45,10 +45,22 @@ pub struct TestApp {
     sessions: Option<Arc<confab::auth::SessionCache>>,
     /// The server's SQLite writer turn (in-process servers only).
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// The server's background machinery tests wait for (in-process servers only).
+    background: Option<Background>,
     client: awc::Client,
     _database: TestDatabase,
     _blob_dir: Option<tempfile::TempDir>,
 }
+
+/// Handles on an in-process server's background work, so tests wait for it, not for time.
+struct Background {
+    unread: confab::service::unread::UnreadFeed,
+    broker: confab::realtime::SharedBroker,
+    listeners: Arc<confab::realtime::presence::Presence>,
+}
+
+/// How long the `wait_for_*` helpers wait for their condition before failing the test.
+const WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A database made for one test and removed after it.
 pub enum TestDatabase {
@@ -328,6 +340,11 @@ impl TestApp {
             .with_statement_hook(hook);
         let sessions = state.sessions.clone();
         let writer = state.writer.clone();
+        let background = Background {
+            unread: state.unread.clone(),
+            broker: state.broker.clone(),
+            listeners: state.listeners.clone(),
+        };
         let server = confab::http::server(state, listener).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -339,6 +356,7 @@ impl TestApp {
             handle: Some(handle),
             sessions: Some(sessions),
             writer: Some(writer),
+            background: Some(background),
             client: awc::Client::default(),
             _database: database,
             _blob_dir: Some(blob_dir),
@@ -356,6 +374,7 @@ impl TestApp {
             handle: None,
             sessions: None,
             writer: None,
+            background: None,
             client: awc::Client::default(),
             _database: TestDatabase::None,
             _blob_dir: None,
@@ -584,6 +603,60 @@ impl TestApp {
             .expect("an in-process server")
             .lock_owned()
             .await
+    }
+
+    fn background(&self) -> &Background {
+        self.background.as_ref().expect("an in-process server")
+    }
+
+    /// Waits until the background work queued by earlier requests is done: every unread
+    /// count they caused is published. (Messages themselves are committed before `send`
+    /// returns: the message writer answers after its batch commits.)
+    pub async fn settle(&self) {
+        self.background().unread.flush().await;
+    }
+
+    /// Waits until `condition` holds, checking it every few milliseconds; fails the test
+    /// after [`WAIT_LIMIT`].
+    async fn wait_until(&self, what: &str, condition: impl Fn(&Background) -> bool) {
+        let deadline = std::time::Instant::now() + WAIT_LIMIT;
+        while !condition(self.background()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited in vain for {what}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Waits until `room`'s events have `n` subscribers on this server (a `roomEvents`
+    /// subscription is registered some time after the socket sent it).
+    pub async fn wait_for_room_subscribers(&self, room: &str, n: usize) {
+        let topic = confab::realtime::Topic::Room(room.parse().expect("room id"));
+        self.wait_until(&format!("{n} subscribers of room {room}"), |b| {
+            b.broker.local_subscribers(topic) == n
+        })
+        .await;
+    }
+
+    /// Waits until `user`'s presence has `n` watchers (`presence` subscriptions) here.
+    pub async fn wait_for_presence_watchers(&self, user: &str, n: usize) {
+        let topic = confab::realtime::Topic::Presence(user.parse().expect("user id"));
+        self.wait_until(&format!("{n} watchers of {user}"), |b| {
+            b.broker.local_subscribers(topic) == n
+        })
+        .await;
+    }
+
+    /// Waits until `user` has `n` `myEvents` subscriptions open here (registered as a
+    /// listener, so unread counts are computed for them; ended ones are given up a moment
+    /// after the socket says `complete`).
+    pub async fn wait_for_listeners(&self, user: &str, n: usize) {
+        let user_id = user.parse().expect("user id");
+        self.wait_until(&format!("{n} myEvents subscriptions of {user}"), |b| {
+            b.listeners.local_count(user_id) == n
+        })
+        .await;
     }
 
     /// Counts the rows of `table`.
