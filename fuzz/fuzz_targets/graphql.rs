@@ -31,8 +31,9 @@
 //!
 //! One per process, on a thread with the stack of an actix worker (2 MiB, Rust's default for
 //! spawned threads): a SQLite database in a temporary directory, migrated and seeded with the
-//! demo data (`confab seed --demo`), the app built from `confab::http::routes` exactly as
-//! `confab::http::server` builds it. Mutations run; after `INPUTS_PER_DATABASE` inputs, or
+//! demo data (`confab seed --demo`), the app built from `confab::http::routes` with the schema
+//! and state `confab::http::server` gives it (the server also wraps it in its security-headers
+//! middleware, private to `confab::http`, which changes no body). Mutations run; after `INPUTS_PER_DATABASE` inputs, or
 //! when a token cannot be renewed (the fuzzer signed the user out or changed a password), the
 //! database is thrown away and a fresh one made, so it never grows without bound.
 //!
