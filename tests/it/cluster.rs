@@ -132,7 +132,11 @@ async fn two_instances_share_events_and_presence_through_redis() {
     );
 
     drop(ws);
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    // A's presence sees the socket close, then B reads it through Redis.
+    eventually(|| async {
+        on_b.ok(Some(&ann), status, json!({ "id": bob_id })).await["user"]["status"] == "OFFLINE"
+    })
+    .await;
     let seen = on_b.ok(Some(&ann), status, json!({ "id": bob_id })).await;
     assert_eq!(seen["user"]["status"], "OFFLINE");
 
