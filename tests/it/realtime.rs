@@ -44,17 +44,17 @@ fn typename(payload: &Value) -> &str {
 }
 
 async fn room_events(app: &TestApp, protocol: &'static str) {
-    let (ann, _) = app.register("ann").await;
-    let (bob, bob_id) = app.register("bob").await;
-    let room = app.create_room(&ann, "live", &[&bob_id]).await;
-    let mut ws = Ws::ready(app, protocol, &bob).await;
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    let room = ann.create_room("live", &[&bob]).await;
+    let mut ws = Ws::ready(app, protocol, &bob.token).await;
     ws.subscribe("1", ROOM_EVENTS, json!({ "room": room }))
         .await;
     // The subscription is registered some time after the socket sent it; wait for it before
     // writing.
     app.wait_for_room_subscribers(&room, 1).await;
 
-    let id = app.send(&ann, &room, "hello live").await;
+    let id = ann.send(&room, "hello live").await;
     let got = ws.next("1").await;
     assert_eq!(typename(&got), "MessageAdded", "{got}");
     let message = &got["data"]["roomEvents"]["message"];
@@ -62,8 +62,7 @@ async fn room_events(app: &TestApp, protocol: &'static str) {
     assert_eq!(message["body"], "hello live");
     assert_eq!(message["sender"]["username"], "ann");
 
-    app.ok(
-        Some(&ann),
+    ann.ok(
         "mutation($id: UUID!) { editMessage(id: $id, body: \"edited\") { id } }",
         json!({ "id": id }),
     )
@@ -72,8 +71,7 @@ async fn room_events(app: &TestApp, protocol: &'static str) {
     assert_eq!(typename(&got), "MessageEdited");
     assert_eq!(got["data"]["roomEvents"]["message"]["body"], "edited");
 
-    app.ok(
-        Some(&ann),
+    ann.ok(
         "mutation($id: UUID!) { react(messageId: $id, emoji: \"🔥\") { id } }",
         json!({ "id": id }),
     )
@@ -86,8 +84,7 @@ async fn room_events(app: &TestApp, protocol: &'static str) {
         json!([{ "emoji": "🔥", "count": 1 }])
     );
 
-    app.ok(
-        Some(&ann),
+    ann.ok(
         "mutation($r: UUID!) { setTyping(roomId: $r, typing: true) }",
         json!({ "r": room }),
     )
@@ -97,8 +94,7 @@ async fn room_events(app: &TestApp, protocol: &'static str) {
     assert_eq!(got["data"]["roomEvents"]["user"]["username"], "ann");
     assert!(got["data"]["roomEvents"]["expiresAt"].is_string());
 
-    app.ok(
-        Some(&bob),
+    bob.ok(
         "mutation($r: UUID!, $m: UUID!) { markRead(roomId: $r, messageId: $m) { role } }",
         json!({ "r": room, "m": id }),
     )
@@ -107,8 +103,7 @@ async fn room_events(app: &TestApp, protocol: &'static str) {
     assert_eq!(typename(&got), "ReceiptUpdated");
     assert_eq!(got["data"]["roomEvents"]["messageId"], id);
 
-    app.ok(
-        Some(&ann),
+    ann.ok(
         "mutation($id: UUID!) { deleteMessage(id: $id) { id } }",
         json!({ "id": id }),
     )
@@ -397,13 +392,13 @@ async fn unread_counts_settle_on_the_truth(app: &TestApp) {
 /// follows each subscription, so ending one of two keeps the counts coming on the other, and
 /// subscribing again after ending all of them brings them back.
 async fn unread_counts_follow_my_events_subscriptions(app: &TestApp) {
-    let (ann, _) = app.register("ann").await;
-    let (bob, bob_id) = app.register("bob").await;
-    let room = app.create_room(&ann, "counted", &[&bob_id]).await;
-    let mut ws = Ws::ready(app, TRANSPORT, &bob).await;
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    let room = ann.create_room("counted", &[&bob]).await;
+    let mut ws = Ws::ready(app, TRANSPORT, &bob.token).await;
     ws.subscribe("a", MY_EVENTS, json!({})).await;
     ws.subscribe("b", MY_EVENTS, json!({})).await;
-    app.wait_for_listeners(&bob_id, 2).await;
+    app.wait_for_listeners(&bob.id, 2).await;
 
     // The next count bob hears, on any subscription, within `limit`: (its id, the count).
     async fn next_count_within(ws: &mut Ws, limit: Duration) -> Option<(String, Value)> {
@@ -424,7 +419,7 @@ async fn unread_counts_follow_my_events_subscriptions(app: &TestApp) {
         next_count_within(ws, Duration::from_secs(5)).await
     }
 
-    app.send(&ann, &room, "one").await;
+    ann.send(&room, "one").await;
     let mut heard: Vec<_> = [next_count(&mut ws).await, next_count(&mut ws).await]
         .into_iter()
         .flatten()
@@ -436,8 +431,8 @@ async fn unread_counts_follow_my_events_subscriptions(app: &TestApp) {
     );
 
     ws.send(json!({ "id": "a", "type": "complete" })).await;
-    app.wait_for_listeners(&bob_id, 1).await;
-    app.send(&ann, &room, "two").await;
+    app.wait_for_listeners(&bob.id, 1).await;
+    ann.send(&room, "two").await;
     assert_eq!(next_count(&mut ws).await, Some(("b".to_owned(), json!(2))));
     // A count for `a` would have been published in the same pass as b's, already heard.
     app.settle().await;
@@ -448,9 +443,9 @@ async fn unread_counts_follow_my_events_subscriptions(app: &TestApp) {
     );
 
     ws.send(json!({ "id": "b", "type": "complete" })).await;
-    app.wait_for_listeners(&bob_id, 0).await;
+    app.wait_for_listeners(&bob.id, 0).await;
     ws.subscribe("c", MY_EVENTS, json!({})).await;
-    app.wait_for_listeners(&bob_id, 1).await;
-    app.send(&ann, &room, "three").await;
+    app.wait_for_listeners(&bob.id, 1).await;
+    ann.send(&room, "three").await;
     assert_eq!(next_count(&mut ws).await, Some(("c".to_owned(), json!(3))));
 }

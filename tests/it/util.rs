@@ -541,6 +541,17 @@ impl TestApp {
         )
     }
 
+    /// Registers `name` (password `password-<name>`) as a [`TestUser`].
+    pub async fn user(&self, name: &str) -> TestUser<'_> {
+        let (token, id) = self.register(name).await;
+        TestUser {
+            app: self,
+            name: name.to_owned(),
+            token,
+            id,
+        }
+    }
+
     /// SQL statements the server (and this test's own `db` handle) have run so far.
     pub fn statements(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
@@ -671,6 +682,41 @@ impl TestApp {
             .expect("count")
             .expect("row");
         row.try_get::<i64>("", "n").expect("n")
+    }
+}
+
+/// A user registered on a test server who signs their own requests:
+/// `let ann = app.user("ann").await; ann.ok(QUERY, vars).await`.
+pub struct TestUser<'a> {
+    pub app: &'a TestApp,
+    #[allow(dead_code)]
+    pub name: String,
+    pub token: String,
+    pub id: String,
+}
+
+// The helpers mirror `TestApp`'s; not every suite uses each of them.
+#[allow(dead_code)]
+impl TestUser<'_> {
+    /// [`TestApp::gql`] as this user.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.app.gql(Some(&self.token), query, variables).await
+    }
+
+    /// [`TestApp::ok`] as this user: fails the test on any error; returns `data`.
+    pub async fn ok(&self, query: &str, variables: Value) -> Value {
+        self.app.ok(Some(&self.token), query, variables).await
+    }
+
+    /// [`TestApp::create_room`] as this user, with `members`.
+    pub async fn create_room(&self, name: &str, members: &[&TestUser<'_>]) -> String {
+        let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+        self.app.create_room(&self.token, name, &ids).await
+    }
+
+    /// [`TestApp::send`] as this user; returns the message id.
+    pub async fn send(&self, room: &str, body: &str) -> String {
+        self.app.send(&self.token, room, body).await
     }
 }
 
