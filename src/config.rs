@@ -514,65 +514,45 @@ impl AuthConfig {
 }
 
 impl Config {
-    /// Settings for tests and tools: SQLite at `database_url`, an ephemeral port, defaults elsewhere.
-    pub fn for_database(database_url: impl Into<String>) -> Self {
-        Self {
-            database: DatabaseConfig {
-                url: database_url.into(),
-                max_connections: 8,
-                min_connections: 1,
-                acquire_timeout_secs: 5,
-                plan_cache_mode: PlanCacheMode::ForceGenericPlan,
-            },
-            http: HttpConfig {
-                bind: "127.0.0.1:0".to_owned(),
-                workers: Some(2),
-                demo_dir: None,
-            },
-            auth: AuthConfig {
-                session_ttl_hours: 720,
-            },
-            limits: LimitsConfig {
-                depth: 16,
-                complexity: 5_000,
-                persisted_queries: None,
-                persisted_queries_only: false,
-                body_bytes: 1024 * 1024,
-                batch: 10,
-                root_fields: 20,
-                aliases: 30,
-                ws_message_bytes: 64 * 1024,
-                subscriptions_per_socket: 100,
-                sockets_per_user: 10,
-                login_per_minute: 30,
-                login_failures: 5,
-                register_per_minute: 10,
-                messages_per_10s: 100,
-                uploads_per_minute: 30,
-            },
-            retention: RetentionConfig {
-                connection_log_days: 30,
-                deleted_body_days: 30,
-                maintenance_interval_secs: 600,
-            },
-            log_format: "text".to_owned(),
-            redis_url: None,
-            blobs: BlobConfig {
-                dir: PathBuf::from("./blobs"),
-                max_bytes: 10 * 1024 * 1024,
-                mime_types: ["image/jpeg", "image/png", "image/gif", "image/webp"]
-                    .map(str::to_owned)
-                    .to_vec(),
-            },
-            otel: OtelConfig {
-                endpoint: None,
-                service_name: "confab".to_owned(),
-            },
-            exposure: ExposureConfig {
-                introspection: true,
-                metrics_bind: None,
-                metrics_token: None,
-            },
+    /// Every setting at its built-in default. The defaults are written once, in the clap
+    /// attributes above; this reads them back, ignoring the environment.
+    pub fn defaults() -> Self {
+        let command = Cli::command().mut_args(|arg| arg.env(None));
+        let parsed = command
+            .try_get_matches_from(["confab"])
+            .map_err(anyhow::Error::from)
+            .and_then(|matches| Ok(Cli::from_arg_matches(&matches)?));
+        match parsed {
+            Ok(cli) => cli.config,
+            // Only a default that does not parse as its own type gets here: a bug in this
+            // file, which the unit test below catches.
+            Err(err) => panic!("the built-in settings do not parse: {err}"),
         }
+    }
+
+    /// Settings for tests and tools: the defaults with the database at `database_url`, an
+    /// ephemeral port, two HTTP workers and a smaller pool.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        let mut config = Self::defaults();
+        config.database.url = database_url.into();
+        config.database.max_connections = 8;
+        config.http.bind = "127.0.0.1:0".to_owned();
+        config.http.workers = Some(2);
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn defaults_come_from_the_flags() {
+        let config = Config::defaults();
+        assert_eq!(config.limits.depth, 16);
+        assert_eq!(config.limits.complexity, 5_000);
+        assert_eq!(config.database.max_connections, 16);
+        assert!(config.exposure.introspection);
+        assert_eq!(config.http.bind, "127.0.0.1:8080");
     }
 }

@@ -21,14 +21,9 @@ pub mod types;
 pub use context::{load, load_many, state, viewer};
 pub use pipeline::Pipeline;
 
-/// Nesting deeper than this is refused before execution.
-pub const MAX_DEPTH: usize = 16;
-/// The summed cost of the fields of one operation (a field costs 1, a page `first` times more).
-pub const MAX_COMPLEXITY: usize = 5_000;
-
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// The schema with its limits but without runtime data.
+/// The schema without runtime data; [`build_schema`] adds the configured limits.
 pub fn schema_builder()
 -> SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
     Schema::build(
@@ -48,8 +43,6 @@ pub fn schema_builder()
     .override_output_type_description::<query::ContactConnection>(
         "A page of contacts (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
     )
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
 }
 
 /// The executable schema, holding the shared state, behind the request pipeline. The schema

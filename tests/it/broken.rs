@@ -9,24 +9,36 @@ use serde_json::json;
 
 use crate::util::{TestApp, TestDatabase, first_error};
 
+/// A server process, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `confab serve` with its log (JSON lines) written to `log`.
-async fn serve(url: &str, log: &std::path::Path) -> (Child, String) {
+async fn serve(url: &str, log: &std::path::Path) -> (Server, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_confab"))
-        .arg("serve")
-        .env("CONFAB_DATABASE_URL", url)
-        .env("CONFAB_BIND", format!("127.0.0.1:{port}"))
-        .env("CONFAB_WORKERS", "1")
-        .env("CONFAB_LOG_FORMAT", "json")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::from(std::fs::File::create(log).unwrap()))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Server(
+        Command::new(env!("CARGO_BIN_EXE_confab"))
+            .arg("serve")
+            .env("CONFAB_DATABASE_URL", url)
+            .env("CONFAB_BIND", format!("127.0.0.1:{port}"))
+            .env("CONFAB_WORKERS", "1")
+            .env("CONFAB_LOG_FORMAT", "json")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::from(std::fs::File::create(log).unwrap()))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let client = awc::Client::default();
     for _ in 0..150 {
@@ -73,7 +85,7 @@ async fn delete_user_unchecked(url: &str, id: &str) {
 async fn broken_reference_answers_internal(database: TestDatabase, url: String) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("confab.log");
-    let (mut child, base) = serve(&url, &log).await;
+    let (server, base) = serve(&url, &log).await;
     let app = TestApp::remote(&base);
     let (ann, ann_id) = app.register("ann").await;
     let (bob, bob_id) = app.register("bob").await;
@@ -105,8 +117,7 @@ async fn broken_reference_answers_internal(database: TestDatabase, url: String) 
     let found = text.lines().any(|line| {
         line.contains(&request_id) && line.contains("broken reference") && line.contains(&ann_id)
     });
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert!(found, "no log line with {request_id}:\n{text}");
     drop(database);
 }

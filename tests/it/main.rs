@@ -12,6 +12,7 @@ mod authz;
 mod blobs;
 mod broken;
 mod cluster;
+mod config_doc;
 mod contacts;
 mod corpus;
 mod demo;
