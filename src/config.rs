@@ -289,10 +289,9 @@ pub struct DatabaseConfig {
 /// Confab's statements look rows up by key (ids, a room's timeline, the rooms of a page), and
 /// a plan made once per statement and connection serves every run as well as one made for
 /// each run's values. PostgreSQL's default (`auto`) plans the first five runs for their values
-/// and then keeps doing so for the list statements of the DataLoaders: planning a 20-room
-/// member list took 0.77 ms and chose a sequential scan (1.27 ms) where the kept plan reads
-/// the index (0.13 ms planning once, 0.30 ms per run). Quick A/B on the nested benchmark
-/// workload: 361-410 -> 419-452 req/s (README, Performance).
+/// and then keeps doing so for the list statements of the DataLoaders, whose plans for their
+/// values were slower to make and to run than the one kept (docs/performance.md, "PostgreSQL
+/// connections", has the measurements).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 #[clap(rename_all = "snake_case")]
 pub enum PlanCacheMode {

@@ -116,8 +116,8 @@ impl AppState {
     /// PostgreSQL the copy gets a pool of its own, a share of `--db-max-connections`
     /// (`db::worker_pool`): a tokio socket is driven by the runtime that opened it, and with
     /// one pool for all, a worker's statements ran on connections opened by the other worker
-    /// or the main runtime, so every answer woke a second thread to wake the first. Quick A/B,
-    /// 10 s of wrk, PostgreSQL, benchmark data: see README, "A pool per HTTP worker".
+    /// or the main runtime, so every answer woke a second thread to wake the first (measured
+    /// in docs/performance.md, "PostgreSQL connections").
     /// Background work (the message writer, unread counters) keeps the shared pool.
     pub fn for_worker(&self, workers: usize) -> Self {
         let mut state = self.clone();

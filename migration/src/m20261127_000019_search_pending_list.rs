@@ -3,7 +3,7 @@
 //! exceeds `gin_pending_list_limit` (4 MB by default), inside whichever INSERT crossed the
 //! limit. Sends reach the database through one writer (group commit), so at ~5,000 sends/s
 //! every send waited behind a 60-100 ms merge every ~4 s. With a 256 kB list each merge is a
-//! sixteenth of that, and sends measured no slower (README, Performance). On SQLite (FTS5,
+//! sixteenth of that, and sends measured no slower (docs/performance.md). On SQLite (FTS5,
 //! kept by triggers) nothing changes.
 
 use sea_orm_migration::prelude::*;
