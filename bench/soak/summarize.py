@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reads bench/results/soak-*.txt and prints, per window, the requests per second and the
-server's CPU per request (ms, from the srv_cpu% column), then the p99 range per kind over the
+CPU per request (ms) of the server and of PostgreSQL (srv_cpu%, pg_cpu% columns), then the p99 range per kind over the
 windows after the warm-up. Standard library only.
 
     python3 bench/soak/summarize.py bench/results/soak-sqlite-<stamp>.txt [--warmup 300]
@@ -24,7 +24,7 @@ def main() -> None:
             rows.append(dict(zip(header, line.split("\t"))))
     kinds = [h[:-2] for h in header if h.endswith("_n")]
     prev_t = 0.0
-    print("t_s\treq/s\tsrv_cpu_ms/req\trss_mib\tload1\tskipped")
+    print("t_s\treq/s\tsrv_cpu_ms/req\tpg_cpu_ms/req\trss_mib\tload1\tskipped")
     for r in rows:
         t = float(r["t_s"])
         dt = max(t - prev_t, 1e-9)
@@ -32,8 +32,10 @@ def main() -> None:
         n = sum(int(r[f"{k}_n"]) for k in kinds)
         cpu = float(r["srv_cpu%"]) if r["srv_cpu%"] not in ("-", "") else float("nan")
         ms = cpu / 100 * dt * 1000 / n if n else float("nan")
+        pg = float(r["pg_cpu%"]) if r["pg_cpu%"] not in ("-", "") else float("nan")
+        pg_ms = pg / 100 * dt * 1000 / n if n else float("nan")
         skipped = next((e.split("=")[1] for e in r["errors"].split(",") if e.startswith("skipped=")), "0")
-        print(f"{t:.0f}\t{n / dt:.0f}\t{ms:.2f}\t{r['rss_mib']}\t{r['load1']}\t{skipped}")
+        print(f"{t:.0f}\t{n / dt:.0f}\t{ms:.2f}\t{pg_ms:.2f}\t{r['rss_mib']}\t{r['load1']}\t{skipped}")
     full = [r for r in rows[:-1] if float(r["t_s"]) >= a.warmup]  # the last row is the drain
     if full:
         print()
