@@ -13,7 +13,7 @@ use crate::blobstore::{BlobStore, DirStore};
 use crate::config::Config;
 use crate::mail::{LogMailer, Mailer};
 use crate::realtime::local::LocalBroker;
-use crate::realtime::presence::{HEARTBEAT, Kind, Presence};
+use crate::realtime::online::{HEARTBEAT, Kind, Presence};
 use crate::realtime::redis::RedisBroker;
 use crate::realtime::{Event, SharedBroker, Topic};
 use crate::service::message_writer::MessageWriter;

@@ -25,7 +25,7 @@ use async_graphql::{
 };
 
 /// A type that can write some selections of itself without async-graphql's per-field futures.
-pub trait Direct: ObjectType {
+pub trait FastPath: ObjectType {
     /// What a selection may need loaded before it is written (reactions, a sender).
     type Loaded: Send + Sync;
 
@@ -42,7 +42,7 @@ pub trait Direct: ObjectType {
         selection: &SelectionSet,
     ) -> impl Future<Output = Option<Self::Loaded>> + Send;
 
-    /// The value of a field [`Direct::writes`] accepted; `None` if it cannot after all.
+    /// The value of a field [`FastPath::writes`] accepted; `None` if it cannot after all.
     fn field(
         &self,
         ctx: &ContextSelectionSet<'_>,
@@ -51,11 +51,11 @@ pub trait Direct: ObjectType {
     ) -> Option<Value>;
 }
 
-/// `T` as an output: its selections answered by [`Direct`] where it can, else by `T`'s own
+/// `T` as an output: its selections answered by [`FastPath`] where it can, else by `T`'s own
 /// resolvers. In the schema it is `T`.
 pub struct Fast<T>(pub T);
 
-impl<T: Direct> OutputType for Fast<T> {
+impl<T: FastPath> OutputType for Fast<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }
@@ -84,11 +84,11 @@ impl<T: Direct> OutputType for Fast<T> {
 /// Whether [`object`] can write all of `selection` on a `T`: every selection in it is a field
 /// without arguments or directives that `T` writes (or `__typename`), or a fragment on `T`
 /// without directives, and no response key comes twice (async-graphql merges those).
-pub fn writable<T: Direct>(ctx: &ContextSelectionSet<'_>, selection: &SelectionSet) -> bool {
+pub fn writable<T: FastPath>(ctx: &ContextSelectionSet<'_>, selection: &SelectionSet) -> bool {
     walk::<T>(ctx, selection, &mut Vec::new())
 }
 
-fn walk<'s, T: Direct>(
+fn walk<'s, T: FastPath>(
     ctx: &'s ContextSelectionSet<'_>,
     selection: &'s SelectionSet,
     keys: &mut Vec<&'s Name>,
@@ -130,7 +130,7 @@ fn walk<'s, T: Direct>(
 
 /// `object`'s answer to `selection`, which [`writable`] accepted; `None` if a field could not
 /// be written after all.
-pub fn object<T: Direct>(
+pub fn object<T: FastPath>(
     ctx: &ContextSelectionSet<'_>,
     selection: &SelectionSet,
     object: &T,
@@ -146,7 +146,7 @@ pub fn object<T: Direct>(
     })
 }
 
-fn collect<T: Direct>(
+fn collect<T: FastPath>(
     ctx: &ContextSelectionSet<'_>,
     selection: &SelectionSet,
     object: &T,
@@ -195,8 +195,8 @@ pub fn selects(ctx: &ContextSelectionSet<'_>, selection: &SelectionSet, name: &s
 }
 
 /// A nullable child object's answer: null, or `object(...)` on its selection. A child is
-/// written with what its parent loaded; its own [`Direct::load`] is not called.
-pub fn child<T: Direct>(
+/// written with what its parent loaded; its own [`FastPath::load`] is not called.
+pub fn child<T: FastPath>(
     ctx: &ContextSelectionSet<'_>,
     field: &Field,
     value: Option<&T>,
@@ -209,7 +209,7 @@ pub fn child<T: Direct>(
 }
 
 /// A list of child objects' answers (written as in [`child`]).
-pub fn list<'a, T: Direct + 'a>(
+pub fn list<'a, T: FastPath + 'a>(
     ctx: &ContextSelectionSet<'_>,
     field: &Field,
     values: impl IntoIterator<Item = &'a T>,
@@ -245,9 +245,9 @@ mod tests {
     };
     use serde_json::json;
 
-    use super::{Direct, Fast};
+    use super::{Fast, FastPath};
 
-    /// Says which path answered it: its resolvers answer "resolvers", [`Direct`] "direct".
+    /// Says which path answered it: its resolvers answer "resolvers", [`FastPath`] "fast".
     struct Probe;
 
     #[Object]
@@ -265,7 +265,7 @@ mod tests {
         }
     }
 
-    impl Direct for Probe {
+    impl FastPath for Probe {
         type Loaded = ();
 
         fn writes(_: &ContextSelectionSet<'_>, field: &Field) -> bool {
@@ -277,7 +277,7 @@ mod tests {
         }
 
         fn field(&self, _: &ContextSelectionSet<'_>, (): &(), _: &Field) -> Option<Value> {
-            Some(Value::String("direct".to_owned()))
+            Some(Value::String("fast".to_owned()))
         }
     }
 
@@ -310,13 +310,13 @@ mod tests {
         ] {
             assert_eq!(
                 answer(query).await,
-                json!({ "probe": { "path": "direct" } }),
+                json!({ "probe": { "path": "fast" } }),
                 "{query}"
             );
         }
         assert_eq!(
             answer("{ probe { p: path kind: __typename } }").await,
-            json!({ "probe": { "p": "direct", "kind": "Probe" } })
+            json!({ "probe": { "p": "fast", "kind": "Probe" } })
         );
     }
 

@@ -7,7 +7,7 @@ use async_graphql::{Schema, SchemaBuilder};
 use crate::state::AppState;
 
 mod context;
-pub mod direct;
+pub mod fastpath;
 mod introspection;
 pub mod limits;
 pub mod loaders;

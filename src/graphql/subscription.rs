@@ -13,7 +13,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use crate::auth;
-use crate::graphql::direct::Fast;
+use crate::graphql::fastpath::Fast;
 use crate::graphql::types::event::{
     ContactRequested, MemberJoined, MemberLeft, MessageAdded, MessageDeleted, MessageEdited,
     MyEvent, Notification, NotificationAdded, PresenceChanged, ReactionChanged, ReceiptUpdated,
@@ -21,7 +21,7 @@ use crate::graphql::types::event::{
 };
 use crate::graphql::types::{Message, Room, RoomMember, UserStatus, utc};
 use crate::graphql::{state, viewer};
-use crate::realtime::presence::Presence;
+use crate::realtime::online::Presence;
 use crate::realtime::{Event, Topic};
 use crate::service;
 

@@ -6,7 +6,7 @@
 //! instance sees what was written through another). Presence lives in [`presence`].
 
 pub mod local;
-pub mod presence;
+pub mod online;
 pub mod redis;
 pub mod redis_link;
 

@@ -480,7 +480,7 @@ async fn pages_of(
                  CROSS JOIN LATERAL ({}) m) \
                  SELECT {message_columns}, {} FROM m LEFT JOIN users u \
                  ON u.id = m.sender_id AND u.id IN (SELECT sender_id FROM m)",
-                sql::rows(room_ids.len()),
+                sql::values_list(room_ids.len()),
                 one_room("r.id", false),
                 rows::columns::<users::Model>("u"),
             )
@@ -622,7 +622,7 @@ pub async fn reactions(
         format!(
             "(VALUES {}) AS k(id) CROSS JOIN LATERAL \
              (SELECT * FROM message_reactions WHERE message_id = k.id OFFSET 0) r",
-            sql::rows(message_ids.len()),
+            sql::values_list(message_ids.len()),
         )
     } else {
         format!(

@@ -31,7 +31,7 @@ pub fn list(n: usize) -> String {
 }
 
 /// `(?), (?), (?)` for `n` values: a one-column `VALUES` list, one row per value.
-pub fn rows(n: usize) -> String {
+pub fn values_list(n: usize) -> String {
     vec!["(?)"; n].join(", ")
 }
 
@@ -46,6 +46,6 @@ mod tests {
         let s = stmt(DatabaseBackend::Sqlite, "a = ?", vec![]);
         assert_eq!(s.sql, "a = ?");
         assert_eq!(list(3), "?, ?, ?");
-        assert_eq!(rows(2), "(?), (?)");
+        assert_eq!(values_list(2), "(?), (?)");
     }
 }

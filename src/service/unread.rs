@@ -17,7 +17,7 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::realtime::presence::Presence;
+use crate::realtime::online::Presence;
 use crate::realtime::{Event, SharedBroker, Topic};
 use crate::service::sql;
 

@@ -1,5 +1,5 @@
 //! Messages, members, senders and reactions are written straight from the models when a
-//! selection allows it (`graphql::direct`), and by their resolvers otherwise. Both must give
+//! selection allows it (`graphql::fastpath`), and by their resolvers otherwise. Both must give
 //! the same answer: every field either path writes, for an administrator and a member.
 
 use serde_json::{Value, json};

@@ -56,7 +56,7 @@ pub struct TestApp {
 struct Background {
     unread: confab::service::unread::UnreadFeed,
     broker: confab::realtime::SharedBroker,
-    listeners: Arc<confab::realtime::presence::Presence>,
+    listeners: Arc<confab::realtime::online::Presence>,
 }
 
 /// How long the `wait_for_*` helpers wait for their condition before failing the test.

@@ -5,7 +5,7 @@ use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
 use crate::auth::{self, Viewer};
-use crate::graphql::direct::Fast;
+use crate::graphql::fastpath::Fast;
 use crate::graphql::types::room::MessageConnection;
 use crate::graphql::types::{Message, Room, cursor};
 use crate::graphql::{state, viewer};

@@ -7,7 +7,7 @@ use entity::notifications;
 use uuid::Uuid;
 
 use super::{Message, Room, RoomMember, User, UserStatus, utc};
-use crate::graphql::direct::Fast;
+use crate::graphql::fastpath::Fast;
 use crate::graphql::load;
 use crate::graphql::loaders::UserId;
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::blob::Attachment;
 use super::room::Room;
 use super::{User, utc};
-use crate::graphql::direct::{self, Direct};
+use crate::graphql::fastpath::{self, FastPath};
 use crate::graphql::loaders::{AttachmentsOf, MessageId, ReactionsOn, ReadersOf, RoomId, UserId};
 use crate::graphql::{load, viewer};
 
@@ -135,15 +135,15 @@ pub struct MessageLoads {
     reactions: Option<Vec<ReactionGroup>>,
 }
 
-impl Direct for Message {
+impl FastPath for Message {
     type Loaded = MessageLoads;
 
     fn writes(ctx: &ContextSelectionSet<'_>, field: &Field) -> bool {
         match field.name.node.as_str() {
             "id" | "roomId" | "kind" | "body" | "deletedBody" | "epoch" | "createdAt"
             | "editedAt" | "deletedAt" => true,
-            "sender" => direct::writable::<User>(ctx, &field.selection_set.node),
-            "reactions" => direct::writable::<ReactionGroup>(ctx, &field.selection_set.node),
+            "sender" => fastpath::writable::<User>(ctx, &field.selection_set.node),
+            "reactions" => fastpath::writable::<ReactionGroup>(ctx, &field.selection_set.node),
             _ => false,
         }
     }
@@ -153,8 +153,8 @@ impl Direct for Message {
         ctx: &ContextSelectionSet<'_>,
         selection: &SelectionSet,
     ) -> Option<MessageLoads> {
-        let wants_sender = self.sender.is_none() && direct::selects(ctx, selection, "sender");
-        let wants_reactions = direct::selects(ctx, selection, "reactions");
+        let wants_sender = self.sender.is_none() && fastpath::selects(ctx, selection, "sender");
+        let wants_reactions = fastpath::selects(ctx, selection, "reactions");
         // Together, as the resolvers would: each waits on its loader's batch.
         let (sender, reactions) = futures_util::join!(
             async {
@@ -186,20 +186,20 @@ impl Direct for Message {
     ) -> Option<Value> {
         let m = &self.model;
         Some(match field.name.node.as_str() {
-            "id" => direct::scalar(&m.id),
-            "roomId" => direct::scalar(&m.room_id),
+            "id" => fastpath::scalar(&m.id),
+            "roomId" => fastpath::scalar(&m.room_id),
             "kind" => self.kind_of().into(),
-            "body" => direct::text(self.visible_body()),
-            "deletedBody" => direct::text(self.moderated_body(ctx)),
-            "epoch" => direct::nullable(m.epoch.as_ref()),
-            "createdAt" => direct::scalar(&utc(m.created_at)),
-            "editedAt" => direct::nullable(m.edited_at.map(utc).as_ref()),
-            "deletedAt" => direct::nullable(m.deleted_at.map(utc).as_ref()),
+            "body" => fastpath::text(self.visible_body()),
+            "deletedBody" => fastpath::text(self.moderated_body(ctx)),
+            "epoch" => fastpath::nullable(m.epoch.as_ref()),
+            "createdAt" => fastpath::scalar(&utc(m.created_at)),
+            "editedAt" => fastpath::nullable(m.edited_at.map(utc).as_ref()),
+            "deletedAt" => fastpath::nullable(m.deleted_at.map(utc).as_ref()),
             "sender" => {
                 let joined = self.sender.clone().map(User::shared);
-                direct::child(ctx, field, joined.as_ref().or(loaded.sender.as_ref()), &())?
+                fastpath::child(ctx, field, joined.as_ref().or(loaded.sender.as_ref()), &())?
             }
-            "reactions" => direct::list(ctx, field, loaded.reactions.as_ref()?, &())?,
+            "reactions" => fastpath::list(ctx, field, loaded.reactions.as_ref()?, &())?,
             _ => return None,
         })
     }
@@ -356,13 +356,13 @@ impl ReactionGroup {
     }
 }
 
-impl Direct for ReactionGroup {
+impl FastPath for ReactionGroup {
     type Loaded = ();
 
     fn writes(ctx: &ContextSelectionSet<'_>, field: &Field) -> bool {
         match field.name.node.as_str() {
             "emoji" | "count" | "reactedByMe" => true,
-            "users" => direct::writable::<User>(ctx, &field.selection_set.node),
+            "users" => fastpath::writable::<User>(ctx, &field.selection_set.node),
             _ => false,
         }
     }
@@ -375,7 +375,7 @@ impl Direct for ReactionGroup {
         Some(match field.name.node.as_str() {
             "emoji" => Value::String(self.emoji.clone()),
             "count" => Value::from(self.users.len() as i32),
-            "users" => direct::list(ctx, field, &self.users, &())?,
+            "users" => fastpath::list(ctx, field, &self.users, &())?,
             "reactedByMe" => Value::Boolean(self.reacted_by_me),
             _ => return None,
         })

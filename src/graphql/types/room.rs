@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::cursor;
 use super::message::Message;
 use super::{User, utc};
-use crate::graphql::direct::{self, Direct, Fast};
+use crate::graphql::fastpath::{self, Fast, FastPath};
 use crate::graphql::loaders::{LastMessageOf, Member, MembersOf, MessagesOf, UnreadIn, UserId};
 use crate::graphql::{load, viewer};
 use crate::service::member::Role;
@@ -265,14 +265,14 @@ impl RoomMember {
     }
 }
 
-impl Direct for RoomMember {
+impl FastPath for RoomMember {
     /// The member, when selected.
     type Loaded = Option<User>;
 
     fn writes(ctx: &ContextSelectionSet<'_>, field: &Field) -> bool {
         match field.name.node.as_str() {
             "roomId" | "role" | "joinedAt" | "leftAt" | "lastReadMessageId" => true,
-            "user" => direct::writable::<User>(ctx, &field.selection_set.node),
+            "user" => fastpath::writable::<User>(ctx, &field.selection_set.node),
             _ => false,
         }
     }
@@ -282,7 +282,7 @@ impl Direct for RoomMember {
         ctx: &ContextSelectionSet<'_>,
         selection: &SelectionSet,
     ) -> Option<Option<User>> {
-        if !direct::selects(ctx, selection, "user") {
+        if !fastpath::selects(ctx, selection, "user") {
             return Some(None);
         }
         self.load_user(ctx).await.ok().map(Some)
@@ -296,12 +296,12 @@ impl Direct for RoomMember {
     ) -> Option<Value> {
         let m = &self.model;
         Some(match field.name.node.as_str() {
-            "user" => direct::object(ctx, &field.selection_set.node, user.as_ref()?, &())?,
-            "roomId" => direct::scalar(&m.room_id),
+            "user" => fastpath::object(ctx, &field.selection_set.node, user.as_ref()?, &())?,
+            "roomId" => fastpath::scalar(&m.room_id),
             "role" => MemberRole::from(Role::parse(&m.role)).into(),
-            "joinedAt" => direct::scalar(&utc(m.joined_at)),
-            "leftAt" => direct::nullable(m.left_at.map(utc).as_ref()),
-            "lastReadMessageId" => direct::nullable(m.last_read_message_id.as_ref()),
+            "joinedAt" => fastpath::scalar(&utc(m.joined_at)),
+            "leftAt" => fastpath::nullable(m.left_at.map(utc).as_ref()),
+            "lastReadMessageId" => fastpath::nullable(m.last_read_message_id.as_ref()),
             _ => return None,
         })
     }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{cursor, utc};
 use crate::auth;
-use crate::graphql::direct::{self, Direct};
+use crate::graphql::fastpath::{self, FastPath};
 use crate::graphql::loaders::Connected;
 use crate::graphql::query::room::{RoomConnection, rooms_of};
 use crate::graphql::{load, state, viewer};
@@ -111,7 +111,7 @@ impl User {
     }
 }
 
-impl Direct for User {
+impl FastPath for User {
     type Loaded = ();
 
     fn writes(_: &ContextSelectionSet<'_>, field: &Field) -> bool {
@@ -136,18 +136,18 @@ impl Direct for User {
     fn field(&self, ctx: &ContextSelectionSet<'_>, (): &(), field: &Field) -> Option<Value> {
         let m = &self.model;
         Some(match field.name.node.as_str() {
-            "id" => direct::scalar(&m.id),
+            "id" => fastpath::scalar(&m.id),
             "username" => Value::String(m.username.clone()),
             "displayName" => Value::String(m.display_name.clone()),
-            "email" => direct::text(self.own_email(ctx)),
+            "email" => fastpath::text(self.own_email(ctx)),
             "role" => self.role_of().into(),
             "chosenStatus" => self.own_status(ctx).map_or(Value::Null, Value::from),
-            "lastSeenAt" => direct::nullable(m.last_seen_at.map(utc).as_ref()),
+            "lastSeenAt" => fastpath::nullable(m.last_seen_at.map(utc).as_ref()),
             "emailVerified" => self
                 .own_email_verified(ctx)
                 .map_or(Value::Null, Value::Boolean),
-            "avatarBlobId" => direct::text(m.avatar_blob_id.as_deref()),
-            "createdAt" => direct::scalar(&utc(m.created_at)),
+            "avatarBlobId" => fastpath::text(m.avatar_blob_id.as_deref()),
+            "createdAt" => fastpath::scalar(&utc(m.created_at)),
             _ => return None,
         })
     }
