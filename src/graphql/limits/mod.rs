@@ -18,15 +18,14 @@
 use std::collections::HashMap;
 
 use async_graphql::parser::types::{Directive, ExecutableDocument, Field, Selection, SelectionSet};
-use async_graphql::{Positioned, ServerError, Variables};
-use async_graphql_value::{ConstValue, Value};
+use async_graphql::{Positioned, ServerError};
 
 use crate::config::LimitsConfig;
 
-/// Deepest nesting of brackets in a document's text, and of lists and objects in variables.
-/// A query at the depth limit (16) with nested input objects stays far below it; the parser
-/// itself allows selection sets only 64 deep.
-pub const MAX_NESTING: usize = 64;
+mod input;
+
+pub use input::{MAX_NESTING, check_text, check_variables};
+use input::{constant, literal, refuse};
 
 #[derive(Clone, Copy)]
 pub struct ShapeLimits {
@@ -47,116 +46,6 @@ impl From<&LimitsConfig> for ShapeLimits {
             expanded: config.complexity.saturating_mul(2),
         }
     }
-}
-
-fn refuse(message: String) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", "BAD_USER_INPUT");
-    error
-}
-
-fn nul() -> ServerError {
-    refuse("strings may not contain U+0000 (NUL)".to_owned())
-}
-
-fn too_deep() -> ServerError {
-    refuse(format!(
-        "values and selections may be nested at most {MAX_NESTING} deep"
-    ))
-}
-
-/// Checks a document's text before it is parsed: bracket nesting and NUL characters. One pass
-/// over the bytes, skipping comments and strings as the GraphQL lexer does.
-pub fn check_text(query: &str) -> Result<(), ServerError> {
-    let bytes = query.as_bytes();
-    if bytes.contains(&0) {
-        return Err(nul());
-    }
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
-                    i += 1;
-                }
-            }
-            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                i += 3;
-                while i < bytes.len() {
-                    if bytes[i..].starts_with(b"\\\"\"\"") {
-                        i += 4;
-                    } else if bytes[i..].starts_with(b"\"\"\"") {
-                        i += 3;
-                        break;
-                    } else {
-                        i += 1;
-                    }
-                }
-                continue;
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() {
-                    match bytes[i] {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        // A string cannot span lines: the parser stops here too, and what
-                        // follows is counted.
-                        b'\n' | b'\r' => break,
-                        _ => i += 1,
-                    }
-                }
-                continue;
-            }
-            b'[' | b'{' | b'(' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Err(too_deep());
-                }
-            }
-            b']' | b'}' | b')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    Ok(())
-}
-
-/// Checks variables: nesting and NUL characters, without recursion.
-pub fn check_variables(variables: &Variables) -> Result<(), ServerError> {
-    let mut stack: Vec<(&ConstValue, usize)> = Vec::new();
-    for (name, value) in variables.iter() {
-        if name.contains('\0') {
-            return Err(nul());
-        }
-        stack.push((value, 1));
-    }
-    while let Some((value, depth)) = stack.pop() {
-        if depth > MAX_NESTING {
-            return Err(too_deep());
-        }
-        match value {
-            ConstValue::String(s) if s.contains('\0') => return Err(nul()),
-            ConstValue::List(items) => stack.extend(items.iter().map(|v| (v, depth + 1))),
-            ConstValue::Object(fields) => {
-                for (key, v) in fields {
-                    if key.contains('\0') {
-                        return Err(nul());
-                    }
-                    stack.push((v, depth + 1));
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 /// What a selection set costs, its fragment spreads expanded.
@@ -245,32 +134,6 @@ fn directives(list: &[Positioned<Directive>]) -> Result<(), ServerError> {
         }
     }
     Ok(())
-}
-
-/// Refuses a literal value holding U+0000, without recursion.
-fn literal(value: &Value) -> Result<(), ServerError> {
-    let mut stack = vec![value];
-    while let Some(value) = stack.pop() {
-        match value {
-            Value::String(s) if s.contains('\0') => return Err(nul()),
-            Value::List(items) => stack.extend(items),
-            Value::Object(fields) => {
-                for (key, v) in fields {
-                    if key.contains('\0') {
-                        return Err(nul());
-                    }
-                    stack.push(v);
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// Refuses a constant (a variable's default) holding U+0000.
-fn constant(value: &ConstValue) -> Result<(), ServerError> {
-    literal(&value.clone().into_value())
 }
 
 /// The fragment names spread directly in `set`, at any level of it.
@@ -398,19 +261,6 @@ impl ShapeLimits {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn text_nesting_skips_strings_and_comments() {
-        let deep = "[".repeat(MAX_NESTING + 1);
-        assert!(check_text(&format!("{{ a(x: {deep}) }}")).is_err());
-        assert!(check_text(&format!("{{ a(x: \"{deep}\") }}")).is_ok());
-        assert!(check_text(&format!("{{ a(x: \"\"\"{deep}\\\"\"\"{deep}\"\"\") }}")).is_ok());
-        assert!(check_text(&format!("{{ a # {deep}\n }}")).is_ok());
-        // An escaped quote does not end the string; a line break does.
-        assert!(check_text(&format!("{{ a(x: \"\\\"{deep}\") }}")).is_ok());
-        assert!(check_text(&format!("{{ a(x: \"\n{deep}\") }}")).is_err());
-        assert!(check_text("{ a(x: \"\0\") }").is_err());
-    }
 
     #[test]
     fn fragment_costs_are_linear_and_cycles_refused() {
