@@ -16,6 +16,7 @@
 //!   for <id> already exists". The legacy protocol keeps async-graphql's behaviour.
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -135,36 +136,20 @@ async fn serve(
         tokio::select! {
             frame = incoming.next() => match frame {
                 Some(Ok(AggregatedMessage::Text(text))) => {
-                    match gate.admit(&text) {
-                        Admit::Forward => {
-                            if to_protocol.send(text.to_string()).await.is_err() {
-                                break None;
-                            }
-                        }
-                        Admit::Refuse(reply) => {
-                            let Some(s) = session.as_mut() else { break None };
-                            if s.text(reply).await.is_err() {
-                                break None;
-                            }
-                        }
-                        Admit::Close(code, reason) => break Some((code, reason)),
+                    if let ControlFlow::Break(close) =
+                        take_text(&mut gate, text.to_string(), &to_protocol, &mut session).await
+                    {
+                        break close;
                     }
                 }
                 Some(Ok(AggregatedMessage::Binary(bytes))) => match String::from_utf8(bytes.to_vec()) {
-                    Ok(text) => match gate.admit(&text) {
-                        Admit::Forward => {
-                            if to_protocol.send(text).await.is_err() {
-                                break None;
-                            }
+                    Ok(text) => {
+                        if let ControlFlow::Break(close) =
+                            take_text(&mut gate, text, &to_protocol, &mut session).await
+                        {
+                            break close;
                         }
-                        Admit::Refuse(reply) => {
-                            let Some(s) = session.as_mut() else { break None };
-                            if s.text(reply).await.is_err() {
-                                break None;
-                            }
-                        }
-                        Admit::Close(code, reason) => break Some((code, reason)),
-                    },
+                    }
                     Err(_) => break Some((1007, "frames must be UTF-8 JSON".to_owned())),
                 },
                 Some(Ok(AggregatedMessage::Ping(bytes))) => {
@@ -226,6 +211,33 @@ async fn serve(
     if let Some(v) = viewer {
         went_offline(&state, &v).await;
     }
+}
+
+/// Passes one client message through the gate: on to the protocol, answered here, or the
+/// socket closed (`Break` with the close code, or `None` when the socket is gone).
+async fn take_text(
+    gate: &mut Gate,
+    text: String,
+    to_protocol: &mpsc::Sender<String>,
+    session: &mut Option<Session>,
+) -> ControlFlow<Option<(u16, String)>> {
+    match gate.admit(&text) {
+        Admit::Forward => {
+            if to_protocol.send(text).await.is_err() {
+                return ControlFlow::Break(None);
+            }
+        }
+        Admit::Refuse(reply) => {
+            let Some(s) = session.as_mut() else {
+                return ControlFlow::Break(None);
+            };
+            if s.text(reply).await.is_err() {
+                return ControlFlow::Break(None);
+            }
+        }
+        Admit::Close(code, reason) => return ControlFlow::Break(Some((code, reason))),
+    }
+    ControlFlow::Continue(())
 }
 
 /// Why the init callback refused the connection, if it did: the close code to use.
