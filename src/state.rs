@@ -178,21 +178,8 @@ impl AppState {
 
     /// Publishes an event; call after the write it describes has committed.
     pub fn publish(&self, topic: Topic, event: Event) {
-        publish_to(&self.broker, topic, event);
+        crate::realtime::publish_to(&self.broker, topic, event);
     }
-}
-
-/// [`AppState::publish`] for tasks that hold the broker rather than the state.
-pub fn publish_to(broker: &SharedBroker, topic: Topic, event: Event) {
-    let kind = match topic {
-        Topic::Room(_) => "room",
-        Topic::User(_) => "user",
-        Topic::Presence(_) => "presence",
-        Topic::Session(_) => "session",
-        Topic::Auth => "auth",
-    };
-    metrics::counter!("confab_events_published_total", "topic" => kind).increment(1);
-    broker.publish(topic, event);
 }
 
 /// Applies other instances' `ViewerChanged` events to this one's cache (its own were applied

@@ -136,6 +136,19 @@ pub trait Broker: Send + Sync + 'static {
 /// The broker as shared by the server.
 pub type SharedBroker = Arc<dyn Broker>;
 
+/// [`crate::state::AppState::publish`] for tasks that hold the broker rather than the state.
+pub fn publish_to(broker: &SharedBroker, topic: Topic, event: Event) {
+    let kind = match topic {
+        Topic::Room(_) => "room",
+        Topic::User(_) => "user",
+        Topic::Presence(_) => "presence",
+        Topic::Session(_) => "session",
+        Topic::Auth => "auth",
+    };
+    metrics::counter!("confab_events_published_total", "topic" => kind).increment(1);
+    broker.publish(topic, event);
+}
+
 /// A user model fit to travel: no password hash or TOTP secret (nor when a code was last used).
 pub fn public_user(mut user: users::Model) -> users::Model {
     user.password_hash = String::new();

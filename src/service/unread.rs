@@ -137,7 +137,7 @@ async fn publish_rooms(
     }
     for (room_id, users) in listeners {
         for (user_id, unread_count) in unread_for(db, room_id, &users).await? {
-            crate::state::publish_to(
+            crate::realtime::publish_to(
                 broker,
                 Topic::User(user_id),
                 Event::UnreadChanged {
