@@ -6,9 +6,9 @@
 //!
 //! Resolved tokens are remembered per process for [`CACHE_TTL`] ([`SessionCache`]), so most
 //! requests skip the session lookup. Every write that changes what a viewer is (its session
-//! revoked, its user row updated) goes through [`AppState::viewer_changed`], which forgets the
-//! entry here at once and tells the other instances (an [`Event::ViewerChanged`] on
-//! [`Topic::Auth`]), so a revoked token is refused by the next request on this instance and
+//! revoked, its user row updated) goes through [`crate::state::AppState::viewer_changed`], which forgets the
+//! entry here at once and tells the other instances (an [`crate::realtime::Event::ViewerChanged`] on
+//! [`crate::realtime::Topic::Auth`]), so a revoked token is refused by the next request on this instance and
 //! within a broker hop everywhere else.
 
 use argon2::Argon2;
@@ -17,19 +17,15 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use entity::{sessions, users};
+use entity::users;
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::store::kinds::UserRole;
 
 const TOKEN_PREFIX: &str = "cfb_";
-/// `last_active_at` is written at most this often per session, so reads stay reads.
-const ACTIVITY_GRANULARITY_SECS: i64 = 60;
 /// How long a resolved token is used without asking the database again. A change made
 /// behind the API's back (an UPDATE in a SQL shell) shows after this long.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
@@ -49,7 +45,7 @@ impl Viewer {
     }
 
     pub fn is_admin(&self) -> bool {
-        self.user.role == "admin"
+        self.user.role == UserRole::Admin
     }
 }
 
@@ -97,7 +93,7 @@ struct Entries {
 }
 
 impl SessionCache {
-    fn get(&self, token_hash: &str) -> (Option<Viewer>, u64) {
+    pub(crate) fn get(&self, token_hash: &str) -> (Option<Viewer>, u64) {
         let Ok(entries) = self.0.lock() else {
             return (None, u64::MAX);
         };
@@ -109,7 +105,7 @@ impl SessionCache {
         (viewer, entries.generation)
     }
 
-    fn put(&self, token_hash: String, viewer: Viewer, until: Instant, generation: u64) {
+    pub(crate) fn put(&self, token_hash: String, viewer: Viewer, until: Instant, generation: u64) {
         if let Ok(mut entries) = self.0.lock()
             && entries.generation == generation
         {
@@ -160,53 +156,6 @@ impl SessionCache {
             entries.by_user.clear();
         }
     }
-}
-
-/// Resolves a bearer token to its viewer: the session must exist, be unrevoked and unexpired,
-/// and its user not deleted. `Ok(None)` for any token that does not pass.
-pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Viewer>> {
-    let token_hash = hash_token(token);
-    let (cached, generation) = state.sessions.get(&token_hash);
-    if cached.is_some() {
-        return Ok(cached);
-    }
-    let now = Utc::now();
-    let found = sessions::Entity::find()
-        .filter(sessions::Column::TokenHash.eq(token_hash.as_str()))
-        .filter(sessions::Column::RevokedAt.is_null())
-        .filter(sessions::Column::ExpiresAt.gt(now))
-        .find_also_related(users::Entity)
-        .one(&state.db)
-        .await?;
-    let Some((session, Some(user))) = found else {
-        return Ok(None);
-    };
-    if user.deleted_at.is_some() {
-        return Ok(None);
-    }
-    let session_id = session.id;
-    let left = (session.expires_at.to_utc() - now)
-        .to_std()
-        .unwrap_or_default();
-    let until = Instant::now() + left.min(CACHE_TTL);
-    if (now - session.last_active_at.to_utc()).num_seconds() >= ACTIVITY_GRANULARITY_SECS {
-        let mut active: sessions::ActiveModel = session.into();
-        active.last_active_at = Set(crate::service::now());
-        // In the writer turn (`service::writer`): on SQLite a write outside it sleeps in the
-        // busy handler while the message writer holds the lock, and under a stream of sends
-        // one such request took 1,044 ms (the benchmark's 5,000 sessions all came due within
-        // seconds).
-        let recorded = active.update(&*crate::service::writer(state).await).await;
-        if let Err(err) = recorded {
-            // Activity is advisory; failing to record it must not fail the request.
-            tracing::warn!(%session_id, error = %err, "could not record session activity");
-        }
-    }
-    let viewer = Viewer { user, session_id };
-    state
-        .sessions
-        .put(token_hash, viewer.clone(), until, generation);
-    Ok(Some(viewer))
 }
 
 /// Hashes a password with argon2id (default parameters) off the async executor.
@@ -270,7 +219,7 @@ mod tests {
     }
 
     fn viewer(user_id: Uuid, session_id: Uuid) -> Viewer {
-        let at = crate::service::now();
+        let at = crate::db::now();
         Viewer {
             user: users::Model {
                 id: user_id,
@@ -278,7 +227,7 @@ mod tests {
                 email: "ann@example.com".to_owned(),
                 display_name: "Ann".to_owned(),
                 password_hash: String::new(),
-                role: "user".to_owned(),
+                role: UserRole::User.as_str().to_owned(),
                 status: "online".to_owned(),
                 last_seen_at: None,
                 email_verified_at: None,

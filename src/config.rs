@@ -114,9 +114,9 @@ impl Config {
     /// The settings as `name = value` lines, with passwords in URLs and the metrics token hidden.
     pub fn describe(&self) -> String {
         let mut shown = self.clone();
-        shown.database.url = crate::db::redact(&shown.database.url);
-        shown.redis_url = shown.redis_url.as_deref().map(crate::db::redact);
-        shown.otel.endpoint = shown.otel.endpoint.as_deref().map(crate::db::redact);
+        shown.database.url = redact(&shown.database.url);
+        shown.redis_url = shown.redis_url.as_deref().map(redact);
+        shown.otel.endpoint = shown.otel.endpoint.as_deref().map(redact);
         if shown.exposure.metrics_token.is_some() {
             shown.exposure.metrics_token = Some("<hidden>".to_owned());
         }
@@ -538,6 +538,25 @@ impl Config {
         config.http.bind = "127.0.0.1:0".to_owned();
         config.http.workers = Some(2);
         config
+    }
+}
+
+/// The URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
     }
 }
 

@@ -1,11 +1,16 @@
 //! Confab: a real-time chat backend serving a chat product's whole data layer as one GraphQL API.
 //!
 //! Read it top-down: [`http`] hands a request to [`graphql`], whose resolvers are thin and call
-//! [`service`], where the rules live; services talk to the database through the generated
-//! `entity` crate. The schema itself is defined by the `migration` crate.
+//! [`service`], where the rules live; services reach the database through the generated
+//! `entity` crate for plain row calls and through [`store`] for every query beyond those. The
+//! schema itself is defined by the `migration` crate. Each layer imports only those below it
+//! (docs/architecture.md).
 //!
 //! - [`config`]: command line and environment settings
-//! - [`db`]: connecting (SQLite or PostgreSQL) and migrating
+//! - [`db`]: connecting (SQLite or PostgreSQL), migrating, write transactions
+//! - [`store`]: batched reads, pages, search and retention; hand-written SQL
+//! - [`workers`]: message group commit, the unread feed, rate limits, housekeeping
+//! - [`realtime`]: events and the broker that fans them out
 //! - [`auth`]: bearer tokens, password hashing, the [`auth::Viewer`]
 //! - [`error`]: the one error type and its `extensions.code`
 //! - [`seed`]: sample data for `confab seed --demo`
@@ -24,7 +29,9 @@ pub mod realtime;
 pub mod seed;
 pub mod service;
 pub mod state;
+pub mod store;
 pub mod telemetry;
+pub mod workers;
 
 use std::net::TcpListener;
 
@@ -98,7 +105,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.http.bind))?;
     tracing::info!(
         address = %listener.local_addr()?,
-        database = %db::redact(&config.database.url),
+        database = %config::redact(&config.database.url),
         "confab listening; GraphiQL at /"
     );
     let metrics_listener = match &config.exposure.metrics_bind {
@@ -113,7 +120,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(db.clone(), config)?;
     let every =
         std::time::Duration::from_secs(state.config.retention.maintenance_interval_secs.max(1));
-    let maintenance = tokio::spawn(service::maintenance::run(state.clone(), every));
+    let maintenance = tokio::spawn(workers::maintenance::run(
+        state.db.clone(),
+        state.writer.clone(),
+        state.config.retention.clone(),
+        every,
+    ));
     let metrics = match metrics_listener {
         Some(listener) => Some(http::metrics_server(state.clone(), listener)?),
         None => None,

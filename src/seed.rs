@@ -10,7 +10,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth;
-use crate::service::room::direct_key;
+use crate::service::membership::Role;
+use crate::service::membership::direct_key;
+use crate::store::kinds::{MessageKind, RoomKind, UserRole};
 
 pub const DEMO_PASSWORD: &str = "confab-demo";
 const DEMO_USERS: [(&str, &str); 5] = [
@@ -45,7 +47,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
     let hash = auth::hash_password(DEMO_PASSWORD.to_owned())
         .await
         .map_err(|err| anyhow::anyhow!("hashing the demo password: {err:?}"))?;
-    let now = crate::service::now();
+    let now = crate::db::now();
     let start = now - Duration::days(7);
     let txn = db.begin().await?;
 
@@ -57,7 +59,13 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
             email: Set(format!("{name}@demo.confab.dev")),
             display_name: Set((*display).to_owned()),
             password_hash: Set(hash.clone()),
-            role: Set(if *name == "ann" { "admin" } else { "user" }.to_owned()),
+            role: Set(if *name == "ann" {
+                UserRole::Admin
+            } else {
+                UserRole::User
+            }
+            .as_str()
+            .to_owned()),
             status: Set("offline".to_owned()),
             created_at: Set(start),
             updated_at: Set(start),
@@ -79,7 +87,13 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
         let created = start + Duration::minutes(index as i64);
         rooms::Entity::insert(rooms::ActiveModel {
             id: Set(room_id),
-            kind: Set(if direct.is_some() { "direct" } else { "group" }.to_owned()),
+            kind: Set(if direct.is_some() {
+                RoomKind::Direct
+            } else {
+                RoomKind::Group
+            }
+            .as_str()
+            .to_owned()),
             name: Set((!name.is_empty()).then(|| name.to_owned())),
             topic: Set((!name.is_empty()).then(|| format!("All things {name}"))),
             created_by: Set(ids[0]),
@@ -95,7 +109,9 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
             room_members::ActiveModel {
                 room_id: Set(room_id),
                 user_id: Set(*user),
-                role: Set(if i == 0 { "owner" } else { "member" }.to_owned()),
+                role: Set(if i == 0 { Role::Owner } else { Role::Member }
+                    .as_str()
+                    .to_owned()),
                 joined_at: Set(created),
                 ..Default::default()
             }
@@ -110,7 +126,7 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
                     id: Set(Uuid::now_v7()),
                     room_id: Set(room_id),
                     sender_id: Set(Some(members[i % members.len()])),
-                    kind: Set("text".to_owned()),
+                    kind: Set(MessageKind::Text.as_str().to_owned()),
                     body: Set(Some(format!("{} (#{i})", LINES[i % LINES.len()]))),
                     created_at: Set(at),
                     ..Default::default()
@@ -211,7 +227,7 @@ pub async fn bench(db: &DatabaseConnection) -> anyhow::Result<String> {
     let users_at = utc("2024-01-01T00:00:00Z")?;
     let rooms_at = utc("2024-06-01T00:00:00Z")?;
     let messages_at = utc("2025-01-01T00:00:00Z")?;
-    let now = crate::service::now();
+    let now = crate::db::now();
     let txn = db.begin().await?;
 
     let users = (0..BENCH_USERS).map(|u| {
@@ -222,7 +238,13 @@ pub async fn bench(db: &DatabaseConnection) -> anyhow::Result<String> {
             email: Set(format!("user{u:04}@bench.confab.dev")),
             display_name: Set(format!("User {u} {}", BENCH_NAMES[(u % 8) as usize])),
             password_hash: Set(hash.clone()),
-            role: Set(if u == 0 { "admin" } else { "user" }.to_owned()),
+            role: Set(if u == 0 {
+                UserRole::Admin
+            } else {
+                UserRole::User
+            }
+            .as_str()
+            .to_owned()),
             status: Set("offline".to_owned()),
             created_at: Set(at),
             updated_at: Set(at),
@@ -244,7 +266,7 @@ pub async fn bench(db: &DatabaseConnection) -> anyhow::Result<String> {
         let at = rooms_at + Duration::hours(r as i64);
         rooms::ActiveModel {
             id: Set(bench_room(r)),
-            kind: Set("group".to_owned()),
+            kind: Set(RoomKind::Group.as_str().to_owned()),
             name: Set(Some(format!("room-{r:03}"))),
             created_by: Set(bench_user(bench_member(r, 0))),
             epoch: Set(0),
@@ -276,7 +298,7 @@ pub async fn bench(db: &DatabaseConnection) -> anyhow::Result<String> {
             id: Set(bench_message(i)),
             room_id: Set(bench_room(r)),
             sender_id: Set(Some(bench_user(bench_member(r, (i / 500) % 10)))),
-            kind: Set("text".to_owned()),
+            kind: Set(MessageKind::Text.as_str().to_owned()),
             body: Set(Some(format!(
                 "Message {i} in room {r}: {}",
                 "lorem ipsum dolor ".repeat(1 + (i % 7) as usize)

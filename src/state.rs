@@ -11,14 +11,15 @@ use uuid::Uuid;
 
 use crate::blobstore::{BlobStore, DirStore};
 use crate::config::Config;
+use crate::db;
 use crate::mail::{LogMailer, Mailer};
 use crate::realtime::local::LocalBroker;
 use crate::realtime::online::{HEARTBEAT, Kind, Presence};
 use crate::realtime::redis::RedisBroker;
 use crate::realtime::{Event, SharedBroker, Topic};
-use crate::service::message_writer::MessageWriter;
-use crate::service::ratelimit::RateLimiter;
-use crate::service::unread::UnreadFeed;
+use crate::workers::message_writer::MessageWriter;
+use crate::workers::ratelimit::RateLimiter;
+use crate::workers::unread::UnreadFeed;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -34,7 +35,7 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Signed-in viewers by token, kept fresh through [`AppState::viewer_changed`].
     pub sessions: Arc<crate::auth::SessionCache>,
-    /// SQLite write transactions queue here for their turn (see `service::write_txn`).
+    /// SQLite write transactions queue here for their turn (see `db::begin_write`).
     pub writer: Arc<tokio::sync::Mutex<()>>,
     /// Text messages are written in batches through here (group commit).
     pub messages: MessageWriter,
@@ -53,6 +54,16 @@ pub struct AppState {
 pub type StatementHook = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
 
 impl AppState {
+    /// A write transaction in this process's writer turn (see [`db::begin_write`]).
+    pub async fn write_txn(&self) -> Result<db::WriteTxn, sea_orm::DbErr> {
+        db::begin_write(&self.db, &self.writer).await
+    }
+
+    /// The pool for one statement that writes, in the writer turn (see [`db::Writer`]).
+    pub async fn writer(&self) -> db::Writer<'_> {
+        db::writer(&self.db, &self.writer).await
+    }
+
     /// Wires the broker and presence: in-process, or through Redis when `redis_url` is set.
     /// Must run inside the tokio runtime (the Redis links are background tasks).
     pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {

@@ -494,7 +494,7 @@ async fn serve(
                     Token::Admin => (1, "ann"),
                     _ => (0, "bob"),
                 };
-                let valid = confab::auth::resolve_token(&state, &tokens[slot])
+                let valid = confab::service::session::resolve_token(&state, &tokens[slot])
                     .await
                     .is_ok_and(|viewer| viewer.is_some());
                 if !valid {

@@ -15,9 +15,9 @@ use sea_orm::DbErr;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::service;
-use crate::service::page::{Page, Slice};
 use crate::state::AppState;
+use crate::store::page::{Page, Slice};
+use crate::{service, store};
 
 /// Largest batch sent to the database in one statement: a level of 50 rooms with 100
 /// messages each is one statement, well below the bind-parameter limits of SQLite (32,766)
@@ -119,7 +119,7 @@ impl Loader<UserId> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[UserId]) -> Loaded<UserId, users::Model> {
-        let rows = service::user::many(&self.state.db, ids(keys, |k| k.0)).await?;
+        let rows = store::user::many(&self.state.db, ids(keys, |k| k.0)).await?;
         Ok(shared(rows.into_iter().map(|u| (UserId(u.id), u))))
     }
 }
@@ -129,7 +129,7 @@ impl Loader<RoomId> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[RoomId]) -> Loaded<RoomId, rooms::Model> {
-        let rows = service::room::many(&self.state.db, ids(keys, |k| k.0)).await?;
+        let rows = store::room::many(&self.state.db, ids(keys, |k| k.0)).await?;
         Ok(shared(rows.into_iter().map(|r| (RoomId(r.id), r))))
     }
 }
@@ -139,7 +139,7 @@ impl Loader<MessageId> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[MessageId]) -> Loaded<MessageId, messages::Model> {
-        let rows = service::message::many(&self.state.db, ids(keys, |k| k.0)).await?;
+        let rows = store::message::many(&self.state.db, ids(keys, |k| k.0)).await?;
         Ok(shared(rows.into_iter().map(|m| (MessageId(m.id), m))))
     }
 }
@@ -147,14 +147,14 @@ impl Loader<MessageId> for Loaders {
 /// A member with their user, fetched together so `member.user` costs nothing more.
 pub type Member = (room_members::Model, Option<users::Model>);
 /// A message with its sender, fetched together so `message.sender` costs nothing more.
-pub use crate::service::message::MessageWithSender;
+pub use crate::store::message::MessageWithSender;
 
 impl Loader<MembersOf> for Loaders {
     type Value = Arc<Vec<Member>>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[MembersOf]) -> Loaded<MembersOf, Vec<Member>> {
-        let rows = service::member::active_in(&self.state.db, ids(keys, |k| k.0)).await?;
+        let rows = store::member::active_in(&self.state.db, ids(keys, |k| k.0)).await?;
         let mut grouped: HashMap<MembersOf, Vec<Member>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
@@ -172,7 +172,7 @@ impl Loader<LastMessageOf> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[LastMessageOf]) -> Loaded<LastMessageOf, MessageWithSender> {
-        let found = service::message::last_in_rooms(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let found = store::message::last_in_rooms(&self.state.db, &ids(keys, |k| k.0)).await?;
         Ok(shared(
             found
                 .into_iter()
@@ -190,7 +190,7 @@ impl Loader<UnreadIn> for Loaders {
             return Ok(HashMap::new());
         };
         let counts =
-            service::message::unread_counts(&self.state.db, viewer_id, &ids(keys, |k| k.0)).await?;
+            store::message::unread_counts(&self.state.db, viewer_id, &ids(keys, |k| k.0)).await?;
         Ok(shared(
             keys.iter()
                 .map(|k| (*k, counts.get(&k.0).copied().unwrap_or(0))),
@@ -199,14 +199,14 @@ impl Loader<UnreadIn> for Loaders {
 }
 
 impl Loader<ReactionsOn> for Loaders {
-    type Value = Arc<Vec<service::message::Reaction>>;
+    type Value = Arc<Vec<store::message::Reaction>>;
     type Error = LoadError;
 
     async fn load(
         &self,
         keys: &[ReactionsOn],
-    ) -> Loaded<ReactionsOn, Vec<service::message::Reaction>> {
-        let mut found = service::message::reactions(&self.state.db, &ids(keys, |k| k.0)).await?;
+    ) -> Loaded<ReactionsOn, Vec<store::message::Reaction>> {
+        let mut found = store::message::reactions(&self.state.db, &ids(keys, |k| k.0)).await?;
         Ok(shared(
             keys.iter()
                 .map(|k| (*k, found.remove(&k.0).unwrap_or_default())),
@@ -219,14 +219,14 @@ impl Loader<ReadersOf> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[ReadersOf]) -> Loaded<ReadersOf, Vec<users::Model>> {
-        let found = service::message::readers(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let found = store::message::readers(&self.state.db, &ids(keys, |k| k.0)).await?;
         let mut user_ids: Vec<Uuid> = found.values().flatten().copied().collect();
         user_ids.sort_unstable();
         user_ids.dedup();
         let users: HashMap<Uuid, users::Model> = if user_ids.is_empty() {
             HashMap::new()
         } else {
-            service::user::many(&self.state.db, user_ids)
+            store::user::many(&self.state.db, user_ids)
                 .await?
                 .into_iter()
                 .map(|u| (u.id, u))
@@ -247,7 +247,7 @@ impl Loader<MessagesOf> for Loaders {
     type Error = LoadError;
 
     /// Keys asking for the same page shape share one statement, which brings the senders too
-    /// (`service::message::pages`).
+    /// (`store::message::pages`).
     async fn load(&self, keys: &[MessagesOf]) -> Loaded<MessagesOf, Slice<MessageWithSender>> {
         let mut by_page: HashMap<Page, Vec<Uuid>> = HashMap::new();
         for key in keys {
@@ -255,7 +255,7 @@ impl Loader<MessagesOf> for Loaders {
         }
         let mut slices = HashMap::new();
         for (page, rooms) in by_page {
-            let pages = service::message::pages(&self.state.db, &rooms, page).await?;
+            let pages = store::message::pages(&self.state.db, &rooms, page).await?;
             slices.extend(
                 pages
                     .into_iter()

@@ -120,7 +120,7 @@ impl Subscription {
     ) -> Result<impl Stream<Item = RoomEvent> + use<>> {
         let viewer = auth::require(viewer(ctx))?;
         let state = state(ctx)?;
-        service::room::require_member(&state.db, viewer, room_id).await?;
+        service::membership::require_member(&state.db, viewer, room_id).await?;
         let me = viewer.id();
         let rx = state.broker.subscribe(Topic::Room(room_id));
         Ok(events(

@@ -22,7 +22,10 @@ pub async fn get(
         .and_then(|value| value.to_str().ok())
         .and_then(auth::bearer);
     let viewer = match token {
-        Some(token) => auth::resolve_token(&state, token).await.ok().flatten(),
+        Some(token) => crate::service::session::resolve_token(&state, token)
+            .await
+            .ok()
+            .flatten(),
         None => None,
     };
     let Some(viewer) = viewer else {

@@ -5,10 +5,12 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use uuid::Uuid;
 
 use crate::auth::{self, ClientInfo, Viewer};
+use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
 use crate::service::{security, validate};
 use crate::state::AppState;
+use crate::store::kinds::UserRole;
 
 pub struct RegisterInput {
     pub username: String,
@@ -61,15 +63,15 @@ pub async fn register(
     ensure_free(state, users::Column::Email, &email, "email").await?;
     let password_hash = auth::hash_password(input.password).await?;
 
-    let now = super::now();
-    let txn = super::write_txn(state).await?;
+    let now = now();
+    let txn = state.write_txn().await?;
     let user = users::ActiveModel {
         id: Set(Uuid::now_v7()),
         username: Set(username),
         email: Set(email),
         display_name: Set(display_name),
         password_hash: Set(password_hash),
-        role: Set("user".to_owned()),
+        role: Set(UserRole::User.as_str().to_owned()),
         status: Set("online".to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
@@ -125,7 +127,7 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
     } else {
         None
     };
-    let writer = super::writer(state).await;
+    let writer = state.writer().await;
     if let Some(step) = step
         && !security::claim_code_step(&*writer, user.id, step).await?
     {
@@ -175,8 +177,8 @@ pub async fn revoke(state: &AppState, viewer: &Viewer, session_id: Uuid) -> ApiR
         .ok_or_else(|| ApiError::NotFound("session not found".to_owned()))?;
     if session.revoked_at.is_none() {
         let mut active: sessions::ActiveModel = session.into();
-        active.revoked_at = Set(Some(super::now()));
-        active.update(&*super::writer(state).await).await?;
+        active.revoked_at = Set(Some(now()));
+        active.update(&*state.writer().await).await?;
         state.viewer_changed(viewer.id(), Some(session_id));
         // Open sockets of the session close when they hear this.
         state.publish(
@@ -192,7 +194,7 @@ pub async fn sessions(state: &AppState, viewer: &Viewer) -> ApiResult<Vec<sessio
     Ok(sessions::Entity::find()
         .filter(sessions::Column::UserId.eq(viewer.id()))
         .filter(sessions::Column::RevokedAt.is_null())
-        .filter(sessions::Column::ExpiresAt.gt(super::now()))
+        .filter(sessions::Column::ExpiresAt.gt(now()))
         .order_by_desc(sessions::Column::CreatedAt)
         .order_by_desc(sessions::Column::Id)
         .all(&state.db)
@@ -206,7 +208,7 @@ async fn open_session(
     client: ClientInfo,
 ) -> ApiResult<(String, sessions::Model)> {
     let token = auth::new_token();
-    let now = super::now();
+    let now = now();
     let session = sessions::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),

@@ -1,13 +1,13 @@
 //! Instance-wide figures and the moderation views, for administrators.
 
 use entity::{blobs, messages, rooms, users};
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
-use crate::service::page::{Page, Slice, keyset};
-use crate::service::sql;
 use crate::state::AppState;
+use crate::store;
+use crate::store::page::{Page, Slice, keyset};
 
 pub struct Stats {
     pub users: u64,
@@ -16,11 +16,6 @@ pub struct Stats {
     pub blobs: u64,
     pub storage_bytes: i64,
     pub active_sockets: u64,
-}
-
-#[derive(FromQueryResult)]
-struct Total {
-    total: Option<i64>,
 }
 
 pub fn require_admin(viewer: &Viewer) -> ApiResult<()> {
@@ -35,13 +30,7 @@ pub fn require_admin(viewer: &Viewer) -> ApiResult<()> {
 pub async fn stats(state: &AppState, viewer: &Viewer) -> ApiResult<Stats> {
     require_admin(viewer)?;
     let db = &state.db;
-    let storage = Total::find_by_statement(sql::stmt(
-        db.get_database_backend(),
-        "SELECT CAST(SUM(size) AS BIGINT) AS total FROM blobs",
-        vec![],
-    ))
-    .one(db)
-    .await?;
+    let storage_bytes = store::blob::bytes_stored(db).await?;
     Ok(Stats {
         users: users::Entity::find()
             .filter(users::Column::DeletedAt.is_null())
@@ -56,7 +45,7 @@ pub async fn stats(state: &AppState, viewer: &Viewer) -> ApiResult<Stats> {
             .count(db)
             .await?,
         blobs: blobs::Entity::find().count(db).await?,
-        storage_bytes: storage.and_then(|t| t.total).unwrap_or(0),
+        storage_bytes,
         active_sockets: state.presence.local_sockets() as u64,
     })
 }

@@ -4,15 +4,14 @@
 
 use entity::{attachments, blob_uploads, blobs};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::db::now;
 use crate::error::{ApiError, ApiResult};
-use crate::service::{now, sql, write_txn};
 use crate::state::AppState;
+use crate::store;
 
 /// Most attachments on one message.
 pub const ATTACHMENTS_MAX: usize = 10;
@@ -59,7 +58,7 @@ pub async fn upload(state: &AppState, uploader: Uuid, bytes: Vec<u8>) -> ApiResu
         .map_err(ApiError::internal)?;
 
     let at = now();
-    let txn = write_txn(state).await?;
+    let txn = state.write_txn().await?;
     ignore_duplicate(
         blobs::Entity::insert(blobs::ActiveModel {
             id: Set(id.clone()),
@@ -126,11 +125,6 @@ pub async fn uploaded_by(db: &impl ConnectionTrait, user_id: Uuid, id: &str) -> 
         .is_some())
 }
 
-#[derive(FromQueryResult)]
-struct Found {
-    id: String,
-}
-
 /// The blobs of `ids` that `user_id` may read: uploaded by them, or attached to a message
 /// (not deleted) in a room they belong to.
 pub async fn readable(
@@ -142,23 +136,7 @@ pub async fn readable(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = sql::list(ids.len());
-    let query = format!(
-        "SELECT blob_id AS id FROM blob_uploads WHERE user_id = ? AND blob_id IN ({list}) \
-         UNION \
-         SELECT a.blob_id AS id FROM attachments a \
-           JOIN messages m ON m.id = a.message_id AND m.deleted_at IS NULL \
-           JOIN room_members rm ON rm.room_id = m.room_id AND rm.user_id = ? AND rm.left_at IS NULL \
-         WHERE a.blob_id IN ({list})"
-    );
-    let mut values: Vec<sea_orm::Value> = vec![user_id.into()];
-    values.extend(ids.iter().map(|id| sea_orm::Value::from(id.clone())));
-    values.push(user_id.into());
-    values.extend(ids.iter().map(|id| sea_orm::Value::from(id.clone())));
-    let rows = Found::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    Ok(store::blob::readable(db, user_id, &ids).await?)
 }
 
 /// A blob `user_id` may read, or None (missing and forbidden look the same).
@@ -174,22 +152,9 @@ pub async fn get(state: &AppState, user_id: Uuid, id: &str) -> ApiResult<Option<
         .await?)
 }
 
-#[derive(FromQueryResult)]
-struct Total {
-    total: Option<i64>,
-}
-
 /// Bytes of the distinct blobs `user_id` uploaded.
 pub async fn storage_used(state: &AppState, user_id: Uuid) -> ApiResult<i64> {
-    let query = "SELECT CAST(SUM(b.size) AS BIGINT) AS total FROM blob_uploads u JOIN blobs b ON b.id = u.blob_id WHERE u.user_id = ?";
-    let row = Total::find_by_statement(sql::stmt(
-        state.db.get_database_backend(),
-        query,
-        vec![user_id.into()],
-    ))
-    .one(&state.db)
-    .await?;
-    Ok(row.and_then(|r| r.total).unwrap_or(0))
+    Ok(store::blob::bytes_uploaded_by(&state.db, user_id).await?)
 }
 
 /// Checks attachment ids for a message by `sender`: at most ten, distinct, each readable.

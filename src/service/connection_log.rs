@@ -3,16 +3,15 @@
 
 use chrono::{DateTime, Duration, FixedOffset};
 use entity::connection_logs;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
+use crate::db::now;
 use crate::error::{ApiError, ApiResult};
-use crate::service::room::require_member;
-use crate::service::{now, validate};
+use crate::service::membership::require_member;
+use crate::service::validate;
 use crate::state::AppState;
 
 pub const EVENTS: [&str; 4] = ["connected", "disconnected", "reconnected", "quality"];
@@ -82,7 +81,7 @@ pub async fn log(
         metrics: Set(metrics.map(Metrics::to_json)),
         created_at: Set(now()),
     }
-    .insert(&*super::writer(state).await)
+    .insert(&*state.writer().await)
     .await?;
     Ok(())
 }
@@ -165,15 +164,6 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     }
     let rank = (p * sorted.len() as f64).ceil().max(1.0) as usize;
     sorted.get(rank.min(sorted.len()) - 1).copied()
-}
-
-/// Deletes logs older than `days`; returns how many.
-pub async fn cleanup(db: &impl ConnectionTrait, days: i64) -> Result<u64, sea_orm::DbErr> {
-    let done = connection_logs::Entity::delete_many()
-        .filter(connection_logs::Column::CreatedAt.lt(now() - Duration::days(days)))
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected)
 }
 
 #[cfg(test)]

@@ -9,11 +9,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Viewer;
+use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
-use crate::service::page::{Page, Slice, keyset};
-use crate::service::{notification, now, write_txn};
+use crate::service::notification;
 use crate::state::AppState;
+use crate::store::page::{Page, Slice, keyset};
 
 pub const PENDING: &str = "pending";
 pub const ACCEPTED: &str = "accepted";
@@ -89,7 +90,7 @@ async fn write_pair(
 pub async fn request(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResult<contacts::Model> {
     target(state, viewer, other).await?;
     let me = viewer.id();
-    let txn = write_txn(state).await?;
+    let txn = state.write_txn().await?;
     let result = match get(&*txn, me, other).await? {
         Some(c) if c.status == BLOCKED && c.requested_by == me => {
             return Err(ApiError::Conflict(
@@ -131,7 +132,7 @@ pub async fn request(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResul
 /// Accepts `other`'s pending request.
 pub async fn accept(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResult<contacts::Model> {
     let me = viewer.id();
-    let txn = write_txn(state).await?;
+    let txn = state.write_txn().await?;
     let row = match get(&*txn, me, other).await? {
         Some(c) if c.status == ACCEPTED => c,
         Some(c) if c.status == PENDING && c.requested_by == other => {
@@ -146,7 +147,7 @@ pub async fn accept(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResult
 /// Declines a request, withdraws one's own, removes a contact, or lifts one's own block.
 pub async fn decline(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResult<bool> {
     let me = viewer.id();
-    let txn = write_txn(state).await?;
+    let txn = state.write_txn().await?;
     match get(&*txn, me, other).await? {
         Some(c) if c.status == BLOCKED && c.requested_by != me => {
             return Err(ApiError::NotFound("no contact with that user".to_owned()));
@@ -179,7 +180,7 @@ pub async fn decline(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResul
 pub async fn block(state: &AppState, viewer: &Viewer, other: Uuid) -> ApiResult<contacts::Model> {
     target(state, viewer, other).await?;
     let me = viewer.id();
-    let txn = write_txn(state).await?;
+    let txn = state.write_txn().await?;
     let row = match get(&*txn, me, other).await? {
         // Already blocked by them: keep their block in force, the caller sees it as blocked too.
         Some(c) if c.status == BLOCKED => c,

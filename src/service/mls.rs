@@ -7,19 +7,19 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, FixedOffset};
 use entity::{key_packages, messages, rooms};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
+use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic, public_user};
-use crate::service::room::require_member;
-use crate::service::{now, sql, validate, write_txn};
+use crate::service::membership::require_member;
+use crate::service::validate;
 use crate::state::AppState;
+use crate::store;
+use crate::store::kinds::MessageKind;
 
 pub const CIPHERTEXT_MAX: usize = 256 * 1024;
 pub const KEY_PACKAGE_MAX: usize = 64 * 1024;
@@ -65,7 +65,7 @@ pub async fn send(
 ) -> ApiResult<messages::Model> {
     let bytes = decode("ciphertext", &input.ciphertext, CIPHERTEXT_MAX)?;
     require_member(&state.db, viewer, input.room_id).await?;
-    let txn = write_txn(state).await?;
+    let txn = state.write_txn().await?;
     let stale = || ApiError::Conflict("stale epoch: fetch the room's epoch and retry".to_owned());
     match input.kind {
         CipherKind::Commit => {
@@ -96,10 +96,11 @@ pub async fn send(
         sender_id: sea_orm::Set(Some(viewer.id())),
         kind: sea_orm::Set(
             if input.kind == CipherKind::Commit {
-                "commit"
+                MessageKind::Commit
             } else {
-                "app"
+                MessageKind::App
             }
+            .as_str()
             .to_owned(),
         ),
         body: sea_orm::Set(None),
@@ -180,7 +181,7 @@ pub async fn publish(
             consumed_by: sea_orm::Set(None),
         });
     }
-    let txn = write_txn(state).await?;
+    let txn = state.write_txn().await?;
     let before = count_all(&*txn, viewer.id()).await?;
     let inserted = key_packages::Entity::insert_many(rows)
         .on_conflict(
@@ -220,32 +221,7 @@ pub async fn claim(
     cipher_suite: i32,
 ) -> ApiResult<Option<key_packages::Model>> {
     let cipher_suite = suite(cipher_suite)?;
-    let backend = state.db.get_database_backend();
-    let lock = if backend == DatabaseBackend::Postgres {
-        "FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
-    let query = format!(
-        "UPDATE key_packages SET consumed_at = ?, consumed_by = ? WHERE id = ( \
-           SELECT id FROM key_packages WHERE owner_id = ? AND cipher_suite = ? \
-             AND consumed_at IS NULL AND expires_at > ? \
-           ORDER BY created_at, id LIMIT 1 {lock}) \
-         RETURNING *"
-    );
-    let at = now();
-    let values = vec![
-        at.into(),
-        viewer.id().into(),
-        owner.into(),
-        cipher_suite.into(),
-        at.into(),
-    ];
-    Ok(
-        key_packages::Model::find_by_statement(sql::stmt(backend, &query, values))
-            .one(&*super::writer(state).await)
-            .await?,
-    )
+    Ok(store::mls::claim(&*state.writer().await, viewer.id(), owner, cipher_suite).await?)
 }
 
 /// Claimable packages of `owner` for `suite`.
@@ -258,18 +234,4 @@ pub async fn count(state: &AppState, owner: Uuid, cipher_suite: i32) -> ApiResul
         .filter(key_packages::Column::ExpiresAt.gt(now()))
         .count(&state.db)
         .await?)
-}
-
-/// Deletes expired packages and those consumed more than a week ago; returns how many.
-pub async fn cleanup(db: &impl ConnectionTrait) -> Result<u64, sea_orm::DbErr> {
-    let at = now();
-    let done = key_packages::Entity::delete_many()
-        .filter(
-            sea_orm::Condition::any()
-                .add(key_packages::Column::ExpiresAt.lte(at))
-                .add(key_packages::Column::ConsumedAt.lt(at - Duration::days(7))),
-        )
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected)
 }

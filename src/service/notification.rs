@@ -7,11 +7,11 @@ use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
+use crate::db::now;
 use crate::error::ApiResult;
 use crate::realtime::{Event, Topic};
-use crate::service::now;
-use crate::service::page::{Page, Slice, keyset};
 use crate::state::AppState;
+use crate::store::page::{Page, Slice, keyset};
 
 /// A notification to write.
 pub struct New {
@@ -36,7 +36,7 @@ pub async fn notify(state: &AppState, items: Vec<New>) {
             read_at: Set(None),
             created_at: Set(now()),
         };
-        let written = row.insert(&*super::writer(state).await).await;
+        let written = row.insert(&*state.writer().await).await;
         match written {
             Ok(notification) => state.publish(
                 Topic::User(notification.user_id),
@@ -149,10 +149,7 @@ pub async fn mark_read(
     if let Some(ids) = ids {
         update = update.filter(notifications::Column::Id.is_in(ids));
     }
-    Ok(update
-        .exec(&*super::writer(state).await)
-        .await?
-        .rows_affected)
+    Ok(update.exec(&*state.writer().await).await?.rows_affected)
 }
 
 #[cfg(test)]

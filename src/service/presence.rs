@@ -5,8 +5,8 @@ use entity::users;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
+use crate::db::now;
 use crate::realtime::{Event, Topic};
-use crate::service::now;
 use crate::state::AppState;
 
 /// The status others see: the chosen one while connected (`offline` chosen = invisible).
@@ -28,7 +28,7 @@ pub async fn announce(state: &AppState, user_id: Uuid, online: bool) {
     let mut active: users::ActiveModel = user.into();
     let seen = now();
     active.last_seen_at = Set(Some(seen));
-    let written = active.update(&*super::writer(state).await).await;
+    let written = active.update(&*state.writer().await).await;
     match written {
         Ok(_) => state.viewer_changed(user_id, None),
         Err(err) => tracing::warn!(error = %err, "presence: recording last_seen_at"),

@@ -13,10 +13,11 @@ use totp_rs::{Builder, Secret, Totp};
 use uuid::Uuid;
 
 use crate::auth::{self, Viewer};
+use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::Mail;
 use crate::realtime::{Event, Topic};
-use crate::service::{now, validate, write_txn};
+use crate::service::validate;
 use crate::state::AppState;
 
 pub const VERIFY_TTL_HOURS: i64 = 24;
@@ -85,7 +86,7 @@ pub async fn request_email_verification(state: &AppState, viewer: &Viewer) -> Ap
         expires_at: Set(at + Duration::hours(VERIFY_TTL_HOURS)),
         used_at: Set(None),
     }
-    .insert(&*super::writer(state).await)
+    .insert(&*state.writer().await)
     .await?;
     state.mailer.send(Mail {
         to: viewer.user.email.clone(),
@@ -102,7 +103,7 @@ pub async fn request_email_verification(state: &AppState, viewer: &Viewer) -> Ap
 pub async fn verify_email(state: &AppState, token: &str) -> ApiResult<users::Model> {
     let invalid = || ApiError::bad_input("token", "invalid or expired token");
     let at = now();
-    let txn = write_txn(state).await?;
+    let txn = state.write_txn().await?;
     let row = verification_tokens::Entity::find()
         .filter(verification_tokens::Column::TokenHash.eq(auth::hash_token(token.trim())))
         .filter(verification_tokens::Column::Purpose.eq("verify_email"))
@@ -154,7 +155,7 @@ pub async fn enable_totp(state: &AppState, viewer: &Viewer) -> ApiResult<(String
     let mut user: users::ActiveModel = viewer.user.clone().into();
     user.totp_secret = Set(Some(secret.clone()));
     user.updated_at = Set(now());
-    user.update(&*super::writer(state).await).await?;
+    user.update(&*state.writer().await).await?;
     state.viewer_changed(viewer.id(), None);
     Ok((secret, uri))
 }
@@ -181,7 +182,7 @@ pub async fn confirm_totp(
     // The confirming code counts as used: it cannot sign in afterwards.
     user.totp_last_step = Set(Some(step));
     user.updated_at = Set(now());
-    let user = user.update(&*super::writer(state).await).await?;
+    let user = user.update(&*state.writer().await).await?;
     state.viewer_changed(viewer.id(), None);
     Ok(user)
 }
@@ -237,7 +238,7 @@ pub async fn change_password(
     lockout.clear().await;
     let hash = auth::hash_password(new).await?;
     let at = now();
-    let txn = write_txn(state).await?;
+    let txn = state.write_txn().await?;
     let mut user: users::ActiveModel = viewer.user.clone().into();
     user.password_hash = Set(hash);
     user.updated_at = Set(at);

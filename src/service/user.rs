@@ -1,15 +1,13 @@
 //! Profiles: look users up and let them change their own.
 
 use entity::users;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
+use crate::db::now;
 use crate::error::{ApiError, ApiResult};
-use crate::service::rows::{self, Positional};
-use crate::service::{blob, sql, validate};
+use crate::service::{blob, validate};
 use crate::state::AppState;
 
 pub const STATUSES: [&str; 3] = ["online", "away", "offline"];
@@ -29,20 +27,6 @@ pub async fn by_id(state: &AppState, id: Uuid) -> ApiResult<Option<users::Model>
         .filter(users::Column::DeletedAt.is_null())
         .one(&state.db)
         .await?)
-}
-
-/// Users by id, deleted or not (old messages keep their authors' names).
-pub async fn many(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<Vec<users::Model>, DbErr> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let query = format!(
-        "SELECT {} FROM users u WHERE u.id IN ({})",
-        rows::columns::<users::Model>("u"),
-        sql::list(ids.len())
-    );
-    let values = ids.into_iter().map(Into::into).collect();
-    rows::fetch(db, &query, values, |row| users::Model::read(row, 0)).await
 }
 
 /// A live user by username, case-insensitively. A name no account could have is looked up
@@ -83,8 +67,8 @@ pub async fn update_profile(
         }
         user.avatar_blob_id = Set(avatar);
     }
-    user.updated_at = Set(super::now());
-    let user = user.update(&*super::writer(state).await).await?;
+    user.updated_at = Set(now());
+    let user = user.update(&*state.writer().await).await?;
     state.viewer_changed(viewer.id(), None);
     Ok(user)
 }

@@ -5,10 +5,7 @@ use chrono::{DateTime, Datelike, FixedOffset};
 
 use crate::error::{ApiError, ApiResult};
 
-/// The years a time given by a client may fall in (UTC): what both backends store and compare
-/// (PostgreSQL's `timestamptz` ends in 294276, chrono's range and SQLite's text order differ
-/// past year 9999 and before year 1).
-pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+pub use crate::store::YEARS;
 
 pub const USERNAME_LEN: std::ops::RangeInclusive<usize> = 3..=32;
 pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 8..=128;

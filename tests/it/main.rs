@@ -21,6 +21,7 @@ mod errors;
 mod exposure;
 mod fastpath;
 mod hostile;
+mod layers;
 mod http;
 mod limits;
 mod loaders;

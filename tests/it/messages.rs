@@ -530,7 +530,7 @@ async fn concurrent_sends_are_all_stored(app: &TestApp) {
 /// others and fails only that one; a message to a room that does not exist is not written
 /// (the checks in the INSERT refuse it) and does not fail the others either.
 async fn a_failing_message_fails_alone(app: &TestApp) {
-    use confab::service::message_writer::Store;
+    use confab::workers::message_writer::Store;
     let (ann, ann_id, room, room_id) = room_of_one(app).await;
     let message = |room_id: Uuid, body: &str| text(ann_id, room_id, body);
     let mut bad = message(room_id, "bad kind");
@@ -606,7 +606,7 @@ fn text(sender: Uuid, room_id: Uuid, body: &str) -> entity::messages::Model {
         epoch: None,
         reply_to_id: None,
         metadata: Some(json!({ "n": 1 })),
-        created_at: confab::service::now(),
+        created_at: confab::db::now(),
         edited_at: None,
         deleted_at: None,
         reacted: false,
@@ -616,7 +616,7 @@ fn text(sender: Uuid, room_id: Uuid, body: &str) -> entity::messages::Model {
 /// Two sends of one member can reach the writer in the other order than they were created:
 /// the read marker stays at the newer message.
 async fn a_later_batch_with_an_older_message_leaves_the_marker(app: &TestApp) {
-    use confab::service::message_writer::Store;
+    use confab::workers::message_writer::Store;
     let (ann, ann_id, room, room_id) = room_of_one(app).await;
     let older = text(ann_id, room_id, "older");
     std::thread::sleep(std::time::Duration::from_millis(2));

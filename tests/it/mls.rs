@@ -172,7 +172,9 @@ async fn key_packages_are_claimed_once(app: &TestApp) {
         0
     );
     assert!(app.ok(Some(&ann), CLAIM, json!({ "u": ann_id })).await["claimKeyPackage"].is_null());
-    let removed = confab::service::mls::cleanup(&app.db).await.unwrap();
+    let removed = confab::store::retention::expired_key_packages(&app.db)
+        .await
+        .unwrap();
     assert_eq!(removed, 1);
 
     let bad = [
@@ -282,7 +284,7 @@ async fn connection_logs_and_stats(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(
-        confab::service::connection_log::cleanup(&app.db, 30)
+        confab::store::retention::old_connection_logs(&app.db, 30)
             .await
             .unwrap(),
         2

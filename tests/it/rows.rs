@@ -1,8 +1,8 @@
-//! The hot loaders read rows by column position (`confab::service::rows`): on rows with every
+//! The hot loaders read rows by column position (`confab::store::rows`): on rows with every
 //! column set, each must give exactly what sea-orm's own reader gives.
 
 use chrono::Duration;
-use confab::service::page::Page;
+use confab::store::page::Page;
 use entity::{blobs, message_reactions, messages, room_members, rooms, users};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::json;
@@ -14,7 +14,7 @@ use crate::util::TestApp;
 on_both_backends!(positional_readers_match_sea_orm);
 
 fn at(minutes: i64) -> chrono::DateTime<chrono::FixedOffset> {
-    confab::service::now() - Duration::minutes(minutes)
+    confab::db::now() - Duration::minutes(minutes)
 }
 
 async fn positional_readers_match_sea_orm(app: &TestApp) {
@@ -102,7 +102,7 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
 
     // Users.
     let ids = vec![ann_uuid, bob_id.parse().unwrap()];
-    let mut positional = confab::service::user::many(db, ids.clone()).await.unwrap();
+    let mut positional = confab::store::user::many(db, ids.clone()).await.unwrap();
     let mut expected = users::Entity::find()
         .filter(users::Column::Id.is_in(ids))
         .all(db)
@@ -124,12 +124,12 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
         user: ann_user,
         session_id: Uuid::nil(),
     };
-    let found = confab::service::room::require_member(db, &viewer, room_uuid)
+    let found = confab::service::membership::require_member(db, &viewer, room_uuid)
         .await
         .unwrap();
     assert_eq!(found, (group, member));
     // A direct room has the one column a group room cannot have (its pair's key).
-    let (found, _) = confab::service::room::require_member(db, &viewer, direct)
+    let (found, _) = confab::service::membership::require_member(db, &viewer, direct)
         .await
         .unwrap();
     let expected = rooms::Entity::find_by_id(direct)
@@ -141,7 +141,7 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
     assert_eq!(found, expected);
 
     // Members with their users.
-    let members = confab::service::member::active_in(db, vec![room_uuid])
+    let members = confab::store::member::active_in(db, vec![room_uuid])
         .await
         .unwrap();
     let expected = room_members::Entity::find()
@@ -157,7 +157,7 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
     assert!(members.iter().any(|(m, _)| m.muted_until.is_some()));
 
     // A page of messages with their senders.
-    let pages = confab::service::message::pages(
+    let pages = confab::store::message::pages(
         db,
         &[room_uuid],
         Page::Backward {
@@ -180,7 +180,7 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
 
     // Reactions with their users.
     let first_uuid: Uuid = first.parse().unwrap();
-    let reactions = confab::service::message::reactions(db, &[first_uuid])
+    let reactions = confab::store::message::reactions(db, &[first_uuid])
         .await
         .unwrap();
     let mut expected = message_reactions::Entity::find()

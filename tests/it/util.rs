@@ -54,7 +54,7 @@ pub struct TestApp {
 
 /// Handles on an in-process server's background work, so tests wait for it, not for time.
 struct Background {
-    unread: confab::service::unread::UnreadFeed,
+    unread: confab::workers::unread::UnreadFeed,
     broker: confab::realtime::SharedBroker,
     listeners: Arc<confab::realtime::online::Presence>,
 }

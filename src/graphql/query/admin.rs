@@ -7,7 +7,7 @@ use crate::auth;
 use crate::graphql::types::{Room, cursor};
 use crate::graphql::{state, viewer};
 use crate::service;
-use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE};
+use crate::store::page::{DEFAULT_PAGE, Key, MAX_PAGE};
 
 /// Instance-wide figures.
 #[derive(SimpleObject)]

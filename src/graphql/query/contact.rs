@@ -8,7 +8,7 @@ use crate::graphql::types::contact::{Contact, ContactStatus};
 use crate::graphql::types::cursor;
 use crate::graphql::{state, viewer};
 use crate::service;
-use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE};
+use crate::store::page::{DEFAULT_PAGE, Key, MAX_PAGE};
 
 pub type ContactConnection = Connection<cursor::Cursor, Contact>;
 

@@ -8,7 +8,7 @@ use crate::graphql::types::cursor;
 use crate::graphql::types::event::Notification;
 use crate::graphql::{state, viewer};
 use crate::service;
-use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE};
+use crate::store::page::{DEFAULT_PAGE, Key, MAX_PAGE};
 
 pub type NotificationConnection = Connection<cursor::Cursor, Notification>;
 

@@ -9,9 +9,9 @@ use crate::graphql::fastpath::Fast;
 use crate::graphql::types::room::MessageConnection;
 use crate::graphql::types::{Message, Room, cursor};
 use crate::graphql::{state, viewer};
-use crate::service;
-use crate::service::page::{DEFAULT_PAGE, MAX_PAGE, Page};
 use crate::state::AppState;
+use crate::store::page::{DEFAULT_PAGE, MAX_PAGE, Page};
+use crate::{service, store};
 
 pub type RoomConnection = Connection<cursor::Cursor, Room>;
 
@@ -119,7 +119,7 @@ pub async fn rooms_of(
     member_id: Uuid,
     page: Page,
 ) -> crate::error::ApiResult<RoomConnection> {
-    let slice = service::room::shared_with(state, viewer, member_id, page).await?;
+    let slice = store::room::shared_with(&state.db, viewer.id(), member_id, page).await?;
     Ok(cursor::connection(
         slice,
         |(_, key)| *key,

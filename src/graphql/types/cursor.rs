@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::service::page::{DEFAULT_PAGE, Key, Page, Slice};
+use crate::store::page::{DEFAULT_PAGE, Key, Page, Slice};
 
 #[derive(Serialize, Deserialize)]
 pub struct CursorKey(i64, Uuid);
@@ -133,7 +133,7 @@ mod tests {
     #[test]
     fn round_trip_and_garbage() {
         let key = Key {
-            at: crate::service::now(),
+            at: crate::db::now(),
             id: Uuid::now_v7(),
         };
         let cursor = encode(key);
@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn edge_cursors_encode_as_the_arguments_decode() {
         let key = Key {
-            at: crate::service::now(),
+            at: crate::db::now(),
             id: Uuid::now_v7(),
         };
         let cursor = Cursor::Key(key).encode_cursor();

@@ -1,6 +1,7 @@
 //! Messages, their reactions and read receipts.
 
 use crate::error::ApiError;
+use crate::store::kinds;
 use std::sync::Arc;
 
 use async_graphql::parser::types::{Field, SelectionSet};
@@ -60,11 +61,11 @@ impl Message {
     }
 
     fn kind_of(&self) -> MessageKind {
-        match self.model.kind.as_str() {
-            "system" => MessageKind::System,
-            "app" => MessageKind::App,
-            "commit" => MessageKind::Commit,
-            _ => MessageKind::Text,
+        match kinds::MessageKind::parse(&self.model.kind) {
+            kinds::MessageKind::Text => MessageKind::Text,
+            kinds::MessageKind::System => MessageKind::System,
+            kinds::MessageKind::App => MessageKind::App,
+            kinds::MessageKind::Commit => MessageKind::Commit,
         }
     }
 

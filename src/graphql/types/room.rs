@@ -1,6 +1,7 @@
 //! Rooms and their members.
 
 use crate::error::ApiError;
+use crate::store::kinds;
 use std::sync::Arc;
 
 use async_graphql::connection::Connection;
@@ -16,8 +17,8 @@ use super::{User, utc};
 use crate::graphql::fastpath::{self, Fast, FastPath};
 use crate::graphql::loaders::{LastMessageOf, Member, MembersOf, MessagesOf, UnreadIn, UserId};
 use crate::graphql::{load, viewer};
-use crate::service::member::Role;
-use crate::service::page::{DEFAULT_PAGE, Key, MAX_PAGE, Page};
+use crate::service::membership::Role;
+use crate::store::page::{DEFAULT_PAGE, Key, MAX_PAGE, Page};
 
 /// Direct rooms hold exactly two people; group rooms are named and managed.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -84,7 +85,7 @@ impl Room {
 
     /// DIRECT or GROUP.
     async fn kind(&self) -> RoomKind {
-        if self.0.kind == "direct" {
+        if self.0.kind == kinds::RoomKind::Direct {
             RoomKind::Direct
         } else {
             RoomKind::Group
@@ -214,7 +215,7 @@ impl Room {
         }
         let mut slice = load(ctx, MessagesOf(self.0.id, page))
             .await?
-            .unwrap_or_else(|| crate::service::page::Slice {
+            .unwrap_or_else(|| crate::store::page::Slice {
                 items: Vec::new(),
                 has_previous: false,
                 has_next: false,

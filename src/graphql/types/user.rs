@@ -16,8 +16,9 @@ use crate::graphql::fastpath::{self, FastPath};
 use crate::graphql::loaders::Connected;
 use crate::graphql::query::room::{RoomConnection, rooms_of};
 use crate::graphql::{load, state, viewer};
-use crate::service::page::{DEFAULT_PAGE, MAX_PAGE};
 use crate::service::presence;
+use crate::store::kinds;
+use crate::store::page::{DEFAULT_PAGE, MAX_PAGE};
 
 /// What a user may do beyond their own data.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -103,7 +104,7 @@ impl User {
     }
 
     fn role_of(&self) -> UserRole {
-        if self.model.role == "admin" {
+        if self.model.role == kinds::UserRole::Admin {
             UserRole::Admin
         } else {
             UserRole::User

@@ -263,7 +263,7 @@ async fn authenticate(state: &AppState, payload: &serde_json::Value) -> Option<V
         .iter()
         .find_map(|key| payload.get(key).and_then(|v| v.as_str()))?;
     let token = auth::bearer(header)?;
-    match auth::resolve_token(state, token).await {
+    match crate::service::session::resolve_token(state, token).await {
         Ok(viewer) => viewer,
         Err(err) => {
             tracing::error!(error = ?err, "resolving a WebSocket token");

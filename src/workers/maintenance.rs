@@ -1,37 +1,48 @@
 //! Periodic housekeeping the server runs in the background: expired key packages and
 //! connection logs past their retention, texts of messages deleted longer ago than theirs.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::state::AppState;
+use sea_orm::DatabaseConnection;
+use tokio::sync::Mutex;
 
-/// Runs forever, every `every`; errors are logged and retried next round.
-pub async fn run(state: AppState, every: Duration) {
+use crate::config::RetentionConfig;
+use crate::db::writer;
+use crate::store::retention;
+
+/// Runs forever, every `every`, writing in the process's writer `turn`; errors are logged and
+/// retried next round.
+pub async fn run(
+    db: DatabaseConnection,
+    turn: Arc<Mutex<()>>,
+    retention: RetentionConfig,
+    every: Duration,
+) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        once(&state).await;
+        once(&db, &turn, &retention).await;
     }
 }
 
 /// One round of cleanup.
-pub async fn once(state: &AppState) {
-    let done = crate::service::mls::cleanup(&*super::writer(state).await).await;
+pub async fn once(db: &DatabaseConnection, turn: &Arc<Mutex<()>>, config: &RetentionConfig) {
+    let done = retention::expired_key_packages(&*writer(db, turn).await).await;
     match done {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, "expired key packages removed"),
         Err(err) => tracing::warn!(error = %err, "key package cleanup failed"),
     }
-    let days = state.config.retention.connection_log_days;
-    let done = crate::service::connection_log::cleanup(&*super::writer(state).await, days).await;
+    let days = config.connection_log_days;
+    let done = retention::old_connection_logs(&*writer(db, turn).await, days).await;
     match done {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, days, "old connection logs removed"),
         Err(err) => tracing::warn!(error = %err, "connection log cleanup failed"),
     }
-    let days = state.config.retention.deleted_body_days;
-    let done =
-        crate::service::message::erase_retained_bodies(&*super::writer(state).await, days).await;
+    let days = config.deleted_body_days;
+    let done = retention::deleted_message_texts(&*writer(db, turn).await, days).await;
     match done {
         Ok(0) => {}
         Ok(n) => tracing::info!(erased = n, days, "texts of deleted messages erased"),

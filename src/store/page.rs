@@ -39,7 +39,7 @@ impl Page {
         // A cursor is ours only with a time we could have written.
         for (field, key) in [("after", after), ("before", before)] {
             if let Some(key) = key
-                && !super::validate::YEARS.contains(&key.at.naive_utc().year())
+                && !super::YEARS.contains(&key.at.naive_utc().year())
             {
                 return Err(ApiError::bad_input(field, "not a valid cursor"));
             }

@@ -13,11 +13,9 @@
 
 use entity::{message_reactions, messages, room_members, rooms, users};
 use sea_orm::sqlx::{Decode, Postgres, Row as _, Type, ValueRef as _};
-use sea_orm::{
-    ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, TryGetable, Value,
-};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, TryGetable};
 
-use crate::service::sql;
+use super::sql::Sql;
 
 /// A model read from `COLUMNS` consecutive columns of a row, in its entity's column order.
 pub trait Positional: Sized {
@@ -99,15 +97,14 @@ pub fn joined<A: Positional, B: Positional>(row: &QueryResult) -> Result<(A, Opt
     Ok((A::read(row, 0)?, B::read_optional(row, A::COLUMNS)?))
 }
 
-/// Runs `query` (with `?` placeholders for `values`) and reads each row with `read`.
+/// Runs `query` and reads each row with `read`.
 pub async fn fetch<T>(
     db: &impl ConnectionTrait,
-    query: &str,
-    values: Vec<Value>,
+    query: Sql,
     read: impl Fn(&QueryResult) -> Result<T, DbErr>,
 ) -> Result<Vec<T>, DbErr> {
     let rows = db
-        .query_all_raw(sql::stmt(db.get_database_backend(), query, values))
+        .query_all_raw(query.statement(db.get_database_backend()))
         .await?;
     // Sized up front: collecting into a `Result` loses the length, and the models are a few
     // hundred bytes each, moved on every doubling.

@@ -1,31 +1,27 @@
 //! Rooms: create group rooms, open the one direct room of a pair, join by code, change
-//! settings, and list the caller's rooms by latest activity.
+//! settings. Listing the caller's rooms by latest activity is `store::room::shared_with`.
 
-use std::sync::LazyLock;
+mod input;
+
+pub use input::{
+    JOIN_CODE_ALPHABET, JOIN_CODE_LEN, MEMBERS_LIMIT, NAME_MAX, TOPIC_MAX, join_code, new_join_code,
+};
 
 use entity::{room_members, rooms, users};
-use rand::Rng;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
+use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
-use crate::service::member::{self, Role};
+use crate::service::membership::{self, Role, direct_key, require_member};
 use crate::service::notification;
-use crate::service::page::{Key, Page, Slice};
-use crate::service::rows::{self, Positional as _};
-use crate::service::{now, sql, write_txn};
 use crate::state::AppState;
+use crate::store;
+use crate::store::kinds::RoomKind;
+use input::{max_members, room_name, topic};
 
-pub const NAME_MAX: usize = 100;
-pub const TOPIC_MAX: usize = 1_000;
-pub const MEMBERS_LIMIT: i32 = 10_000;
-/// Join codes avoid look-alikes (0/O, 1/I/L) so they survive being read aloud.
-pub const JOIN_CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-pub const JOIN_CODE_LEN: usize = 6;
 const JOIN_CODE_ATTEMPTS: usize = 8;
 
 pub struct CreateRoom {
@@ -46,37 +42,6 @@ pub struct UpdateRoom {
     pub archived: Option<bool>,
     /// `Some(true)` issues a fresh join code, `Some(false)` removes it.
     pub with_join_code: Option<bool>,
-}
-
-/// A live room the caller is an active member of, with that membership; NOT_FOUND otherwise,
-/// so a stranger cannot tell a private room from no room.
-pub async fn require_member(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    room_id: Uuid,
-) -> ApiResult<(rooms::Model, room_members::Model)> {
-    // Every room-scoped query and mutation starts here: one statement, read by position.
-    static QUERY: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "SELECT {}, {} FROM rooms r JOIN room_members m ON m.room_id = r.id \
-             WHERE r.id = ? AND r.deleted_at IS NULL AND m.user_id = ? AND m.left_at IS NULL",
-            rows::columns::<rooms::Model>("r"),
-            rows::columns::<room_members::Model>("m"),
-        )
-    });
-    let values = vec![room_id.into(), viewer.id().into()];
-    let found = rows::fetch(db, &QUERY, values, |row| {
-        Ok((
-            rooms::Model::read(row, 0)?,
-            room_members::Model::read(row, rooms::Model::COLUMNS)?,
-        ))
-    })
-    .await?;
-    found.into_iter().next().ok_or_else(not_found)
-}
-
-pub fn not_found() -> ApiError {
-    ApiError::NotFound("room not found".to_owned())
 }
 
 /// A room the caller may see, or None.
@@ -132,12 +97,12 @@ pub async fn create(
     }
 
     let at = now();
-    let txn = write_txn(state).await?;
+    let txn = state.write_txn().await?;
     let mut room = None;
     for _ in 0..JOIN_CODE_ATTEMPTS {
         let model = rooms::ActiveModel {
             id: Set(Uuid::now_v7()),
-            kind: Set("group".to_owned()),
+            kind: Set(RoomKind::Group.as_str().to_owned()),
             name: Set(Some(name.clone())),
             topic: Set(topic.clone()),
             join_code: Set(input.with_join_code.then(new_join_code)),
@@ -159,7 +124,7 @@ pub async fn create(
                 break;
             }
             // Only a join code can collide; draw another.
-            Err(err) if input.with_join_code && is_unique_violation(&err) => continue,
+            Err(err) if input.with_join_code && store::is_unique_violation(&err) => continue,
             Err(err) => return Err(err.into()),
         }
     }
@@ -246,7 +211,7 @@ pub async fn open_direct(
             .await?
         {
             // Reopening a direct room one had left brings one back into it.
-            member::rejoin_direct(state, &room, viewer.id()).await?;
+            membership::rejoin_direct(state, &room, viewer.id()).await?;
             return Ok(room);
         }
         match insert_direct(state, viewer.id(), other, &key).await {
@@ -265,10 +230,10 @@ pub async fn open_direct(
 
 async fn insert_direct(state: &AppState, a: Uuid, b: Uuid, key: &str) -> ApiResult<rooms::Model> {
     let at = now();
-    let txn = write_txn(state).await?;
+    let txn = state.write_txn().await?;
     let room = rooms::ActiveModel {
         id: Set(Uuid::now_v7()),
-        kind: Set("direct".to_owned()),
+        kind: Set(RoomKind::Direct.as_str().to_owned()),
         name: Set(None),
         topic: Set(None),
         join_code: Set(None),
@@ -311,7 +276,7 @@ pub async fn join_by_code(
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::NotFound("no room has that join code".to_owned()))?;
-    member::admit(state, &room, viewer.id()).await?;
+    membership::admit(state, &room, viewer.id()).await?;
     Ok(room)
 }
 
@@ -324,7 +289,7 @@ pub async fn update(
 ) -> ApiResult<rooms::Model> {
     let (room, membership) = require_member(&state.db, viewer, room_id).await?;
     Role::parse(&membership.role).require_manager()?;
-    if room.kind == "direct"
+    if room.kind == RoomKind::Direct
         && (input.name.is_some() || input.max_members.is_some() || input.with_join_code.is_some())
     {
         return Err(ApiError::bad_input(
@@ -342,7 +307,7 @@ pub async fn update(
     if let Some(cap) = input.max_members {
         let cap = cap.map(max_members).transpose()?;
         if let Some(cap) = cap {
-            let active_members = member::active_count(&state.db, room.id).await?;
+            let active_members = store::member::active_count(&state.db, room.id).await?;
             if (cap as u64) < active_members {
                 return Err(ApiError::bad_input(
                     "maxMembers",
@@ -365,10 +330,10 @@ pub async fn update(
         Some(true) => {
             for _ in 0..JOIN_CODE_ATTEMPTS {
                 active.join_code = Set(Some(new_join_code()));
-                let written = active.clone().update(&*super::writer(state).await).await;
+                let written = active.clone().update(&*state.writer().await).await;
                 match written {
                     Ok(updated) => return Ok(updated),
-                    Err(err) if is_unique_violation(&err) => continue,
+                    Err(err) if store::is_unique_violation(&err) => continue,
                     Err(err) => return Err(err.into()),
                 }
             }
@@ -378,194 +343,5 @@ pub async fn update(
         }
         None => {}
     }
-    Ok(active.update(&*super::writer(state).await).await?)
-}
-
-#[derive(Debug, FromQueryResult)]
-struct RoomRow {
-    id: Uuid,
-    activity_at: chrono::DateTime<chrono::FixedOffset>,
-}
-
-/// Rooms `member_id` belongs to that the caller also belongs to (all the caller's rooms when
-/// `member_id` is the caller), latest activity (last message, else creation) first. Keyed on
-/// `(activity, id)`; "after" walks toward older activity.
-pub async fn shared_with(
-    state: &AppState,
-    viewer: &Viewer,
-    member_id: Uuid,
-    page: Page,
-) -> ApiResult<Slice<(rooms::Model, Key)>> {
-    let backend = state.db.get_database_backend();
-    let (cursor, limit, newest_first) = match page {
-        Page::Forward { after, limit } => (after, limit, true),
-        Page::Backward { before, limit } => (before, limit, false),
-    };
-    let mut values = vec![member_id.into(), viewer.id().into()];
-    let mut filter = String::new();
-    if let Some(key) = cursor {
-        let op = if newest_first { "<" } else { ">" };
-        filter = format!("WHERE (activity_at {op} ? OR (activity_at = ? AND id {op} ?))");
-        values.extend([key.at.into(), key.at.into(), key.id.into()]);
-    }
-    let order = if newest_first { "DESC" } else { "ASC" };
-    values.push(((limit + 1) as i64).into());
-    let query = format!(
-        "SELECT id, activity_at FROM ( \
-           SELECT r.id, COALESCE((SELECT MAX(m.created_at) FROM messages m WHERE m.room_id = r.id), r.created_at) AS activity_at \
-           FROM rooms r \
-           JOIN room_members rm ON rm.room_id = r.id AND rm.user_id = ? AND rm.left_at IS NULL \
-           JOIN room_members rv ON rv.room_id = r.id AND rv.user_id = ? AND rv.left_at IS NULL \
-           WHERE r.deleted_at IS NULL \
-         ) t {filter} ORDER BY activity_at {order}, id {order} LIMIT ?"
-    );
-    let rows = RoomRow::find_by_statement(sql::stmt(backend, &query, values))
-        .all(&state.db)
-        .await?;
-    let rooms = rooms::Entity::find()
-        .filter(rooms::Column::Id.is_in(rows.iter().map(|r| r.id)))
-        .all(&state.db)
-        .await?;
-    let mut by_id: std::collections::HashMap<Uuid, rooms::Model> =
-        rooms.into_iter().map(|r| (r.id, r)).collect();
-    let items: Vec<(rooms::Model, Key)> = rows
-        .into_iter()
-        .filter_map(|row| {
-            let room = by_id.remove(&row.id)?;
-            Some((
-                room,
-                Key {
-                    at: row.activity_at,
-                    id: row.id,
-                },
-            ))
-        })
-        .collect();
-    Ok(Slice::from_probe(page, items))
-}
-
-/// Rooms by id.
-pub async fn many(
-    db: &impl ConnectionTrait,
-    ids: Vec<Uuid>,
-) -> Result<Vec<rooms::Model>, sea_orm::DbErr> {
-    rooms::Entity::find()
-        .filter(rooms::Column::Id.is_in(ids))
-        .all(db)
-        .await
-}
-
-/// The `rooms.direct_key` of a pair: both ids, sorted, so each pair has one direct room.
-pub fn direct_key(a: Uuid, b: Uuid) -> String {
-    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-    format!("{lo}:{hi}")
-}
-
-/// The other person of a direct room.
-pub fn direct_peer(room: &rooms::Model, me: Uuid) -> Option<Uuid> {
-    let (a, b) = room.direct_key.as_deref()?.split_once(':')?;
-    let (a, b) = (Uuid::parse_str(a).ok()?, Uuid::parse_str(b).ok()?);
-    Some(if a == me { b } else { a })
-}
-
-/// A join code as typed by a person: trimmed, any case; BAD_USER_INPUT unless it is six
-/// characters of the join-code alphabet.
-pub fn join_code(raw: &str) -> ApiResult<String> {
-    let code = raw.trim().to_uppercase();
-    if code.len() != JOIN_CODE_LEN || !code.bytes().all(|b| JOIN_CODE_ALPHABET.contains(&b)) {
-        return Err(ApiError::bad_input(
-            "code",
-            "a join code is 6 letters and digits",
-        ));
-    }
-    Ok(code)
-}
-
-pub fn new_join_code() -> String {
-    let mut rng = rand::rng();
-    (0..JOIN_CODE_LEN)
-        .map(|_| JOIN_CODE_ALPHABET[rng.random_range(0..JOIN_CODE_ALPHABET.len())] as char)
-        .collect()
-}
-
-fn room_name(raw: &str) -> ApiResult<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(ApiError::bad_input(
-            "name",
-            "a room name is 1 to 100 characters",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(ApiError::bad_input(
-            "name",
-            "a room name may not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
-}
-
-fn topic(raw: &str) -> ApiResult<String> {
-    let topic = raw.trim();
-    if topic.chars().count() > TOPIC_MAX {
-        return Err(ApiError::bad_input(
-            "topic",
-            "a topic is at most 1,000 characters",
-        ));
-    }
-    Ok(topic.to_owned())
-}
-
-fn max_members(n: i32) -> ApiResult<i32> {
-    if (2..=MEMBERS_LIMIT).contains(&n) {
-        Ok(n)
-    } else {
-        Err(ApiError::bad_input(
-            "maxMembers",
-            "maxMembers is between 2 and 10,000",
-        ))
-    }
-}
-
-pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn join_codes_use_the_unambiguous_alphabet() {
-        for _ in 0..100 {
-            let code = new_join_code();
-            assert_eq!(code.len(), JOIN_CODE_LEN);
-            assert!(
-                code.bytes().all(|b| JOIN_CODE_ALPHABET.contains(&b)),
-                "{code}"
-            );
-        }
-        for ambiguous in [b'0', b'O', b'1', b'I', b'L'] {
-            assert!(!JOIN_CODE_ALPHABET.contains(&ambiguous));
-        }
-    }
-
-    #[test]
-    fn join_codes_as_typed() {
-        assert_eq!(join_code(" abc234 ").ok().as_deref(), Some("ABC234"));
-        for bad in [
-            "", "ABC23", "ABC2345", "ABC-23", "O0O0O0", "ÄBC234", "abc 23",
-        ] {
-            assert!(join_code(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn direct_key_is_order_free() {
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        assert_eq!(direct_key(a, b), direct_key(b, a));
-    }
+    Ok(active.update(&*state.writer().await).await?)
 }

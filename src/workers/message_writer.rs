@@ -28,7 +28,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SqlxSqliteC
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::service::sql;
+use crate::store::sql::Sql;
 
 /// The most messages in one write: 9 bound values each on SQLite, far below its limit (on
 /// PostgreSQL the batch is one bound value).
@@ -221,38 +221,43 @@ impl Store {
     /// none; returns the ids written.
     async fn write(&self, messages: &[&messages::Model]) -> Result<HashSet<Uuid>, DbErr> {
         let backend = self.db.get_database_backend();
-        let (sql, values) = if backend == DbBackend::Postgres {
+        let query = if backend == DbBackend::Postgres {
             // A data-modifying CTE is atomic by itself: one round trip, no transaction. The
             // batch is one JSON value, so the statement's text is the same for any batch:
             // prepared once per connection, where a VALUES list of N rows is a statement of
             // its own for every N, each parsed and planned anew.
-            let sql = format!(
-                "WITH batch({COLUMNS}) AS ({FROM_JSON}), \
-                 ins AS ({INSERT_CHECKED} RETURNING id, room_id, sender_id, created_at), \
-                 v AS ({}), marker AS ({UPDATE_MARKERS}) SELECT id FROM ins",
-                newest("ins")
-            );
-            (sql, vec![as_json(messages)])
+            let mut q = Sql::new("WITH batch(");
+            q.push(COLUMNS)
+                .push(") AS (")
+                .append(from_json(messages))
+                .push("), ins AS (")
+                .push(INSERT_CHECKED)
+                .push(" RETURNING id, room_id, sender_id, created_at), v AS (")
+                .append(newest(Sql::new("ins")))
+                .push("), marker AS (")
+                .push(UPDATE_MARKERS)
+                .push(") SELECT id FROM ins");
+            q
         } else {
             // SQLite: the whole transaction in one call, in the writer turn.
-            let (rows, mut values) = rows(messages);
-            let sql = format!(
-                "BEGIN IMMEDIATE; \
-                 WITH batch({COLUMNS}) AS (VALUES {rows}) {INSERT_CHECKED} RETURNING id; \
-                 WITH v AS ({}) {UPDATE_MARKERS}; COMMIT",
-                newest_of_ids(messages.len())
-            );
-            values.extend(messages.iter().map(|m| Value::from(m.id)));
-            (sql, values)
+            let mut q = Sql::new("BEGIN IMMEDIATE; WITH batch(");
+            q.push(COLUMNS)
+                .push(") AS (VALUES ")
+                .append(rows(messages))
+                .push(") ")
+                .push(INSERT_CHECKED)
+                .push(" RETURNING id; WITH v AS (")
+                .append(newest_of_ids(messages.iter().map(|m| m.id)))
+                .push(") ")
+                .push(UPDATE_MARKERS)
+                .push("; COMMIT");
+            q
         };
         let _turn = match backend {
             DbBackend::Sqlite => Some(self.turn.lock().await),
             _ => None,
         };
-        let written = self
-            .db
-            .query_all_raw(sql::stmt(backend, &sql, values))
-            .await;
+        let written = self.db.query_all_raw(query.statement(backend)).await;
         if written.is_err() && backend == DbBackend::Sqlite {
             // A failed statement leaves the transaction open: roll it back (an error here
             // means there was none left).
@@ -268,9 +273,12 @@ impl Store {
 /// Moves each sender's read marker forward to their newest of `ids` (already written, or
 /// written by the same transaction).
 pub async fn move_read_markers(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
-    let sql = format!("WITH v AS ({}) {UPDATE_MARKERS}", newest_of_ids(ids.len()));
-    let values = ids.iter().map(|id| Value::from(*id)).collect();
-    db.execute_raw(sql::stmt(db.get_database_backend(), &sql, values))
+    let mut query = Sql::new("WITH v AS (");
+    query
+        .append(newest_of_ids(ids.iter().copied()))
+        .push(") ")
+        .push(UPDATE_MARKERS);
+    db.execute_raw(query.statement(db.get_database_backend()))
         .await?;
     Ok(())
 }
@@ -294,20 +302,21 @@ const INSERT_CHECKED: &str = "INSERT INTO messages \
 
 /// Each sender's newest message per room among the rows of `source` (one row per room and
 /// sender: an UPDATE ... FROM with two would pick either).
-fn newest(source: &str) -> String {
-    format!(
+fn newest(source: Sql) -> Sql {
+    let mut q = Sql::new(
         "SELECT room_id, user_id, id, created_at FROM (SELECT room_id, sender_id AS user_id, id, \
          created_at, ROW_NUMBER() OVER (PARTITION BY room_id, sender_id \
-         ORDER BY created_at DESC, id DESC) AS n FROM {source} s) newest WHERE n = 1"
-    )
+         ORDER BY created_at DESC, id DESC) AS n FROM ",
+    );
+    q.append(source).push(" s) newest WHERE n = 1");
+    q
 }
 
-/// [`newest`] among `n` messages given by id (bound after everything else).
-fn newest_of_ids(n: usize) -> String {
-    newest(&format!(
-        "(SELECT * FROM messages WHERE id IN ({}))",
-        sql::list(n)
-    ))
+/// [`newest`] among the messages `ids`.
+fn newest_of_ids(ids: impl IntoIterator<Item = Uuid>) -> Sql {
+    let mut source = Sql::new("(SELECT * FROM messages WHERE id IN (");
+    source.list(ids).push("))");
+    newest(source)
 }
 
 /// Moves each marker forward only: never to a message older than the one it is at (two sends
@@ -317,16 +326,11 @@ const UPDATE_MARKERS: &str = "UPDATE room_members SET last_read_message_id = v.i
     AND NOT EXISTS (SELECT 1 FROM messages cur WHERE cur.id = room_members.last_read_message_id \
       AND (cur.created_at > v.created_at OR (cur.created_at = v.created_at AND cur.id > v.id)))";
 
-/// The batch's rows from its JSON form ([`as_json`]), on PostgreSQL. `metadata` travels as
-/// its JSON text, so that a JSON `null` stays a value and only a missing one is NULL.
-const FROM_JSON: &str = "SELECT id, room_id, sender_id, kind, body, reply_to_id, \
-    metadata::jsonb, created_at FROM jsonb_to_recordset(?) AS j(id uuid, room_id uuid, \
-    sender_id uuid, kind text, body text, reply_to_id uuid, metadata text, created_at timestamptz)";
-
-/// The batch as one JSON array of rows, read back by [`FROM_JSON`]. Times keep their
-/// microseconds (all PostgreSQL stores, and all `service::now` gives).
-fn as_json(messages: &[&messages::Model]) -> Value {
-    serde_json::Value::Array(
+/// The batch's rows on PostgreSQL, from one JSON array bound as one value. `metadata` travels
+/// as its JSON text, so that a JSON `null` stays a value and only a missing one is NULL. Times
+/// keep their microseconds (all PostgreSQL stores, and all `db::now` gives).
+fn from_json(messages: &[&messages::Model]) -> Sql {
+    let batch: Value = serde_json::Value::Array(
         messages
             .iter()
             .map(|m| {
@@ -343,16 +347,23 @@ fn as_json(messages: &[&messages::Model]) -> Value {
             })
             .collect(),
     )
-    .into()
+    .into();
+    let mut q = Sql::new(
+        "SELECT id, room_id, sender_id, kind, body, reply_to_id, metadata::jsonb, created_at \
+         FROM jsonb_to_recordset(",
+    );
+    q.bind(batch).push(
+        ") AS j(id uuid, room_id uuid, sender_id uuid, kind text, body text, \
+         reply_to_id uuid, metadata text, created_at timestamptz)",
+    );
+    q
 }
 
-/// The VALUES rows of the INSERT and their bound values (SQLite).
-fn rows(messages: &[&messages::Model]) -> (String, Vec<Value>) {
-    let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; messages.len()].join(", ");
-    let values = messages
-        .iter()
-        .flat_map(|m| {
-            [
+/// The VALUES rows of the INSERT (SQLite).
+fn rows(messages: &[&messages::Model]) -> Sql {
+    Sql::join(
+        messages.iter().map(|m| {
+            let row: [Value; 8] = [
                 m.id.into(),
                 m.room_id.into(),
                 m.sender_id.into(),
@@ -361,8 +372,11 @@ fn rows(messages: &[&messages::Model]) -> (String, Vec<Value>) {
                 m.reply_to_id.into(),
                 m.metadata.clone().into(),
                 m.created_at.into(),
-            ]
-        })
-        .collect();
-    (rows, values)
+            ];
+            let mut q = Sql::new("(");
+            q.list(row).push(")");
+            q
+        }),
+        ", ",
+    )
 }

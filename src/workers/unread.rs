@@ -10,16 +10,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use entity::room_members;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::realtime::online::Presence;
 use crate::realtime::{Event, SharedBroker, Topic};
-use crate::service::sql;
 
 /// Changes taken per pass; rooms looked up per statement.
 const PASS: usize = 4096;
@@ -136,7 +132,9 @@ async fn publish_rooms(
         }
     }
     for (room_id, users) in listeners {
-        for (user_id, unread_count) in unread_for(db, room_id, &users).await? {
+        for (user_id, unread_count) in
+            crate::store::message::unread_counts_in(db, room_id, &users).await?
+        {
             crate::realtime::publish_to(
                 broker,
                 Topic::User(user_id),
@@ -148,35 +146,4 @@ async fn publish_rooms(
         }
     }
     Ok(())
-}
-
-#[derive(FromQueryResult)]
-struct MemberCount {
-    user_id: Uuid,
-    n: i64,
-}
-
-/// The unread counts of `users` (active members) in one room, in one statement.
-async fn unread_for(
-    db: &impl ConnectionTrait,
-    room_id: Uuid,
-    users: &[Uuid],
-) -> Result<Vec<(Uuid, i64)>, DbErr> {
-    let query = format!(
-        "SELECT rm.user_id AS user_id, COUNT(m.id) AS n \
-         FROM room_members rm \
-         LEFT JOIN messages r ON r.id = rm.last_read_message_id \
-         LEFT JOIN messages m ON m.room_id = rm.room_id AND m.deleted_at IS NULL \
-           AND (m.sender_id IS NULL OR m.sender_id <> rm.user_id) \
-           AND (r.id IS NULL OR m.created_at > r.created_at OR (m.created_at = r.created_at AND m.id > r.id)) \
-         WHERE rm.room_id = ? AND rm.left_at IS NULL AND rm.user_id IN ({}) \
-         GROUP BY rm.user_id",
-        sql::list(users.len())
-    );
-    let mut values: Vec<sea_orm::Value> = vec![room_id.into()];
-    values.extend(users.iter().map(|u| sea_orm::Value::from(*u)));
-    let rows = MemberCount::find_by_statement(sql::stmt(db.get_database_backend(), &query, values))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
 }

@@ -4,7 +4,11 @@
 //! crashes, which is what WAL guarantees at that level) and a busy timeout so concurrent writers
 //! wait instead of failing. The log is checkpointed into the database file once it passes
 //! [`WAL_AUTOCHECKPOINT`] pages; the message writer checkpoints it in the background long
-//! before that (`service::message_writer`).
+//! before that (`workers::message_writer`).
+
+mod write;
+
+pub use write::{WriteTxn, Writer, begin_write, now, writer};
 
 use std::time::Duration;
 
@@ -14,7 +18,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
-use crate::config::DatabaseConfig;
+use crate::config::{DatabaseConfig, redact};
 
 /// Pages of write-ahead log (4 KiB each) past which a commit checkpoints it itself: SQLite's
 /// default is 1,000 pages; under a stream of messages that meant a checkpoint (and an fsync)
@@ -98,23 +102,4 @@ pub fn pool_use(db: &DatabaseConnection) -> (u32, usize) {
 /// True when the database answers a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
-}
-
-/// The URL without its password, for logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme + 3],
-                    &creds[..colon],
-                    &url[at..]
-                ),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
 }

@@ -1,0 +1,43 @@
+//! Retention: what the maintenance worker deletes or erases once it is old enough.
+
+use chrono::Duration;
+use entity::{connection_logs, key_packages, messages};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+use crate::db::now;
+
+/// Deletes expired packages and those consumed more than a week ago; returns how many.
+pub async fn expired_key_packages(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let at = now();
+    let done = key_packages::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(key_packages::Column::ExpiresAt.lte(at))
+                .add(key_packages::Column::ConsumedAt.lt(at - Duration::days(7))),
+        )
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
+/// Deletes logs older than `days`; returns how many.
+pub async fn old_connection_logs(db: &impl ConnectionTrait, days: i64) -> Result<u64, DbErr> {
+    let done = connection_logs::Entity::delete_many()
+        .filter(connection_logs::Column::CreatedAt.lt(now() - Duration::days(days)))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
+/// Erases the kept text of messages deleted more than `days` days ago; returns how many.
+pub async fn deleted_message_texts(db: &impl ConnectionTrait, days: i64) -> Result<u64, DbErr> {
+    let cutoff = now() - Duration::days(days.max(0));
+    let done = messages::Entity::update_many()
+        .col_expr(messages::Column::Body, Expr::value(Option::<String>::None))
+        .filter(messages::Column::DeletedAt.lt(cutoff))
+        .filter(messages::Column::Body.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}

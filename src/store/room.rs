@@ -1,0 +1,122 @@
+//! Reading rooms: a room with the caller's membership, the rooms two users share by latest
+//! activity, rooms by id.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use entity::{room_members, rooms};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter};
+use uuid::Uuid;
+
+use super::page::{Key, Page, Slice};
+use super::rows::{self, Positional as _};
+use super::sql::Sql;
+
+/// A live room and `user_id`'s active membership of it, if both exist.
+pub async fn with_membership(
+    db: &impl ConnectionTrait,
+    room_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<(rooms::Model, room_members::Model)>, DbErr> {
+    // Every room-scoped query and mutation starts here: one statement, read by position.
+    static SELECT: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {}, {} FROM rooms r JOIN room_members m ON m.room_id = r.id WHERE r.id = ",
+            rows::columns::<rooms::Model>("r"),
+            rows::columns::<room_members::Model>("m"),
+        )
+    });
+    let mut query = Sql::new(&SELECT);
+    query
+        .bind(room_id)
+        .push(" AND r.deleted_at IS NULL AND m.user_id = ")
+        .bind(user_id)
+        .push(" AND m.left_at IS NULL");
+    let found = rows::fetch(db, query, |row| {
+        Ok((
+            rooms::Model::read(row, 0)?,
+            room_members::Model::read(row, rooms::Model::COLUMNS)?,
+        ))
+    })
+    .await?;
+    Ok(found.into_iter().next())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct RoomRow {
+    id: Uuid,
+    activity_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// Rooms `member_id` belongs to that the caller also belongs to (all the caller's rooms when
+/// `member_id` is the caller), latest activity (last message, else creation) first. Keyed on
+/// `(activity, id)`; "after" walks toward older activity.
+pub async fn shared_with(
+    db: &impl ConnectionTrait,
+    viewer_id: Uuid,
+    member_id: Uuid,
+    page: Page,
+) -> Result<Slice<(rooms::Model, Key)>, DbErr> {
+    let (cursor, limit, newest_first) = match page {
+        Page::Forward { after, limit } => (after, limit, true),
+        Page::Backward { before, limit } => (before, limit, false),
+    };
+    let mut query = Sql::new(
+        "SELECT id, activity_at FROM ( \
+           SELECT r.id, COALESCE((SELECT MAX(m.created_at) FROM messages m WHERE m.room_id = r.id), r.created_at) AS activity_at \
+           FROM rooms r \
+           JOIN room_members rm ON rm.room_id = r.id AND rm.user_id = ",
+    );
+    query
+        .bind(member_id)
+        .push(" AND rm.left_at IS NULL JOIN room_members rv ON rv.room_id = r.id AND rv.user_id = ")
+        .bind(viewer_id)
+        .push(" AND rv.left_at IS NULL WHERE r.deleted_at IS NULL) t");
+    if let Some(key) = cursor {
+        let op = if newest_first { " < " } else { " > " };
+        query
+            .push(" WHERE (activity_at")
+            .push(op)
+            .bind(key.at)
+            .push(" OR (activity_at = ")
+            .bind(key.at)
+            .push(" AND id")
+            .push(op)
+            .bind(key.id)
+            .push("))");
+    }
+    let order = if newest_first { "DESC" } else { "ASC" };
+    query
+        .push(&format!(" ORDER BY activity_at {order}, id {order} LIMIT "))
+        .bind((limit + 1) as i64);
+    let rows = RoomRow::find_by_statement(query.statement(db.get_database_backend()))
+        .all(db)
+        .await?;
+    let rooms = rooms::Entity::find()
+        .filter(rooms::Column::Id.is_in(rows.iter().map(|r| r.id)))
+        .all(db)
+        .await?;
+    let mut by_id: HashMap<Uuid, rooms::Model> = rooms.into_iter().map(|r| (r.id, r)).collect();
+    let items: Vec<(rooms::Model, Key)> = rows
+        .into_iter()
+        .filter_map(|row| {
+            let room = by_id.remove(&row.id)?;
+            Some((
+                room,
+                Key {
+                    at: row.activity_at,
+                    id: row.id,
+                },
+            ))
+        })
+        .collect();
+    Ok(Slice::from_probe(page, items))
+}
+
+/// Rooms by id.
+pub async fn many(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<Vec<rooms::Model>, DbErr> {
+    rooms::Entity::find()
+        .filter(rooms::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}

@@ -1,0 +1,79 @@
+//! Full-text search over messages: FTS5 (bm25) on SQLite, a GIN expression index with
+//! `ts_rank` on PostgreSQL.
+
+use entity::messages;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult};
+use uuid::Uuid;
+
+use super::sql::Sql;
+
+/// Which messages a search looks in.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope {
+    /// One room.
+    Room(Uuid),
+    /// The rooms a user is an active member of.
+    RoomsOf(Uuid),
+}
+
+/// Up to `limit` live messages matching every one of `words` (lowercase), from `offset`,
+/// best first.
+pub async fn messages(
+    db: &impl ConnectionTrait,
+    words: &[String],
+    scope: Scope,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<messages::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    let text = words.join(" ");
+    let mut query = match backend {
+        DatabaseBackend::Sqlite => {
+            let matcher = words
+                .iter()
+                .map(|w| format!("\"{w}\""))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut q = Sql::new(
+                "SELECT m.* FROM messages_fts f JOIN messages m ON m.rowid = f.rowid \
+                 WHERE messages_fts MATCH ",
+            );
+            q.bind(matcher);
+            q
+        }
+        _ => {
+            let mut q = Sql::new(
+                "SELECT m.* FROM messages m \
+                 WHERE to_tsvector('simple', coalesce(m.body, '')) @@ plainto_tsquery('simple', ",
+            );
+            q.bind(text.clone()).push(")");
+            q
+        }
+    };
+    query.push(" AND m.deleted_at IS NULL AND ");
+    match scope {
+        Scope::Room(room_id) => query.push("m.room_id = ").bind(room_id),
+        Scope::RoomsOf(user_id) => query
+            .push("m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ")
+            .bind(user_id)
+            .push(" AND left_at IS NULL)"),
+    };
+    match backend {
+        DatabaseBackend::Sqlite => query.push(" ORDER BY bm25(messages_fts)"),
+        _ => query
+            .push(
+                " ORDER BY ts_rank(to_tsvector('simple', coalesce(m.body, '')), \
+                 plainto_tsquery('simple', ",
+            )
+            .bind(text)
+            .push(")) DESC"),
+    };
+    query
+        .push(", m.created_at DESC, m.id DESC LIMIT ")
+        .bind(limit as i64)
+        .push(" OFFSET ")
+        .bind(offset as i64);
+    messages::Model::find_by_statement(query.statement(backend))
+        .all(db)
+        .await
+}

@@ -1,0 +1,8 @@
+//! Background machinery the server state owns: group commit of messages, the unread-count
+//! feed, rate limiting and periodic housekeeping. Services hand work to these; none of them
+//! knows about services.
+
+pub mod maintenance;
+pub mod message_writer;
+pub mod ratelimit;
+pub mod unread;
