@@ -206,6 +206,11 @@ struct RoomCount {
 }
 
 /// Unread messages for `user_id` per room: after their read marker, not deleted, not theirs.
+///
+/// Each room's count is an index range scan of `(room_id, created_at, id)` that starts at the
+/// read marker, so it reads the unread messages and no others. (A condition "no marker, or
+/// after it" in one scan kept the planners from starting the range at the marker: every
+/// message of the room was read to count the few after it.) Without a marker, all count.
 pub async fn unread_counts(
     db: &impl ConnectionTrait,
     user_id: Uuid,
@@ -214,30 +219,31 @@ pub async fn unread_counts(
     if room_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut query = Sql::new(
-        "SELECT m.room_id AS room_id, COUNT(*) AS n \
-         FROM messages m \
-         JOIN room_members rm ON rm.room_id = m.room_id AND rm.user_id = ",
-    );
+    let mut query = Sql::new("SELECT rm.room_id AS room_id, ");
     query
-        .bind(user_id)
+        .push(UNREAD_OF_MEMBER)
         .push(
-            " LEFT JOIN messages r ON r.id = rm.last_read_message_id \
-             WHERE m.room_id IN (",
+            " AS n FROM room_members rm LEFT JOIN messages r ON r.id = rm.last_read_message_id \
+             WHERE rm.user_id = ",
         )
-        .list(room_ids.iter().copied())
-        .push(") AND m.deleted_at IS NULL AND (m.sender_id IS NULL OR m.sender_id <> ")
         .bind(user_id)
-        .push(
-            ") AND (r.id IS NULL OR m.created_at > r.created_at \
-               OR (m.created_at = r.created_at AND m.id > r.id)) \
-             GROUP BY m.room_id",
-        );
+        .push(" AND rm.room_id IN (")
+        .list(room_ids.iter().copied())
+        .push(")");
     let rows = RoomCount::find_by_statement(query.statement(db.get_database_backend()))
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|r| (r.room_id, r.n)).collect())
 }
+
+/// The unread count of the member `rm` whose read marker is the message `r` (outer-joined):
+/// one counting scan that starts at the marker, or, without one, of the whole room.
+const UNREAD_OF_MEMBER: &str = "CASE WHEN r.id IS NULL THEN \
+    (SELECT COUNT(*) FROM messages m WHERE m.room_id = rm.room_id AND m.deleted_at IS NULL \
+     AND (m.sender_id IS NULL OR m.sender_id <> rm.user_id)) \
+    ELSE (SELECT COUNT(*) FROM messages m WHERE m.room_id = rm.room_id \
+     AND (m.created_at, m.id) > (r.created_at, r.id) AND m.deleted_at IS NULL \
+     AND (m.sender_id IS NULL OR m.sender_id <> rm.user_id)) END";
 
 /// A reaction and who made it.
 pub type Reaction = (message_reactions::Model, Option<users::Model>);
@@ -363,20 +369,17 @@ pub async fn unread_counts_in(
     room_id: Uuid,
     users: &[Uuid],
 ) -> Result<Vec<(Uuid, i64)>, DbErr> {
-    let mut query = Sql::new(
-        "SELECT rm.user_id AS user_id, COUNT(m.id) AS n \
-         FROM room_members rm \
-         LEFT JOIN messages r ON r.id = rm.last_read_message_id \
-         LEFT JOIN messages m ON m.room_id = rm.room_id AND m.deleted_at IS NULL \
-           AND (m.sender_id IS NULL OR m.sender_id <> rm.user_id) \
-           AND (r.id IS NULL OR m.created_at > r.created_at OR (m.created_at = r.created_at AND m.id > r.id)) \
-         WHERE rm.room_id = ",
-    );
+    let mut query = Sql::new("SELECT rm.user_id AS user_id, ");
     query
+        .push(UNREAD_OF_MEMBER)
+        .push(
+            " AS n FROM room_members rm LEFT JOIN messages r ON r.id = rm.last_read_message_id \
+             WHERE rm.room_id = ",
+        )
         .bind(room_id)
         .push(" AND rm.left_at IS NULL AND rm.user_id IN (")
         .list(users.iter().copied())
-        .push(") GROUP BY rm.user_id");
+        .push(")");
     let rows = MemberCount::find_by_statement(query.statement(db.get_database_backend()))
         .all(db)
         .await?;
