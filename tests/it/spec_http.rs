@@ -129,6 +129,18 @@ async fn the_answer_takes_the_media_type_the_client_accepts() {
             answer.content_type()
         );
         assert_eq!(answer.body, json!({ "data": { "__typename": "Query" } }));
+        // The media type depends on Accept: a shared cache must keep the answers apart.
+        let vary: Vec<&str> = answer
+            .headers
+            .get_all("vary")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert!(
+            vary.iter()
+                .flat_map(|v| v.split(','))
+                .any(|v| v.trim().eq_ignore_ascii_case("accept")),
+            "{accept:?}: Vary {vary:?}"
+        );
     }
     // Neither JSON type acceptable: 406, said in JSON with a code all the same.
     for accept in [

@@ -105,6 +105,8 @@ pub(super) fn respond(req: &HttpRequest, media: Media, answer: Answer) -> HttpRe
     };
     let mut builder = HttpResponse::build(status);
     builder.insert_header((header::CONTENT_TYPE, media.content_type()));
+    // The media type follows Accept, so a cache keeps answers to different Accepts apart.
+    builder.append_header((header::VARY, HeaderValue::from_static("accept")));
     if let Some(batch) = &batch {
         // A batch is as cacheable as its least cacheable answer.
         if batch.is_ok()
