@@ -5,6 +5,7 @@
 pub mod account;
 pub mod admin;
 pub mod blob;
+pub mod call;
 pub mod connection_log;
 pub mod contact;
 pub mod member;

@@ -23,6 +23,7 @@ mod fastpath;
 mod hostile;
 mod layers;
 mod http;
+mod ice;
 mod limits;
 mod loaders;
 mod messages;

@@ -3,6 +3,7 @@
 use async_graphql::MergedObject;
 
 mod admin;
+mod call;
 mod contact;
 pub use contact::ContactConnection;
 pub use notification::NotificationConnection;
@@ -22,4 +23,5 @@ pub struct Query(
     contact::ContactQuery,
     mls::MlsQuery,
     admin::AdminQuery,
+    call::CallQuery,
 );

@@ -4,6 +4,7 @@ pub mod blob;
 pub mod contact;
 pub mod cursor;
 pub mod event;
+pub mod ice;
 mod message;
 pub mod mls;
 pub mod room;
