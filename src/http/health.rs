@@ -35,8 +35,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text: operations by name and outcome, latency, open sockets, live subscriptions,
-/// events published, database pool use (all pools: the shared one and each HTTP worker's).
+/// Prometheus text: operations by name and outcome, latency, open sockets, live broker
+/// subscriptions and `myEvents` listeners, events published and skipped, database pool use
+/// (all pools: the shared one and each HTTP worker's).
 /// With `--metrics-token`, 401 unless the request carries it as a bearer token.
 pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Some(token) = &state.config.exposure.metrics_token {
@@ -58,6 +59,11 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     metrics::gauge!("confab_db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("confab_db_pool_connections", "state" => "in_use")
         .set(f64::from(size).max(idle as f64) - idle as f64);
+    // Read at scrape time from the broker itself, so they cannot drift from it.
+    for (kind, n) in state.broker.subscribers_by_kind() {
+        metrics::gauge!("confab_broker_subscribers", "topic" => kind).set(n as f64);
+    }
+    metrics::gauge!("confab_event_listeners").set(state.listeners.registered() as f64);
     match crate::telemetry::handle() {
         Some(handle) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4")

@@ -44,6 +44,18 @@ impl Broker for LocalBroker {
         }
     }
 
+    fn subscribers_by_kind(&self) -> [(&'static str, usize); Topic::KINDS.len()] {
+        let mut counts = Topic::KINDS.map(|kind| (kind, 0));
+        if let Ok(channels) = self.channels.lock() {
+            for (topic, sender) in channels.iter() {
+                if let Some((_, n)) = counts.iter_mut().find(|(kind, _)| *kind == topic.kind()) {
+                    *n += sender.receiver_count();
+                }
+            }
+        }
+        counts
+    }
+
     fn local_subscribers(&self, topic: Topic) -> usize {
         self.channels
             .lock()

@@ -3,12 +3,14 @@
 //!
 //! Two backends: [`local::LocalBroker`] (tokio broadcast channels, one process) and
 //! [`redis::RedisBroker`] (Redis pub/sub in front of a local broker, so a client on one
-//! instance sees what was written through another). Presence lives in [`presence`].
+//! instance sees what was written through another). Presence lives in [`online`]. Between
+//! processes an event travels as a [`wire::Envelope`], never as entity models.
 
 pub mod local;
 pub mod online;
 pub mod redis;
 pub mod redis_link;
+pub mod wire;
 
 use std::sync::Arc;
 
@@ -21,7 +23,7 @@ use uuid::Uuid;
 /// How many events a subscriber may fall behind before it is dropped as a slow consumer.
 pub const SUBSCRIBER_BUFFER: usize = 256;
 
-/// Where an event goes.
+/// Where an event goes. Its serde form is part of [`wire::Envelope`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Topic {
     /// Everything members of a room see.
@@ -37,6 +39,20 @@ pub enum Topic {
 }
 
 impl Topic {
+    /// Every [`Topic::kind`], for gauges that must report zeros too.
+    pub const KINDS: [&'static str; 5] = ["room", "user", "presence", "session", "auth"];
+
+    /// What sort of topic this is: a bounded metric label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Room(_) => "room",
+            Self::User(_) => "user",
+            Self::Presence(_) => "presence",
+            Self::Session(_) => "session",
+            Self::Auth => "auth",
+        }
+    }
+
     /// The channel name (`room:<id>` ...), also the Redis channel suffix.
     pub fn key(&self) -> String {
         match self {
@@ -49,9 +65,9 @@ impl Topic {
     }
 }
 
-/// Something that happened, with the payload subscribers need to render it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type")]
+/// Something that happened, with the payload subscribers need to render it. In-process only:
+/// between processes it travels as a [`wire::WireEvent`].
+#[derive(Debug, Clone)]
 pub enum Event {
     MessageAdded {
         message: messages::Model,
@@ -127,6 +143,9 @@ pub trait Broker: Send + Sync + 'static {
     fn link_up(&self) -> Option<bool> {
         None
     }
+    /// Live subscriptions in this process by [`Topic::kind`], every kind listed (for the
+    /// `confab_broker_subscribers` gauge).
+    fn subscribers_by_kind(&self) -> [(&'static str, usize); Topic::KINDS.len()];
     /// Subscribers of `topic` in this process. Test support: lets a test wait until a
     /// subscription is registered before it writes.
     #[doc(hidden)]
@@ -138,14 +157,7 @@ pub type SharedBroker = Arc<dyn Broker>;
 
 /// [`crate::state::AppState::publish`] for tasks that hold the broker rather than the state.
 pub fn publish_to(broker: &SharedBroker, topic: Topic, event: Event) {
-    let kind = match topic {
-        Topic::Room(_) => "room",
-        Topic::User(_) => "user",
-        Topic::Presence(_) => "presence",
-        Topic::Session(_) => "session",
-        Topic::Auth => "auth",
-    };
-    metrics::counter!("confab_events_published_total", "topic" => kind).increment(1);
+    metrics::counter!("confab_events_published_total", "topic" => topic.kind()).increment(1);
     broker.publish(topic, event);
 }
 

@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -45,6 +46,9 @@ pub struct Presence {
     instance: Uuid,
     /// Per user, how many are open on this instance.
     here: Mutex<HashMap<Uuid, usize>>,
+    /// How many of those other instances can see: counted once [`Presence::connect`] has
+    /// written its claim, uncounted as soon as [`Presence::disconnect`] starts.
+    registered: AtomicUsize,
     redis: Option<RedisLink>,
 }
 
@@ -54,6 +58,7 @@ impl Presence {
             kind,
             instance: Uuid::now_v7(),
             here: Mutex::new(HashMap::new()),
+            registered: AtomicUsize::new(0),
             redis: None,
         }
     }
@@ -77,15 +82,21 @@ impl Presence {
             *count == 1
         };
         if !first_here {
+            self.registered.fetch_add(1, Ordering::Relaxed);
             return false;
         }
         let elsewhere = self.online_elsewhere(user).await;
         self.claim(&[user]).await;
+        self.registered.fetch_add(1, Ordering::Relaxed);
         !elsewhere
     }
 
     /// Records one fewer; true when the user now has none anywhere.
     pub async fn disconnect(&self, user: Uuid) -> bool {
+        // Never below zero, even for a disconnect without its connect.
+        let _ = self
+            .registered
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         let last_here = {
             let Ok(mut sockets) = self.here.lock() else {
                 return false;
@@ -155,6 +166,12 @@ impl Presence {
     /// Open sockets of signed-in users on this instance.
     pub fn local_sockets(&self) -> usize {
         self.here.lock().map(|s| s.values().sum()).unwrap_or(0)
+    }
+
+    /// Open sockets (or subscriptions) on this instance whose claim has been written (or, with
+    /// Redis unreachable, given up on): what other instances can count on finding.
+    pub fn registered(&self) -> usize {
+        self.registered.load(Ordering::Relaxed)
     }
 
     /// Refreshes this instance's claims for every locally connected user; run every [`HEARTBEAT`].

@@ -38,7 +38,8 @@ async fn two_instances_share_events_and_presence_through_redis() {
     assert!(matches!(ws.recv().await, Got::Message(m) if m["type"] == "connection_ack"));
     ws.subscribe("1", ROOM_EVENTS, json!({ "room": room }))
         .await;
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    on_a.wait_for_metric(r#"confab_broker_subscribers{topic="room"}"#, 1.0)
+        .await;
 
     // Readiness reports the Redis link once it is up.
     let mut ready = String::new();
@@ -72,7 +73,8 @@ async fn two_instances_share_events_and_presence_through_redis() {
         json!({}),
     )
     .await;
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    // Counted once A has written bob's place in the shared register that B reads.
+    on_a.wait_for_metric("confab_event_listeners", 1.0).await;
     on_b.send(&ann, &room, "counted on b").await;
     assert_eq!(
         ws.next("1").await["data"]["roomEvents"]["message"]["body"],

@@ -842,3 +842,42 @@ pub fn redis_url() -> Option<String> {
         }
     }
 }
+
+/// The value of one series in Prometheus text: `confab_event_listeners`, or with labels as the
+/// exporter writes them, `confab_broker_subscribers{topic="room"}`. None when it is absent.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        line.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+impl TestApp {
+    /// One series of this server's `/metrics` (see [`metric`]).
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let (status, text) = self.get("/metrics").await;
+        assert_eq!(status, 200, "/metrics: {text}");
+        metric(&text, series)
+    }
+
+    /// Waits until `/metrics` shows `series` at `value`; fails the test after [`WAIT_LIMIT`].
+    /// For servers in other processes, which the in-process `wait_for_*` hooks cannot see
+    /// (in-process servers share one metrics recorder, so their gauges are not theirs alone).
+    pub async fn wait_for_metric(&self, series: &str, value: f64) {
+        let deadline = std::time::Instant::now() + WAIT_LIMIT;
+        loop {
+            let seen = self.metric(series).await;
+            if seen == Some(value) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited in vain for {series} = {value} (last seen {seen:?})"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}

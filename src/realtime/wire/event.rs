@@ -1,0 +1,243 @@
+//! [`WireEvent`]: [`Event`] with wire payloads, and the conversions both ways.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Member, Message, Notification, Room, User};
+use crate::realtime::Event;
+
+/// [`Event`], variant for variant, with wire payloads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum WireEvent {
+    MessageAdded {
+        message: Message,
+        sender: Option<Box<User>>,
+    },
+    MessageEdited {
+        message: Message,
+    },
+    MessageDeleted {
+        message: Message,
+    },
+    ReactionChanged {
+        message: Message,
+        user_id: Uuid,
+        emoji: String,
+        added: bool,
+    },
+    ReceiptUpdated {
+        room_id: Uuid,
+        user_id: Uuid,
+        message_id: Uuid,
+    },
+    MemberJoined {
+        member: Member,
+    },
+    MemberLeft {
+        room_id: Uuid,
+        user_id: Uuid,
+    },
+    Typing {
+        room_id: Uuid,
+        user_id: Uuid,
+        typing: bool,
+        expires_at: DateTime<FixedOffset>,
+    },
+    NotificationAdded {
+        notification: Notification,
+    },
+    RoomAdded {
+        room: Room,
+    },
+    ContactRequested {
+        from_user_id: Uuid,
+    },
+    UnreadChanged {
+        room_id: Uuid,
+        unread_count: i64,
+    },
+    PresenceChanged {
+        user_id: Uuid,
+        status: String,
+        last_seen_at: Option<DateTime<FixedOffset>>,
+    },
+    SessionRevoked {
+        session_id: Uuid,
+    },
+    ViewerChanged {
+        user_id: Uuid,
+        session_id: Option<Uuid>,
+    },
+}
+
+impl From<&Event> for WireEvent {
+    fn from(event: &Event) -> Self {
+        match event {
+            Event::MessageAdded { message, sender } => Self::MessageAdded {
+                message: message.into(),
+                sender: sender.as_deref().map(|user| Box::new(user.into())),
+            },
+            Event::MessageEdited { message } => Self::MessageEdited {
+                message: message.into(),
+            },
+            Event::MessageDeleted { message } => Self::MessageDeleted {
+                message: message.into(),
+            },
+            Event::ReactionChanged {
+                message,
+                user_id,
+                emoji,
+                added,
+            } => Self::ReactionChanged {
+                message: message.into(),
+                user_id: *user_id,
+                emoji: emoji.clone(),
+                added: *added,
+            },
+            Event::ReceiptUpdated {
+                room_id,
+                user_id,
+                message_id,
+            } => Self::ReceiptUpdated {
+                room_id: *room_id,
+                user_id: *user_id,
+                message_id: *message_id,
+            },
+            Event::MemberJoined { member } => Self::MemberJoined {
+                member: member.into(),
+            },
+            Event::MemberLeft { room_id, user_id } => Self::MemberLeft {
+                room_id: *room_id,
+                user_id: *user_id,
+            },
+            Event::Typing {
+                room_id,
+                user_id,
+                typing,
+                expires_at,
+            } => Self::Typing {
+                room_id: *room_id,
+                user_id: *user_id,
+                typing: *typing,
+                expires_at: *expires_at,
+            },
+            Event::NotificationAdded { notification } => Self::NotificationAdded {
+                notification: notification.into(),
+            },
+            Event::RoomAdded { room } => Self::RoomAdded { room: room.into() },
+            Event::ContactRequested { from_user_id } => Self::ContactRequested {
+                from_user_id: *from_user_id,
+            },
+            Event::UnreadChanged {
+                room_id,
+                unread_count,
+            } => Self::UnreadChanged {
+                room_id: *room_id,
+                unread_count: *unread_count,
+            },
+            Event::PresenceChanged {
+                user_id,
+                status,
+                last_seen_at,
+            } => Self::PresenceChanged {
+                user_id: *user_id,
+                status: status.clone(),
+                last_seen_at: *last_seen_at,
+            },
+            Event::SessionRevoked { session_id } => Self::SessionRevoked {
+                session_id: *session_id,
+            },
+            Event::ViewerChanged {
+                user_id,
+                session_id,
+            } => Self::ViewerChanged {
+                user_id: *user_id,
+                session_id: *session_id,
+            },
+        }
+    }
+}
+
+/// The in-process event back; users come back as [`crate::realtime::public_user`] would leave them.
+impl From<WireEvent> for Event {
+    fn from(event: WireEvent) -> Self {
+        match event {
+            WireEvent::MessageAdded { message, sender } => Self::MessageAdded {
+                message: message.into(),
+                sender: sender.map(|user| Box::new((*user).into())),
+            },
+            WireEvent::MessageEdited { message } => Self::MessageEdited {
+                message: message.into(),
+            },
+            WireEvent::MessageDeleted { message } => Self::MessageDeleted {
+                message: message.into(),
+            },
+            WireEvent::ReactionChanged {
+                message,
+                user_id,
+                emoji,
+                added,
+            } => Self::ReactionChanged {
+                message: message.into(),
+                user_id,
+                emoji,
+                added,
+            },
+            WireEvent::ReceiptUpdated {
+                room_id,
+                user_id,
+                message_id,
+            } => Self::ReceiptUpdated {
+                room_id,
+                user_id,
+                message_id,
+            },
+            WireEvent::MemberJoined { member } => Self::MemberJoined {
+                member: member.into(),
+            },
+            WireEvent::MemberLeft { room_id, user_id } => Self::MemberLeft { room_id, user_id },
+            WireEvent::Typing {
+                room_id,
+                user_id,
+                typing,
+                expires_at,
+            } => Self::Typing {
+                room_id,
+                user_id,
+                typing,
+                expires_at,
+            },
+            WireEvent::NotificationAdded { notification } => Self::NotificationAdded {
+                notification: notification.into(),
+            },
+            WireEvent::RoomAdded { room } => Self::RoomAdded { room: room.into() },
+            WireEvent::ContactRequested { from_user_id } => Self::ContactRequested { from_user_id },
+            WireEvent::UnreadChanged {
+                room_id,
+                unread_count,
+            } => Self::UnreadChanged {
+                room_id,
+                unread_count,
+            },
+            WireEvent::PresenceChanged {
+                user_id,
+                status,
+                last_seen_at,
+            } => Self::PresenceChanged {
+                user_id,
+                status,
+                last_seen_at,
+            },
+            WireEvent::SessionRevoked { session_id } => Self::SessionRevoked { session_id },
+            WireEvent::ViewerChanged {
+                user_id,
+                session_id,
+            } => Self::ViewerChanged {
+                user_id,
+                session_id,
+            },
+        }
+    }
+}
