@@ -606,8 +606,8 @@ impl TestApp {
         }
     }
 
-    /// Takes the server's SQLite writer turn (the lock `service::write_txn` and
-    /// `service::writer` queue on) until the guard drops.
+    /// Takes the server's SQLite writer turn (the lock `state.write_txn()` and
+    /// `state.writer()` queue on) until the guard drops.
     pub async fn take_writer_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
         self.writer
             .clone()
