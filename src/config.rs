@@ -198,6 +198,16 @@ pub struct CallConfig {
         global = true
     )]
     pub turn_credential_ttl_secs: u64,
+    /// Seconds a call session stays in its call without a `callHeartbeat`: past that it
+    /// leaves with reason `timeout` (clients heartbeat every third of it).
+    #[arg(
+        long = "call-session-ttl",
+        env = "CONFAB_CALL_SESSION_TTL",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub call_session_ttl_secs: u64,
 }
 
 /// Never prints the secret, whoever formats the settings.
@@ -210,11 +220,17 @@ impl std::fmt::Debug for CallConfig {
                 &self.turn_secret.as_ref().map(|_| "<hidden>"),
             )
             .field("turn_credential_ttl_secs", &self.turn_credential_ttl_secs)
+            .field("call_session_ttl_secs", &self.call_session_ttl_secs)
             .finish()
     }
 }
 
 impl CallConfig {
+    /// How long a call session lasts without a heartbeat.
+    pub fn call_session_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.call_session_ttl_secs)
+    }
+
     /// The TURN URLs among `--ice-urls`.
     pub fn turn_urls(&self) -> impl Iterator<Item = &str> {
         self.ice_urls
@@ -762,6 +778,7 @@ mod tests {
         assert_eq!(config.http.bind, "127.0.0.1:8080");
         assert!(config.calls.ice_urls.is_empty());
         assert_eq!(config.calls.turn_credential_ttl_secs, 86_400);
+        assert_eq!(config.calls.call_session_ttl_secs, 30);
     }
 
     #[test]

@@ -5,6 +5,8 @@ pub mod prelude;
 pub mod attachments;
 pub mod blob_uploads;
 pub mod blobs;
+pub mod call_sessions;
+pub mod calls;
 pub mod connection_logs;
 pub mod contacts;
 pub mod key_packages;

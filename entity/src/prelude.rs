@@ -3,6 +3,8 @@
 pub use super::attachments::Entity as Attachments;
 pub use super::blob_uploads::Entity as BlobUploads;
 pub use super::blobs::Entity as Blobs;
+pub use super::call_sessions::Entity as CallSessions;
+pub use super::calls::Entity as Calls;
 pub use super::connection_logs::Entity as ConnectionLogs;
 pub use super::contacts::Entity as Contacts;
 pub use super::key_packages::Entity as KeyPackages;

@@ -27,6 +27,8 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::calls::Entity")]
+    Calls,
     #[sea_orm(has_many = "super::connection_logs::Entity")]
     ConnectionLogs,
     #[sea_orm(has_many = "super::messages::Entity")]
@@ -41,6 +43,12 @@ pub enum Relation {
         on_delete = "Restrict"
     )]
     Users,
+}
+
+impl Related<super::calls::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Calls.def()
+    }
 }
 
 impl Related<super::connection_logs::Entity> for Entity {

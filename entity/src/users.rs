@@ -41,6 +41,8 @@ pub enum Relation {
         on_delete = "SetNull"
     )]
     Blobs,
+    #[sea_orm(has_many = "super::call_sessions::Entity")]
+    CallSessions,
     #[sea_orm(has_many = "super::connection_logs::Entity")]
     ConnectionLogs,
     #[sea_orm(has_many = "super::message_reactions::Entity")]
@@ -62,6 +64,12 @@ pub enum Relation {
 impl Related<super::blob_uploads::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::BlobUploads.def()
+    }
+}
+
+impl Related<super::call_sessions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CallSessions.def()
     }
 }
 

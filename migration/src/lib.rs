@@ -28,6 +28,7 @@ mod m20261127_000019_search_pending_list;
 mod m20261127_000020_hot_read_markers;
 mod m20261128_000021_add_messages_reacted;
 mod m20261128_000022_add_users_totp_last_step;
+mod m20261206_000023_create_calls;
 mod util;
 
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000020_hot_read_markers::Migration),
             Box::new(m20261128_000021_add_messages_reacted::Migration),
             Box::new(m20261128_000022_add_users_totp_last_step::Migration),
+            Box::new(m20261206_000023_create_calls::Migration),
         ]
     }
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{messages, room_members, rooms, users};
+use entity::{call_sessions, calls, messages, room_members, rooms, users};
 use sea_orm::DbErr;
 use uuid::Uuid;
 
@@ -105,6 +105,10 @@ key!(/// Whether a user has a socket open anywhere.
     Connected);
 key!(/// The attachments of a message, with their blobs.
     AttachmentsOf);
+key!(/// The live call of a room.
+    LiveCallOf);
+key!(/// The participants (live sessions) of a call.
+    ParticipantsOf);
 
 /// A page of a room's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -289,6 +293,44 @@ impl Loader<AttachmentsOf> for Loaders {
         for row in rows {
             grouped
                 .entry(AttachmentsOf(row.0.message_id))
+                .or_default()
+                .push(row);
+        }
+        Ok(shared(grouped))
+    }
+}
+
+impl Loader<LiveCallOf> for Loaders {
+    type Value = Arc<calls::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[LiveCallOf]) -> Loaded<LiveCallOf, calls::Model> {
+        let state = &self.state;
+        let rows = store::call::live_in_fresh(
+            &state.db,
+            &state.writer,
+            state.config.calls.call_session_ttl(),
+            ids(keys, |k| k.0),
+        )
+        .await?;
+        Ok(shared(rows.into_iter().map(|c| (LiveCallOf(c.room_id), c))))
+    }
+}
+
+impl Loader<ParticipantsOf> for Loaders {
+    type Value = Arc<Vec<call_sessions::Model>>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ParticipantsOf],
+    ) -> Loaded<ParticipantsOf, Vec<call_sessions::Model>> {
+        let rows = store::call::participants(&self.state.db, ids(keys, |k| k.0)).await?;
+        let mut grouped: HashMap<ParticipantsOf, Vec<call_sessions::Model>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            grouped
+                .entry(ParticipantsOf(row.call_id))
                 .or_default()
                 .push(row);
         }

@@ -6,6 +6,7 @@
 //! [`rows`]. Nothing here knows who is asking: callers check access first.
 
 pub mod blob;
+pub mod call;
 pub mod kinds;
 pub mod member;
 pub mod message;

@@ -11,6 +11,7 @@ mod auth;
 mod authz;
 mod blobs;
 mod broken;
+mod calls;
 mod cluster;
 mod config_doc;
 mod contacts;

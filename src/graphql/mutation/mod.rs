@@ -4,6 +4,7 @@ use async_graphql::MergedObject;
 
 mod account;
 mod blob;
+mod call;
 mod contact;
 mod message;
 mod mls;
@@ -20,4 +21,5 @@ pub struct Mutation(
     contact::ContactMutation,
     mls::MlsMutation,
     blob::BlobMutation,
+    call::CallMutation,
 );

@@ -1,6 +1,7 @@
 //! GraphQL output and input types. They wrap entity models: the API shape is not the table shape.
 
 pub mod blob;
+pub mod call;
 pub mod contact;
 pub mod cursor;
 pub mod event;

@@ -139,6 +139,11 @@ impl Room {
         self.0.archived_at.map(utc)
     }
 
+    /// The call going on in the room now; null when there is none.
+    async fn call(&self, ctx: &Context<'_>) -> Result<Option<super::call::Call>> {
+        super::call::live_call(ctx, self.0.id).await
+    }
+
     /// The active members, longest-standing first.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Fast<RoomMember>>> {
         Ok(members(ctx, self.0.id)
