@@ -26,6 +26,7 @@ on_both_backends!(
     concurrent_joins_respect_the_cap,
     sessions_are_their_owners,
     state_changes_show_in_participants,
+    participants_cost_a_fixed_number_of_statements,
 );
 
 async fn join(user: &TestUser<'_>, room: &str) -> String {
@@ -178,6 +179,15 @@ async fn members_only(app: &TestApp) {
     let body = bob.gql(JOIN, json!({ "room": room })).await;
     assert_eq!(first_error(&body).0, "NOT_FOUND", "{body}");
     assert_eq!(usernames(&room_call(&ann, &room).await), ["ann"]);
+
+    // An archived room is read-only: no new calls.
+    ann.ok(
+        "mutation($input: UpdateRoomInput!) { updateRoom(input: $input) { id } }",
+        json!({ "input": { "roomId": room, "archived": true } }),
+    )
+    .await;
+    let body = ann.gql(JOIN, json!({ "room": room })).await;
+    assert_eq!(first_error(&body).0, "FORBIDDEN", "{body}");
 }
 
 async fn concurrent_joins_respect_the_cap(app: &TestApp) {
@@ -314,6 +324,50 @@ async fn state_changes_show_in_participants(app: &TestApp) {
         )
         .await;
     assert_eq!(first_error(&body).0, "BAD_USER_INPUT", "{body}");
+}
+
+/// `myRooms { call { participants { user } } }` costs the same statements for one participant
+/// as for four in each of three rooms: the calls, sessions and users load in batches.
+async fn participants_cost_a_fixed_number_of_statements(app: &TestApp) {
+    const NESTED: &str = "{ myRooms(first: 10) { edges { node { id call { id peakParticipants participants { sessionId muted connection user { username } } } } } } }";
+    let ann = app.user("ann").await;
+    let mut others = Vec::new();
+    for name in ["bob", "cat", "dan"] {
+        others.push(app.user(name).await);
+    }
+    let members: Vec<&TestUser<'_>> = others.iter().collect();
+    let mut rooms = Vec::new();
+    for i in 0..3 {
+        let room = ann.create_room(&format!("Room {i}"), &members).await;
+        join(&ann, &room).await;
+        rooms.push(room);
+    }
+    let mut counts = Vec::new();
+    for round in 0..2 {
+        if round == 1 {
+            for room in &rooms {
+                for other in &others {
+                    join(other, room).await;
+                }
+            }
+        }
+        app.settle().await;
+        ann.ok("{ me { id } }", json!({})).await;
+        let before = app.statements();
+        let data = ann.ok(NESTED, json!({})).await;
+        counts.push(app.statements() - before);
+        let edges = data["myRooms"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), 3);
+        let expected = if round == 0 { 1 } else { 4 };
+        for edge in edges {
+            let participants = edge["node"]["call"]["participants"].as_array().unwrap();
+            assert_eq!(participants.len(), expected, "{data}");
+        }
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for 1 and for 4 participants: {counts:?}"
+    );
 }
 
 /// Liveness, with a 1-second TTL: a session that stops heartbeating leaves with reason

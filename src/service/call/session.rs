@@ -64,7 +64,8 @@ pub struct StateChange {
 }
 
 /// Joins the live call of `room_id` (starting it when there is none) as a new session of the
-/// viewer. Members only (NOT_FOUND otherwise, as for the room). At most the room's
+/// viewer. Members only (NOT_FOUND otherwise, as for the room); not in an archived room
+/// (FORBIDDEN). At most the room's
 /// `max_members` live sessions: CONFLICT "call is full" past that. The room row is locked
 /// (on SQLite: the writer turn) for the count, so concurrent joins cannot overshoot it.
 pub async fn join(
@@ -73,7 +74,10 @@ pub async fn join(
     room_id: Uuid,
     flags: JoinFlags,
 ) -> ApiResult<(calls::Model, call_sessions::Model)> {
-    membership::require_member(&state.db, viewer, room_id).await?;
+    let (room, _) = membership::require_member(&state.db, viewer, room_id).await?;
+    if room.archived_at.is_some() {
+        return Err(ApiError::Forbidden("the room is archived".to_owned()));
+    }
     let txn = state.write_txn().await?;
     let room = store::call::lock_room(&*txn, room_id)
         .await?
