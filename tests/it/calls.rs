@@ -391,6 +391,48 @@ mod liveness {
     }
 }
 
+/// The background sweep `serve` runs every half TTL (`workers::maintenance::calls`), on its
+/// own: with nobody reading the call, the silent session leaves and the call ends.
+mod sweep {
+    use super::*;
+
+    #[actix_web::test]
+    async fn sqlite() {
+        let app = TestApp::sqlite().await;
+        the_sweep_ends_silent_calls(&app).await;
+        app.stop().await;
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        if let Some(app) = TestApp::postgres().await {
+            the_sweep_ends_silent_calls(&app).await;
+            app.stop().await;
+        }
+    }
+}
+
+async fn the_sweep_ends_silent_calls(app: &TestApp) {
+    let ann = app.user("ann").await;
+    let room = ann.create_room("Quiet", &[]).await;
+    let data = ann.ok(JOIN, json!({ "room": room })).await;
+    let call_id = data["joinCall"]["call"]["id"].as_str().unwrap().to_owned();
+    // A turn of its own: on SQLite the server's writers wait in the busy handler instead.
+    let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    let ttl = Duration::from_millis(300);
+    poll("the sweep to end the call", || async {
+        confab::workers::maintenance::calls(&app.db, &turn, ttl).await;
+        stored_call(app, &call_id)
+            .await
+            .ended_at
+            .is_some()
+            .then_some(Value::Null)
+    })
+    .await;
+    assert_eq!(leave_reasons(app, &call_id).await, ["timeout"]);
+    assert!(room_call(&ann, &room).await.is_null());
+}
+
 /// Polls `done` (each round after `each`) until it holds; fails after 15 s.
 async fn poll<F, Fut>(what: &str, mut each: F) -> Value
 where
