@@ -1,0 +1,368 @@
+//! The groups of settings besides calls: HTTP, database, auth, limits, retention, blobs,
+//! exposure, OpenTelemetry.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// What the server shows of itself beyond the API: the schema (introspection and "Did you
+/// mean" suggestions) and its metrics. Development defaults; docs/production.md says what
+/// to change for production.
+#[derive(Debug, Clone, Args)]
+pub struct ExposureConfig {
+    /// Answer introspection (`__schema`, `__type`) and suggest field names in errors ("Did you
+    /// mean ...?"). On for development (GraphiQL needs it); `--introspection=false` refuses both,
+    /// so clients only learn the schema from `schema.graphql`.
+    #[arg(
+        long = "introspection",
+        env = "CONFAB_INTROSPECTION",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub introspection: bool,
+    /// Serve `GET /metrics` on this address (host:port, e.g. `127.0.0.1:9100`) instead of the
+    /// main one, which then answers 404 there. Metrics are on the main address when unset.
+    #[arg(long = "metrics-bind", env = "CONFAB_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
+    /// Answer `GET /metrics` only with `Authorization: Bearer <this token>` (Prometheus:
+    /// `authorization: { credentials: ... }`); 401 otherwise. Open when unset.
+    #[arg(long = "metrics-token", env = "CONFAB_METRICS_TOKEN", global = true)]
+    pub metrics_token: Option<String>,
+}
+
+/// OpenTelemetry trace export. Off unless an endpoint is given: then `serve` sends its spans
+/// to an OTLP collector over HTTP (protobuf).
+#[derive(Debug, Clone, Args)]
+pub struct OtelConfig {
+    /// Base URL of an OTLP/HTTP collector, e.g. `http://127.0.0.1:4318`; spans are POSTed to
+    /// `<URL>/v1/traces`. Nothing is exported when unset.
+    #[arg(
+        long = "otel-endpoint",
+        env = "CONFAB_OTEL_ENDPOINT",
+        value_parser = otel_endpoint,
+        global = true
+    )]
+    pub endpoint: Option<String>,
+    /// The `service.name` of exported spans.
+    #[arg(
+        long = "otel-service-name",
+        env = "CONFAB_OTEL_SERVICE_NAME",
+        default_value = "confab",
+        global = true
+    )]
+    pub service_name: String,
+}
+
+/// A plain-HTTP base URL: the exporter has no TLS (put a collector beside the server).
+fn otel_endpoint(value: &str) -> Result<String, String> {
+    let rest = value
+        .strip_prefix("http://")
+        .ok_or("must be an http:// URL (the exporter speaks plain HTTP)")?;
+    if rest.trim_end_matches('/').is_empty() {
+        return Err("needs a host, e.g. http://127.0.0.1:4318".to_owned());
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BlobConfig {
+    /// Directory of the content-addressed blob store.
+    #[arg(
+        long = "blob-dir",
+        env = "CONFAB_BLOB_DIR",
+        default_value = "./blobs",
+        global = true
+    )]
+    pub dir: PathBuf,
+    /// Largest upload in bytes, enforced while the upload streams in.
+    #[arg(long = "blob-max-bytes", env = "CONFAB_BLOB_MAX_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
+    pub max_bytes: usize,
+    /// Content types accepted, as sniffed from the bytes (comma-separated).
+    #[arg(
+        long = "blob-mime-types",
+        env = "CONFAB_BLOB_MIME_TYPES",
+        default_value = "image/jpeg,image/png,image/gif,image/webp",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub mime_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// `sqlite://file.db?mode=rwc` (the default) or `postgres://user@host/db`.
+    #[arg(
+        long = "database-url",
+        env = "CONFAB_DATABASE_URL",
+        default_value = "sqlite://confab.db?mode=rwc",
+        global = true
+    )]
+    pub url: String,
+    /// Largest number of pooled connections.
+    #[arg(
+        long = "db-max-connections",
+        env = "CONFAB_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub max_connections: u32,
+    /// Connections the pool keeps open when idle.
+    #[arg(
+        long = "db-min-connections",
+        env = "CONFAB_DB_MIN_CONNECTIONS",
+        default_value_t = 1,
+        global = true
+    )]
+    pub min_connections: u32,
+    /// Seconds a request waits for a pooled connection before failing.
+    #[arg(
+        long = "db-acquire-timeout",
+        env = "CONFAB_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 5,
+        global = true
+    )]
+    pub acquire_timeout_secs: u64,
+    /// How PostgreSQL plans Confab's prepared statements: its `plan_cache_mode`, set on every
+    /// connection Confab opens. Ignored on SQLite.
+    #[arg(
+        long = "db-plan-cache-mode",
+        env = "CONFAB_DB_PLAN_CACHE_MODE",
+        value_enum,
+        default_value_t = PlanCacheMode::ForceGenericPlan,
+        global = true
+    )]
+    pub plan_cache_mode: PlanCacheMode,
+}
+
+/// PostgreSQL's `plan_cache_mode`, named as PostgreSQL names its values.
+///
+/// Confab's statements look rows up by key (ids, a room's timeline, the rooms of a page), and
+/// a plan made once per statement and connection serves every run as well as one made for
+/// each run's values. PostgreSQL's default (`auto`) plans the first five runs for their values
+/// and then keeps doing so for the list statements of the DataLoaders, whose plans for their
+/// values were slower to make and to run than the one kept (docs/performance.md, "PostgreSQL
+/// connections", has the measurements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[clap(rename_all = "snake_case")]
+pub enum PlanCacheMode {
+    /// One plan per statement, kept for every run (the default).
+    ForceGenericPlan,
+    /// PostgreSQL's own default: values-specific plans until a kept one looks as cheap.
+    Auto,
+    /// A new plan for every run's values.
+    ForceCustomPlan,
+}
+
+impl PlanCacheMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ForceGenericPlan => "force_generic_plan",
+            Self::Auto => "auto",
+            Self::ForceCustomPlan => "force_custom_plan",
+        }
+    }
+}
+
+impl DatabaseConfig {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_secs(self.acquire_timeout_secs)
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.url.starts_with("sqlite:")
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HttpConfig {
+    /// Address to listen on, host:port.
+    #[arg(
+        long,
+        env = "CONFAB_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+    /// HTTP worker threads; one per core when unset.
+    #[arg(long, env = "CONFAB_WORKERS", global = true)]
+    pub workers: Option<usize>,
+    /// A directory of static files served at `/demo/` (e.g. the example web client's
+    /// `examples/web/dist`); nothing is served there when unset.
+    #[arg(long = "demo-dir", env = "CONFAB_DEMO_DIR", global = true)]
+    pub demo_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// Hours a session stays valid after sign-in.
+    #[arg(
+        long = "session-ttl-hours",
+        env = "CONFAB_SESSION_TTL_HOURS",
+        default_value_t = 720,
+        global = true
+    )]
+    pub session_ttl_hours: i64,
+}
+
+/// What one client may ask of the server at once. Past a limit the answer is a coded
+/// GraphQL error, never a dropped connection.
+#[derive(Debug, Clone, Args)]
+pub struct LimitsConfig {
+    /// Deepest nesting of one query.
+    #[arg(
+        long = "max-depth",
+        env = "CONFAB_MAX_DEPTH",
+        default_value_t = 16,
+        global = true
+    )]
+    pub depth: usize,
+    /// Largest complexity of one query (a field costs 1, a page of n items n times its fields).
+    #[arg(
+        long = "max-complexity",
+        env = "CONFAB_MAX_COMPLEXITY",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub complexity: usize,
+    /// An Apollo persisted-query manifest: these operations may be sent by hash.
+    #[arg(
+        long = "persisted-queries",
+        env = "CONFAB_PERSISTED_QUERIES",
+        global = true
+    )]
+    pub persisted_queries: Option<PathBuf>,
+    /// Refuse every operation that is not in the manifest.
+    #[arg(
+        long = "persisted-queries-only",
+        env = "CONFAB_PERSISTED_QUERIES_ONLY",
+        global = true
+    )]
+    pub persisted_queries_only: bool,
+    /// Largest JSON request body, bytes (uploads: `--blob-max-bytes` plus 1 MiB).
+    #[arg(long = "max-body-bytes", env = "CONFAB_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub body_bytes: usize,
+    /// Most operations in one batched request.
+    #[arg(
+        long = "max-batch",
+        env = "CONFAB_MAX_BATCH",
+        default_value_t = 10,
+        global = true
+    )]
+    pub batch: usize,
+    /// Most root fields in one operation.
+    #[arg(
+        long = "max-root-fields",
+        env = "CONFAB_MAX_ROOT_FIELDS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub root_fields: usize,
+    /// Most aliased fields in one document.
+    #[arg(
+        long = "max-aliases",
+        env = "CONFAB_MAX_ALIASES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub aliases: usize,
+    /// Largest WebSocket message a client may send, bytes.
+    #[arg(long = "max-ws-message-bytes", env = "CONFAB_MAX_WS_MESSAGE_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub ws_message_bytes: usize,
+    /// Most subscriptions open on one WebSocket.
+    #[arg(
+        long = "max-subscriptions-per-socket",
+        env = "CONFAB_MAX_SUBSCRIPTIONS_PER_SOCKET",
+        default_value_t = 100,
+        global = true
+    )]
+    pub subscriptions_per_socket: usize,
+    /// Sign-in attempts per client address per minute.
+    #[arg(
+        long = "rate-login-per-minute",
+        env = "CONFAB_RATE_LOGIN_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub login_per_minute: u32,
+    /// Failed sign-ins and password changes for one account (or one unknown login) before it
+    /// is locked for 15 minutes.
+    #[arg(
+        long = "rate-login-failures",
+        env = "CONFAB_RATE_LOGIN_FAILURES",
+        default_value_t = 5,
+        global = true
+    )]
+    pub login_failures: u32,
+    /// Registrations per client address per minute.
+    #[arg(
+        long = "rate-register-per-minute",
+        env = "CONFAB_RATE_REGISTER_PER_MINUTE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub register_per_minute: u32,
+    /// Messages one user may send per 10 seconds.
+    #[arg(
+        long = "rate-messages-per-10s",
+        env = "CONFAB_RATE_MESSAGES_PER_10S",
+        default_value_t = 100,
+        global = true
+    )]
+    pub messages_per_10s: u32,
+    /// Uploads one user may make per minute.
+    #[arg(
+        long = "rate-uploads-per-minute",
+        env = "CONFAB_RATE_UPLOADS_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub uploads_per_minute: u32,
+    /// Most WebSockets one user may hold open on one instance.
+    #[arg(
+        long = "max-sockets-per-user",
+        env = "CONFAB_MAX_SOCKETS_PER_USER",
+        default_value_t = 10,
+        global = true
+    )]
+    pub sockets_per_user: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RetentionConfig {
+    /// Days connection logs are kept.
+    #[arg(
+        long = "connection-log-retention-days",
+        env = "CONFAB_CONNECTION_LOG_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub connection_log_days: i64,
+    /// Days the text of a deleted message is kept for administrators (moderation) before it
+    /// is erased; 0 erases it at once.
+    #[arg(
+        long = "deleted-body-retention-days",
+        env = "CONFAB_DELETED_BODY_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub deleted_body_days: i64,
+    /// Seconds between background cleanups (expired key packages, old connection logs).
+    #[arg(
+        long = "maintenance-interval",
+        env = "CONFAB_MAINTENANCE_INTERVAL",
+        default_value_t = 600,
+        global = true
+    )]
+    pub maintenance_interval_secs: u64,
+}
+
+impl AuthConfig {
+    pub fn session_ttl(&self) -> chrono::Duration {
+        chrono::Duration::hours(self.session_ttl_hours)
+    }
+}
