@@ -1,6 +1,7 @@
 //! The closed sets of words some text columns hold (`rooms.kind`, `messages.kind`,
-//! `users.role`), as enums, so code compares with a name the compiler checks instead of a
-//! string literal. A stored word the enum does not know reads as its default variant.
+//! `users.role`, `call_sessions.connection`), as enums, so code compares with a name the
+//! compiler checks instead of a string literal. A stored word the enum does not know reads as
+//! its default variant.
 
 macro_rules! stored_words {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $word:literal),+ $(,)? } default $default:ident) => {
@@ -71,6 +72,17 @@ stored_words! {
         /// May see instance figures and moderation views.
         Admin = "admin",
     } default User
+}
+
+stored_words! {
+    /// `call_sessions.connection`: how a participant's media connection is doing, as its client
+    /// reports it.
+    CallConnection {
+        Connecting = "connecting",
+        Connected = "connected",
+        Reconnecting = "reconnecting",
+        Failed = "failed",
+    } default Connecting
 }
 
 #[cfg(test)]

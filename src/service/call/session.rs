@@ -14,42 +14,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::membership;
 use crate::state::AppState;
 use crate::store;
+pub use crate::store::kinds::CallConnection as Connection;
 
 /// The media flags a client joins with.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JoinFlags {
     pub muted: bool,
     pub camera_off: bool,
-}
-
-/// How a participant's media connection is doing, as its client reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Connection {
-    Connecting,
-    Connected,
-    Reconnecting,
-    Failed,
-}
-
-impl Connection {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Connecting => "connecting",
-            Self::Connected => "connected",
-            Self::Reconnecting => "reconnecting",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// The stored word; anything unknown reads as connecting.
-    pub fn parse(value: &str) -> Self {
-        match value {
-            "connected" => Self::Connected,
-            "reconnecting" => Self::Reconnecting,
-            "failed" => Self::Failed,
-            _ => Self::Connecting,
-        }
-    }
 }
 
 /// A change of a participant's state; `None` leaves a field as it is.
