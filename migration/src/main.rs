@@ -1,5 +1,6 @@
 //! `cargo run -p migration -- <up|down|reset|status> <database-url>`: apply or undo migrations
-//! without the server, as the entity drift check in `.ci/run` does.
+//! without the server. The entity drift check in `.ci/run` runs this binary as the workspace
+//! build made it (`target/debug/migration up <url>`).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::Database;
