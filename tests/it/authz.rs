@@ -63,6 +63,11 @@ const EXEMPT: &[(&str, &str)] = &[
     ("publishKeyPackages", "mls.rs"),
     ("claimKeyPackage", "mls.rs"),
     ("uploadBlob", "blobs.rs"),
+    ("iceServers", "ice.rs (signed-in users only)"),
+    ("joinCall", "calls.rs (room members only)"),
+    ("leaveCall", "calls.rs (own sessions only)"),
+    ("callHeartbeat", "calls.rs (own sessions only)"),
+    ("updateCallState", "calls.rs (own sessions only)"),
 ];
 
 /// What a call answers: data (`Ok`), null data (`Null`), or an error code.

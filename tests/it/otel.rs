@@ -284,7 +284,7 @@ fn otel_settings_come_from_flags_environment_and_file() {
         "{from_flag}"
     );
     assert!(
-        from_flag.contains("u:***@other:4318") && !from_flag.contains("secret"),
+        from_flag.contains("u:***@other:4318") && !from_flag.contains(":secret@"),
         "{from_flag}"
     );
 
