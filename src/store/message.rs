@@ -199,12 +199,6 @@ pub async fn last_in_rooms(
         .collect())
 }
 
-#[derive(FromQueryResult)]
-struct RoomCount {
-    room_id: Uuid,
-    n: i64,
-}
-
 /// Unread messages for `user_id` per room: after their read marker, not deleted, not theirs.
 ///
 /// Each room's count is an index range scan of `(room_id, created_at, id)` that starts at the
@@ -219,21 +213,45 @@ pub async fn unread_counts(
     if room_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut query = Sql::new("SELECT rm.room_id AS room_id, ");
-    query
-        .push(UNREAD_OF_MEMBER)
-        .push(
-            " AS n FROM room_members rm LEFT JOIN messages r ON r.id = rm.last_read_message_id \
-             WHERE rm.user_id = ",
-        )
+    let mut members = Sql::new("rm.user_id = ");
+    members
         .bind(user_id)
         .push(" AND rm.room_id IN (")
         .list(room_ids.iter().copied())
         .push(")");
-    let rows = RoomCount::find_by_statement(query.statement(db.get_database_backend()))
+    Ok(unread_of_members(db, "rm.room_id", members)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+#[derive(FromQueryResult)]
+struct Counted {
+    id: Uuid,
+    n: i64,
+}
+
+/// Each unread count of the memberships `rm` that `members` selects, keyed by `key` (a column
+/// of `rm`).
+async fn unread_of_members(
+    db: &impl ConnectionTrait,
+    key: &str,
+    members: Sql,
+) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    let mut query = Sql::new("SELECT ");
+    query
+        .push(key)
+        .push(" AS id, ")
+        .push(UNREAD_OF_MEMBER)
+        .push(
+            " AS n FROM room_members rm LEFT JOIN messages r ON r.id = rm.last_read_message_id \
+             WHERE ",
+        )
+        .append(members);
+    let rows = Counted::find_by_statement(query.statement(db.get_database_backend()))
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|r| (r.room_id, r.n)).collect())
+    Ok(rows.into_iter().map(|r| (r.id, r.n)).collect())
 }
 
 /// The unread count of the member `rm` whose read marker is the message `r` (outer-joined):
@@ -357,31 +375,17 @@ pub async fn readers(
     Ok(grouped)
 }
 
-#[derive(FromQueryResult)]
-struct MemberCount {
-    user_id: Uuid,
-    n: i64,
-}
-
 /// The unread counts of `users` (active members) in one room, in one statement.
 pub async fn unread_counts_in(
     db: &impl ConnectionTrait,
     room_id: Uuid,
     users: &[Uuid],
 ) -> Result<Vec<(Uuid, i64)>, DbErr> {
-    let mut query = Sql::new("SELECT rm.user_id AS user_id, ");
-    query
-        .push(UNREAD_OF_MEMBER)
-        .push(
-            " AS n FROM room_members rm LEFT JOIN messages r ON r.id = rm.last_read_message_id \
-             WHERE rm.room_id = ",
-        )
+    let mut members = Sql::new("rm.room_id = ");
+    members
         .bind(room_id)
         .push(" AND rm.left_at IS NULL AND rm.user_id IN (")
         .list(users.iter().copied())
         .push(")");
-    let rows = MemberCount::find_by_statement(query.statement(db.get_database_backend()))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
+    unread_of_members(db, "rm.user_id", members).await
 }
