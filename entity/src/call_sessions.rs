@@ -32,6 +32,8 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Calls,
+    #[sea_orm(has_many = "super::connection_logs::Entity")]
+    ConnectionLogs,
     #[sea_orm(
         belongs_to = "super::users::Entity",
         from = "Column::UserId",
@@ -45,6 +47,12 @@ pub enum Relation {
 impl Related<super::calls::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Calls.def()
+    }
+}
+
+impl Related<super::connection_logs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ConnectionLogs.def()
     }
 }
 

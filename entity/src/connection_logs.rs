@@ -14,10 +14,19 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub metrics: Option<Json>,
     pub created_at: DateTimeWithTimeZone,
+    pub call_session_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::call_sessions::Entity",
+        from = "Column::CallSessionId",
+        to = "super::call_sessions::Column::Id",
+        on_update = "Cascade",
+        on_delete = "SetNull"
+    )]
+    CallSessions,
     #[sea_orm(
         belongs_to = "super::rooms::Entity",
         from = "Column::RoomId",
@@ -34,6 +43,12 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Users,
+}
+
+impl Related<super::call_sessions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CallSessions.def()
+    }
 }
 
 impl Related<super::rooms::Entity> for Entity {

@@ -1,5 +1,7 @@
 //! Connection logs of voice/video clients: events with quality metrics, statistics over a
-//! window (counts per event, average and p95 round-trip time), and retention.
+//! window (counts per event, average and p95 round-trip time), and retention. An event may
+//! name the caller's call session it was logged from (see [`crate::service::call::history`]
+//! for the rules), which puts it in that call's `connectionEvents`.
 
 use chrono::{DateTime, Duration, FixedOffset};
 use entity::connection_logs;
@@ -10,6 +12,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
+use crate::service::call::history;
 use crate::service::membership::require_member;
 use crate::service::validate;
 use crate::state::AppState;
@@ -49,7 +52,8 @@ impl Metrics {
         json!({ "rtt_ms": self.rtt_ms, "jitter_ms": self.jitter_ms, "packet_loss": self.packet_loss })
     }
 
-    fn from_json(value: &Json) -> Self {
+    /// The figures stored in a row's `metrics` (absent ones `None`).
+    pub fn from_json(value: &Json) -> Self {
         Self {
             rtt_ms: value.get("rtt_ms").and_then(Json::as_f64),
             jitter_ms: value.get("jitter_ms").and_then(Json::as_f64),
@@ -58,11 +62,19 @@ impl Metrics {
     }
 }
 
-/// Records one event for the caller (in a room they belong to, if given).
+/// What an event is about: a room, a call session of the caller's, both, or neither.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope {
+    pub room_id: Option<Uuid>,
+    pub call_session_id: Option<Uuid>,
+}
+
+/// Records one event for the caller (in a room they belong to, if given; from a call session
+/// of theirs, if given, whose call's room the event is then in).
 pub async fn log(
     state: &AppState,
     viewer: &Viewer,
-    room_id: Option<Uuid>,
+    scope: Scope,
     event: &str,
     metrics: Option<Metrics>,
 ) -> ApiResult<()> {
@@ -70,6 +82,12 @@ pub async fn log(
         return Err(ApiError::bad_input("event", "unknown event"));
     }
     let metrics = metrics.map(Metrics::validated).transpose()?;
+    let room_id = match scope.call_session_id {
+        Some(session_id) => {
+            Some(history::event_room(state, viewer, scope.room_id, session_id).await?)
+        }
+        None => scope.room_id,
+    };
     if let Some(room_id) = room_id {
         require_member(&state.db, viewer, room_id).await?;
     }
@@ -77,6 +95,7 @@ pub async fn log(
         id: Set(Uuid::now_v7()),
         user_id: Set(viewer.id()),
         room_id: Set(room_id),
+        call_session_id: Set(scope.call_session_id),
         event: Set(event.to_owned()),
         metrics: Set(metrics.map(Metrics::to_json)),
         created_at: Set(now()),
@@ -98,12 +117,13 @@ pub struct Stats {
     pub avg_packet_loss: Option<f64>,
 }
 
-/// Statistics over a room's logs (members only) or, without a room, the caller's own, since
+/// Statistics over a room's logs (members only), over one call session's (members of its
+/// call's room only, whoever's session it is) or, without either, the caller's own, since
 /// `since` (default: the last 24 hours).
 pub async fn stats(
     state: &AppState,
     viewer: &Viewer,
-    room_id: Option<Uuid>,
+    scope: Scope,
     since: Option<DateTime<FixedOffset>>,
 ) -> ApiResult<Stats> {
     let since = match since {
@@ -112,12 +132,16 @@ pub async fn stats(
     };
     let mut query =
         connection_logs::Entity::find().filter(connection_logs::Column::CreatedAt.gte(since));
-    query = match room_id {
-        Some(room_id) => {
+    query = match (scope.room_id, scope.call_session_id) {
+        (room_id, Some(session_id)) => {
+            history::stats_room(state, viewer, room_id, session_id).await?;
+            query.filter(connection_logs::Column::CallSessionId.eq(session_id))
+        }
+        (Some(room_id), None) => {
             require_member(&state.db, viewer, room_id).await?;
             query.filter(connection_logs::Column::RoomId.eq(room_id))
         }
-        None => query.filter(connection_logs::Column::UserId.eq(viewer.id())),
+        (None, None) => query.filter(connection_logs::Column::UserId.eq(viewer.id())),
     };
     let rows = query.limit(STATS_ROWS_MAX).all(&state.db).await?;
     Ok(summarize(since, &rows))

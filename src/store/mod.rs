@@ -7,6 +7,7 @@
 
 pub mod blob;
 pub mod call;
+pub mod call_history;
 pub mod kinds;
 pub mod member;
 pub mod message;

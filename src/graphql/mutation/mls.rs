@@ -9,7 +9,7 @@ use crate::graphql::types::Message;
 use crate::graphql::types::mls::{ConnectionEvent, KeyPackage};
 use crate::graphql::{state, viewer};
 use crate::service;
-use crate::service::connection_log::Metrics;
+use crate::service::connection_log::{Metrics, Scope};
 use crate::service::mls::{CipherKind, Ciphertext, NewKeyPackage};
 
 /// The kinds of MLS message.
@@ -61,6 +61,10 @@ pub struct ConnectionMetricsInput {
 pub struct ConnectionEventInput {
     /// The call's room, if any (the caller must be a member).
     pub room_id: Option<Uuid>,
+    /// The caller's own call session the event comes from, if any (FORBIDDEN for somebody
+    /// else's); the event is then in its call's room, which `roomId`, if given, must be. The
+    /// event shows in that call's `connectionEvents`.
+    pub call_session_id: Option<Uuid>,
     /// What happened.
     pub event: ConnectionEvent,
     /// Quality figures.
@@ -138,14 +142,12 @@ impl MlsMutation {
             jitter_ms: m.jitter_ms,
             packet_loss: m.packet_loss,
         });
-        service::connection_log::log(
-            state(ctx)?,
-            viewer,
-            input.room_id,
-            input.event.as_db(),
-            metrics,
-        )
-        .await?;
+        let scope = Scope {
+            room_id: input.room_id,
+            call_session_id: input.call_session_id,
+        };
+        service::connection_log::log(state(ctx)?, viewer, scope, input.event.as_db(), metrics)
+            .await?;
         Ok(true)
     }
 }

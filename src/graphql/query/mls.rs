@@ -9,6 +9,7 @@ use crate::graphql::types::mls::{ConnectionEvent, ConnectionEventCount, Connecti
 use crate::graphql::types::utc;
 use crate::graphql::{state, viewer};
 use crate::service;
+use crate::service::connection_log::Scope;
 
 #[derive(Default)]
 pub struct MlsQuery;
@@ -27,22 +28,30 @@ impl MlsQuery {
         Ok(n.min(i32::MAX as u64) as i32)
     }
 
-    /// Connection statistics of a room (members only) or of the caller's own events, since
-    /// `since` (default: the last 24 hours).
+    /// Connection statistics of a room (members only), of one call session (members of its
+    /// room only) or of the caller's own events, since `since` (default: the last 24 hours).
     async fn connection_stats(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "A room the caller belongs to; the caller's own events when omitted.")]
         room_id: Option<Uuid>,
+        #[graphql(
+            desc = "The events logged from this call session only, in a room the caller belongs to (`roomId`, if also given, must be that room)."
+        )]
+        call_session_id: Option<Uuid>,
         #[graphql(desc = "Start of the window; 24 hours ago when omitted.")] since: Option<
             DateTime<Utc>,
         >,
     ) -> Result<ConnectionStats> {
         let viewer = auth::require(viewer(ctx))?;
+        let scope = Scope {
+            room_id,
+            call_session_id,
+        };
         let stats = service::connection_log::stats(
             state(ctx)?,
             viewer,
-            room_id,
+            scope,
             since.map(|at| at.fixed_offset()),
         )
         .await?;

@@ -2,6 +2,7 @@
 //! with time-limited TURN credentials ([`ice`]), and call sessions: joining, leaving,
 //! heartbeats and media state ([`session`]).
 
+pub mod history;
 pub mod ice;
 pub mod session;
 
