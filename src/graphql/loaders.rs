@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{call_sessions, calls, messages, room_members, rooms, users};
+use entity::{call_sessions, calls, connection_logs, messages, room_members, rooms, users};
 use sea_orm::DbErr;
 use uuid::Uuid;
 
@@ -113,6 +113,14 @@ key!(/// The participants (live sessions) of a call.
 /// A page of a room's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MessagesOf(pub Uuid, pub Page);
+
+/// A page of a room's calls, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CallsOf(pub Uuid, pub Page);
+
+/// A page of a call's connection events, oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventsOfCall(pub Uuid, pub Page);
 
 fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|k| f(*k)).collect()
@@ -335,5 +343,54 @@ impl Loader<ParticipantsOf> for Loaders {
                 .push(row);
         }
         Ok(shared(grouped))
+    }
+}
+
+/// Parents asking for the same page shape share one statement.
+fn by_page<K: Copy>(keys: &[K], split: impl Fn(K) -> (Uuid, Page)) -> HashMap<Page, Vec<Uuid>> {
+    let mut grouped: HashMap<Page, Vec<Uuid>> = HashMap::new();
+    for key in keys {
+        let (parent, page) = split(*key);
+        grouped.entry(page).or_default().push(parent);
+    }
+    grouped
+}
+
+impl Loader<CallsOf> for Loaders {
+    type Value = Arc<Slice<calls::Model>>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[CallsOf]) -> Loaded<CallsOf, Slice<calls::Model>> {
+        let mut slices = HashMap::new();
+        for (page, rooms) in by_page(keys, |k| (k.0, k.1)) {
+            let found = store::call_history::calls_of_rooms(&self.state.db, &rooms, page).await?;
+            slices.extend(
+                found
+                    .into_iter()
+                    .map(|(room, slice)| (CallsOf(room, page), Arc::new(slice))),
+            );
+        }
+        Ok(slices)
+    }
+}
+
+impl Loader<EventsOfCall> for Loaders {
+    type Value = Arc<Slice<connection_logs::Model>>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[EventsOfCall],
+    ) -> Loaded<EventsOfCall, Slice<connection_logs::Model>> {
+        let mut slices = HashMap::new();
+        for (page, calls) in by_page(keys, |k| (k.0, k.1)) {
+            let found = store::call_history::events_of_calls(&self.state.db, &calls, page).await?;
+            slices.extend(
+                found
+                    .into_iter()
+                    .map(|(call, slice)| (EventsOfCall(call, page), Arc::new(slice))),
+            );
+        }
+        Ok(slices)
     }
 }

@@ -43,6 +43,12 @@ pub fn schema_builder()
     .override_output_type_description::<query::ContactConnection>(
         "A page of contacts (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
     )
+    .override_output_type_description::<types::call_history::CallHistoryConnection>(
+        "A page of calls (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
+    )
+    .override_output_type_description::<types::call_history::ConnectionLogEntryConnection>(
+        "A page of connection events (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
+    )
 }
 
 /// The executable schema, holding the shared state, behind the request pipeline. The schema

@@ -1,17 +1,20 @@
 //! Calls: a room's call, its participants (live sessions) with their media state, and the
-//! session a `joinCall` hands back.
+//! session a `joinCall` hands back. The history (`Room.calls`, `Call.connectionEvents`) is in
+//! [`super::call_history`].
 
 use async_graphql::{Context, Enum, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{call_sessions, calls};
 use uuid::Uuid;
 
+use super::call_history::ConnectionLogEntryConnection;
 use super::ice::IceServer;
 use super::{Room, User, utc};
 use crate::error::ApiError;
 use crate::graphql::loaders::{LiveCallOf, MembersOf, ParticipantsOf, RoomId, UserId};
 use crate::graphql::{load, viewer};
 use crate::service::call::session::{Connection, JoinFlags, StateChange};
+use crate::store::page::{DEFAULT_PAGE, MAX_PAGE};
 
 /// How a participant's media connection is doing, as its client reports it.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -139,6 +142,22 @@ impl Call {
             .await?
             .unwrap_or_default();
         Ok(sessions.into_iter().map(CallParticipant).collect())
+    }
+
+    /// The connection events logged naming one of the call's sessions
+    /// (`logConnectionEvent(input: { callSessionId })`), oldest first: `first`/`after` walks
+    /// forward in time. For the room's owners and admins only (FORBIDDEN for anyone else). At
+    /// most 100 a page; the first 20 when no argument is given.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
+    )]
+    async fn connection_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
+    ) -> Result<ConnectionLogEntryConnection> {
+        super::call_history::connection_events(ctx, &self.0, first, after.as_deref()).await
     }
 }
 

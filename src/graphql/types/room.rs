@@ -144,6 +144,21 @@ impl Room {
         super::call::live_call(ctx, self.0.id).await
     }
 
+    /// The room's calls, live and ended, newest first (`first`/`after` walks back in time);
+    /// for its active members (empty for anyone else). At most 100 a page; the newest 20 when
+    /// no argument is given.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
+    )]
+    async fn calls(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
+    ) -> Result<super::call_history::CallHistoryConnection> {
+        super::call_history::room_calls(ctx, self.0.id, first, after.as_deref()).await
+    }
+
     /// The active members, longest-standing first.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Fast<RoomMember>>> {
         Ok(members(ctx, self.0.id)
