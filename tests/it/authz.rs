@@ -68,6 +68,10 @@ const EXEMPT: &[(&str, &str)] = &[
     ("leaveCall", "calls.rs (own sessions only)"),
     ("callHeartbeat", "calls.rs (own sessions only)"),
     ("updateCallState", "calls.rs (own sessions only)"),
+    (
+        "roomByCode",
+        "call_history.rs (signed-in users; a preview of any live group room, unknown codes rate limited)",
+    ),
 ];
 
 /// What a call answers: data (`Ok`), null data (`Null`), or an error code.

@@ -10,6 +10,7 @@ pub mod ice;
 mod message;
 pub mod mls;
 pub mod room;
+pub mod room_preview;
 mod user;
 
 pub use message::{Message, MessageKind, ReactionGroup};

@@ -4,6 +4,7 @@
 
 pub mod history;
 pub mod ice;
+pub mod preview;
 pub mod session;
 
 pub use ice::{IceServer, ice_servers};
