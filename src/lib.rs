@@ -126,19 +126,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.config.retention.clone(),
         every,
     ));
-    // Its own tick: the maintenance interval is minutes, the call session TTL seconds.
-    let call_expiry = tokio::spawn(workers::maintenance::run_calls(
-        state.db.clone(),
-        state.writer.clone(),
-        state.config.calls.call_session_ttl(),
-    ));
     let metrics = match metrics_listener {
         Some(listener) => Some(http::metrics_server(state.clone(), listener)?),
         None => None,
     };
     run_servers(http::server(state, listener)?, metrics).await?;
     maintenance.abort();
-    call_expiry.abort();
     db.close().await?;
     tracing::info!("stopped");
     Ok(())

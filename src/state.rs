@@ -17,6 +17,7 @@ use crate::realtime::local::LocalBroker;
 use crate::realtime::online::{HEARTBEAT, Kind, Presence};
 use crate::realtime::redis::RedisBroker;
 use crate::realtime::{Event, SharedBroker, Topic};
+use crate::workers::call_liveness::CallLiveness;
 use crate::workers::message_writer::MessageWriter;
 use crate::workers::ratelimit::RateLimiter;
 use crate::workers::unread::UnreadFeed;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub messages: MessageWriter,
     /// Rooms whose unread counts changed, for the members listening.
     pub unread: UnreadFeed,
+    /// Call sessions held by this process's `callEvents` subscriptions, and the sweep.
+    pub calls: Arc<CallLiveness>,
     /// Called with every statement the HTTP workers' own pools run (`for_worker`); tests count
     /// statements with it. Set by [`AppState::with_statement_hook`].
     on_statement: Option<StatementHook>,
@@ -108,6 +111,12 @@ impl AppState {
         Ok(Self {
             messages: MessageWriter::start(db.clone(), Arc::clone(&writer)),
             unread: UnreadFeed::start(db.clone(), listeners.clone(), broker.clone()),
+            calls: CallLiveness::start(
+                db.clone(),
+                Arc::clone(&writer),
+                broker.clone(),
+                config.calls.call_session_ttl(),
+            ),
             writer,
             db,
             sessions,

@@ -29,6 +29,7 @@ mod m20261127_000020_hot_read_markers;
 mod m20261128_000021_add_messages_reacted;
 mod m20261128_000022_add_users_totp_last_step;
 mod m20261206_000023_create_calls;
+mod m20261206_000024_widen_call_leave_reasons;
 mod m20261206_000025_add_connection_logs_call_session;
 mod util;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000021_add_messages_reacted::Migration),
             Box::new(m20261128_000022_add_users_totp_last_step::Migration),
             Box::new(m20261206_000023_create_calls::Migration),
+            Box::new(m20261206_000024_widen_call_leave_reasons::Migration),
             Box::new(m20261206_000025_add_connection_logs_call_session::Migration),
         ]
     }

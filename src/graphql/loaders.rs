@@ -317,6 +317,7 @@ impl Loader<LiveCallOf> for Loaders {
         let rows = store::call::live_in_fresh(
             &state.db,
             &state.writer,
+            &state.broker,
             state.config.calls.call_session_ttl(),
             ids(keys, |k| k.0),
         )

@@ -15,7 +15,7 @@ pub mod wire;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
-use entity::{messages, notifications, room_members, rooms, users};
+use entity::{call_sessions, calls, messages, notifications, room_members, rooms, users};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -36,11 +36,23 @@ pub enum Topic {
     Session(Uuid),
     /// Sessions revoked and users changed, for every instance's cache of signed-in viewers.
     Auth,
+    /// A room's call: participants joining, leaving, changing state, the call ending.
+    Call(Uuid),
+    /// Signals addressed to one call session.
+    CallSession(Uuid),
 }
 
 impl Topic {
     /// Every [`Topic::kind`], for gauges that must report zeros too.
-    pub const KINDS: [&'static str; 5] = ["room", "user", "presence", "session", "auth"];
+    pub const KINDS: [&'static str; 7] = [
+        "room",
+        "user",
+        "presence",
+        "session",
+        "auth",
+        "call",
+        "call_session",
+    ];
 
     /// What sort of topic this is: a bounded metric label.
     pub fn kind(&self) -> &'static str {
@@ -50,6 +62,8 @@ impl Topic {
             Self::Presence(_) => "presence",
             Self::Session(_) => "session",
             Self::Auth => "auth",
+            Self::Call(_) => "call",
+            Self::CallSession(_) => "call_session",
         }
     }
 
@@ -61,6 +75,8 @@ impl Topic {
             Self::Presence(id) => format!("presence:{id}"),
             Self::Session(id) => format!("session:{id}"),
             Self::Auth => "auth".to_owned(),
+            Self::Call(id) => format!("call:{id}"),
+            Self::CallSession(id) => format!("call-session:{id}"),
         }
     }
 }
@@ -129,6 +145,33 @@ pub enum Event {
     ViewerChanged {
         user_id: Uuid,
         session_id: Option<Uuid>,
+    },
+    /// A session joined the room's call (the first one started it).
+    CallJoined {
+        room_id: Uuid,
+        participant: call_sessions::Model,
+    },
+    /// A session left the room's call; `reason` is a stored `CallLeaveReason` word.
+    CallLeft {
+        room_id: Uuid,
+        participant: call_sessions::Model,
+        reason: String,
+    },
+    /// A participant changed their media or connection state.
+    CallUpdated {
+        room_id: Uuid,
+        participant: call_sessions::Model,
+    },
+    /// The last session left.
+    CallEnded {
+        call: calls::Model,
+    },
+    /// An opaque signal from one call session to another; `kind` is a `SignalKind` word.
+    CallSignal {
+        from_session_id: Uuid,
+        to_session_id: Uuid,
+        kind: String,
+        payload: Arc<serde_json::Value>,
     },
 }
 

@@ -199,6 +199,9 @@ async fn set_left(state: &AppState, member: room_members::Model) -> ApiResult<()
     let mut active: room_members::ActiveModel = member.into();
     active.left_at = Set(Some(now()));
     active.update(&*state.writer().await).await?;
+    // Out of the room is out of its call: before `MemberLeft`, which ends the user's
+    // `callEvents` subscriptions (whose end would make their sessions leave as disconnected).
+    crate::service::call::session::leave_room(state, room_id, user_id).await?;
     state.publish(Topic::Room(room_id), Event::MemberLeft { room_id, user_id });
     Ok(())
 }

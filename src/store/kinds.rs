@@ -85,6 +85,20 @@ stored_words! {
     } default Connecting
 }
 
+stored_words! {
+    /// `call_sessions.leave_reason`: why a session left its call.
+    CallLeaveReason {
+        /// `leaveCall`.
+        Left = "left",
+        /// Not heard from for `--call-session-ttl`.
+        Timeout = "timeout",
+        /// The `callEvents` subscription that held it ended (its socket closed).
+        Disconnected = "disconnected",
+        /// Its user left the room or was removed from it.
+        Removed = "removed",
+    } default Left
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -391,21 +391,21 @@ mod liveness {
     }
 }
 
-/// The background sweep `serve` runs every half TTL (`workers::maintenance::calls`), on its
-/// own: with nobody reading the call, the silent session leaves and the call ends.
+/// The background sweep every server state runs (`workers::call_liveness`, every eighth of the
+/// TTL), on its own: with nobody reading the call, the silent session leaves and the call ends.
 mod sweep {
     use super::*;
 
     #[actix_web::test]
     async fn sqlite() {
-        let app = TestApp::sqlite().await;
+        let app = TestApp::sqlite_with(|c| c.calls.call_session_ttl_secs = 1).await;
         the_sweep_ends_silent_calls(&app).await;
         app.stop().await;
     }
 
     #[actix_web::test]
     async fn postgres() {
-        if let Some(app) = TestApp::postgres().await {
+        if let Some(app) = TestApp::postgres_with(|c| c.calls.call_session_ttl_secs = 1).await {
             the_sweep_ends_silent_calls(&app).await;
             app.stop().await;
         }
@@ -417,11 +417,8 @@ async fn the_sweep_ends_silent_calls(app: &TestApp) {
     let room = ann.create_room("Quiet", &[]).await;
     let data = ann.ok(JOIN, json!({ "room": room })).await;
     let call_id = data["joinCall"]["call"]["id"].as_str().unwrap().to_owned();
-    // A turn of its own: on SQLite the server's writers wait in the busy handler instead.
-    let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
-    let ttl = Duration::from_millis(300);
+    // Only the database is read here: nothing but the background sweep can end the call.
     poll("the sweep to end the call", || async {
-        confab::workers::maintenance::calls(&app.db, &turn, ttl).await;
         stored_call(app, &call_id)
             .await
             .ended_at

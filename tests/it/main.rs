@@ -11,6 +11,7 @@ mod auth;
 mod authz;
 mod blobs;
 mod broken;
+mod call_events;
 mod call_history;
 mod calls;
 mod cluster;

@@ -650,6 +650,20 @@ impl TestApp {
         .await;
     }
 
+    /// Subscribers of `topic` on this server now.
+    pub fn subscribers(&self, topic: confab::realtime::Topic) -> usize {
+        self.background().broker.local_subscribers(topic)
+    }
+
+    /// Waits until `topic` has `n` subscribers on this server (`callEvents` subscribes to
+    /// the room's call topic and, with a session, to the session's).
+    pub async fn wait_for_subscribers(&self, topic: confab::realtime::Topic, n: usize) {
+        self.wait_until(&format!("{n} subscribers of {}", topic.key()), |b| {
+            b.broker.local_subscribers(topic) == n
+        })
+        .await;
+    }
+
     /// Waits until `user`'s presence has `n` watchers (`presence` subscriptions) here.
     pub async fn wait_for_presence_watchers(&self, user: &str, n: usize) {
         let topic = confab::realtime::Topic::Presence(user.parse().expect("user id"));

@@ -5,10 +5,11 @@ use uuid::Uuid;
 
 use crate::auth;
 use crate::graphql::types::call::{CallParticipant, CallSession, CallStateInput, JoinCallInput};
+use crate::graphql::types::call_event::SignalInput;
 use crate::graphql::types::ice::IceServer;
 use crate::graphql::{state, viewer};
 use crate::service;
-use crate::service::call::session;
+use crate::service::call::{session, signal};
 
 #[derive(Default)]
 pub struct CallMutation;
@@ -17,7 +18,8 @@ pub struct CallMutation;
 impl CallMutation {
     /// Joins the room's call as a new session, starting the call when there is none. Members
     /// only; at most the room's `maxMembers` sessions (CONFLICT "call is full"). Keep the
-    /// session with `callHeartbeat` at least every `--call-session-ttl` seconds.
+    /// session alive with a `callEvents` subscription naming it, or with `callHeartbeat` at
+    /// least every `--call-session-ttl` seconds.
     async fn join_call(
         &self,
         ctx: &Context<'_>,
@@ -72,5 +74,19 @@ impl CallMutation {
         let viewer = auth::require(viewer(ctx))?;
         let updated = session::update_state(state(ctx)?, viewer, session_id, input.into()).await?;
         Ok(CallParticipant(updated))
+    }
+
+    /// Relays an opaque signal (an SDP offer or answer, an ICE candidate) from the caller's
+    /// live session to another session of the same call: only that session's `callEvents`
+    /// subscription receives it. Not stored. Payload at most 64 KiB of JSON; at most 100
+    /// signals a second per session (RATE_LIMITED past that).
+    async fn send_signal(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Who sends, to whom, what.")] input: SignalInput,
+    ) -> Result<bool> {
+        let viewer = auth::require(viewer(ctx))?;
+        signal::send(state(ctx)?, viewer, input.into()).await?;
+        Ok(true)
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod blob;
 pub mod call;
+pub mod call_event;
 pub mod call_history;
 pub mod contact;
 pub mod cursor;

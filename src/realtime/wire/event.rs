@@ -4,7 +4,9 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Member, Message, Notification, Room, User};
+use std::sync::Arc;
+
+use super::{Call, CallSession, Member, Message, Notification, Room, User};
 use crate::realtime::Event;
 
 /// [`Event`], variant for variant, with wire payloads.
@@ -69,6 +71,28 @@ pub enum WireEvent {
     ViewerChanged {
         user_id: Uuid,
         session_id: Option<Uuid>,
+    },
+    CallJoined {
+        room_id: Uuid,
+        participant: CallSession,
+    },
+    CallLeft {
+        room_id: Uuid,
+        participant: CallSession,
+        reason: String,
+    },
+    CallUpdated {
+        room_id: Uuid,
+        participant: CallSession,
+    },
+    CallEnded {
+        call: Call,
+    },
+    CallSignal {
+        from_session_id: Uuid,
+        to_session_id: Uuid,
+        kind: String,
+        payload: serde_json::Value,
     },
 }
 
@@ -156,6 +180,41 @@ impl From<&Event> for WireEvent {
                 user_id: *user_id,
                 session_id: *session_id,
             },
+            Event::CallJoined {
+                room_id,
+                participant,
+            } => Self::CallJoined {
+                room_id: *room_id,
+                participant: participant.into(),
+            },
+            Event::CallLeft {
+                room_id,
+                participant,
+                reason,
+            } => Self::CallLeft {
+                room_id: *room_id,
+                participant: participant.into(),
+                reason: reason.clone(),
+            },
+            Event::CallUpdated {
+                room_id,
+                participant,
+            } => Self::CallUpdated {
+                room_id: *room_id,
+                participant: participant.into(),
+            },
+            Event::CallEnded { call } => Self::CallEnded { call: call.into() },
+            Event::CallSignal {
+                from_session_id,
+                to_session_id,
+                kind,
+                payload,
+            } => Self::CallSignal {
+                from_session_id: *from_session_id,
+                to_session_id: *to_session_id,
+                kind: kind.clone(),
+                payload: payload.as_ref().clone(),
+            },
         }
     }
 }
@@ -237,6 +296,41 @@ impl From<WireEvent> for Event {
             } => Self::ViewerChanged {
                 user_id,
                 session_id,
+            },
+            WireEvent::CallJoined {
+                room_id,
+                participant,
+            } => Self::CallJoined {
+                room_id,
+                participant: participant.into(),
+            },
+            WireEvent::CallLeft {
+                room_id,
+                participant,
+                reason,
+            } => Self::CallLeft {
+                room_id,
+                participant: participant.into(),
+                reason,
+            },
+            WireEvent::CallUpdated {
+                room_id,
+                participant,
+            } => Self::CallUpdated {
+                room_id,
+                participant: participant.into(),
+            },
+            WireEvent::CallEnded { call } => Self::CallEnded { call: call.into() },
+            WireEvent::CallSignal {
+                from_session_id,
+                to_session_id,
+                kind,
+                payload,
+            } => Self::CallSignal {
+                from_session_id,
+                to_session_id,
+                kind,
+                payload: Arc::new(payload),
             },
         }
     }

@@ -16,6 +16,7 @@
 //! reaches older readers as one they cannot decode (skipped, counted as `reason="decode"`).
 //! [`Topic`]'s serde form is part of the envelope too.
 
+mod call;
 mod event;
 mod message;
 mod notification;
@@ -24,6 +25,7 @@ mod user;
 
 use serde::{Deserialize, Serialize};
 
+pub use call::{Call, CallSession};
 pub use event::WireEvent;
 pub use message::Message;
 pub use notification::Notification;

@@ -1,7 +1,7 @@
 //! Call sessions: joining a room's call, leaving it, staying in it, and the media state each
 //! participant publishes. The first join starts the room's call, the last session to leave
 //! (or to fall silent for `--call-session-ttl`) ends it. One person on two devices is two
-//! sessions. Events (`callEvents`) are not published yet.
+//! sessions. Every change is published to the room's [`Topic::Call`] after it commits.
 
 use entity::{call_sessions, calls};
 use sea_orm::sea_query::Expr;
@@ -11,10 +11,15 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
+use crate::realtime::{Event, Topic};
 use crate::service::membership;
 use crate::state::AppState;
 use crate::store;
 pub use crate::store::kinds::CallConnection as Connection;
+pub use crate::store::kinds::CallLeaveReason as LeaveReason;
+
+/// Most live call sessions one user may have at once, in all calls (devices, tabs).
+pub const MAX_LIVE_SESSIONS_PER_USER: u64 = 8;
 
 /// The media flags a client joins with.
 #[derive(Debug, Clone, Copy, Default)]
@@ -37,7 +42,8 @@ pub struct StateChange {
 /// Joins the live call of `room_id` (starting it when there is none) as a new session of the
 /// viewer. Members only (NOT_FOUND otherwise, as for the room); not in an archived room
 /// (FORBIDDEN). At most the room's
-/// `max_members` live sessions: CONFLICT "call is full" past that. The room row is locked
+/// `max_members` live sessions: CONFLICT "call is full" past that; and at most
+/// [`MAX_LIVE_SESSIONS_PER_USER`] live sessions per user, in all calls. The room row is locked
 /// (on SQLite: the writer turn) for the count, so concurrent joins cannot overshoot it.
 pub async fn join(
     state: &AppState,
@@ -49,6 +55,18 @@ pub async fn join(
     if room.archived_at.is_some() {
         return Err(ApiError::Forbidden("the room is archived".to_owned()));
     }
+    if store::call::live_count_of_user(&state.db, viewer.id()).await? >= MAX_LIVE_SESSIONS_PER_USER
+    {
+        // Silent ones may still be counted: let them go, then count again.
+        expire(state).await?;
+        if store::call::live_count_of_user(&state.db, viewer.id()).await?
+            >= MAX_LIVE_SESSIONS_PER_USER
+        {
+            return Err(ApiError::Conflict(format!(
+                "at most {MAX_LIVE_SESSIONS_PER_USER} call sessions at once: leave one first"
+            )));
+        }
+    }
     let txn = state.write_txn().await?;
     let room = store::call::lock_room(&*txn, room_id)
         .await?
@@ -57,11 +75,17 @@ pub async fn join(
     membership::require_member(&*txn, viewer, room_id).await?;
     let at = now();
     // Sessions whose clients fell silent hold no seat.
-    store::call::time_out(&*txn, at, cutoff(state, at), Some(&[room_id])).await?;
+    let timed_out = store::call::time_out(&*txn, at, cutoff(state, at), Some(&[room_id])).await?;
+    let mut expired = store::call::Expired {
+        left: timed_out.into_iter().map(|s| (room_id, s)).collect(),
+        ended: Vec::new(),
+    };
     let mut call = match store::call::live_of_room(&*txn, room_id).await? {
         Some(call) if store::call::live_count(&*txn, call.id).await? == 0 => {
             // Everybody timed out and no sweep has ended it yet: it is over.
-            store::call::end(&*txn, call.id, at).await?;
+            expired
+                .ended
+                .extend(store::call::end(&*txn, call.id, at).await?);
             None
         }
         call => call,
@@ -73,6 +97,8 @@ pub async fn join(
     if let Some(max) = room.max_members
         && live >= u64::try_from(max).unwrap_or(0)
     {
+        txn.commit().await?;
+        expired.publish(&state.broker);
         return Err(ApiError::Conflict("call is full".to_owned()));
     }
     let started = match call.take() {
@@ -115,6 +141,14 @@ pub async fn join(
         started
     };
     txn.commit().await?;
+    expired.publish(&state.broker);
+    state.publish(
+        Topic::Call(room_id),
+        Event::CallJoined {
+            room_id,
+            participant: session.clone(),
+        },
+    );
     Ok((call, session))
 }
 
@@ -125,30 +159,48 @@ pub async fn leave(state: &AppState, viewer: &Viewer, session_id: Uuid) -> ApiRe
     if session.left_at.is_some() {
         return Ok(false);
     }
-    let call = calls::Entity::find_by_id(session.call_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(session_not_found)?;
+    let left = leave_sessions(state, session.call_id, &[session_id], LeaveReason::Left).await?;
+    Ok(left > 0)
+}
+
+/// Makes the live sessions among `session_ids` (all of call `call_id`) leave for `reason`,
+/// ends the call when nobody is left, and tells the room's call subscribers. Returns how many
+/// left now.
+pub async fn leave_sessions(
+    state: &AppState,
+    call_id: Uuid,
+    session_ids: &[Uuid],
+    reason: LeaveReason,
+) -> ApiResult<usize> {
+    let Some(call) = calls::Entity::find_by_id(call_id).one(&state.db).await? else {
+        return Ok(0);
+    };
     let txn = state.write_txn().await?;
     store::call::lock_room(&*txn, call.room_id).await?;
     let at = now();
-    let left = call_sessions::Entity::update_many()
-        .col_expr(call_sessions::Column::LeftAt, Expr::value(Some(at)))
-        .col_expr(
-            call_sessions::Column::LeaveReason,
-            Expr::value(Some("left")),
-        )
-        .filter(call_sessions::Column::Id.eq(session_id))
-        .filter(call_sessions::Column::LeftAt.is_null())
-        .exec(&*txn)
-        .await?
-        .rows_affected
-        > 0;
-    if left && store::call::live_count(&*txn, call.id).await? == 0 {
-        store::call::end(&*txn, call.id, at).await?;
+    let left = store::call::leave(&*txn, session_ids, at, reason).await?;
+    let mut expired = store::call::Expired::default();
+    if !left.is_empty() && store::call::live_count(&*txn, call.id).await? == 0 {
+        expired
+            .ended
+            .extend(store::call::end(&*txn, call.id, at).await?);
     }
     txn.commit().await?;
-    Ok(left)
+    let count = left.len();
+    expired.left = left.into_iter().map(|s| (call.room_id, s)).collect();
+    expired.publish(&state.broker);
+    Ok(count)
+}
+
+/// Makes `user_id`'s sessions in the live call of `room_id` leave with reason `removed`: they
+/// left the room or were removed from it.
+pub async fn leave_room(state: &AppState, room_id: Uuid, user_id: Uuid) -> ApiResult<()> {
+    let sessions = store::call::live_sessions_of(&state.db, room_id, user_id).await?;
+    if let Some(first) = sessions.first() {
+        let ids: Vec<Uuid> = sessions.iter().map(|s| s.id).collect();
+        leave_sessions(state, first.call_id, &ids, LeaveReason::Removed).await?;
+    }
+    Ok(())
 }
 
 /// Keeps the viewer's live session in its call for another `--call-session-ttl`.
@@ -197,18 +249,32 @@ pub async fn update_state(
         active.connection = Set(connection.as_str().to_owned());
     }
     let updated = active.update(&*state.writer().await).await?;
+    if let Some(call) = calls::Entity::find_by_id(updated.call_id)
+        .one(&state.db)
+        .await?
+    {
+        state.publish(
+            Topic::Call(call.room_id),
+            Event::CallUpdated {
+                room_id: call.room_id,
+                participant: updated.clone(),
+            },
+        );
+    }
     Ok(updated)
 }
 
-/// The background liveness sweep over every call (see [`store::call::expire`]).
-pub async fn expire(state: &AppState) -> ApiResult<store::call::Expired> {
-    Ok(store::call::expire(
+/// The liveness sweep over every call (see [`store::call::expire`]), told to subscribers.
+pub async fn expire(state: &AppState) -> ApiResult<()> {
+    store::call::expire(
         &state.db,
         &state.writer,
         state.config.calls.call_session_ttl(),
         None,
     )
-    .await?)
+    .await?
+    .publish(&state.broker);
+    Ok(())
 }
 
 /// Sessions last seen before this have timed out.
@@ -223,7 +289,7 @@ fn cutoff(
 
 /// The viewer's own session, live or not: NOT_FOUND when there is none, FORBIDDEN when it is
 /// somebody else's.
-async fn own(
+pub async fn own(
     state: &AppState,
     viewer: &Viewer,
     session_id: Uuid,
@@ -241,7 +307,7 @@ async fn own(
 }
 
 /// [`own`], and still in its call: NOT_FOUND once it left.
-async fn live_own(
+pub async fn live_own(
     state: &AppState,
     viewer: &Viewer,
     session_id: Uuid,
@@ -253,6 +319,6 @@ async fn live_own(
     Ok(session)
 }
 
-fn session_not_found() -> ApiError {
+pub fn session_not_found() -> ApiError {
     ApiError::NotFound("call session not found".to_owned())
 }

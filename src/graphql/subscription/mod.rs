@@ -1,4 +1,5 @@
-//! The Subscription root: live room events, the caller's own events, and presence.
+//! The Subscription root: live room events, the caller's own events, presence, and calls
+//! ([`call`]).
 //!
 //! Each subscription is a broker receiver turned into a stream. A subscriber that falls more
 //! than [`SUBSCRIBER_BUFFER`](crate::realtime::SUBSCRIBER_BUFFER) events behind is not buffered
@@ -24,6 +25,8 @@ use crate::graphql::{state, viewer};
 use crate::realtime::online::Presence;
 use crate::realtime::{Event, Topic};
 use crate::service;
+
+mod call;
 
 /// Most users one `presence` subscription may watch.
 pub const PRESENCE_MAX_USERS: usize = 200;
@@ -235,6 +238,22 @@ impl Subscription {
                 })
             },
         ))
+    }
+
+    /// A room's call as it happens: participants joining (first, one event for each session
+    /// already in the call), leaving, changing state, and the call ending. Members only.
+    /// With `sessionId` (the caller's own session in this room's call) it also receives the
+    /// signals sent to that session, keeps the session alive without heartbeats, and ends
+    /// after the session leaves; when it ends first (the socket closed), the session leaves
+    /// with reason DISCONNECTED. Ends when the caller leaves the room.
+    async fn call_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The room whose call to follow.")] room_id: Uuid,
+        #[graphql(desc = "The caller's own session in it, to receive its signals and hold it.")]
+        session_id: Option<Uuid>,
+    ) -> Result<impl Stream<Item = crate::graphql::types::call_event::CallEvent> + use<>> {
+        call::call_events(ctx, room_id, session_id).await
     }
 
     /// Presence changes (online, away, offline) of up to 200 users.
