@@ -133,3 +133,52 @@ export const MY_EVENTS = `
   ${ROOM_SUMMARY}
   ${USER}
 `;
+
+// ---- calls (docs/calls.md) ---------------------------------------------------------------
+
+const PARTICIPANT = `
+  fragment ParticipantBits on CallParticipant {
+    sessionId muted cameraOff screenSharing handRaised speaking connection
+    user { ...UserBits }
+  }
+  ${USER}
+`;
+
+export const JOIN_CALL = `
+  mutation JoinCall($roomId: UUID!, $input: JoinCallInput) {
+    joinCall(roomId: $roomId, input: $input) {
+      sessionId
+      call { id }
+      iceServers { urls username credential expiresAt }
+    }
+  }
+`;
+
+export const LEAVE_CALL = `
+  mutation LeaveCall($sessionId: UUID!) { leaveCall(sessionId: $sessionId) }
+`;
+
+export const UPDATE_CALL_STATE = `
+  mutation UpdateCallState($sessionId: UUID!, $input: CallStateInput!) {
+    updateCallState(sessionId: $sessionId, input: $input) { ...ParticipantBits }
+  }
+  ${PARTICIPANT}
+`;
+
+export const SEND_SIGNAL = `
+  mutation SendSignal($input: SignalInput!) { sendSignal(input: $input) }
+`;
+
+export const CALL_EVENTS = `
+  subscription CallEvents($roomId: UUID!, $sessionId: UUID) {
+    callEvents(roomId: $roomId, sessionId: $sessionId) {
+      __typename
+      ... on ParticipantJoined { participant { ...ParticipantBits } }
+      ... on ParticipantLeft { reason participant { ...ParticipantBits } }
+      ... on ParticipantUpdated { participant { ...ParticipantBits } }
+      ... on CallEnded { call { id } }
+      ... on Signal { fromSessionId kind payload }
+    }
+  }
+  ${PARTICIPANT}
+`;

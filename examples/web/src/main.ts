@@ -1,9 +1,10 @@
 // The chat client: sign-in, the room list with live unread badges, and one open room with
-// paged history, live messages, edits, deletes, typing and read receipts. Plain DOM, no
-// framework; every element a test needs has a `data-testid`.
+// paged history, live messages, edits, deletes, typing and read receipts, and its call
+// (call.ts). Plain DOM, no framework; every element a test needs has a `data-testid`.
 
 import type { Client } from "graphql-ws";
 import { ApiError, openSocket, request, subscribe, token } from "./api";
+import { closeCall, openCall, wireCallButtons } from "./call";
 import * as doc from "./documents";
 import type { Message, MessagePage, MyEvent, RoomEvent, RoomSummary, User } from "./types";
 
@@ -228,6 +229,7 @@ async function openDirect() {
 
 function closeRoom() {
   if (!current) return;
+  closeCall();
   current.stop();
   for (const { timer } of current.typing.values()) clearTimeout(timer);
   current = null;
@@ -260,6 +262,7 @@ async function openRoom(id: string) {
     (d) => onRoomEvent(room, d.roomEvents),
     showError,
   );
+  openCall(id, socket, { me: () => me, showError });
   const list = byTestId("messages");
   delete list.dataset.ready;
   list.replaceChildren();
@@ -596,6 +599,7 @@ on("composer", "input", () => typed());
 on("messages", "scroll", () => {
   if (current && byTestId("messages").scrollTop < 40) return loadOlder(current);
 });
+wireCallButtons(on);
 document.addEventListener("visibilitychange", () => {
   if (current) markShownAsRead(current, sortedMessages(current));
 });

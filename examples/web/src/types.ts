@@ -49,3 +49,37 @@ export type MyEvent =
   | { __typename: "UnreadChanged"; roomId: string; unreadCount: number }
   | { __typename: "RoomAdded"; room: RoomSummary }
   | { __typename: "NotificationAdded" | "ContactRequested" };
+
+export type CallConnectionState = "CONNECTING" | "CONNECTED" | "RECONNECTING" | "FAILED";
+
+export interface CallParticipant {
+  sessionId: string;
+  muted: boolean;
+  cameraOff: boolean;
+  screenSharing: boolean;
+  handRaised: boolean;
+  speaking: boolean;
+  connection: CallConnectionState;
+  user: User;
+}
+
+export interface IceServer {
+  urls: string[];
+  username: string | null;
+  credential: string | null;
+  expiresAt: string | null;
+}
+
+export interface CallSession {
+  sessionId: string;
+  call: { id: string };
+  iceServers: IceServer[];
+}
+
+export type SignalKind = "OFFER" | "ANSWER" | "ICE_CANDIDATE" | "RENEGOTIATE" | "BYE";
+
+export type CallEvent =
+  | { __typename: "ParticipantJoined" | "ParticipantUpdated"; participant: CallParticipant }
+  | { __typename: "ParticipantLeft"; participant: CallParticipant; reason: "LEFT" | "TIMEOUT" | "DISCONNECTED" | "REMOVED" }
+  | { __typename: "CallEnded"; call: { id: string } }
+  | { __typename: "Signal"; fromSessionId: string; kind: SignalKind; payload: unknown };
