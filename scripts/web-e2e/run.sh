@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The example web client (examples/web) end to end in headless Chromium: checks the client's
-# GraphQL documents against schema.graphql, builds it, starts Confab on a scratch SQLite
-# database serving it at /demo/, and has two browser contexts chat through it
-# (examples/web/e2e/chat.mjs). The client runs under the Content-Security-Policy Confab sends
+# GraphQL documents against schema.graphql, builds it, starts a local coturn (`turnserver`
+# with use-auth-secret) and Confab on a scratch SQLite database serving the client at /demo/
+# and handing out TURN credentials for that coturn, then has two browser contexts chat
+# (examples/web/e2e/chat.mjs) and call each other, directly and through the TURN relay
+# (examples/web/e2e/call.mjs). The client runs under the Content-Security-Policy Confab sends
 # with /demo/ (checked here to be there): Chromium reports any violation as a console error,
-# which fails chat.mjs. On failure: screenshots in target/web-e2e/ and the server log.
+# which fails the tests. On failure: screenshots in target/web-e2e/ and the server's and
+# coturn's logs.
 #   scripts/web-e2e/run.sh [path/to/confab]   (default: $CARGO_TARGET_DIR or target, debug build)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -13,6 +16,9 @@ bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/confab}"
 
 [ -x /usr/bin/chromium ] || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+}
+command -v turnserver >/dev/null || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends coturn
 }
 (
   cd "$web"
@@ -23,23 +29,77 @@ bin="${1:-${CARGO_TARGET_DIR:-$root/target}/debug/confab}"
 [ -x "$bin" ] || (cd "$root" && cargo build --locked --bin confab)
 
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-RUST_LOG="${RUST_LOG:-confab=info,warn}" "$bin" serve --bind "127.0.0.1:$port" \
-  --database-url "sqlite://$work/e2e.db?mode=rwc" --blob-dir "$work/blobs" \
-  --demo-dir "$web/dist" >"$work/server.log" 2>&1 &
-server=$!
+server=""
+turn=""
 finish() {
   status=$?
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
+  for pid in $server $turn; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   if [ "$status" -ne 0 ]; then
     echo "--- server log (last 40 lines) ---" >&2
-    tail -n 40 "$work/server.log" | sed 's/\x1b\[[0-9;]*m//g' >&2
+    tail -n 40 "$work/server.log" 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' >&2
+    echo "--- turnserver log (last 30 lines) ---" >&2
+    tail -n 30 "$work/turnserver.log" 2>/dev/null >&2
   fi
   rm -rf "$work"
   exit "$status"
 }
 trap finish EXIT
+
+# A port free on 127.0.0.1 for both UDP and TCP (turnserver listens on both), and one for Confab.
+free_port() {
+  python3 -c '
+import socket
+while True:
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); port = u.getsockname()[1]
+    t = socket.socket()
+    try:
+        t.bind(("127.0.0.1", port)); print(port); break
+    except OSError:
+        pass
+'
+}
+
+# coturn as tests/it/ice.rs starts it: only these flags (-n), the TURN REST API secret Confab
+# signs credentials with, no TLS, no CLI. Both browsers' relays are on 127.0.0.1, so each is
+# the other's peer on loopback: --allow-loopback-peers.
+turn_port="$(free_port)"
+turn_secret="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+relay_min=$((50000 + RANDOM % 10000))
+turnserver -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port="$turn_port" \
+  --min-port="$relay_min" --max-port=$((relay_min + 199)) \
+  --use-auth-secret --static-auth-secret="$turn_secret" --realm=confab.test \
+  --allow-loopback-peers --no-multicast-peers --no-tls --no-dtls --no-cli --no-rfc5780 \
+  --log-file=stdout --simple-log --userdb="$work/turndb" --pidfile="$work/turn.pid" \
+  >"$work/turnserver.log" 2>&1 &
+turn=$!
+# Ready when it answers a STUN Binding request.
+python3 - "$turn_port" <<'PY' || { echo "turnserver did not answer on port $turn_port" >&2; exit 1; }
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.1)
+request = bytes([0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42]) + b"confab-web-1"
+deadline = time.time() + 15
+while time.time() < deadline:
+    s.sendto(request, ("127.0.0.1", int(sys.argv[1])))
+    try:
+        answer = s.recv(512)
+        if len(answer) >= 20 and answer[:2] == b"\x01\x01":
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+
+port="$(free_port)"
+# The secret through the environment, not the command line (docs/calls.md).
+CONFAB_TURN_SECRET="$turn_secret" RUST_LOG="${RUST_LOG:-confab=info,warn}" "$bin" serve \
+  --bind "127.0.0.1:$port" \
+  --database-url "sqlite://$work/e2e.db?mode=rwc" --blob-dir "$work/blobs" \
+  --demo-dir "$web/dist" --ice-urls "turn:127.0.0.1:$turn_port?transport=udp" \
+  >"$work/server.log" 2>&1 &
+server=$!
 
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break
@@ -53,4 +113,6 @@ case "$csp" in
   *) echo "/demo/ is served without its Content-Security-Policy (got '$csp')" >&2; exit 1 ;;
 esac
 
-CONFAB_URL="http://127.0.0.1:$port" SCREENSHOTS="$root/target/web-e2e" node "$web/e2e/chat.mjs"
+export CONFAB_URL="http://127.0.0.1:$port" SCREENSHOTS="$root/target/web-e2e"
+node "$web/e2e/chat.mjs"
+node "$web/e2e/call.mjs"
