@@ -101,10 +101,11 @@ export function closeCall() {
   call = null;
   if (current.joined) {
     const { sessionId } = current.joined;
-    for (const peer of current.joined.peers.values()) void signal(current.joined, peer.remote, "BYE", {});
+    const byes = sayBye(current.joined);
     hangUp(current.joined);
     // Leaving first and ending the subscription after gives the reason LEFT, not DISCONNECTED.
-    request(doc.LEAVE_CALL, { sessionId })
+    byes
+      .then(() => request(doc.LEAVE_CALL, { sessionId }))
       .catch(() => {})
       .finally(() => current.stopEvents());
   } else {
@@ -235,12 +236,13 @@ async function leave() {
   const room = call;
   const joined = room?.joined;
   if (!room || !joined) return;
-  for (const peer of joined.peers.values()) void signal(joined, peer.remote, "BYE", {});
+  const byes = sayBye(joined);
   hangUp(joined);
   room.joined = null;
   room.note = "";
   render();
   try {
+    await byes;
     await request(doc.LEAVE_CALL, { sessionId: joined.sessionId });
   } finally {
     if (call === room && !room.joined) listen(room, null);
@@ -267,6 +269,11 @@ async function updateState(room: RoomCall, joined: Joined, input: Record<string,
     room.participants.set(joined.sessionId, data.updateCallState);
     render();
   }
+}
+
+/** BYE to every peer, before leaving: a session that left can send no more signals. */
+function sayBye(joined: Joined): Promise<unknown> {
+  return Promise.all([...joined.peers.keys()].map((remote) => signal(joined, remote, "BYE", {})));
 }
 
 /** Stops the microphone and closes every peer connection (the session itself is left apart). */
