@@ -69,6 +69,10 @@ const EXEMPT: &[(&str, &str)] = &[
     ("callHeartbeat", "calls.rs (own sessions only)"),
     ("updateCallState", "calls.rs (own sessions only)"),
     (
+        "sendSignal",
+        "call_events.rs (from own live session, to the same call)",
+    ),
+    (
         "roomByCode",
         "call_history.rs (signed-in users; a preview of any live group room, unknown codes rate limited)",
     ),

@@ -36,6 +36,7 @@ on_both_backends!(
     signals_are_checked,
     closing_the_socket_leaves_the_call,
     removed_members_leave_the_call,
+    limits_hold,
 );
 
 async fn join(user: &TestUser<'_>, room: &str) -> (String, String) {
@@ -365,6 +366,53 @@ async fn removed_members_leave_the_call(app: &TestApp) {
             other => panic!("expected bob's subscription to complete, got {other:?}"),
         }
     }
+}
+
+/// At most 100 signals a second per sending session, and 8 live sessions per user.
+async fn limits_hold(app: &TestApp) {
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    let room = ann.create_room("Busy", &[&bob]).await;
+    let (ann_session, _) = join(&ann, &room).await;
+    let (bob_session, _) = join(&bob, &room).await;
+    // 300 at once: whichever second windows they fall in, one holds more than 100.
+    let sends = (0..300).map(|n| {
+        ann.gql(
+            SIGNAL,
+            signal(
+                &ann_session,
+                &bob_session,
+                "ICE_CANDIDATE",
+                json!({ "n": n }),
+            ),
+        )
+    });
+    let answers = futures_util::future::join_all(sends).await;
+    let limited = answers
+        .iter()
+        .filter(|body| first_error_code(body) == Some("RATE_LIMITED"))
+        .count();
+    let delivered = answers
+        .iter()
+        .filter(|body| body["data"]["sendSignal"] == true)
+        .count();
+    assert!(limited > 0, "no signal was rate limited");
+    assert_eq!(limited + delivered, 300, "only successes and RATE_LIMITED");
+    assert!(delivered >= 100, "the limit let {delivered} through");
+
+    // Bob has one session; seven more make eight, the ninth is refused.
+    let mut sessions = vec![bob_session];
+    for _ in 0..7 {
+        sessions.push(join(&bob, &room).await.0);
+    }
+    let body = bob.gql(JOIN, json!({ "room": room })).await;
+    assert_eq!(first_error(&body).0, "CONFLICT", "{body}");
+    bob.ok(LEAVE, json!({ "s": sessions[0] })).await;
+    join(&bob, &room).await;
+}
+
+fn first_error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
 }
 
 /// With a 1-second TTL: the session a subscription holds stays without heartbeats, while a

@@ -22,6 +22,7 @@ pub enum CallEvent {
 /// of these for each session already in the call: clients key participants by `sessionId`.
 #[derive(SimpleObject)]
 pub struct ParticipantJoined {
+    /// Who joined, with the state they joined with.
     pub participant: CallParticipant,
 }
 
@@ -30,25 +31,30 @@ pub struct ParticipantJoined {
 pub struct ParticipantLeft {
     /// The participant as they were when they left.
     pub participant: CallParticipant,
+    /// Why they left.
     pub reason: CallLeaveReason,
 }
 
 /// A participant changed their media or connection state.
 #[derive(SimpleObject)]
 pub struct ParticipantUpdated {
+    /// The participant with their new state.
     pub participant: CallParticipant,
 }
 
 /// The last session left: the call is over (the next join starts a new one).
 #[derive(SimpleObject)]
 pub struct CallEnded {
+    /// The call, with `endedAt` set.
     pub call: Call,
 }
 
 /// A signal from another session of the call, for the subscriber's session only.
 #[derive(SimpleObject)]
 pub struct Signal {
+    /// The sending session (reply to it with `toSessionId`).
     pub from_session_id: Uuid,
+    /// What the sender says it is.
     pub kind: SignalKind,
     /// As the sender passed it.
     pub payload: Json<serde_json::Value>,
@@ -124,6 +130,7 @@ pub struct SignalInput {
     pub from_session_id: Uuid,
     /// The session it is for, in the same call.
     pub to_session_id: Uuid,
+    /// What it is; passed through.
     pub kind: SignalKind,
     /// Any JSON (an SDP description, an ICE candidate), at most 64 KiB as text.
     pub payload: Json<serde_json::Value>,
