@@ -19,6 +19,7 @@ const CALLS: &str = "query($id: UUID!, $first: Int, $after: String) { room(id: $
 const EVENTS: &str = "query($id: UUID!, $first: Int, $after: String) { room(id: $id) { calls(first: 1) { edges { node { id connectionEvents(first: $first, after: $after) { edges { cursor node { id event callSessionId rttMs jitterMs packetLoss createdAt user { username } } } pageInfo { hasNextPage endCursor } } } } } } }";
 const CREATE: &str =
     "mutation($input: CreateRoomInput!) { createRoom(input: $input) { id joinCode } }";
+const JOIN_ROOM: &str = "mutation($code: String!) { joinRoom(code: $code) { id } }";
 const BY_CODE: &str = "query($code: String!) { roomByCode(code: $code) { id name topic memberCount maxMembers callLive participantCount } }";
 const ARCHIVE: &str = "mutation($input: UpdateRoomInput!) { updateRoom(input: $input) { id } }";
 const NOWHERE: &str = "01900000-0000-7000-8000-000000000009";
@@ -630,13 +631,21 @@ async fn room_by_code_limits_unknown_codes(app: &TestApp) {
         .filter(|guess| *guess != code)
         .take(10)
         .collect();
-    for guess in &guesses {
-        let body = dan.gql(BY_CODE, json!({ "code": guess })).await;
-        assert!(
-            body["data"]["roomByCode"].is_null() && body["errors"].is_null(),
-            "{body}"
-        );
+    // Half of them previewed, half tried at `joinRoom`: the misses count together.
+    for (n, guess) in guesses.iter().enumerate() {
+        if n % 2 == 0 {
+            let body = dan.gql(BY_CODE, json!({ "code": guess })).await;
+            assert!(
+                body["data"]["roomByCode"].is_null() && body["errors"].is_null(),
+                "{body}"
+            );
+        } else {
+            let body = dan.gql(JOIN_ROOM, json!({ "code": guess })).await;
+            assert_eq!(first_error(&body).0, "NOT_FOUND", "{body}");
+        }
     }
+    let body = dan.gql(JOIN_ROOM, json!({ "code": code })).await;
+    assert_eq!(first_error(&body).0, "RATE_LIMITED", "joinRoom too: {body}");
     for asked in ["ZZZZZZ", code.as_str()] {
         let body = dan.gql(BY_CODE, json!({ "code": asked })).await;
         assert_eq!(first_error(&body).0, "RATE_LIMITED", "{body}");

@@ -1,25 +1,16 @@
 //! `roomByCode`: what a voice-room client shows before joining by a code read out loud (the
 //! room's name and topic, how full it is, whether a call is on), without joining.
 //!
-//! A code names a room to anyone who has it, so guessing codes is limited: each signed-in user
-//! may miss (ask for a code no room has) [`MISSES_PER_MINUTE`] times a minute, then is refused
-//! with RATE_LIMITED until the minute is over, known codes included. Only misses count, so a
-//! client that previews the same room again and again is never held up. The join code space
-//! (31^6, about 887 million) at that rate is out of reach of one account.
-
-use std::time::Duration;
+//! A code names a room to anyone who has it, so guessing codes is limited: misses here and at
+//! `joinRoom` count together ([`room::CODE_MISSES_PER_MINUTE`]).
 
 use entity::rooms;
 
 use crate::auth::Viewer;
 use crate::error::ApiResult;
-use crate::service::room::join_code;
+use crate::service::room::{self, join_code};
 use crate::state::AppState;
 use crate::store;
-
-/// Unknown codes one user may ask for per [`WINDOW`].
-pub const MISSES_PER_MINUTE: u32 = 10;
-const WINDOW: Duration = Duration::from_secs(60);
 
 /// A room seen from outside.
 #[derive(Debug, Clone)]
@@ -35,12 +26,10 @@ pub struct Preview {
 /// The live group room with join code `code` (trimmed, any case, as `joinRoom` takes it), or
 /// None; BAD_USER_INPUT when `code` cannot be a join code, RATE_LIMITED past the misses above.
 pub async fn by_code(state: &AppState, viewer: &Viewer, code: &str) -> ApiResult<Option<Preview>> {
-    let key = format!("room-code-miss:{}", viewer.id());
-    state.limiter.check(&key, MISSES_PER_MINUTE, WINDOW).await?;
+    room::check_code_misses(state, viewer).await?;
     let code = join_code(code)?;
     let Some(room) = store::call_history::room_with_code(&state.db, &code).await? else {
-        // Counting only: `check` above refuses once the window is full.
-        let _ = state.limiter.hit(&key, u32::MAX, WINDOW).await;
+        room::count_code_miss(state, viewer).await;
         return Ok(None);
     };
     let member_count = store::member::active_count(&state.db, room.id).await?;

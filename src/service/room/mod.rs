@@ -268,16 +268,52 @@ pub async fn join_by_code(
     viewer: &Viewer,
     code: &str,
 ) -> ApiResult<rooms::Model> {
+    check_code_misses(state, viewer).await?;
     let code = join_code(code)?;
-    let room = rooms::Entity::find()
+    let Some(room) = rooms::Entity::find()
         .filter(rooms::Column::JoinCode.eq(code))
         .filter(rooms::Column::DeletedAt.is_null())
         .filter(rooms::Column::ArchivedAt.is_null())
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::NotFound("no room has that join code".to_owned()))?;
+    else {
+        count_code_miss(state, viewer).await;
+        return Err(ApiError::NotFound("no room has that join code".to_owned()));
+    };
     membership::admit(state, &room, viewer.id()).await?;
     Ok(room)
+}
+
+/// Codes that name no room one user may try per [`CODE_MISS_WINDOW`], at `joinRoom` and
+/// `roomByCode` together; past that every code is refused (RATE_LIMITED) until the window
+/// ends. Only misses count, so a client that joins or previews a known room again and again is
+/// never held up. The code space (31^6, about 887 million) is out of reach of one account.
+pub const CODE_MISSES_PER_MINUTE: u32 = 10;
+const CODE_MISS_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn code_miss_key(viewer: &Viewer) -> String {
+    format!("room-code-miss:{}", viewer.id())
+}
+
+/// RATE_LIMITED once the viewer missed [`CODE_MISSES_PER_MINUTE`] codes this minute.
+pub async fn check_code_misses(state: &AppState, viewer: &Viewer) -> ApiResult<()> {
+    state
+        .limiter
+        .check(
+            &code_miss_key(viewer),
+            CODE_MISSES_PER_MINUTE,
+            CODE_MISS_WINDOW,
+        )
+        .await
+}
+
+/// Counts one code that named no room.
+pub async fn count_code_miss(state: &AppState, viewer: &Viewer) {
+    // Counting only: `check_code_misses` refuses once the window is full.
+    let _ = state
+        .limiter
+        .hit(&code_miss_key(viewer), u32::MAX, CODE_MISS_WINDOW)
+        .await;
 }
 
 /// Changes a room's settings; owners and admins only.
