@@ -11,6 +11,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: Uuid,
     pub created_at: DateTimeWithTimeZone,
+    pub filename: Option<String>,
+    pub room_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -24,6 +26,14 @@ pub enum Relation {
     )]
     Blobs,
     #[sea_orm(
+        belongs_to = "super::rooms::Entity",
+        from = "Column::RoomId",
+        to = "super::rooms::Column::Id",
+        on_update = "Cascade",
+        on_delete = "SetNull"
+    )]
+    Rooms,
+    #[sea_orm(
         belongs_to = "super::users::Entity",
         from = "Column::UserId",
         to = "super::users::Column::Id",
@@ -36,6 +46,12 @@ pub enum Relation {
 impl Related<super::blobs::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Blobs.def()
+    }
+}
+
+impl Related<super::rooms::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Rooms.def()
     }
 }
 

@@ -44,10 +44,7 @@ impl Related<super::blob_uploads::Entity> for Entity {
 
 impl Related<super::users::Entity> for Entity {
     fn to() -> RelationDef {
-        super::blob_uploads::Relation::Users.def()
-    }
-    fn via() -> Option<RelationDef> {
-        Some(super::blob_uploads::Relation::Blobs.def().rev())
+        Relation::Users.def()
     }
 }
 

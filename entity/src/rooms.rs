@@ -27,6 +27,8 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::blob_uploads::Entity")]
+    BlobUploads,
     #[sea_orm(has_many = "super::calls::Entity")]
     Calls,
     #[sea_orm(has_many = "super::connection_logs::Entity")]
@@ -43,6 +45,12 @@ pub enum Relation {
         on_delete = "Restrict"
     )]
     Users,
+}
+
+impl Related<super::blob_uploads::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::BlobUploads.def()
+    }
 }
 
 impl Related<super::calls::Entity> for Entity {

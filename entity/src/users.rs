@@ -67,6 +67,12 @@ impl Related<super::blob_uploads::Entity> for Entity {
     }
 }
 
+impl Related<super::blobs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Blobs.def()
+    }
+}
+
 impl Related<super::call_sessions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::CallSessions.def()
@@ -118,15 +124,6 @@ impl Related<super::sessions::Entity> for Entity {
 impl Related<super::verification_tokens::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::VerificationTokens.def()
-    }
-}
-
-impl Related<super::blobs::Entity> for Entity {
-    fn to() -> RelationDef {
-        super::blob_uploads::Relation::Blobs.def()
-    }
-    fn via() -> Option<RelationDef> {
-        Some(super::blob_uploads::Relation::Users.def().rev())
     }
 }
 

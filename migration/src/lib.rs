@@ -31,6 +31,7 @@ mod m20261128_000022_add_users_totp_last_step;
 mod m20261206_000023_create_calls;
 mod m20261206_000024_widen_call_leave_reasons;
 mod m20261206_000025_add_connection_logs_call_session;
+mod m20261206_000026_add_blob_uploads_filename_room;
 mod util;
 
 pub struct Migrator;
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000023_create_calls::Migration),
             Box::new(m20261206_000024_widen_call_leave_reasons::Migration),
             Box::new(m20261206_000025_add_connection_logs_call_session::Migration),
+            Box::new(m20261206_000026_add_blob_uploads_filename_room::Migration),
         ]
     }
 }
