@@ -13,6 +13,7 @@ pub mod key_packages;
 pub mod message_reactions;
 pub mod messages;
 pub mod notifications;
+pub mod room_member_stints;
 pub mod room_members;
 pub mod rooms;
 pub mod sessions;

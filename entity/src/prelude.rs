@@ -11,6 +11,7 @@ pub use super::key_packages::Entity as KeyPackages;
 pub use super::message_reactions::Entity as MessageReactions;
 pub use super::messages::Entity as Messages;
 pub use super::notifications::Entity as Notifications;
+pub use super::room_member_stints::Entity as RoomMemberStints;
 pub use super::room_members::Entity as RoomMembers;
 pub use super::rooms::Entity as Rooms;
 pub use super::sessions::Entity as Sessions;

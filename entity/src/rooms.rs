@@ -35,6 +35,8 @@ pub enum Relation {
     ConnectionLogs,
     #[sea_orm(has_many = "super::messages::Entity")]
     Messages,
+    #[sea_orm(has_many = "super::room_member_stints::Entity")]
+    RoomMemberStints,
     #[sea_orm(has_many = "super::room_members::Entity")]
     RoomMembers,
     #[sea_orm(
@@ -68,6 +70,12 @@ impl Related<super::connection_logs::Entity> for Entity {
 impl Related<super::messages::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Messages.def()
+    }
+}
+
+impl Related<super::room_member_stints::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::RoomMemberStints.def()
     }
 }
 

@@ -51,6 +51,8 @@ pub enum Relation {
     Messages,
     #[sea_orm(has_many = "super::notifications::Entity")]
     Notifications,
+    #[sea_orm(has_many = "super::room_member_stints::Entity")]
+    RoomMemberStints,
     #[sea_orm(has_many = "super::room_members::Entity")]
     RoomMembers,
     #[sea_orm(has_many = "super::rooms::Entity")]
@@ -100,6 +102,12 @@ impl Related<super::messages::Entity> for Entity {
 impl Related<super::notifications::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Notifications.def()
+    }
+}
+
+impl Related<super::room_member_stints::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::RoomMemberStints.def()
     }
 }
 

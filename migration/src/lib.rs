@@ -32,6 +32,8 @@ mod m20261206_000023_create_calls;
 mod m20261206_000024_widen_call_leave_reasons;
 mod m20261206_000025_add_connection_logs_call_session;
 mod m20261206_000026_add_blob_uploads_filename_room;
+mod m20261206_000028_create_room_member_stints;
+mod m20261206_000029_search_language_english;
 mod util;
 
 pub struct Migrator;
@@ -66,6 +68,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000024_widen_call_leave_reasons::Migration),
             Box::new(m20261206_000025_add_connection_logs_call_session::Migration),
             Box::new(m20261206_000026_add_blob_uploads_filename_room::Migration),
+            Box::new(m20261206_000028_create_room_member_stints::Migration),
+            Box::new(m20261206_000029_search_language_english::Migration),
         ]
     }
 }
