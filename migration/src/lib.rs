@@ -36,6 +36,12 @@ mod m20261206_000028_create_room_member_stints;
 mod m20261206_000029_search_language_english;
 mod util;
 
+/// The statements that build the full-text index for a language (the server rebuilds it at
+/// start-up when `--search-language` differs from the one it was built with).
+pub use m20261206_000029_search_language_english::{
+    postgres_index as search_index_postgres, sqlite_index as search_index_sqlite,
+};
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

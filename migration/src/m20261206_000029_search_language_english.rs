@@ -5,7 +5,8 @@
 //! `messages`.
 //!
 //! This is the default of `--search-language`; a server started with another language
-//! rebuilds both the same way at start-up (`store::search_language`), so the index always
+//! rebuilds both the same way at start-up (`confab::db::search_index`, with the statements
+//! below), so the index always
 //! matches the setting the queries use.
 
 use sea_orm_migration::prelude::*;
@@ -16,7 +17,7 @@ pub struct Migration;
 
 /// The FTS5 table and its triggers (as in `m20261126_000014_create_message_search`) with
 /// `tokenizer`, filled from `messages`.
-fn sqlite_index(tokenizer: &str) -> Vec<String> {
+pub fn sqlite_index(tokenizer: &str) -> Vec<String> {
     vec![
         "DROP TRIGGER IF EXISTS messages_fts_update".to_owned(),
         "DROP TRIGGER IF EXISTS messages_fts_delete".to_owned(),
@@ -40,7 +41,7 @@ fn sqlite_index(tokenizer: &str) -> Vec<String> {
 
 /// The GIN index with text search configuration `config` (pending list bounded as in
 /// `m20261127_000019_search_pending_list`).
-fn postgres_index(config: &str) -> Vec<String> {
+pub fn postgres_index(config: &str) -> Vec<String> {
     vec![
         "DROP INDEX IF EXISTS idx_messages_search".to_owned(),
         format!(

@@ -4,9 +4,11 @@
 //! groups of settings are in [`sections`] and, for calls, [`calls`]; both are re-exported here.
 
 mod calls;
+mod search;
 mod sections;
 
 pub use calls::{CallConfig, IceScheme};
+pub use search::SearchLanguage;
 pub use sections::*;
 
 use std::path::PathBuf;

@@ -137,6 +137,17 @@ pub struct DatabaseConfig {
         global = true
     )]
     pub plan_cache_mode: PlanCacheMode,
+    /// The language of full-text message search: a PostgreSQL text search configuration
+    /// (`simple` for no stemming). The index is rebuilt at start-up when it was built for
+    /// another one (docs/configuration.md).
+    #[arg(
+        long = "search-language",
+        env = "CONFAB_SEARCH_LANGUAGE",
+        value_enum,
+        default_value_t = super::SearchLanguage::English,
+        global = true
+    )]
+    pub search_language: super::SearchLanguage,
 }
 
 /// PostgreSQL's `plan_cache_mode`, named as PostgreSQL names its values.

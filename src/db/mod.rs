@@ -6,6 +6,7 @@
 //! [`WAL_AUTOCHECKPOINT`] pages; the message writer checkpoints it in the background long
 //! before that (`workers::message_writer`).
 
+pub mod search_index;
 mod write;
 
 pub use write::{WriteTxn, Writer, begin_write, now, writer};
@@ -80,12 +81,16 @@ fn options(config: &DatabaseConfig) -> ConnectOptions {
     options
 }
 
-/// Connects and applies every pending migration.
+/// Connects, applies every pending migration and builds the search index for the configured
+/// language if it was built for another.
 pub async fn connect_and_migrate(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
     let db = connect(config).await?;
     Migrator::up(&db, None)
         .await
         .context("applying migrations")?;
+    search_index::reconcile(&db, config.search_language)
+        .await
+        .context("building the search index for --search-language")?;
     Ok(db)
 }
 

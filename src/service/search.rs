@@ -1,5 +1,6 @@
-//! Full-text search over the messages of the caller's rooms (`store::search` runs it). Words
-//! are matched whole, all of them.
+//! Full-text search over the messages of the caller's rooms (`store::search` runs it). Every
+//! word must match, in the language of `--search-language`: stemmed (in `english`, the
+//! default, "running" finds "run"), or whole words with `simple`.
 
 use entity::messages;
 use uuid::Uuid;
@@ -50,5 +51,13 @@ pub async fn search(
         Some(room_id) => store::search::Scope::Room(room_id),
         None => store::search::Scope::RoomsOf(viewer.id()),
     };
-    Ok(store::search::messages(&state.db, &words, scope, offset, limit + 1).await?)
+    Ok(store::search::messages(
+        &state.db,
+        state.config.database.search_language,
+        &words,
+        scope,
+        offset,
+        limit + 1,
+    )
+    .await?)
 }

@@ -1,11 +1,13 @@
 //! Full-text search over messages: FTS5 (bm25) on SQLite, a GIN expression index with
-//! `ts_rank` on PostgreSQL.
+//! `ts_rank` on PostgreSQL. Queries name the text search configuration of `--search-language`,
+//! the one the index was built with (`db::search_index`): with another the index is not used.
 
 use entity::messages;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult};
 use uuid::Uuid;
 
 use super::sql::Sql;
+use crate::config::SearchLanguage;
 
 /// Which messages a search looks in.
 #[derive(Debug, Clone, Copy)]
@@ -16,10 +18,11 @@ pub enum Scope {
     RoomsOf(Uuid),
 }
 
-/// Up to `limit` live messages matching every one of `words` (lowercase), from `offset`,
-/// best first.
+/// Up to `limit` live messages matching every one of `words` (lowercase, stemmed in
+/// `language` as the index is), from `offset`, best first.
 pub async fn messages(
     db: &impl ConnectionTrait,
+    language: SearchLanguage,
     words: &[String],
     scope: Scope,
     offset: u64,
@@ -42,11 +45,16 @@ pub async fn messages(
             q
         }
         _ => {
-            let mut q = Sql::new(
-                "SELECT m.* FROM messages m \
-                 WHERE to_tsvector('simple', coalesce(m.body, '')) @@ plainto_tsquery('simple', ",
-            );
-            q.bind(text.clone()).push(")");
+            // The configuration is a name from a fixed list, written into the SQL: the index
+            // is used only when the expression is the index's, constant included.
+            let config = language.as_str();
+            let mut q = Sql::new("SELECT m.* FROM messages m WHERE to_tsvector('");
+            q.push(config)
+                .push("', coalesce(m.body, '')) @@ plainto_tsquery('")
+                .push(config)
+                .push("', ")
+                .bind(text.clone())
+                .push(")");
             q
         }
     };
@@ -61,10 +69,11 @@ pub async fn messages(
     match backend {
         DatabaseBackend::Sqlite => query.push(" ORDER BY bm25(messages_fts)"),
         _ => query
-            .push(
-                " ORDER BY ts_rank(to_tsvector('simple', coalesce(m.body, '')), \
-                 plainto_tsquery('simple', ",
-            )
+            .push(" ORDER BY ts_rank(to_tsvector('")
+            .push(language.as_str())
+            .push("', coalesce(m.body, '')), plainto_tsquery('")
+            .push(language.as_str())
+            .push("', ")
             .bind(text)
             .push(")) DESC"),
     };

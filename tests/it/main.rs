@@ -40,6 +40,7 @@ mod rooms;
 mod rows;
 mod schema;
 mod search;
+mod search_language;
 mod security;
 mod spec_http;
 mod spec_ws;

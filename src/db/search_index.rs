@@ -1,0 +1,55 @@
+//! Keeps the full-text index in the language of `--search-language`.
+//!
+//! A PostgreSQL GIN expression index serves a query only when the query names the same text
+//! search configuration, and SQLite's FTS5 table stems (or not) as its tokenizer says: the
+//! index and the queries must agree. The index itself records what it was built with (the
+//! index definition on PostgreSQL, the table's SQL on SQLite), so no setting is stored
+//! elsewhere: at start-up, after the migrations, the index is read and, when it was built for
+//! another language, rebuilt in one transaction (every message body is indexed again: on a
+//! large PostgreSQL database this takes a while, and writes to `messages` wait for it). The
+//! queries then use the setting. Instances sharing a database must share the setting.
+
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait,
+};
+
+use crate::config::SearchLanguage;
+
+/// Rebuilds the search index when it was built for another language than `language`; true
+/// when it did.
+pub async fn reconcile(db: &DatabaseConnection, language: SearchLanguage) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    let (probe, wanted, statements) = match backend {
+        DatabaseBackend::Postgres => (
+            "SELECT indexdef AS def FROM pg_indexes \
+             WHERE schemaname = current_schema() AND indexname = 'idx_messages_search'",
+            format!("to_tsvector('{}'::regconfig", language.as_str()),
+            migration::search_index_postgres(language.as_str()),
+        ),
+        _ => (
+            "SELECT sql AS def FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts'",
+            format!("tokenize='{}'", language.fts5_tokenizer()),
+            migration::search_index_sqlite(language.fts5_tokenizer()),
+        ),
+    };
+    let current: Option<String> = match db
+        .query_one_raw(Statement::from_string(backend, probe))
+        .await?
+    {
+        Some(row) => row.try_get("", "def")?,
+        None => None,
+    };
+    if current.is_some_and(|def| def.contains(&wanted)) {
+        return Ok(false);
+    }
+    tracing::info!(
+        language = language.as_str(),
+        "search index: rebuilding for the configured language"
+    );
+    let txn = db.begin().await?;
+    for sql in statements {
+        txn.execute_unprepared(&sql).await?;
+    }
+    txn.commit().await?;
+    Ok(true)
+}
