@@ -15,6 +15,7 @@ pub mod mutation;
 pub mod persisted;
 mod pipeline;
 pub mod query;
+pub mod receipts;
 pub mod subscription;
 pub mod types;
 

@@ -23,6 +23,18 @@ use uuid::Uuid;
 /// How many events a subscriber may fall behind before it is dropped as a slow consumer.
 pub const SUBSCRIBER_BUFFER: usize = 256;
 
+/// Which of a member's receipt markers moved. Its serde form is part of [`wire::Envelope`];
+/// the default is `Read`, the only marker releases before delivery receipts moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptMarker {
+    /// The message reached one of the member's devices.
+    Delivered,
+    /// The member read up to the message (which implies delivery).
+    #[default]
+    Read,
+}
+
 /// Where an event goes. Its serde form is part of [`wire::Envelope`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Topic {
@@ -105,6 +117,7 @@ pub enum Event {
         room_id: Uuid,
         user_id: Uuid,
         message_id: Uuid,
+        marker: ReceiptMarker,
     },
     MemberJoined {
         member: room_members::Model,

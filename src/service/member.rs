@@ -1,6 +1,6 @@
-//! Membership: join within the cap, leave softly, manage members and roles, move read markers.
+//! Membership: join within the cap, leave softly, manage members and roles.
 
-use entity::{messages, room_members};
+use entity::room_members;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -8,7 +8,7 @@ use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
-use crate::service::membership::{Role, admit, require_member};
+use crate::service::membership::{Role, admit_as, require_member};
 use crate::service::notification;
 use crate::state::AppState;
 use crate::store;
@@ -31,25 +31,49 @@ pub async fn leave(state: &AppState, viewer: &Viewer, room_id: Uuid) -> ApiResul
     Ok(true)
 }
 
-/// Adds a user to a group room; owners and admins only.
+/// Adds a user to a group room in `role` (member when omitted); owners and admins only.
+/// Owners may add admins, admins add members; nobody adds an owner (`setMemberRole` hands
+/// ownership over). Someone already in the room stays as they are when the role is theirs or
+/// omitted; asking for another role is a CONFLICT (`setMemberRole` changes roles).
 pub async fn add(
     state: &AppState,
     viewer: &Viewer,
     room_id: Uuid,
     user_id: Uuid,
+    role: Option<Role>,
 ) -> ApiResult<room_members::Model> {
     let (room, membership) = require_member(&state.db, viewer, room_id).await?;
-    Role::parse(&membership.role).require_manager()?;
+    let actor = Role::parse(&membership.role);
+    actor.require_manager()?;
     if room.kind != RoomKind::Group {
         return Err(ApiError::bad_input(
             "roomId",
             "members are added to group rooms only",
         ));
     }
+    match role {
+        Some(Role::Owner) => {
+            return Err(ApiError::Forbidden(
+                "nobody is added as owner: add, then setMemberRole".to_owned(),
+            ));
+        }
+        Some(Role::Admin) if actor != Role::Owner => {
+            return Err(ApiError::Forbidden("only owners may add admins".to_owned()));
+        }
+        _ => {}
+    }
     crate::service::user::by_id(state, user_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("user not found".to_owned()))?;
-    let member = admit(state, &room, user_id).await?;
+    if let Ok(existing) = active_member(&state.db, room_id, user_id).await {
+        if role.is_some_and(|role| role != Role::parse(&existing.role)) {
+            return Err(ApiError::Conflict(
+                "already a member in another role: use setMemberRole".to_owned(),
+            ));
+        }
+        return Ok(existing);
+    }
+    let member = admit_as(state, &room, user_id, role.unwrap_or(Role::Member)).await?;
     notification::notify(
         state,
         vec![notification::New {
@@ -134,52 +158,6 @@ pub async fn set_role(
     let mut active: room_members::ActiveModel = target.into();
     active.role = Set(role.as_str().to_owned());
     Ok(active.update(&*state.writer().await).await?)
-}
-
-/// Moves the caller's read marker forward to `message_id`; never backward.
-pub async fn mark_read(
-    state: &AppState,
-    viewer: &Viewer,
-    room_id: Uuid,
-    message_id: Uuid,
-) -> ApiResult<room_members::Model> {
-    let (_, membership) = require_member(&state.db, viewer, room_id).await?;
-    let target = messages::Entity::find_by_id(message_id)
-        .filter(messages::Column::RoomId.eq(room_id))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("message not found in this room".to_owned()))?;
-    if let Some(current_id) = membership.last_read_message_id
-        && let Some(current) = messages::Entity::find_by_id(current_id)
-            .one(&state.db)
-            .await?
-        && (current.created_at, current.id) >= (target.created_at, target.id)
-    {
-        return Ok(membership);
-    }
-    let mut active: room_members::ActiveModel = membership.into();
-    active.last_read_message_id = Set(Some(target.id));
-    let member = active.update(&*state.writer().await).await?;
-    state.publish(
-        Topic::Room(room_id),
-        Event::ReceiptUpdated {
-            room_id,
-            user_id: viewer.id(),
-            message_id: target.id,
-        },
-    );
-    if let Ok(counts) =
-        crate::store::message::unread_counts(&state.db, viewer.id(), &[room_id]).await
-    {
-        state.publish(
-            Topic::User(viewer.id()),
-            Event::UnreadChanged {
-                room_id,
-                unread_count: counts.get(&room_id).copied().unwrap_or(0),
-            },
-        );
-    }
-    Ok(member)
 }
 
 async fn active_member(

@@ -57,6 +57,16 @@ pub async fn admit(
     room: &rooms::Model,
     user_id: Uuid,
 ) -> ApiResult<room_members::Model> {
+    admit_as(state, room, user_id, Role::Member).await
+}
+
+/// [`admit`] in `role`, in the same write; an active member already is returned as they are.
+pub async fn admit_as(
+    state: &AppState,
+    room: &rooms::Model,
+    user_id: Uuid,
+    role: Role,
+) -> ApiResult<room_members::Model> {
     let txn = state.write_txn().await?;
     let room = rooms::Entity::find_by_id(room.id)
         .lock_exclusive()
@@ -80,14 +90,14 @@ pub async fn admit(
             let mut active: room_members::ActiveModel = former.into();
             active.left_at = Set(None);
             active.joined_at = Set(at);
-            active.role = Set(Role::Member.as_str().to_owned());
+            active.role = Set(role.as_str().to_owned());
             active.update(&*txn).await?
         }
         None => {
             room_members::ActiveModel {
                 room_id: Set(room.id),
                 user_id: Set(user_id),
-                role: Set(Role::Member.as_str().to_owned()),
+                role: Set(role.as_str().to_owned()),
                 joined_at: Set(at),
                 ..Default::default()
             }

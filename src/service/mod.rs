@@ -14,6 +14,7 @@ pub mod message;
 pub mod mls;
 pub mod notification;
 pub mod presence;
+pub mod receipt;
 pub mod room;
 pub mod search;
 pub mod security;

@@ -1,5 +1,6 @@
-//! Notifications: inbox rows for mentions, new rooms and contact requests, delivered live on
-//! the user's topic as they are written.
+//! Notifications: inbox rows for mentions, new rooms and contact requests, and those the app
+//! makes (`notify_user`, by server administrators), delivered live on the user's topic as they
+//! are written. Users mark their own read and delete them.
 
 use entity::{notifications, room_members, users};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -8,7 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::db::now;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
 use crate::state::AppState;
 use crate::store::page::{Page, Slice, keyset};
@@ -152,9 +153,154 @@ pub async fn mark_read(
     Ok(update.exec(&*state.writer().await).await?.rows_affected)
 }
 
+/// Longest kind of an app notification; kinds are `[a-z0-9_.-]`.
+pub const KIND_MAX: usize = 32;
+/// Longest title, in characters.
+pub const TITLE_MAX: usize = 200;
+/// Longest body, in characters.
+pub const BODY_MAX: usize = 2_000;
+/// Largest `data`, serialized.
+pub const DATA_MAX_BYTES: usize = 16 * 1024;
+/// Deepest nesting of `data`: deeper JSON would not read back (serde_json stops at 128).
+const DATA_MAX_DEPTH: usize = 16;
+/// Most ids one `delete` takes.
+pub const DELETE_MAX: usize = 100;
+
+/// A notification the app makes for a user.
+pub struct AppNotification {
+    pub user_id: Uuid,
+    /// Free-form; `info` when omitted.
+    pub kind: Option<String>,
+    pub title: String,
+    pub body: Option<String>,
+    pub data: Option<Json>,
+}
+
+/// Writes a notification for a live user and publishes it as `NotificationAdded`; server
+/// administrators only. Unlike [`notify`], a failure is the caller's error.
+pub async fn notify_user(
+    state: &AppState,
+    viewer: &Viewer,
+    input: AppNotification,
+) -> ApiResult<notifications::Model> {
+    crate::service::admin::require_admin(viewer)?;
+    let kind = app_kind(input.kind.as_deref())?;
+    let title = input.title.trim();
+    if title.is_empty() || title.chars().count() > TITLE_MAX {
+        return Err(ApiError::bad_input(
+            "title",
+            "a title is 1 to 200 characters",
+        ));
+    }
+    let body = input
+        .body
+        .map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty());
+    if body.as_ref().is_some_and(|b| b.chars().count() > BODY_MAX) {
+        return Err(ApiError::bad_input(
+            "body",
+            "a body is at most 2,000 characters",
+        ));
+    }
+    let data = input.data.map(app_data).transpose()?;
+    users::Entity::find_by_id(input.user_id)
+        .filter(users::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("user not found".to_owned()))?;
+    let notification = notifications::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(input.user_id),
+        kind: Set(kind),
+        title: Set(title.to_owned()),
+        body: Set(body),
+        data: Set(data),
+        read_at: Set(None),
+        created_at: Set(now()),
+    }
+    .insert(&*state.writer().await)
+    .await?;
+    state.publish(
+        Topic::User(notification.user_id),
+        Event::NotificationAdded {
+            notification: notification.clone(),
+        },
+    );
+    Ok(notification)
+}
+
+/// `info` when omitted; otherwise 1-32 characters of `a-z 0-9 _ . -`.
+fn app_kind(kind: Option<&str>) -> ApiResult<String> {
+    let Some(kind) = kind else {
+        return Ok("info".to_owned());
+    };
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c);
+    if kind.is_empty() || kind.len() > KIND_MAX || !kind.chars().all(allowed) {
+        return Err(ApiError::bad_input(
+            "kind",
+            "a kind is 1 to 32 characters of a-z, 0-9, _ . -",
+        ));
+    }
+    Ok(kind.to_owned())
+}
+
+/// A JSON object of at most 16 KiB and 16 levels.
+fn app_data(value: Json) -> ApiResult<Json> {
+    fn depth(value: &Json) -> usize {
+        match value {
+            Json::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            Json::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    if !value.is_object() {
+        return Err(ApiError::bad_input("data", "data must be a JSON object"));
+    }
+    if depth(&value) > DATA_MAX_DEPTH {
+        return Err(ApiError::bad_input("data", "data is nested too deeply"));
+    }
+    let size = serde_json::to_vec(&value).map_or(usize::MAX, |v| v.len());
+    if size > DATA_MAX_BYTES {
+        return Err(ApiError::bad_input("data", "data is larger than 16 KiB"));
+    }
+    Ok(value)
+}
+
+/// Deletes the caller's notifications among `ids`; ids of other users' notifications (or of
+/// none) are ignored, so nobody learns which exist. Returns how many were deleted.
+pub async fn delete(state: &AppState, viewer: &Viewer, ids: Vec<Uuid>) -> ApiResult<u64> {
+    if ids.len() > DELETE_MAX {
+        return Err(ApiError::bad_input(
+            "ids",
+            "at most 100 notifications at once",
+        ));
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let deleted = notifications::Entity::delete_many()
+        .filter(notifications::Column::UserId.eq(viewer.id()))
+        .filter(notifications::Column::Id.is_in(ids))
+        .exec(&*state.writer().await)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::mentions;
+
+    #[test]
+    fn app_kinds() {
+        assert_eq!(super::app_kind(None).unwrap(), "info");
+        assert_eq!(
+            super::app_kind(Some("billing.invoice-due_2")).unwrap(),
+            "billing.invoice-due_2"
+        );
+        for bad in ["", "Info", "a b", "x/y", &"k".repeat(33)] {
+            assert!(super::app_kind(Some(bad)).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn finds_mentions_not_emails() {

@@ -96,6 +96,7 @@ async fn room_operations_by_role(app: &TestApp) {
     let (blocked, blocked_id) = app.register("blocked").await;
     let (deleted, deleted_id) = app.register("deleted").await;
     let (_, extra_id) = app.register("extra").await;
+    let (_, extra_admin_id) = app.register("extraadmin").await;
     let room = app
         .create_room(
             &owner,
@@ -253,6 +254,51 @@ async fn room_operations_by_role(app: &TestApp) {
             ],
         ),
         (
+            "mutation($r: UUID!, $m: UUID!) { markDelivered(roomId: $r, messageId: $m) { role } }",
+            "markDelivered",
+            json!({ "r": room, "m": owners_message }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($u: UUID!) { notifyUser(userId: $u, title: \"t\") { id } }",
+            "notifyUser",
+            json!({ "u": extra_id }),
+            [
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "FORBIDDEN",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($ids: [UUID!]!) { deleteNotifications(ids: $ids) }",
+            "deleteNotifications",
+            json!({ "ids": [owners_message] }),
+            [
+                "OK",
+                "OK",
+                "OK",
+                "OK",
+                "OK",
+                "OK",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
             "mutation($r: UUID!) { setTyping(roomId: $r, typing: true) }",
             "setTyping",
             json!({ "r": room }),
@@ -349,6 +395,21 @@ async fn room_operations_by_role(app: &TestApp) {
             [
                 "OK",
                 "OK",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
+        ),
+        (
+            "mutation($r: UUID!, $u: UUID!) { addMember(roomId: $r, userId: $u, role: ADMIN) { role } }",
+            "addMember",
+            json!({ "r": room, "u": extra_admin_id }),
+            [
+                "OK",
+                "FORBIDDEN",
                 "FORBIDDEN",
                 "NOT_FOUND",
                 "NOT_FOUND",

@@ -7,6 +7,7 @@
 mod util;
 mod wsclient;
 
+mod app_notifications;
 mod auth;
 mod authz;
 mod blobs;
@@ -37,6 +38,7 @@ mod otel;
 mod process;
 mod realtime;
 mod rooms;
+mod receipts;
 mod rows;
 mod schema;
 mod search;

@@ -1,4 +1,4 @@
-//! Creating, joining and managing rooms and their members; read markers.
+//! Creating, joining and managing rooms and their members; delivered and read markers.
 
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result};
 use uuid::Uuid;
@@ -101,16 +101,22 @@ impl RoomMutation {
         Ok(service::member::leave(state(ctx)?, viewer, room_id).await?)
     }
 
-    /// Adds a user to a group room (owners and admins), within its member cap.
+    /// Adds a user to a group room (owners and admins), within its member cap, in `role`:
+    /// MEMBER when omitted; owners may add ADMINs, admins add MEMBERs only, and nobody adds an
+    /// OWNER (FORBIDDEN). Adding someone already in the room returns their membership
+    /// unchanged, or CONFLICT when `role` differs from theirs (use `setMemberRole`).
     async fn add_member(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The room.")] room_id: Uuid,
         #[graphql(desc = "The user.")] user_id: Uuid,
+        #[graphql(desc = "The role to add them in: MEMBER (default) or ADMIN (owners only).")]
+        role: Option<MemberRole>,
     ) -> Result<RoomMember> {
         let viewer = auth::require(viewer(ctx))?;
+        let role = role.map(Into::into);
         Ok(RoomMember::new(
-            service::member::add(state(ctx)?, viewer, room_id, user_id).await?,
+            service::member::add(state(ctx)?, viewer, room_id, user_id, role).await?,
         ))
     }
 
@@ -158,7 +164,8 @@ impl RoomMutation {
         ))
     }
 
-    /// Moves the caller's read marker forward to `messageId` (never back).
+    /// Moves the caller's read marker forward to `messageId` (never back), and the delivered
+    /// marker with it: reading implies delivery. Publishes `ReceiptUpdated` (marker READ).
     async fn mark_read(
         &self,
         ctx: &Context<'_>,
@@ -166,7 +173,22 @@ impl RoomMutation {
         #[graphql(desc = "The message.")] message_id: Uuid,
     ) -> Result<RoomMember> {
         let viewer = auth::require(viewer(ctx))?;
-        let member = service::member::mark_read(state(ctx)?, viewer, room_id, message_id).await?;
+        let member = service::receipt::mark_read(state(ctx)?, viewer, room_id, message_id).await?;
+        Ok(RoomMember::new(member))
+    }
+
+    /// Moves the caller's delivered marker forward to `messageId` (never back): a client calls
+    /// it when messages reach the device. A no-op when either marker is already at or past it;
+    /// otherwise publishes `ReceiptUpdated` (marker DELIVERED).
+    async fn mark_delivered(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The room.")] room_id: Uuid,
+        #[graphql(desc = "The newest message that reached the device.")] message_id: Uuid,
+    ) -> Result<RoomMember> {
+        let viewer = auth::require(viewer(ctx))?;
+        let member =
+            service::receipt::mark_delivered(state(ctx)?, viewer, room_id, message_id).await?;
         Ok(RoomMember::new(member))
     }
 }

@@ -162,10 +162,12 @@ impl Subscription {
                         room_id,
                         user_id,
                         message_id,
+                        marker,
                     } => RoomEvent::ReceiptUpdated(ReceiptUpdated {
                         room_id: *room_id,
                         user_id: *user_id,
                         message_id: *message_id,
+                        marker: (*marker).into(),
                     }),
                     Event::MemberJoined { member } => RoomEvent::MemberJoined(MemberJoined {
                         room_id: member.room_id,

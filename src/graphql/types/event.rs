@@ -92,14 +92,15 @@ impl ReactionChanged {
     }
 }
 
-/// A member's read marker moved.
+/// A member's delivered or read marker moved.
 pub struct ReceiptUpdated {
     pub room_id: Uuid,
     pub user_id: Uuid,
     pub message_id: Uuid,
+    pub marker: super::receipt::ReceiptMarker,
 }
 
-/// A member's read marker moved.
+/// A member's delivered or read marker moved.
 #[Object]
 impl ReceiptUpdated {
     /// The room.
@@ -107,14 +108,19 @@ impl ReceiptUpdated {
         self.room_id
     }
 
-    /// Who read.
+    /// Whose marker moved.
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
         user(ctx, self.user_id).await
     }
 
-    /// The newest message they have read.
+    /// Where the marker now is: the newest message delivered to them, or read by them.
     async fn message_id(&self) -> Uuid {
         self.message_id
+    }
+
+    /// Which marker moved: DELIVERED, or READ (which implies delivered up to the same message).
+    async fn marker(&self) -> super::receipt::ReceiptMarker {
+        self.marker
     }
 }
 

@@ -1,4 +1,4 @@
-//! Messages, their reactions and read receipts.
+//! Messages, their reactions and receipts.
 
 use crate::error::ApiError;
 use crate::store::kinds;
@@ -11,10 +11,13 @@ use entity::{messages, users};
 use uuid::Uuid;
 
 use super::blob::Attachment;
+use super::reaction::ReactionGroup;
+use super::receipt::MessageStatus;
 use super::room::Room;
 use super::{User, utc};
 use crate::graphql::fastpath::{self, FastPath};
 use crate::graphql::loaders::{AttachmentsOf, MessageId, ReactionsOn, ReadersOf, RoomId, UserId};
+use crate::graphql::receipts::{DeliveredTo, ProgressOf};
 use crate::graphql::{load, viewer};
 
 /// What a message carries.
@@ -323,62 +326,23 @@ impl Message {
             .unwrap_or_default();
         Ok(readers.into_iter().map(User::new).collect())
     }
-}
 
-/// Everyone who reacted to a message with one emoji.
-pub struct ReactionGroup {
-    emoji: String,
-    users: Vec<User>,
-    reacted_by_me: bool,
-}
-
-/// Everyone who reacted to a message with one emoji.
-// Serial, for the reason given on `User`; its fields are all ready at once.
-#[Object(serial)]
-impl ReactionGroup {
-    /// The emoji.
-    async fn emoji(&self) -> &str {
-        &self.emoji
+    /// Members (other than the sender) whose delivered or read marker is at or past this
+    /// message: it reached one of their devices. By username.
+    async fn delivered_to(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        let users = load(ctx, DeliveredTo(self.model.id))
+            .await?
+            .unwrap_or_default();
+        Ok(users.into_iter().map(User::new).collect())
     }
 
-    /// How many users reacted with it.
-    async fn count(&self) -> i32 {
-        self.users.len() as i32
-    }
-
-    /// Who reacted, earliest first.
-    async fn users(&self) -> Vec<User> {
-        self.users.clone()
-    }
-
-    /// Whether the caller is among them.
-    async fn reacted_by_me(&self) -> bool {
-        self.reacted_by_me
-    }
-}
-
-impl FastPath for ReactionGroup {
-    type Loaded = ();
-
-    fn writes(ctx: &ContextSelectionSet<'_>, field: &Field) -> bool {
-        match field.name.node.as_str() {
-            "emoji" | "count" | "reactedByMe" => true,
-            "users" => fastpath::writable::<User>(ctx, &field.selection_set.node),
-            _ => false,
-        }
-    }
-
-    async fn load(&self, _: &ContextSelectionSet<'_>, _: &SelectionSet) -> Option<()> {
-        Some(())
-    }
-
-    fn field(&self, ctx: &ContextSelectionSet<'_>, (): &(), field: &Field) -> Option<Value> {
-        Some(match field.name.node.as_str() {
-            "emoji" => Value::String(self.emoji.clone()),
-            "count" => Value::from(self.users.len() as i32),
-            "users" => fastpath::list(ctx, field, &self.users, &())?,
-            "reactedByMe" => Value::Boolean(self.reacted_by_me),
-            _ => return None,
-        })
+    /// SENT, DELIVERED or READ, for the sender's view: DELIVERED once every other active
+    /// member has it delivered (in a direct room, the other person), READ once all have read
+    /// it; SENT before that, and while no one else is in the room.
+    async fn status(&self, ctx: &Context<'_>) -> Result<MessageStatus> {
+        let progress = load(ctx, ProgressOf(self.model.id))
+            .await?
+            .unwrap_or_default();
+        Ok(progress.into())
     }
 }

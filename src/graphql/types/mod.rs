@@ -10,11 +10,14 @@ pub mod event;
 pub mod ice;
 mod message;
 pub mod mls;
+mod reaction;
+pub mod receipt;
 pub mod room;
 pub mod room_preview;
 mod user;
 
-pub use message::{Message, MessageKind, ReactionGroup};
+pub use message::{Message, MessageKind};
+pub use reaction::ReactionGroup;
 pub use room::{MemberRole, Room, RoomKind, RoomMember};
 pub use user::{AuthPayload, Session, User, UserRole, UserStatus};
 

@@ -292,7 +292,12 @@ impl FastPath for RoomMember {
 
     fn writes(ctx: &ContextSelectionSet<'_>, field: &Field) -> bool {
         match field.name.node.as_str() {
-            "roomId" | "role" | "joinedAt" | "leftAt" | "lastReadMessageId" => true,
+            "roomId"
+            | "role"
+            | "joinedAt"
+            | "leftAt"
+            | "lastReadMessageId"
+            | "lastDeliveredMessageId" => true,
             "user" => fastpath::writable::<User>(ctx, &field.selection_set.node),
             _ => false,
         }
@@ -323,6 +328,7 @@ impl FastPath for RoomMember {
             "joinedAt" => fastpath::scalar(&utc(m.joined_at)),
             "leftAt" => fastpath::nullable(m.left_at.map(utc).as_ref()),
             "lastReadMessageId" => fastpath::nullable(m.last_read_message_id.as_ref()),
+            "lastDeliveredMessageId" => fastpath::nullable(m.last_delivered_message_id.as_ref()),
             _ => return None,
         })
     }
@@ -361,5 +367,11 @@ impl RoomMember {
     /// The newest message the member has read (their read receipt).
     async fn last_read_message_id(&self) -> Option<Uuid> {
         self.model.last_read_message_id
+    }
+
+    /// The newest message that has reached one of the member's devices (`markDelivered`, or
+    /// `markRead`, which implies it); null before either.
+    async fn last_delivered_message_id(&self) -> Option<Uuid> {
+        self.model.last_delivered_message_id
     }
 }

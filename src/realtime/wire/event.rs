@@ -7,7 +7,7 @@ use uuid::Uuid;
 use std::sync::Arc;
 
 use super::{Call, CallSession, Member, Message, Notification, Room, User};
-use crate::realtime::Event;
+use crate::realtime::{Event, ReceiptMarker};
 
 /// [`Event`], variant for variant, with wire payloads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,6 +33,9 @@ pub enum WireEvent {
         room_id: Uuid,
         user_id: Uuid,
         message_id: Uuid,
+        /// Absent from releases before delivery receipts, which only moved read markers.
+        #[serde(default)]
+        marker: ReceiptMarker,
     },
     MemberJoined {
         member: Member,
@@ -124,10 +127,12 @@ impl From<&Event> for WireEvent {
                 room_id,
                 user_id,
                 message_id,
+                marker,
             } => Self::ReceiptUpdated {
                 room_id: *room_id,
                 user_id: *user_id,
                 message_id: *message_id,
+                marker: *marker,
             },
             Event::MemberJoined { member } => Self::MemberJoined {
                 member: member.into(),
@@ -248,10 +253,12 @@ impl From<WireEvent> for Event {
                 room_id,
                 user_id,
                 message_id,
+                marker,
             } => Self::ReceiptUpdated {
                 room_id,
                 user_id,
                 message_id,
+                marker,
             },
             WireEvent::MemberJoined { member } => Self::MemberJoined {
                 member: member.into(),
