@@ -96,7 +96,8 @@ try {
   await message(b, hello).waitFor();
   await until(b, () => !document.querySelector('[data-testid="unread-badge"]'));
   await shown(a, "receipt", "Seen by Bob");
-  step("bob opens the room: the message is there, the badge goes, ann sees 'Seen by Bob'");
+  await message(a, hello).getByTestId("message-status").filter({ hasText: "✓✓" }).waitFor();
+  step("bob opens the room: the message is there, the badge goes, ann sees 'Seen by Bob' and ✓✓");
 
   const second = `are you there ${stamp}`;
   await a.getByTestId("composer").fill(second);

@@ -8,7 +8,7 @@ const USER = `
 
 const MESSAGE = `
   fragment MessageBits on Message {
-    id roomId body createdAt editedAt deletedAt
+    id roomId body createdAt editedAt deletedAt status
     sender { ...UserBits }
   }
   ${USER}
@@ -17,7 +17,7 @@ const MESSAGE = `
 const ROOM_SUMMARY = `
   fragment RoomSummary on Room {
     id kind name unreadCount
-    members { user { ...UserBits } lastReadMessageId }
+    members { user { ...UserBits } lastReadMessageId lastDeliveredMessageId }
     lastMessage { id body deletedAt createdAt sender { displayName } }
   }
 `;
@@ -102,6 +102,12 @@ export const MARK_READ = `
   }
 `;
 
+export const MARK_DELIVERED = `
+  mutation MarkDelivered($roomId: UUID!, $messageId: UUID!) {
+    markDelivered(roomId: $roomId, messageId: $messageId) { lastDeliveredMessageId }
+  }
+`;
+
 export const SET_TYPING = `
   mutation SetTyping($roomId: UUID!, $typing: Boolean!) { setTyping(roomId: $roomId, typing: $typing) }
 `;
@@ -113,7 +119,7 @@ export const ROOM_EVENTS = `
       ... on MessageAdded { message { ...MessageBits } }
       ... on MessageEdited { message { ...MessageBits } }
       ... on MessageDeleted { message { ...MessageBits } }
-      ... on ReceiptUpdated { roomId messageId user { ...UserBits } }
+      ... on ReceiptUpdated { roomId messageId marker user { ...UserBits } }
       ... on Typing { roomId typing expiresAt user { ...UserBits } }
       ... on MemberJoined { roomId member { user { ...UserBits } } }
       ... on MemberLeft { roomId user { ...UserBits } }

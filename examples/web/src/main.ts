@@ -1,12 +1,13 @@
 // The chat client: sign-in, the room list with live unread badges, and one open room with
-// paged history, live messages, edits, deletes, typing and read receipts, and its call
+// paged history, live messages, edits, deletes, typing, read receipts and ✓/✓✓ delivery
+// status on my own messages, and its call
 // (call.ts). Plain DOM, no framework; every element a test needs has a `data-testid`.
 
 import type { Client } from "graphql-ws";
 import { ApiError, openSocket, request, subscribe, token } from "./api";
 import { closeCall, openCall, wireCallButtons } from "./call";
 import * as doc from "./documents";
-import type { Message, MessagePage, MyEvent, RoomEvent, RoomSummary, User } from "./types";
+import type { Message, MessagePage, MessageStatus, MyEvent, RoomEvent, RoomSummary, User } from "./types";
 
 const PAGE = 30;
 const TYPING_REPEAT_MS = 3000;
@@ -20,8 +21,11 @@ interface OpenRoom {
   loadingOlder: boolean;
   /** Other members' read markers: user id -> (user, message id). */
   readBy: Map<string, { user: User; messageId: string }>;
+  /** Other members' delivered markers: user id -> message id. */
+  deliveredTo: Map<string, string>;
   typing: Map<string, { user: User; timer: number }>;
   myLastRead: string | null;
+  myLastDelivered: string | null;
   editing: string | null;
   stop: () => void;
 }
@@ -247,8 +251,10 @@ async function openRoom(id: string) {
     hasPrevious: false,
     loadingOlder: false,
     readBy: new Map(),
+    deliveredTo: new Map(),
     typing: new Map(),
     myLastRead: null,
+    myLastDelivered: null,
     editing: null,
     stop: () => {},
   };
@@ -295,9 +301,15 @@ async function loadLatest(room: OpenRoom) {
   rooms.set(room.id, summary);
   byTestId("room-title").textContent = roomTitle(summary);
   for (const member of summary.members) {
-    if (!member.lastReadMessageId) continue;
-    if (member.user.id === me?.id) room.myLastRead = member.lastReadMessageId;
-    else room.readBy.set(member.user.id, { user: member.user, messageId: member.lastReadMessageId });
+    if (member.user.id === me?.id) {
+      room.myLastRead = member.lastReadMessageId;
+      room.myLastDelivered = member.lastDeliveredMessageId;
+      continue;
+    }
+    if (member.lastReadMessageId) {
+      room.readBy.set(member.user.id, { user: member.user, messageId: member.lastReadMessageId });
+    }
+    if (member.lastDeliveredMessageId) room.deliveredTo.set(member.user.id, member.lastDeliveredMessageId);
   }
   for (const { node } of messages.edges) room.messages.set(node.id, node);
   if (room.startCursor === null) {
@@ -354,8 +366,14 @@ function onRoomEvent(room: OpenRoom, event: RoomEvent) {
       break;
     }
     case "ReceiptUpdated":
-      if (event.user.id === me?.id) room.myLastRead = event.messageId;
-      else room.readBy.set(event.user.id, { user: event.user, messageId: event.messageId });
+      if (event.user.id === me?.id) {
+        if (event.marker === "READ") room.myLastRead = event.messageId;
+        else room.myLastDelivered = event.messageId;
+      } else if (event.marker === "READ") {
+        room.readBy.set(event.user.id, { user: event.user, messageId: event.messageId });
+      } else {
+        room.deliveredTo.set(event.user.id, event.messageId);
+      }
       renderMessages(room);
       break;
     case "Typing":
@@ -418,7 +436,9 @@ function renderMessages(room: OpenRoom) {
   older?.addEventListener("click", () => void loadOlder(room).catch(showError));
   list.replaceChildren(
     ...(older ? [older] : []),
-    ...messages.map((message) => renderMessage(room, message, seenAt.get(message.id))),
+    ...messages.map((message) =>
+      renderMessage(room, message, seenAt.get(message.id), statusOf(room, messages, message)),
+    ),
   );
   const input = list.querySelector<HTMLInputElement>('[data-testid="edit-input"]');
   if (input) {
@@ -428,7 +448,37 @@ function renderMessages(room: OpenRoom) {
   markShownAsRead(room, messages);
 }
 
-function renderMessage(room: OpenRoom, message: Message, seenBy: string[] | undefined): HTMLElement {
+const STATUS_RANK: Record<MessageStatus, number> = { SENT: 0, DELIVERED: 1, READ: 2 };
+
+/**
+ * The status of one of my messages: what the server said when the message arrived, moved on
+ * by the receipts seen since (the server's rule: DELIVERED once every other member has it,
+ * READ once every other member has read it). A marker on a message not shown is older than
+ * everything shown. Null for other people's messages.
+ */
+function statusOf(room: OpenRoom, messages: Message[], message: Message): MessageStatus | null {
+  if (message.sender?.id !== me?.id || message.deletedAt) return null;
+  const index = new Map(messages.map((m, i) => [m.id, i]));
+  const at = (id: string | null | undefined) => (id ? (index.get(id) ?? -1) : -1);
+  const mine = index.get(message.id) ?? -1;
+  const others = (rooms.get(room.id)?.members ?? []).filter((m) => m.user.id !== me?.id);
+  let computed: MessageStatus = "SENT";
+  if (others.length > 0) {
+    const read = others.every((m) => at(room.readBy.get(m.user.id)?.messageId) >= mine);
+    const delivered = others.every(
+      (m) => Math.max(at(room.deliveredTo.get(m.user.id)), at(room.readBy.get(m.user.id)?.messageId)) >= mine,
+    );
+    computed = read ? "READ" : delivered ? "DELIVERED" : "SENT";
+  }
+  return STATUS_RANK[computed] > STATUS_RANK[message.status] ? computed : message.status;
+}
+
+function renderMessage(
+  room: OpenRoom,
+  message: Message,
+  seenBy: string[] | undefined,
+  status: MessageStatus | null,
+): HTMLElement {
   const mine = message.sender?.id === me?.id;
   const item = el("li", { testid: "message", className: mine ? "message mine" : "message" });
   item.dataset.messageId = message.id;
@@ -439,6 +489,7 @@ function renderMessage(room: OpenRoom, message: Message, seenBy: string[] | unde
     el("span", { className: "sender", text: message.sender?.displayName ?? "someone" }),
     el("time", { text: timeOf(message.createdAt) }),
     message.editedAt && !message.deletedAt ? el("span", { testid: "message-edited", className: "edited", text: "edited" }) : null,
+    status && status !== "SENT" ? statusMark(status) : null,
   );
   item.append(meta);
   if (message.deletedAt) {
@@ -477,15 +528,45 @@ function renderMessage(room: OpenRoom, message: Message, seenBy: string[] | unde
   return item;
 }
 
-/** Moves my read marker to the newest message someone else wrote, once it is on screen. */
+/** ✓ delivered to every other member, ✓✓ read by all of them. */
+function statusMark(status: MessageStatus): HTMLElement {
+  const mark = el("span", {
+    testid: "message-status",
+    className: `status ${status.toLowerCase()}`,
+    text: status === "READ" ? "✓✓" : "✓",
+  });
+  mark.dataset.status = status;
+  mark.title = status === "READ" ? "Read" : "Delivered";
+  return mark;
+}
+
+/**
+ * Moves my read marker to the newest message someone else wrote, once it is on screen; while
+ * the page is hidden, only my delivered marker (the message reached this device).
+ */
 function markShownAsRead(room: OpenRoom, messages: Message[]) {
-  if (document.visibilityState !== "visible") return;
+  if (document.visibilityState !== "visible") {
+    markArrived(room, messages);
+    return;
+  }
   const newest = [...messages].reverse().find((m) => m.sender?.id !== me?.id && !m.deletedAt);
   if (!newest || newest.id === room.myLastRead) return;
   const myIndex = messages.findIndex((m) => m.id === room.myLastRead);
   if (myIndex >= messages.findIndex((m) => m.id === newest.id)) return;
   room.myLastRead = newest.id;
   request(doc.MARK_READ, { roomId: room.id, messageId: newest.id }).catch(showError);
+}
+
+/** Moves my delivered marker to the newest message someone else wrote (reading implies it). */
+function markArrived(room: OpenRoom, messages: Message[]) {
+  let newestAt = messages.length - 1;
+  while (newestAt >= 0 && (messages[newestAt].sender?.id === me?.id || messages[newestAt].deletedAt)) newestAt -= 1;
+  if (newestAt < 0) return;
+  const at = (id: string | null) => (id ? messages.findIndex((m) => m.id === id) : -1);
+  if (Math.max(at(room.myLastDelivered), at(room.myLastRead)) >= newestAt) return;
+  const newest = messages[newestAt];
+  room.myLastDelivered = newest.id;
+  request(doc.MARK_DELIVERED, { roomId: room.id, messageId: newest.id }).catch(showError);
 }
 
 function isAtBottom(): boolean {

@@ -14,15 +14,19 @@ export interface Message {
   createdAt: string;
   editedAt: string | null;
   deletedAt: string | null;
+  /** The sender's view: every other member has it delivered / has read it. */
+  status: MessageStatus;
   sender: User | null;
 }
+
+export type MessageStatus = "SENT" | "DELIVERED" | "READ";
 
 export interface RoomSummary {
   id: string;
   kind: "DIRECT" | "GROUP";
   name: string | null;
   unreadCount: number;
-  members: { user: User; lastReadMessageId: string | null }[];
+  members: { user: User; lastReadMessageId: string | null; lastDeliveredMessageId: string | null }[];
   lastMessage: {
     id: string;
     body: string | null;
@@ -39,7 +43,7 @@ export interface MessagePage {
 
 export type RoomEvent =
   | { __typename: "MessageAdded" | "MessageEdited" | "MessageDeleted"; message: Message }
-  | { __typename: "ReceiptUpdated"; roomId: string; messageId: string; user: User }
+  | { __typename: "ReceiptUpdated"; roomId: string; messageId: string; marker: "DELIVERED" | "READ"; user: User }
   | { __typename: "Typing"; roomId: string; typing: boolean; expiresAt: string; user: User }
   | { __typename: "MemberJoined"; roomId: string; member: { user: User } }
   | { __typename: "MemberLeft"; roomId: string; user: User }
