@@ -7,6 +7,7 @@ import type { Client } from "graphql-ws";
 import { ApiError, openSocket, request, subscribe, token } from "./api";
 import { closeCall, openCall, wireCallButtons } from "./call";
 import * as doc from "./documents";
+import { arrivedUnmarked, statuses } from "./receipts";
 import type { Message, MessagePage, MessageStatus, MyEvent, RoomEvent, RoomSummary, User } from "./types";
 
 const PAGE = 30;
@@ -430,15 +431,18 @@ function renderMessages(room: OpenRoom) {
   for (const { user, messageId } of room.readBy.values()) {
     seenAt.set(messageId, [...(seenAt.get(messageId) ?? []), user.displayName]);
   }
+  const others = (rooms.get(room.id)?.members ?? []).map((m) => m.user.id).filter((id) => id !== me?.id);
+  const status = statuses(messages, me?.id, others, {
+    read: (user) => room.readBy.get(user)?.messageId,
+    delivered: (user) => room.deliveredTo.get(user),
+  });
   const older = room.hasPrevious
     ? el("button", { testid: "load-older", className: "load-older", text: "Load older messages" })
     : null;
   older?.addEventListener("click", () => void loadOlder(room).catch(showError));
   list.replaceChildren(
     ...(older ? [older] : []),
-    ...messages.map((message) =>
-      renderMessage(room, message, seenAt.get(message.id), statusOf(room, messages, message)),
-    ),
+    ...messages.map((message) => renderMessage(room, message, seenAt.get(message.id), status.get(message.id) ?? null)),
   );
   const input = list.querySelector<HTMLInputElement>('[data-testid="edit-input"]');
   if (input) {
@@ -446,31 +450,6 @@ function renderMessages(room: OpenRoom) {
     input.setSelectionRange(input.value.length, input.value.length);
   }
   markShownAsRead(room, messages);
-}
-
-const STATUS_RANK: Record<MessageStatus, number> = { SENT: 0, DELIVERED: 1, READ: 2 };
-
-/**
- * The status of one of my messages: what the server said when the message arrived, moved on
- * by the receipts seen since (the server's rule: DELIVERED once every other member has it,
- * READ once every other member has read it). A marker on a message not shown is older than
- * everything shown. Null for other people's messages.
- */
-function statusOf(room: OpenRoom, messages: Message[], message: Message): MessageStatus | null {
-  if (message.sender?.id !== me?.id || message.deletedAt) return null;
-  const index = new Map(messages.map((m, i) => [m.id, i]));
-  const at = (id: string | null | undefined) => (id ? (index.get(id) ?? -1) : -1);
-  const mine = index.get(message.id) ?? -1;
-  const others = (rooms.get(room.id)?.members ?? []).filter((m) => m.user.id !== me?.id);
-  let computed: MessageStatus = "SENT";
-  if (others.length > 0) {
-    const read = others.every((m) => at(room.readBy.get(m.user.id)?.messageId) >= mine);
-    const delivered = others.every(
-      (m) => Math.max(at(room.deliveredTo.get(m.user.id)), at(room.readBy.get(m.user.id)?.messageId)) >= mine,
-    );
-    computed = read ? "READ" : delivered ? "DELIVERED" : "SENT";
-  }
-  return STATUS_RANK[computed] > STATUS_RANK[message.status] ? computed : message.status;
 }
 
 function renderMessage(
@@ -559,12 +538,8 @@ function markShownAsRead(room: OpenRoom, messages: Message[]) {
 
 /** Moves my delivered marker to the newest message someone else wrote (reading implies it). */
 function markArrived(room: OpenRoom, messages: Message[]) {
-  let newestAt = messages.length - 1;
-  while (newestAt >= 0 && (messages[newestAt].sender?.id === me?.id || messages[newestAt].deletedAt)) newestAt -= 1;
-  if (newestAt < 0) return;
-  const at = (id: string | null) => (id ? messages.findIndex((m) => m.id === id) : -1);
-  if (Math.max(at(room.myLastDelivered), at(room.myLastRead)) >= newestAt) return;
-  const newest = messages[newestAt];
+  const newest = arrivedUnmarked(messages, me?.id, [room.myLastDelivered, room.myLastRead]);
+  if (!newest) return;
   room.myLastDelivered = newest.id;
   request(doc.MARK_DELIVERED, { roomId: room.id, messageId: newest.id }).catch(showError);
 }
