@@ -29,6 +29,8 @@ const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 
 pub type ChatLoader = DataLoader<Loaders>;
 
+pub mod voice;
+
 pub struct Loaders {
     state: AppState,
     viewer_id: Option<Uuid>,

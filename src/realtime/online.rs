@@ -8,11 +8,16 @@
 //!
 //! The same counting serves two registers ([`Kind`]): open sockets (presence proper) and open
 //! `myEvents` subscriptions (who can hear an unread count).
+//!
+//! Presence may carry a short context a user shares (`updateProfile(presenceContext:)`), kept
+//! where presence is and no longer: in-process, or in Redis (`confab:presence-context:<user>`),
+//! expiring [`TTL`] after it was set or last refreshed by the heartbeat of an instance the user
+//! is connected to, and dropped when their last socket closes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
@@ -49,6 +54,8 @@ pub struct Presence {
     /// How many of those other instances can see: counted once [`Presence::connect`] has
     /// written its claim, uncounted as soon as [`Presence::disconnect`] starts.
     registered: AtomicUsize,
+    /// Shared contexts, with when they expire (in-process only; with Redis they live there).
+    contexts: Mutex<HashMap<Uuid, (String, Instant)>>,
     redis: Option<RedisLink>,
 }
 
@@ -59,6 +66,7 @@ impl Presence {
             instance: Uuid::now_v7(),
             here: Mutex::new(HashMap::new()),
             registered: AtomicUsize::new(0),
+            contexts: Mutex::new(HashMap::new()),
             redis: None,
         }
     }
@@ -117,7 +125,59 @@ impl Presence {
             return false;
         }
         self.release(user).await;
-        !self.online_elsewhere(user).await
+        let gone = !self.online_elsewhere(user).await;
+        if gone && matches!(self.kind, Kind::Sockets) {
+            self.set_context(user, None).await;
+        }
+        gone
+    }
+
+    /// Shares `context` with `user`'s presence for [`TTL`] (kept alive while they are
+    /// connected), or stops sharing it (`None`).
+    pub async fn set_context(&self, user: Uuid, context: Option<String>) {
+        if self.redis.is_some() {
+            let mut pipe = redis::pipe();
+            match context {
+                Some(text) => pipe.set_ex(self.context_key(user), text, TTL.as_secs()),
+                None => pipe.del(self.context_key(user)),
+            };
+            self.run::<()>(pipe.ignore().to_owned()).await;
+            return;
+        }
+        if let Ok(mut contexts) = self.contexts.lock() {
+            match context {
+                Some(text) => contexts.insert(user, (text, Instant::now() + TTL)),
+                None => contexts.remove(&user),
+            };
+        }
+    }
+
+    /// The contexts `users` share now (those without one are left out).
+    pub async fn contexts(&self, users: &[Uuid]) -> HashMap<Uuid, String> {
+        if self.redis.is_none() {
+            let now = Instant::now();
+            let Ok(mut contexts) = self.contexts.lock() else {
+                return HashMap::new();
+            };
+            contexts.retain(|_, (_, expires)| *expires > now);
+            return users
+                .iter()
+                .filter_map(|u| contexts.get(u).map(|(text, _)| (*u, text.clone())))
+                .collect();
+        }
+        if users.is_empty() {
+            return HashMap::new();
+        }
+        let mut pipe = redis::pipe();
+        for user in users {
+            pipe.get(self.context_key(*user));
+        }
+        let found = self.run::<Vec<Option<String>>>(pipe).await;
+        users
+            .iter()
+            .zip(found.unwrap_or_default())
+            .filter_map(|(u, text)| Some((*u, text?)))
+            .collect()
     }
 
     /// The users of `users` who are connected somewhere.
@@ -181,6 +241,33 @@ impl Presence {
             Err(_) => return,
         };
         self.claim(&users).await;
+        if matches!(self.kind, Kind::Sockets) {
+            self.keep_contexts(&users).await;
+        }
+    }
+
+    /// Extends the contexts of users connected here by another [`TTL`].
+    async fn keep_contexts(&self, users: &[Uuid]) {
+        if self.redis.is_none() {
+            let expires = Instant::now() + TTL;
+            if let Ok(mut contexts) = self.contexts.lock() {
+                for user in users {
+                    if let Some(entry) = contexts.get_mut(user) {
+                        entry.1 = expires;
+                    }
+                }
+            }
+            return;
+        }
+        if users.is_empty() {
+            return;
+        }
+        let mut pipe = redis::pipe();
+        for user in users {
+            pipe.expire(self.context_key(*user), TTL.as_secs() as i64)
+                .ignore();
+        }
+        self.run::<()>(pipe).await;
     }
 
     async fn online_elsewhere(&self, user: Uuid) -> bool {
@@ -226,6 +313,10 @@ impl Presence {
 
     fn key(&self, user: Uuid) -> String {
         format!("{}{user}", self.kind.key_prefix())
+    }
+
+    fn context_key(&self, user: Uuid) -> String {
+        format!("confab:presence-context:{user}")
     }
 
     async fn run<T: redis::FromRedisValue>(&self, pipe: redis::Pipeline) -> Option<T> {

@@ -174,9 +174,14 @@ async fn active_member(
 
 async fn set_left(state: &AppState, member: room_members::Model) -> ApiResult<()> {
     let (room_id, user_id) = (member.room_id, member.user_id);
+    let at = now();
+    let txn = state.write_txn().await?;
     let mut active: room_members::ActiveModel = member.into();
-    active.left_at = Set(Some(now()));
-    active.update(&*state.writer().await).await?;
+    active.left_at = Set(Some(at));
+    active.update(&*txn).await?;
+    // The stint ends in the membership history, in the same write.
+    store::stint::close(&*txn, room_id, user_id, at).await?;
+    txn.commit().await?;
     // Out of the room is out of its call: before `MemberLeft`, which ends the user's
     // `callEvents` subscriptions (whose end would make their sessions leave as disconnected).
     crate::service::call::session::leave_room(state, room_id, user_id).await?;

@@ -105,6 +105,8 @@ pub async fn admit_as(
             .await?
         }
     };
+    // A new stint in the membership history, in the same write.
+    store::stint::open(&*txn, room.id, &[user_id], at).await?;
     txn.commit().await?;
     state.publish(
         Topic::Room(room.id),
@@ -118,15 +120,21 @@ pub async fn admit_as(
 
 /// Brings a pair member back into their direct room after they left it.
 pub async fn rejoin_direct(state: &AppState, room: &rooms::Model, user_id: Uuid) -> ApiResult<()> {
+    let txn = state.write_txn().await?;
+    // Locked, so of two concurrent rejoins one opens the new stint.
     let member = room_members::Entity::find_by_id((room.id, user_id))
-        .one(&state.db)
+        .lock_exclusive()
+        .one(&*txn)
         .await?
         .ok_or_else(not_found)?;
     if member.left_at.is_some() {
+        let at = now();
         let mut active: room_members::ActiveModel = member.into();
         active.left_at = Set(None);
-        active.joined_at = Set(now());
-        let member = active.update(&*state.writer().await).await?;
+        active.joined_at = Set(at);
+        let member = active.update(&*txn).await?;
+        store::stint::open(&*txn, room.id, &[user_id], at).await?;
+        txn.commit().await?;
         state.publish(Topic::Room(room.id), Event::MemberJoined { member });
         state.publish(
             Topic::User(user_id),

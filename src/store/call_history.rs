@@ -17,7 +17,7 @@ use super::sql::Sql;
 
 /// Which way a list runs on its `(time, id)` key.
 #[derive(Clone, Copy)]
-enum Order {
+pub(super) enum Order {
     OldestFirst,
     NewestFirst,
 }
@@ -43,7 +43,7 @@ fn walk(page: Page, order: Order) -> (Option<Key>, usize, &'static str, &'static
 /// One page per parent: `inner` selects the rows with their parent id as `parent` and their
 /// key as `at, id`; each parent's first `limit + 1` rows past `cursor` are kept, in walking
 /// order.
-fn numbered(inner: Sql, page: Page, order: Order) -> Sql {
+pub(super) fn numbered(inner: Sql, page: Page, order: Order) -> Sql {
     let (cursor, limit, op, direction) = walk(page, order);
     let mut query = Sql::new(
         "SELECT t.* FROM (SELECT i.*, ROW_NUMBER() OVER (PARTITION BY i.parent ORDER BY i.at ",
@@ -74,7 +74,11 @@ fn numbered(inner: Sql, page: Page, order: Order) -> Sql {
 }
 
 /// Groups rows by parent into one slice per asked parent (empty for those without rows).
-fn slices<T>(parents: &[Uuid], page: Page, rows: Vec<(Uuid, T)>) -> HashMap<Uuid, Slice<T>> {
+pub(super) fn slices<T>(
+    parents: &[Uuid],
+    page: Page,
+    rows: Vec<(Uuid, T)>,
+) -> HashMap<Uuid, Slice<T>> {
     let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
     for (parent, row) in rows {
         grouped.entry(parent).or_default().push(row);

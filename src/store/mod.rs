@@ -19,6 +19,7 @@ pub mod room;
 pub mod rows;
 pub mod search;
 pub mod sql;
+pub mod stint;
 pub mod user;
 
 /// The years a stored time may fall in (UTC): what both backends store and compare

@@ -50,12 +50,14 @@ struct RoomRow {
 
 /// Rooms `member_id` belongs to that the caller also belongs to (all the caller's rooms when
 /// `member_id` is the caller), latest activity (last message, else creation) first. Keyed on
-/// `(activity, id)`; "after" walks toward older activity.
+/// `(activity, id)`; "after" walks toward older activity. `archived`: only archived rooms
+/// (true), only rooms not archived (false), or both (`None`).
 pub async fn shared_with(
     db: &impl ConnectionTrait,
     viewer_id: Uuid,
     member_id: Uuid,
     page: Page,
+    archived: Option<bool>,
 ) -> Result<Slice<(rooms::Model, Key)>, DbErr> {
     let (cursor, limit, newest_first) = match page {
         Page::Forward { after, limit } => (after, limit, true),
@@ -71,7 +73,13 @@ pub async fn shared_with(
         .bind(member_id)
         .push(" AND rm.left_at IS NULL JOIN room_members rv ON rv.room_id = r.id AND rv.user_id = ")
         .bind(viewer_id)
-        .push(" AND rv.left_at IS NULL WHERE r.deleted_at IS NULL) t");
+        .push(" AND rv.left_at IS NULL WHERE r.deleted_at IS NULL");
+    match archived {
+        Some(true) => query.push(" AND r.archived_at IS NOT NULL"),
+        Some(false) => query.push(" AND r.archived_at IS NULL"),
+        None => &mut query,
+    };
+    query.push(") t");
     if let Some(key) = cursor {
         let op = if newest_first { " < " } else { " > " };
         query

@@ -46,4 +46,5 @@ mod search_language;
 mod security;
 mod spec_http;
 mod spec_ws;
+mod voice_room;
 mod wire;

@@ -32,7 +32,8 @@ impl RoomQuery {
             .map(Room))
     }
 
-    /// The caller's rooms, newest activity first. At most 100 a page.
+    /// The caller's rooms, newest activity first: archived ones only (`archived: true`), those
+    /// not archived only (`false`), or all (omitted or null). At most 100 a page.
     #[graphql(
         complexity = "first.or(last).unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
     )]
@@ -45,6 +46,10 @@ impl RoomQuery {
             i32,
         >,
         #[graphql(desc = "Continue before this cursor.")] before: Option<String>,
+        #[graphql(
+            desc = "True: archived rooms only; false: rooms not archived only; null or omitted: all."
+        )]
+        archived: Option<bool>,
     ) -> Result<RoomConnection> {
         let viewer = auth::require(viewer(ctx))?;
         let page = cursor::page(
@@ -57,7 +62,7 @@ impl RoomQuery {
                 limit: DEFAULT_PAGE,
             },
         )?;
-        Ok(rooms_of(state(ctx)?, viewer, viewer.id(), page).await?)
+        Ok(rooms_of(state(ctx)?, viewer, viewer.id(), page, archived).await?)
     }
 }
 
@@ -112,14 +117,17 @@ impl SearchQuery {
     }
 }
 
-/// A page of the rooms `member_id` shares with the viewer, as a Relay connection.
+/// A page of the rooms `member_id` shares with the viewer (archived or not, as `archived`
+/// says; both when `None`), as a Relay connection.
 pub async fn rooms_of(
     state: &AppState,
     viewer: &Viewer,
     member_id: Uuid,
     page: Page,
+    archived: Option<bool>,
 ) -> crate::error::ApiResult<RoomConnection> {
-    let slice = store::room::shared_with(&state.db, viewer.id(), member_id, page).await?;
+    let slice =
+        store::room::shared_with(&state.db, viewer.id(), member_id, page, archived).await?;
     Ok(cursor::connection(
         slice,
         |(_, key)| *key,

@@ -8,6 +8,7 @@ pub mod contact;
 pub mod cursor;
 pub mod event;
 pub mod ice;
+pub mod member_history;
 mod message;
 pub mod mls;
 mod reaction;

@@ -159,6 +159,21 @@ impl Room {
         super::call_history::room_calls(ctx, self.0.id, first, after.as_deref()).await
     }
 
+    /// Who was in the room when: one stint per time in (joined, left; rejoining starts a new
+    /// one), newest first; for its owners and admins (FORBIDDEN for anyone else). At most 100
+    /// a page; 20 when `first` is omitted.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
+    )]
+    async fn member_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
+    ) -> Result<super::member_history::MemberStintConnection> {
+        super::member_history::member_history(ctx, self.0.id, first, after.as_deref()).await
+    }
+
     /// The active members, longest-standing first.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Fast<RoomMember>>> {
         Ok(members(ctx, self.0.id)

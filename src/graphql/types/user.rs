@@ -237,7 +237,7 @@ impl User {
         let page = cursor::forward(first, after.as_deref())?;
         // Boxed: every field of a User is resolved in a future as large as its largest
         // field's, and this one is larger than all the others together.
-        Ok(Box::pin(rooms_of(state(ctx)?, viewer, self.model.id, page)).await?)
+        Ok(Box::pin(rooms_of(state(ctx)?, viewer, self.model.id, page, None)).await?)
     }
 }
 

@@ -142,6 +142,10 @@ pub async fn create(
     room_members::Entity::insert_many(members)
         .exec(&*txn)
         .await?;
+    let joined: Vec<Uuid> = std::iter::once(viewer.id())
+        .chain(member_ids.iter().copied())
+        .collect();
+    store::stint::open(&*txn, room.id, &joined, at).await?;
     txn.commit().await?;
     announce(state, viewer, &room, &member_ids).await;
     Ok(room)
@@ -258,6 +262,7 @@ async fn insert_direct(state: &AppState, a: Uuid, b: Uuid, key: &str) -> ApiResu
     }))
     .exec(&*txn)
     .await?;
+    store::stint::open(&*txn, room.id, &[a, b], at).await?;
     txn.commit().await?;
     Ok(room)
 }

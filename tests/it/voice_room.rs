@@ -1,0 +1,144 @@
+//! The voice-room reads over HTTP on both backends: a room's membership history
+//! (`Room.memberHistory`, a stint per time in), `myRooms(archived:)`, raw connection events
+//! (`connectionEvents`, the caller's own or, for a room's owners and admins, the room's), and
+//! the context a user shares with their presence.
+
+use serde_json::{Value, json};
+
+use crate::on_both_backends;
+use crate::util::{TestApp, TestUser, first_error};
+
+const HISTORY: &str = "query($room: UUID!, $first: Int, $after: String) { room(id: $room) { memberHistory(first: $first, after: $after) { nodes { user { username } joinedAt leftAt } pageInfo { hasNextPage endCursor } } } }";
+const LEAVE: &str = "mutation($room: UUID!) { leaveRoom(roomId: $room) }";
+const ADD: &str =
+    "mutation($room: UUID!, $user: UUID!) { addMember(roomId: $room, userId: $user) { role } }";
+const REMOVE: &str =
+    "mutation($room: UUID!, $user: UUID!) { removeMember(roomId: $room, userId: $user) }";
+
+/// (username, left?) of each stint, newest first.
+fn stints(data: &Value) -> Vec<(String, bool)> {
+    data["room"]["memberHistory"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["user"]["username"].as_str().unwrap().to_owned(),
+                n["leftAt"].is_string(),
+            )
+        })
+        .collect()
+}
+
+fn pair(name: &str, left: bool) -> (String, bool) {
+    (name.to_owned(), left)
+}
+
+on_both_backends!(rejoining_keeps_each_stint);
+
+async fn rejoining_keeps_each_stint(app: &TestApp) {
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    let room = ann.create_room("stage", &[&bob]).await;
+    let vars = |first: i32| json!({ "room": room, "first": first });
+
+    // Bob leaves, is added back, is removed and added again: three stints of his, each
+    // closed but the last; ann's one stint stays open.
+    bob.ok(LEAVE, json!({ "room": room })).await;
+    let again = json!({ "room": room, "user": bob.id });
+    ann.ok(ADD, again.clone()).await;
+    ann.ok(REMOVE, again.clone()).await;
+    ann.ok(ADD, again).await;
+    let data = ann.ok(HISTORY, vars(20)).await;
+    // Newest first: bob's current stint, then his closed ones; ann's and bob's first stints
+    // began together, when the room was made.
+    let all = stints(&data);
+    assert_eq!(all[0], pair("bob", false), "{all:?}");
+    assert_eq!(all[1], pair("bob", true), "{all:?}");
+    assert!(all[2..].contains(&pair("ann", false)), "{all:?}");
+    assert!(all[2..].contains(&pair("bob", true)), "{all:?}");
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert_eq!(all.iter().filter(|(n, _)| n == "bob").count(), 3);
+    assert_eq!(all.iter().filter(|(_, left)| !left).count(), 2, "{all:?}");
+    let nodes = data["room"]["memberHistory"]["nodes"].as_array().unwrap();
+    for node in nodes.iter().filter(|n| n["leftAt"].is_string()) {
+        assert!(
+            node["leftAt"].as_str() >= node["joinedAt"].as_str(),
+            "{node}"
+        );
+    }
+    // The member row shows the latest stint only.
+    let members = ann
+        .ok(
+            "query($room: UUID!) { room(id: $room) { members { user { username } joinedAt } } }",
+            json!({ "room": room }),
+        )
+        .await;
+    let bob_row = members["room"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"]["username"] == "bob")
+        .unwrap()
+        .clone();
+    assert_eq!(bob_row["joinedAt"], nodes[0]["joinedAt"]);
+
+    // Pages, newest first.
+    let first = ann.ok(HISTORY, vars(2)).await;
+    assert_eq!(stints(&first), all[..2]);
+    let page = &first["room"]["memberHistory"]["pageInfo"];
+    assert_eq!(page["hasNextPage"], true);
+    let rest = ann
+        .ok(
+            HISTORY,
+            json!({ "room": room, "first": 10, "after": page["endCursor"] }),
+        )
+        .await;
+    assert_eq!(stints(&rest), all[2..]);
+    assert_eq!(
+        rest["room"]["memberHistory"]["pageInfo"]["hasNextPage"],
+        false
+    );
+
+    // Members who are neither owner nor admin may not read it.
+    let body = bob.gql(HISTORY, vars(5)).await;
+    assert_eq!(first_error(&body).0, "FORBIDDEN", "{body}");
+    let body = ann
+        .gql(HISTORY, json!({ "room": room, "first": 101 }))
+        .await;
+    assert_eq!(first_error(&body).2.as_deref(), Some("first"), "{body}");
+}
+
+on_both_backends!(my_rooms_filters_on_archived);
+
+/// The ids of the caller's rooms that `myRooms(archived:)` lists, sorted.
+async fn rooms(user: &TestUser<'_>, archived: Value) -> Vec<String> {
+    let query = "query($archived: Boolean) { myRooms(archived: $archived) { nodes { id } } }";
+    let data = user.ok(query, json!({ "archived": archived })).await;
+    let mut ids: Vec<String> = data["myRooms"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn my_rooms_filters_on_archived(app: &TestApp) {
+    let ann = app.user("ann").await;
+    let kept = ann.create_room("kept", &[]).await;
+    let shelved = ann.create_room("shelved", &[]).await;
+    ann.ok(
+        "mutation($room: UUID!) { updateRoom(input: { roomId: $room, archived: true }) { id } }",
+        json!({ "room": shelved }),
+    )
+    .await;
+    let mut both = vec![kept.clone(), shelved.clone()];
+    both.sort();
+    assert_eq!(rooms(&ann, Value::Null).await, both);
+    assert_eq!(rooms(&ann, json!(true)).await, [shelved.clone()]);
+    assert_eq!(rooms(&ann, json!(false)).await, [kept.clone()]);
+    let data = ann.ok("{ myRooms { nodes { id } } }", json!({})).await;
+    assert_eq!(data["myRooms"]["nodes"].as_array().unwrap().len(), 2);
+}
