@@ -9,6 +9,12 @@ pub trait BlobStore: Send + Sync + 'static {
     fn put(&self, id: &str, bytes: &[u8]) -> io::Result<()>;
     /// The bytes of `id`, if stored.
     fn get(&self, id: &str) -> io::Result<Option<Vec<u8>>>;
+    /// Whether `id` is stored.
+    fn contains(&self, id: &str) -> io::Result<bool> {
+        Ok(self.get(id)?.is_some())
+    }
+    /// Removes the bytes of `id`; removing what is not there is no error.
+    fn delete(&self, id: &str) -> io::Result<()>;
     /// Width and height when `id` is an image.
     fn image_size(&self, id: &str) -> Option<(u32, u32)> {
         let bytes = self.get(id).ok()??;
@@ -62,6 +68,17 @@ impl BlobStore for DirStore {
             Ok(bytes) => Ok(Some(bytes)),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err),
+        }
+    }
+
+    fn contains(&self, id: &str) -> io::Result<bool> {
+        Ok(self.path(id).ok_or_else(invalid)?.exists())
+    }
+
+    fn delete(&self, id: &str) -> io::Result<()> {
+        match std::fs::remove_file(self.path(id).ok_or_else(invalid)?) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+            _ => Ok(()),
         }
     }
 

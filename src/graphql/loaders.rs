@@ -28,7 +28,7 @@ const MAX_BATCH: usize = 5_000;
 const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 
 pub type ChatLoader = DataLoader<Loaders>;
-
+pub mod extra;
 pub mod voice;
 
 pub struct Loaders {
@@ -112,9 +112,9 @@ key!(/// The live call of a room.
 key!(/// The participants (live sessions) of a call.
     ParticipantsOf);
 
-/// A page of a room's messages.
+/// A page of a room's messages, after a time when one is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct MessagesOf(pub Uuid, pub Page);
+pub struct MessagesOf(pub Uuid, pub Page, pub extra::Since);
 
 /// A page of a room's calls, newest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -263,17 +263,17 @@ impl Loader<MessagesOf> for Loaders {
     /// Keys asking for the same page shape share one statement, which brings the senders too
     /// (`store::message::pages`).
     async fn load(&self, keys: &[MessagesOf]) -> Loaded<MessagesOf, Slice<MessageWithSender>> {
-        let mut by_page: HashMap<Page, Vec<Uuid>> = HashMap::new();
+        let mut by_page: HashMap<_, Vec<Uuid>> = HashMap::new();
         for key in keys {
-            by_page.entry(key.1).or_default().push(key.0);
+            by_page.entry((key.1, key.2)).or_default().push(key.0);
         }
         let mut slices = HashMap::new();
-        for (page, rooms) in by_page {
-            let pages = store::message::pages(&self.state.db, &rooms, page).await?;
+        for ((page, since), rooms) in by_page {
+            let pages = store::message::pages(&self.state.db, &rooms, page, since).await?;
             slices.extend(
                 pages
                     .into_iter()
-                    .map(|(room, slice)| (MessagesOf(room, page), Arc::new(slice))),
+                    .map(|(room, slice)| (MessagesOf(room, page, since), Arc::new(slice))),
             );
         }
         Ok(slices)

@@ -35,6 +35,9 @@ pub fn schema_builder()
     .override_output_type_description::<query::room::RoomConnection>(
         "A page of rooms (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
     )
+    .override_output_type_description::<types::blob::UploadConnection>(
+        "A page of uploads, newest first (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`; each node is the blob with that upload's `filename`, `room`, `uploadedBy`, `uploadedAt`.",
+    )
     .override_output_type_description::<types::room::MessageConnection>(
         "A page of messages (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
     )

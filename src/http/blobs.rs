@@ -1,7 +1,9 @@
 //! `GET /blobs/{id}`: a blob's bytes, to its uploaders and to members of rooms where it is
 //! attached, with the sniffed Content-Type and an ETag (the content hash) for caching.
 //! Anyone else, and any id that does not exist, gets the same 404. The bytes go out with
-//! `headers::BLOB_CSP` (a sandbox) and, as every answer, `nosniff`.
+//! `headers::BLOB_CSP` (a sandbox), `nosniff`, and `Content-Disposition: attachment` unless
+//! they are an image (`inline`): other types allowed by `--blob-mime-types`, and opaque MLS
+//! uploads, are downloads.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective, ETag, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -60,12 +62,21 @@ pub async fn get(
     }
     let store = state.blobs.clone();
     let key = blob.id.clone();
+    // Images may be shown inline; anything else (a type allowed by `--blob-mime-types`, or
+    // opaque MLS bytes) is a download, never rendered by the browser.
+    let disposition = if service::blob::is_image(&blob.mime_type) {
+        "inline"
+    } else {
+        "attachment"
+    };
     match tokio::task::spawn_blocking(move || store.get(&key)).await {
         Ok(Ok(Some(bytes))) => HttpResponse::Ok()
             .content_type(blob.mime_type.as_str())
             .insert_header(ETag(tag))
             .insert_header(cache)
             .insert_header((header::CONTENT_SECURITY_POLICY, BLOB_CSP))
+            .insert_header((header::CONTENT_DISPOSITION, disposition))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .body(bytes),
         Ok(Ok(None)) => HttpResponse::NotFound().finish(),
         other => {

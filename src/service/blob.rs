@@ -1,10 +1,13 @@
 //! Blobs: content-addressed uploads (id = sha256 of the bytes, stored once however often
-//! uploaded), type sniffed from the bytes against an allow-list, and who may read them: their
-//! uploaders and the members of rooms where they are attached.
+//! uploaded), type sniffed from the bytes against an allow-list (or opaque, in MLS rooms), and
+//! who may read them: their uploaders, the members of rooms where they are attached, and the
+//! members of the room an upload was made for. Listing and deleting uploads: `service::upload`.
 
 use entity::{attachments, blob_uploads, blobs};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -16,8 +19,30 @@ use crate::store;
 /// Most attachments on one message.
 pub const ATTACHMENTS_MAX: usize = 10;
 
-/// Stores an upload for `uploader`; returns the blob row.
-pub async fn upload(state: &AppState, uploader: Uuid, bytes: Vec<u8>) -> ApiResult<blobs::Model> {
+/// What an upload says besides its bytes.
+#[derive(Default)]
+pub struct UploadInput {
+    /// The file's name as the client sent it (sanitised here).
+    pub filename: Option<String>,
+    /// The conversation the upload is for: the uploader must be an active member; its members
+    /// may read it while they belong.
+    pub room_id: Option<Uuid>,
+    /// Opaque bytes (an MLS-encrypted file): not sniffed, stored and served as
+    /// `application/octet-stream`, allowed whatever `--blob-mime-types` says, in a room that
+    /// uses MLS only (`room_id` given, its epoch past 0).
+    pub opaque: bool,
+}
+
+/// The type stored for opaque uploads.
+pub const OPAQUE: &str = "application/octet-stream";
+
+/// Stores an upload for `uploader`; returns the blob row and the uploader's upload.
+pub async fn upload(
+    state: &AppState,
+    uploader: Uuid,
+    bytes: Vec<u8>,
+    input: UploadInput,
+) -> ApiResult<(blobs::Model, blob_uploads::Model)> {
     state
         .limiter
         .hit(
@@ -36,10 +61,28 @@ pub async fn upload(state: &AppState, uploader: Uuid, bytes: Vec<u8>) -> ApiResu
             format!("files are at most {} bytes", limits.max_bytes),
         ));
     }
-    let mime = infer::get(&bytes)
-        .map(|t| t.mime_type())
-        .unwrap_or("application/octet-stream");
-    if !limits.mime_types.iter().any(|allowed| allowed == mime) {
+    if let Some(room_id) = input.room_id {
+        let (room, _) = store::room::with_membership(&state.db, room_id, uploader)
+            .await?
+            .ok_or_else(crate::service::membership::not_found)?;
+        if input.opaque && room.epoch < 1 {
+            return Err(ApiError::bad_input(
+                "opaque",
+                "opaque uploads are for rooms that use MLS (epoch 1 or later)",
+            ));
+        }
+    } else if input.opaque {
+        return Err(ApiError::bad_input(
+            "roomId",
+            "an opaque upload names the MLS room it is for",
+        ));
+    }
+    let mime = if input.opaque {
+        OPAQUE
+    } else {
+        infer::get(&bytes).map(|t| t.mime_type()).unwrap_or(OPAQUE)
+    };
+    if !input.opaque && !limits.mime_types.iter().any(|allowed| allowed == mime) {
         return Err(ApiError::bad_input(
             "file",
             format!(
@@ -48,14 +91,14 @@ pub async fn upload(state: &AppState, uploader: Uuid, bytes: Vec<u8>) -> ApiResu
             ),
         ));
     }
+    let filename = input
+        .filename
+        .as_deref()
+        .and_then(crate::service::filename::sanitize);
     let id = hex::encode(Sha256::digest(&bytes));
     let size = bytes.len() as i64;
-    let store = state.blobs.clone();
-    let key = id.clone();
-    tokio::task::spawn_blocking(move || store.put(&key, &bytes))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let bytes = std::sync::Arc::new(bytes);
+    put(state, &id, &bytes).await?;
 
     let at = now();
     let txn = state.write_txn().await?;
@@ -75,26 +118,52 @@ pub async fn upload(state: &AppState, uploader: Uuid, bytes: Vec<u8>) -> ApiResu
         .exec_without_returning(&*txn)
         .await,
     )?;
-    ignore_duplicate(
-        blob_uploads::Entity::insert(blob_uploads::ActiveModel {
-            blob_id: Set(id.clone()),
-            user_id: Set(uploader),
-            created_at: Set(at),
-        })
-        .on_conflict(
-            OnConflict::columns([blob_uploads::Column::BlobId, blob_uploads::Column::UserId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&*txn)
-        .await,
-    )?;
-    let blob = blobs::Entity::find_by_id(id)
+    let upload = match blob_uploads::Entity::find_by_id((id.clone(), uploader))
+        .one(&*txn)
+        .await?
+    {
+        // Uploading again renames the upload and may name a room; it keeps its time.
+        Some(found) => {
+            let mut active: blob_uploads::ActiveModel = found.clone().into();
+            if filename.is_some() {
+                active.filename = Set(filename);
+            }
+            if input.room_id.is_some() {
+                active.room_id = Set(input.room_id);
+            }
+            active.update(&*txn).await?
+        }
+        None => {
+            blob_uploads::Entity::insert(blob_uploads::ActiveModel {
+                blob_id: Set(id.clone()),
+                user_id: Set(uploader),
+                created_at: Set(at),
+                filename: Set(filename),
+                room_id: Set(input.room_id),
+            })
+            .exec_with_returning(&*txn)
+            .await?
+        }
+    };
+    let blob = blobs::Entity::find_by_id(id.clone())
         .one(&*txn)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("blob row vanished")))?;
+    // `deleteUpload` may have removed the bytes between the write above and this transaction
+    // (it removes them before its commit, so by now that is visible): write them again.
+    put(state, &id, &bytes).await?;
     txn.commit().await?;
-    Ok(blob)
+    Ok((blob, upload))
+}
+
+/// Writes the bytes of `id` unless stored (`BlobStore::put` checks).
+async fn put(state: &AppState, id: &str, bytes: &std::sync::Arc<Vec<u8>>) -> ApiResult<()> {
+    let store = state.blobs.clone();
+    let (key, bytes) = (id.to_owned(), bytes.clone());
+    tokio::task::spawn_blocking(move || store.put(&key, &bytes))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
 }
 
 fn ignore_duplicate<T>(result: Result<T, DbErr>) -> ApiResult<()> {
@@ -157,12 +226,19 @@ pub async fn storage_used(state: &AppState, user_id: Uuid) -> ApiResult<i64> {
     Ok(store::blob::bytes_uploaded_by(&state.db, user_id).await?)
 }
 
+/// A blob to attach, with the name the sender knows it by (their upload's, else one of an
+/// upload made for a room they belong to).
+pub struct Attached {
+    pub blob: blobs::Model,
+    pub filename: Option<String>,
+}
+
 /// Checks attachment ids for a message by `sender`: at most ten, distinct, each readable.
 pub async fn check_attachments(
     state: &AppState,
     sender: Uuid,
     ids: &[String],
-) -> ApiResult<Vec<blobs::Model>> {
+) -> ApiResult<Vec<Attached>> {
     // Most messages carry no attachments: no query for them.
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -180,27 +256,50 @@ pub async fn check_attachments(
     if readable.len() != ids.len() {
         return Err(ApiError::bad_input("attachmentBlobIds", "unknown blob"));
     }
+    let mut names = std::collections::HashMap::new();
+    for upload in store::upload::seen_by(&state.db, sender, ids).await? {
+        if upload.filename.is_some()
+            && (upload.user_id == sender || !names.contains_key(&upload.blob_id))
+        {
+            names.insert(upload.blob_id, upload.filename);
+        }
+    }
     Ok(blobs::Entity::find()
         .filter(blobs::Column::Id.is_in(ids.iter().cloned()))
         .all(&state.db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(|blob| Attached {
+            filename: names.remove(&blob.id).flatten(),
+            blob,
+        })
+        .collect())
+}
+
+/// Whether bytes of `mime` type are an image a browser may show inline (and whose size is
+/// read); anything else is served as a download.
+pub fn is_image(mime: &str) -> bool {
+    mime.starts_with("image/") && mime != "image/svg+xml"
 }
 
 /// Attachment rows for a new message, with what clients show before downloading.
 pub fn attachment_rows(
     state: &AppState,
     message_id: Uuid,
-    found: &[blobs::Model],
+    found: &[Attached],
 ) -> Vec<attachments::ActiveModel> {
     found
         .iter()
-        .map(|blob| {
-            let (width, height) = state.blobs.image_size(&blob.id).unzip();
+        .map(|Attached { blob, filename }| {
+            let (width, height) = is_image(&blob.mime_type)
+                .then(|| state.blobs.image_size(&blob.id))
+                .flatten()
+                .unzip();
             attachments::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 message_id: Set(message_id),
                 blob_id: Set(blob.id.clone()),
-                filename: Set(None),
+                filename: Set(filename.clone()),
                 metadata: Set(Some(serde_json::json!({
                     "mimeType": blob.mime_type,
                     "size": blob.size,

@@ -116,6 +116,9 @@ pub async fn send(
     let message = messages::Entity::insert(message)
         .exec_with_returning(&*txn)
         .await?;
+    // As for text messages: the sender has read up to their own message, and the others'
+    // unread counts move (`UnreadChanged`).
+    crate::workers::message_writer::move_read_markers(&*txn, &[message.id]).await?;
     txn.commit().await?;
     state.publish(
         Topic::Room(message.room_id),
@@ -124,6 +127,7 @@ pub async fn send(
             sender: Some(Box::new(public_user(viewer.user.clone()))),
         },
     );
+    state.unread.changed(message.room_id, Some(viewer.id()));
     Ok(message)
 }
 

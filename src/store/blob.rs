@@ -10,8 +10,8 @@ struct Found {
     id: String,
 }
 
-/// The blobs of `ids` that `user_id` uploaded or that are attached to a message (not deleted)
-/// in a room they belong to.
+/// The blobs of `ids` that `user_id` uploaded, that are attached to a message (not deleted)
+/// in a room they belong to, or that someone uploaded for a live room they belong to.
 pub async fn readable(
     db: &impl ConnectionTrait,
     user_id: Uuid,
@@ -29,6 +29,14 @@ pub async fn readable(
         )
         .bind(user_id)
         .push(" AND rm.left_at IS NULL WHERE a.blob_id IN (")
+        .list(ids.iter().cloned())
+        .push(
+            ") UNION SELECT u.blob_id AS id FROM blob_uploads u \
+             JOIN rooms r ON r.id = u.room_id AND r.deleted_at IS NULL \
+             JOIN room_members rm ON rm.room_id = u.room_id AND rm.user_id = ",
+        )
+        .bind(user_id)
+        .push(" AND rm.left_at IS NULL WHERE u.blob_id IN (")
         .list(ids.iter().cloned())
         .push(")");
     let rows = Found::find_by_statement(query.statement(db.get_database_backend()))

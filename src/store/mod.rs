@@ -20,6 +20,7 @@ pub mod rows;
 pub mod search;
 pub mod sql;
 pub mod stint;
+pub mod upload;
 pub mod user;
 
 /// The years a stored time may fall in (UTC): what both backends store and compare

@@ -1,5 +1,5 @@
 //! Reading rooms: a room with the caller's membership, the rooms two users share by latest
-//! activity, rooms by id.
+//! activity, rooms by id, how many messages rooms hold.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -127,4 +127,29 @@ pub async fn many(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<Vec<rooms
         .filter(rooms::Column::Id.is_in(ids))
         .all(db)
         .await
+}
+
+#[derive(FromQueryResult)]
+struct RoomCount {
+    room_id: Uuid,
+    n: i64,
+}
+
+/// How many messages (not deleted) each of `room_ids` holds, in one statement: a count of
+/// each room's range of the `(room_id, created_at, id)` index.
+pub async fn message_counts(
+    db: &impl ConnectionTrait,
+    room_ids: &[Uuid],
+) -> Result<HashMap<Uuid, i64>, DbErr> {
+    if room_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut query = Sql::new("SELECT room_id, COUNT(*) AS n FROM messages WHERE room_id IN (");
+    query
+        .list(room_ids.iter().copied())
+        .push(") AND deleted_at IS NULL GROUP BY room_id");
+    let rows = RoomCount::find_by_statement(query.statement(db.get_database_backend()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.room_id, r.n)).collect())
 }

@@ -164,6 +164,7 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
             before: None,
             limit: 10,
         },
+        None,
     )
     .await
     .unwrap();

@@ -32,6 +32,18 @@ impl RoomQuery {
             .map(Room))
     }
 
+    /// A message in a room the caller is an active member of (deleted ones too, as the room's
+    /// history shows them); NOT_FOUND otherwise, whether or not it exists.
+    async fn message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The message.")] id: Uuid,
+    ) -> Result<Fast<Message>> {
+        let viewer = auth::require(viewer(ctx))?;
+        let (message, _) = service::message::visible(state(ctx)?, viewer, id).await?;
+        Ok(Fast(Message::new(message)))
+    }
+
     /// The caller's rooms, newest activity first: archived ones only (`archived: true`), those
     /// not archived only (`false`), or all (omitted or null). At most 100 a page.
     #[graphql(

@@ -4,10 +4,11 @@ use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
 use crate::auth;
-use crate::graphql::types::blob::Blob;
+use crate::graphql::types::blob::{Blob, UploadConnection, uploads};
 use crate::graphql::types::{Session, User};
 use crate::graphql::{state, viewer};
 use crate::service;
+use crate::store::page::{DEFAULT_PAGE, MAX_PAGE};
 
 #[derive(Default)]
 pub struct UserQuery;
@@ -41,7 +42,8 @@ impl UserQuery {
             .map(User::new))
     }
 
-    /// A blob the caller may read (they uploaded it, or it is attached in one of their rooms).
+    /// A blob the caller may read (they uploaded it, it is attached in one of their rooms, or
+    /// it was uploaded for one of them).
     async fn blob(
         &self,
         ctx: &Context<'_>,
@@ -50,7 +52,21 @@ impl UserQuery {
         let viewer = auth::require(viewer(ctx))?;
         Ok(service::blob::get(state(ctx)?, viewer.id(), &id)
             .await?
-            .map(Blob))
+            .map(Blob::new))
+    }
+
+    /// The files the caller uploaded, newest first, with the name and room each was uploaded
+    /// with; `deleteUpload` removes one. At most 100 a page; 20 when `first` is omitted.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
+    )]
+    async fn my_uploads(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
+    ) -> Result<UploadConnection> {
+        uploads(ctx, None, first, after).await
     }
 
     /// Bytes of the distinct files the caller uploaded.

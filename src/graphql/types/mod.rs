@@ -14,6 +14,7 @@ pub mod mls;
 mod reaction;
 pub mod receipt;
 pub mod room;
+pub mod room_history;
 pub mod room_preview;
 mod user;
 

@@ -15,10 +15,11 @@ use super::cursor;
 use super::message::Message;
 use super::{User, utc};
 use crate::graphql::fastpath::{self, Fast, FastPath};
-use crate::graphql::loaders::{LastMessageOf, Member, MembersOf, MessagesOf, UnreadIn, UserId};
+use crate::graphql::loaders::extra::MessageCountOf;
+use crate::graphql::loaders::{LastMessageOf, Member, MembersOf, UnreadIn, UserId};
 use crate::graphql::{load, viewer};
 use crate::service::membership::Role;
-use crate::store::page::{DEFAULT_PAGE, Key, MAX_PAGE, Page};
+use crate::store::page::{DEFAULT_PAGE, MAX_PAGE};
 
 /// Direct rooms hold exactly two people; group rooms are named and managed.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -218,10 +219,12 @@ impl Room {
     /// The room's history, oldest first unless `order` says otherwise. Oldest first,
     /// `last`/`before` walks back from the newest (what a chat window shows) and
     /// `first`/`after` walks forward; newest first, `first`/`after` walks back in time. At most
-    /// 100 a page; the latest 20 when no argument is given.
+    /// 100 a page; the latest 20 when no argument is given. With `since`, only messages created
+    /// after that time, and with no size or cursor the first 20 of them (oldest first).
     #[graphql(
         complexity = "first.or(last).unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn messages(
         &self,
         ctx: &Context<'_>,
@@ -233,39 +236,36 @@ impl Room {
         #[graphql(desc = "Continue before this cursor.")] before: Option<String>,
         #[graphql(desc = "OLDEST_FIRST (the default) or NEWEST_FIRST.", default)]
         order: MessageOrder,
+        #[graphql(desc = "Only messages created after this time (a client catching up).")]
+        since: Option<DateTime<Utc>>,
     ) -> Result<Box<MessageConnection>> {
-        let latest = Page::Backward {
-            before: None,
-            limit: DEFAULT_PAGE,
+        let args = super::room_history::PageArgs {
+            first,
+            after,
+            last,
+            before,
         };
-        let newest_first = order == MessageOrder::NewestFirst;
-        let default = if newest_first {
-            latest.reversed()
-        } else {
-            latest
-        };
-        let mut page = cursor::page(first, after.as_deref(), last, before.as_deref(), default)?;
-        if newest_first {
-            page = page.reversed();
-        }
-        let mut slice = load(ctx, MessagesOf(self.0.id, page))
-            .await?
-            .unwrap_or_else(|| crate::store::page::Slice {
-                items: Vec::new(),
-                has_previous: false,
-                has_next: false,
-            });
-        if newest_first {
-            slice = slice.reversed();
-        }
-        Ok(Box::new(cursor::connection(
-            slice,
-            |(m, _)| Key {
-                at: m.created_at,
-                id: m.id,
-            },
-            |(m, sender)| Fast(Message::with_sender(m, sender)),
-        )))
+        super::room_history::messages(ctx, self.0.id, args, order, since).await
+    }
+
+    /// How many messages the room holds, deleted ones not counted (all kinds: text, system,
+    /// MLS application and commit messages).
+    async fn message_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(load(ctx, MessageCountOf(self.0.id)).await?.unwrap_or(0))
+    }
+
+    /// Files uploaded for this room (`uploadBlob(roomId:)`), newest first, each with its
+    /// uploader and filename; members may read them while they belong. At most 100 a page.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
+    )]
+    async fn blobs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
+    ) -> Result<super::blob::UploadConnection> {
+        super::blob::uploads(ctx, Some(self.0.id), first, after).await
     }
 }
 
