@@ -1,5 +1,6 @@
-//! Connection logs of voice/video clients: events with quality metrics, statistics over a
-//! window (counts per event, average and p95 round-trip time), and retention. An event may
+//! Connection logs of voice/video clients: events with quality metrics, the raw events (paged,
+//! filtered), statistics over a window (counts per event, average and p95 round-trip time),
+//! and retention. An event may
 //! name the caller's call session it was logged from (see [`crate::service::call::history`]
 //! for the rules), which puts it in that call's `connectionEvents`.
 
@@ -13,9 +14,11 @@ use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::service::call::history;
-use crate::service::membership::require_member;
+use crate::service::membership::{Role, require_member};
 use crate::service::validate;
 use crate::state::AppState;
+use crate::store;
+use crate::store::page::{Page, Slice};
 
 pub const EVENTS: [&str; 4] = ["connected", "disconnected", "reconnected", "quality"];
 /// Most rows one statistics call reads.
@@ -103,6 +106,70 @@ pub async fn log(
     .insert(&*state.writer().await)
     .await?;
     Ok(())
+}
+
+/// Which raw events `connectionEvents` asks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventQuery {
+    pub room_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    /// One of [`EVENTS`].
+    pub event: Option<&'static str>,
+    pub since: Option<DateTime<FixedOffset>>,
+    pub until: Option<DateTime<FixedOffset>>,
+}
+
+/// A page of raw connection events, newest first. Everyone reads their own (across rooms, or
+/// in one room, whether or not they are still in it); a room's active owners and admins read
+/// everyone's in that room. Naming another user is FORBIDDEN unless the caller manages the
+/// room named.
+pub async fn events(
+    state: &AppState,
+    viewer: &Viewer,
+    query: EventQuery,
+    page: Page,
+) -> ApiResult<Slice<connection_logs::Model>> {
+    let since = query
+        .since
+        .map(|at| validate::time("since", at))
+        .transpose()?;
+    let until = query
+        .until
+        .map(|at| validate::time("until", at))
+        .transpose()?;
+    if let (Some(since), Some(until)) = (since, until)
+        && until < since
+    {
+        return Err(ApiError::bad_input(
+            "until",
+            "until must not be before since",
+        ));
+    }
+    let manages = match query.room_id {
+        Some(room_id) => store::room::with_membership(&state.db, room_id, viewer.id())
+            .await?
+            .is_some_and(|(_, member)| Role::parse(&member.role) >= Role::Admin),
+        None => false,
+    };
+    let user_id = match query.user_id {
+        Some(user_id) if user_id != viewer.id() && !manages => {
+            return Err(ApiError::Forbidden(
+                "only a room's owners and admins read others' connection events, in that room"
+                    .to_owned(),
+            ));
+        }
+        Some(user_id) => Some(user_id),
+        None if manages => None,
+        None => Some(viewer.id()),
+    };
+    let filter = store::call_history::EventFilter {
+        room_id: query.room_id,
+        user_id,
+        event: query.event,
+        since,
+        until,
+    };
+    Ok(store::call_history::events(&state.db, &filter, page).await?)
 }
 
 #[derive(Debug, Default)]

@@ -1,6 +1,7 @@
 //! Reading the history of calls: a page of each room's calls (newest first), a page of each
-//! call's connection events (oldest first), the caller's call session with its call, and the
-//! room a join code names.
+//! call's connection events (oldest first), a page of connection events by room, user, kind
+//! and time (newest first), the caller's call session with its call, and the room a join code
+//! names.
 //!
 //! The pages of many parents come from one statement, numbered per parent with
 //! `ROW_NUMBER()`: a room list asking for each room's calls, or a call list asking for each
@@ -12,7 +13,9 @@ use entity::{call_sessions, calls, connection_logs, rooms};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter};
 use uuid::Uuid;
 
-use super::page::{Key, Page, Slice};
+use chrono::{DateTime, FixedOffset};
+
+use super::page::{Key, Page, Slice, keyset};
 use super::sql::Sql;
 
 /// Which way a list runs on its `(time, id)` key.
@@ -166,4 +169,44 @@ pub async fn room_with_code(
         .filter(rooms::Column::ArchivedAt.is_null())
         .one(db)
         .await
+}
+
+/// Which connection events [`events`] reads: every given part must hold.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub room_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub event: Option<&'static str>,
+    pub since: Option<DateTime<FixedOffset>>,
+    pub until: Option<DateTime<FixedOffset>>,
+}
+
+/// A page of connection events matching `filter`, newest first on `(created_at, id)` (the
+/// `(room_id, created_at)` and `(user_id, created_at)` indexes serve a room's and a user's).
+pub async fn events(
+    db: &impl ConnectionTrait,
+    filter: &EventFilter,
+    page: Page,
+) -> Result<Slice<connection_logs::Model>, DbErr> {
+    use connection_logs::Column;
+    let mut query = connection_logs::Entity::find();
+    if let Some(room_id) = filter.room_id {
+        query = query.filter(Column::RoomId.eq(room_id));
+    }
+    if let Some(user_id) = filter.user_id {
+        query = query.filter(Column::UserId.eq(user_id));
+    }
+    if let Some(event) = filter.event {
+        query = query.filter(Column::Event.eq(event));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(Column::CreatedAt.gte(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(Column::CreatedAt.lt(until));
+    }
+    let rows = keyset(query, Column::CreatedAt, Column::Id, page, true)
+        .all(db)
+        .await?;
+    Ok(Slice::from_probe(page, rows))
 }

@@ -142,3 +142,141 @@ async fn my_rooms_filters_on_archived(app: &TestApp) {
     let data = ann.ok("{ myRooms { nodes { id } } }", json!({})).await;
     assert_eq!(data["myRooms"]["nodes"].as_array().unwrap().len(), 2);
 }
+
+const LOG: &str = "mutation($room: UUID, $event: ConnectionEvent!, $rtt: Float) { logConnectionEvent(input: { roomId: $room, event: $event, metrics: { rttMs: $rtt } }) }";
+const EVENTS: &str = "query($room: UUID, $user: UUID, $event: ConnectionEvent, $since: DateTime, $until: DateTime, $first: Int, $after: String) { connectionEvents(roomId: $room, userId: $user, event: $event, since: $since, until: $until, first: $first, after: $after) { nodes { user { username } roomId event rttMs createdAt } pageInfo { hasNextPage endCursor } } }";
+
+/// (username, event) of each entry, newest first.
+fn entries(data: &Value) -> Vec<(String, String)> {
+    data["connectionEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["user"]["username"].as_str().unwrap().to_owned(),
+                n["event"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn entry(name: &str, event: &str) -> (String, String) {
+    (name.to_owned(), event.to_owned())
+}
+
+on_both_backends!(connection_events_are_read_by_self_and_managers);
+
+async fn connection_events_are_read_by_self_and_managers(app: &TestApp) {
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    let cat = app.user("cat").await;
+    let room = ann.create_room("voice", &[&bob]).await;
+    let log =
+        |room: Value, event: &str, rtt: Value| json!({ "room": room, "event": event, "rtt": rtt });
+    bob.ok(LOG, log(json!(room), "CONNECTED", Value::Null))
+        .await;
+    ann.ok(LOG, log(json!(room), "CONNECTED", Value::Null))
+        .await;
+    bob.ok(LOG, log(json!(room), "QUALITY", json!(40.0))).await;
+    bob.ok(LOG, log(Value::Null, "DISCONNECTED", Value::Null))
+        .await;
+
+    // Bob reads his own, everywhere or in the room, newest first; not ann's.
+    let mine = bob.ok(EVENTS, json!({})).await;
+    assert_eq!(
+        entries(&mine),
+        [
+            entry("bob", "DISCONNECTED"),
+            entry("bob", "QUALITY"),
+            entry("bob", "CONNECTED")
+        ]
+    );
+    assert!(mine["connectionEvents"]["nodes"][0]["roomId"].is_null());
+    assert_eq!(mine["connectionEvents"]["nodes"][1]["roomId"], json!(room));
+    assert_eq!(mine["connectionEvents"]["nodes"][1]["rttMs"], 40.0);
+    let in_room = bob.ok(EVENTS, json!({ "room": room })).await;
+    assert_eq!(
+        entries(&in_room),
+        [entry("bob", "QUALITY"), entry("bob", "CONNECTED")]
+    );
+    let body = bob
+        .gql(EVENTS, json!({ "room": room, "user": ann.id }))
+        .await;
+    assert_eq!(first_error(&body).0, "FORBIDDEN", "{body}");
+
+    // The owner reads everyone's in the room, filtered by user and kind, in pages.
+    let all = ann.ok(EVENTS, json!({ "room": room })).await;
+    assert_eq!(
+        entries(&all),
+        [
+            entry("bob", "QUALITY"),
+            entry("ann", "CONNECTED"),
+            entry("bob", "CONNECTED")
+        ]
+    );
+    let bobs = ann
+        .ok(EVENTS, json!({ "room": room, "user": bob.id }))
+        .await;
+    assert_eq!(entries(&bobs).len(), 2);
+    let connects = ann
+        .ok(EVENTS, json!({ "room": room, "event": "CONNECTED" }))
+        .await;
+    assert_eq!(
+        entries(&connects),
+        [entry("ann", "CONNECTED"), entry("bob", "CONNECTED")]
+    );
+    let first = ann.ok(EVENTS, json!({ "room": room, "first": 2 })).await;
+    assert_eq!(entries(&first), entries(&all)[..2]);
+    let page = &first["connectionEvents"]["pageInfo"];
+    assert_eq!(page["hasNextPage"], true);
+    let rest = ann
+        .ok(
+            EVENTS,
+            json!({ "room": room, "first": 2, "after": page["endCursor"] }),
+        )
+        .await;
+    assert_eq!(entries(&rest), entries(&all)[2..]);
+    assert_eq!(rest["connectionEvents"]["pageInfo"]["hasNextPage"], false);
+
+    // A time range: [since, until).
+    let times: Vec<String> = all["connectionEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["createdAt"].as_str().unwrap().to_owned())
+        .collect();
+    let window = ann
+        .ok(
+            EVENTS,
+            json!({ "room": room, "since": times[2], "until": times[0] }),
+        )
+        .await;
+    assert!(entries(&window).contains(&entry("bob", "CONNECTED")));
+    assert!(!entries(&window).contains(&entry("bob", "QUALITY")));
+    let future = ann
+        .ok(
+            EVENTS,
+            json!({ "room": room, "since": "2999-01-01T00:00:00Z" }),
+        )
+        .await;
+    assert!(entries(&future).is_empty());
+    let body = ann
+        .gql(
+            EVENTS,
+            json!({ "room": room, "since": times[0], "until": "2000-01-01T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(first_error(&body).2.as_deref(), Some("until"), "{body}");
+
+    // Others' events outside a room they manage are not the owner's to read; a stranger
+    // has none of their own in the room, and may not name anyone else.
+    let body = ann.gql(EVENTS, json!({ "user": bob.id })).await;
+    assert_eq!(first_error(&body).0, "FORBIDDEN", "{body}");
+    let theirs = cat.ok(EVENTS, json!({ "room": room })).await;
+    assert!(entries(&theirs).is_empty());
+    let body = cat
+        .gql(EVENTS, json!({ "room": room, "user": bob.id }))
+        .await;
+    assert_eq!(first_error(&body).0, "FORBIDDEN", "{body}");
+}

@@ -1,15 +1,18 @@
-//! Key package supply and connection statistics.
+//! Key package supply, raw connection events and connection statistics.
 
 use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auth;
+use crate::graphql::types::call_history::{ConnectionLogEntry, ConnectionLogEntryConnection};
+use crate::graphql::types::cursor;
 use crate::graphql::types::mls::{ConnectionEvent, ConnectionEventCount, ConnectionStats};
 use crate::graphql::types::utc;
 use crate::graphql::{state, viewer};
 use crate::service;
-use crate::service::connection_log::Scope;
+use crate::service::connection_log::{EventQuery, Scope};
+use crate::store::page::{DEFAULT_PAGE, Key, MAX_PAGE};
 
 #[derive(Default)]
 pub struct MlsQuery;
@@ -26,6 +29,48 @@ impl MlsQuery {
         auth::require(viewer(ctx))?;
         let n = service::mls::count(state(ctx)?, user_id, cipher_suite).await?;
         Ok(n.min(i32::MAX as u64) as i32)
+    }
+
+    /// Raw connection events, newest first: the caller's own (in every room, or in `roomId`),
+    /// or, for the active owners and admins of `roomId`, everyone's there (one user's with
+    /// `userId`). Naming another user elsewhere is FORBIDDEN. At most 100 a page; 20 when
+    /// `first` is omitted.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn connection_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Events logged in this room only.")] room_id: Option<Uuid>,
+        #[graphql(
+            desc = "This user's events only: the caller, or anyone in a room the caller owns or administers (with `roomId`)."
+        )]
+        user_id: Option<Uuid>,
+        #[graphql(desc = "Events of this kind only.")] event: Option<ConnectionEvent>,
+        #[graphql(desc = "Events logged at or after this time only.")] since: Option<DateTime<Utc>>,
+        #[graphql(desc = "Events logged before this time only.")] until: Option<DateTime<Utc>>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
+    ) -> Result<ConnectionLogEntryConnection> {
+        let viewer = auth::require(viewer(ctx))?;
+        let page = cursor::forward(first, after.as_deref())?;
+        let query = EventQuery {
+            room_id,
+            user_id,
+            event: event.map(ConnectionEvent::as_db),
+            since: since.map(|at| at.fixed_offset()),
+            until: until.map(|at| at.fixed_offset()),
+        };
+        let slice = service::connection_log::events(state(ctx)?, viewer, query, page).await?;
+        Ok(cursor::connection(
+            slice,
+            |entry| Key {
+                at: entry.created_at,
+                id: entry.id,
+            },
+            ConnectionLogEntry,
+        ))
     }
 
     /// Connection statistics of a room (members only), of one call session (members of its

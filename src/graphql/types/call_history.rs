@@ -66,10 +66,10 @@ pub async fn room_calls(
     ))
 }
 
-/// One connection event a participant's client logged from its call session.
+/// One connection event a client logged (from a call session, when it names one).
 pub struct ConnectionLogEntry(pub connection_logs::Model);
 
-/// One connection event a participant's client logged from its call session.
+/// One connection event a client logged (from a call session, when it names one).
 #[Object]
 impl ConnectionLogEntry {
     /// Stable id (UUID v7).
@@ -87,6 +87,11 @@ impl ConnectionLogEntry {
             ))
             .into()
         })
+    }
+
+    /// The room it was logged in, if any.
+    async fn room_id(&self) -> Option<Uuid> {
+        self.0.room_id
     }
 
     /// The call session it was logged from.
