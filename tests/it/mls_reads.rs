@@ -132,6 +132,19 @@ async fn messages_by_id_since_and_counted(app: &TestApp) {
         )
         .await;
     assert!(bodies(&none).is_empty());
+    let early = app
+        .gql(
+            Some(&bob),
+            SINCE,
+            json!({ "r": room, "since": "0000-12-31T00:00:00Z" }),
+        )
+        .await;
+    let (code, _, field) = first_error(&early);
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("since")),
+        "{early}"
+    );
 
     // A deleted message no longer counts; one who left reads nothing by id.
     app.ok(

@@ -127,8 +127,17 @@ async fn uploads_keep_names_list_and_delete(app: &TestApp) {
     assert_eq!(rest_edges.len(), 1);
     assert_eq!(rest_edges[0]["node"]["filename"], "My Cat.png");
     assert_eq!(rest["myUploads"]["pageInfo"]["hasNextPage"], false);
-    let bad = app.gql(Some(&ann), MINE, json!({ "after": "nope" })).await;
-    assert_eq!(first_error(&bad).0, "BAD_USER_INPUT");
+    for (vars, field) in [
+        (json!({ "after": "nope" }), "after"),
+        (json!({ "first": 101 }), "first"),
+    ] {
+        let bad = app.gql(Some(&ann), MINE, vars).await;
+        let (code, _, got) = first_error(&bad);
+        assert_eq!(
+            (code.as_str(), got.as_deref()),
+            ("BAD_USER_INPUT", Some(field))
+        );
+    }
     let theirs = app.ok(Some(&bob), MINE, json!({})).await;
     assert_eq!(theirs["myUploads"]["edges"], json!([]));
 
