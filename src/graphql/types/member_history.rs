@@ -61,7 +61,7 @@ pub async fn member_history(
         .iter()
         .find(|(member, _)| member.user_id == me)
         .map(|(member, _)| Role::parse(&member.role));
-    if !role.is_some_and(|role| role >= Role::Admin) {
+    if role.is_none_or(|role| role < Role::Admin) {
         return Err(ApiError::Forbidden(
             "only the room's owners and admins read its membership history".to_owned(),
         )
