@@ -134,15 +134,31 @@ pub async fn upload(
             active.update(&*txn).await?
         }
         None => {
-            blob_uploads::Entity::insert(blob_uploads::ActiveModel {
-                blob_id: Set(id.clone()),
-                user_id: Set(uploader),
-                created_at: Set(at),
-                filename: Set(filename),
-                room_id: Set(input.room_id),
-            })
-            .exec_with_returning(&*txn)
-            .await?
+            // The same user uploading the same bytes twice at once: one row (PostgreSQL runs
+            // both; SQLite one after the other).
+            ignore_duplicate(
+                blob_uploads::Entity::insert(blob_uploads::ActiveModel {
+                    blob_id: Set(id.clone()),
+                    user_id: Set(uploader),
+                    created_at: Set(at),
+                    filename: Set(filename),
+                    room_id: Set(input.room_id),
+                })
+                .on_conflict(
+                    OnConflict::columns([
+                        blob_uploads::Column::BlobId,
+                        blob_uploads::Column::UserId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&*txn)
+                .await,
+            )?;
+            blob_uploads::Entity::find_by_id((id.clone(), uploader))
+                .one(&*txn)
+                .await?
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("upload row vanished")))?
         }
     };
     let blob = blobs::Entity::find_by_id(id.clone())
