@@ -149,6 +149,8 @@ pub enum Event {
         user_id: Uuid,
         status: String,
         last_seen_at: Option<DateTime<FixedOffset>>,
+        /// The context the user shares with their presence, while they are visible.
+        context: Option<String>,
     },
     SessionRevoked {
         session_id: Uuid,

@@ -1,17 +1,60 @@
 //! Presence as users see it: the availability they chose while connected, OFFLINE otherwise;
-//! `last_seen_at` kept when they come and go.
+//! `last_seen_at` kept when they come and go; and a short context a user may share with it
+//! (where they are, what they are on), which lives only where presence does (in-process or in
+//! Redis, for as long as they stay connected: see [`crate::realtime::online`]), never in the
+//! database, and is shown only while they are visible.
 
 use entity::users;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::db::now;
+use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
 use crate::state::AppState;
+
+/// Longest presence context, in characters (after trimming).
+pub const CONTEXT_MAX_CHARS: usize = 64;
 
 /// The status others see: the chosen one while connected (`offline` chosen = invisible).
 pub fn effective(chosen: &str, connected: bool) -> &str {
     if connected { chosen } else { "offline" }
+}
+
+/// A presence context as given: trimmed, at most [`CONTEXT_MAX_CHARS`] characters, no control
+/// characters; empty means none.
+pub fn context(raw: &str) -> ApiResult<Option<String>> {
+    let text = raw.trim();
+    if text.chars().count() > CONTEXT_MAX_CHARS {
+        return Err(ApiError::bad_input(
+            "presenceContext",
+            format!("a presence context is at most {CONTEXT_MAX_CHARS} characters"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(ApiError::bad_input(
+            "presenceContext",
+            "a presence context is one line of text",
+        ));
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// Shares `context` (or stops sharing, `None`) with `user`'s presence and tells their
+/// watchers.
+pub async fn share(state: &AppState, user: &users::Model, context: Option<String>) {
+    state.presence.set_context(user.id, context.clone()).await;
+    let connected = !state.presence.online(&[user.id]).await.is_empty();
+    let status = effective(&user.status, connected);
+    state.publish(
+        Topic::Presence(user.id),
+        Event::PresenceChanged {
+            user_id: user.id,
+            status: status.to_owned(),
+            last_seen_at: user.last_seen_at,
+            context: context.filter(|_| status != "offline"),
+        },
+    );
 }
 
 /// Records `last_seen_at` and tells the user's watchers they came online or went offline.
@@ -33,12 +76,20 @@ pub async fn announce(state: &AppState, user_id: Uuid, online: bool) {
         Ok(_) => state.viewer_changed(user_id, None),
         Err(err) => tracing::warn!(error = %err, "presence: recording last_seen_at"),
     }
+    let status = effective(&chosen, online);
+    // A context set just before connecting shows from the start; going offline dropped it.
+    let context = if status == "offline" {
+        None
+    } else {
+        state.presence.contexts(&[user_id]).await.remove(&user_id)
+    };
     state.publish(
         Topic::Presence(user_id),
         Event::PresenceChanged {
             user_id,
-            status: effective(&chosen, online).to_owned(),
+            status: status.to_owned(),
             last_seen_at: Some(seen),
+            context,
         },
     );
 }

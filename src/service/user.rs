@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
-use crate::service::{blob, validate};
+use crate::service::{blob, presence, validate};
 use crate::state::AppState;
 
 pub const STATUSES: [&str; 3] = ["online", "away", "offline"];
@@ -19,6 +19,9 @@ pub struct UpdateProfileInput {
     pub status: Option<String>,
     /// `Some(None)` clears the avatar.
     pub avatar_blob_id: Option<Option<String>>,
+    /// The context shared with presence (see [`presence::context`]); `Some(None)` stops
+    /// sharing. Never stored here: presence keeps it.
+    pub presence_context: Option<Option<String>>,
 }
 
 /// A live (not deleted) user by id.
@@ -47,6 +50,11 @@ pub async fn update_profile(
     viewer: &Viewer,
     input: UpdateProfileInput,
 ) -> ApiResult<users::Model> {
+    let context = match &input.presence_context {
+        Some(Some(raw)) => Some(presence::context(raw)?),
+        Some(None) => Some(None),
+        None => None,
+    };
     let mut user: users::ActiveModel = viewer.user.clone().into();
     if let Some(name) = input.display_name {
         user.display_name = Set(validate::display_name("displayName", &name)?);
@@ -70,5 +78,8 @@ pub async fn update_profile(
     user.updated_at = Set(now());
     let user = user.update(&*state.writer().await).await?;
     state.viewer_changed(viewer.id(), None);
+    if let Some(context) = context {
+        presence::share(state, &user, context).await;
+    }
     Ok(user)
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::on_both_backends;
 use crate::util::{TestApp, TestUser, first_error};
+use crate::wsclient::{TRANSPORT, Ws};
 
 const HISTORY: &str = "query($room: UUID!, $first: Int, $after: String) { room(id: $room) { memberHistory(first: $first, after: $after) { nodes { user { username } joinedAt leftAt } pageInfo { hasNextPage endCursor } } } }";
 const LEAVE: &str = "mutation($room: UUID!) { leaveRoom(roomId: $room) }";
@@ -137,8 +138,8 @@ async fn my_rooms_filters_on_archived(app: &TestApp) {
     let mut both = vec![kept.clone(), shelved.clone()];
     both.sort();
     assert_eq!(rooms(&ann, Value::Null).await, both);
-    assert_eq!(rooms(&ann, json!(true)).await, [shelved.clone()]);
-    assert_eq!(rooms(&ann, json!(false)).await, [kept.clone()]);
+    assert_eq!(rooms(&ann, json!(true)).await, [shelved]);
+    assert_eq!(rooms(&ann, json!(false)).await, [kept]);
     let data = ann.ok("{ myRooms { nodes { id } } }", json!({})).await;
     assert_eq!(data["myRooms"]["nodes"].as_array().unwrap().len(), 2);
 }
@@ -279,4 +280,105 @@ async fn connection_events_are_read_by_self_and_managers(app: &TestApp) {
         .gql(EVENTS, json!({ "room": room, "user": bob.id }))
         .await;
     assert_eq!(first_error(&body).0, "FORBIDDEN", "{body}");
+}
+
+const SHARE: &str =
+    "mutation($context: String) { updateProfile(input: { presenceContext: $context }) { id } }";
+const CONTEXT: &str = "query($id: UUID!) { user(id: $id) { status presenceContext } }";
+
+on_both_backends!(presence_carries_a_shared_context);
+
+async fn presence_carries_a_shared_context(app: &TestApp) {
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    let mut watcher = Ws::ready(app, TRANSPORT, &ann.token).await;
+    watcher
+        .subscribe(
+            "p",
+            "subscription($ids: [UUID!]!) { presence(userIds: $ids) { userId status context } }",
+            json!({ "ids": [bob.id] }),
+        )
+        .await;
+    app.wait_for_presence_watchers(&bob.id, 1).await;
+    let bob_ws = Ws::ready(app, TRANSPORT, &bob.token).await;
+    let got = watcher.next("p").await;
+    assert_eq!(got["data"]["presence"]["status"], "ONLINE", "{got}");
+    assert!(got["data"]["presence"]["context"].is_null(), "{got}");
+
+    // Shared (trimmed): in the event, and where presence is read.
+    bob.ok(SHARE, json!({ "context": "  In the lounge, room 2  " }))
+        .await;
+    let got = watcher.next("p").await;
+    assert_eq!(
+        got["data"]["presence"],
+        json!({ "userId": bob.id, "status": "ONLINE", "context": "In the lounge, room 2" })
+    );
+    let read = ann.ok(CONTEXT, json!({ "id": bob.id })).await;
+    assert_eq!(read["user"]["presenceContext"], "In the lounge, room 2");
+
+    // Too long or not one line: BAD_USER_INPUT, and the context stays.
+    for bad in ["x".repeat(65), "two\nlines".to_owned()] {
+        let body = bob.gql(SHARE, json!({ "context": bad })).await;
+        let (code, _, field) = first_error(&body);
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("presenceContext")),
+            "{body}"
+        );
+    }
+    bob.ok(SHARE, json!({ "context": "é".repeat(64) })).await;
+    let got = watcher.next("p").await;
+    assert_eq!(got["data"]["presence"]["context"], "é".repeat(64));
+
+    // Invisible (OFFLINE chosen): nobody sees it.
+    bob.ok(
+        "mutation { updateProfile(input: { status: OFFLINE }) { id } }",
+        json!({}),
+    )
+    .await;
+    let read = ann.ok(CONTEXT, json!({ "id": bob.id })).await;
+    assert_eq!(
+        read["user"],
+        json!({ "status": "OFFLINE", "presenceContext": null })
+    );
+    bob.ok(
+        "mutation { updateProfile(input: { status: ONLINE }) { id } }",
+        json!({}),
+    )
+    .await;
+
+    // Null stops sharing.
+    bob.ok(SHARE, json!({ "context": null })).await;
+    let got = watcher.next("p").await;
+    assert!(got["data"]["presence"]["context"].is_null(), "{got}");
+    assert!(ann.ok(CONTEXT, json!({ "id": bob.id })).await["user"]["presenceContext"].is_null());
+
+    // Going offline drops it: reconnecting does not bring it back.
+    bob.ok(SHARE, json!({ "context": "on stage" })).await;
+    let got = watcher.next("p").await;
+    assert_eq!(got["data"]["presence"]["context"], "on stage");
+    drop(bob_ws);
+    let got = watcher.next("p").await;
+    assert_eq!(got["data"]["presence"]["status"], "OFFLINE", "{got}");
+    assert!(got["data"]["presence"]["context"].is_null(), "{got}");
+    let _again = Ws::ready(app, TRANSPORT, &bob.token).await;
+    let got = watcher.next("p").await;
+    assert_eq!(got["data"]["presence"]["status"], "ONLINE", "{got}");
+    assert!(got["data"]["presence"]["context"].is_null(), "{got}");
+    let read = ann.ok(CONTEXT, json!({ "id": bob.id })).await;
+    assert_eq!(
+        read["user"],
+        json!({ "status": "ONLINE", "presenceContext": null })
+    );
+}
+
+/// The same through Redis, where presence (and so its context) lives between processes.
+#[actix_web::test]
+async fn presence_carries_a_shared_context_through_redis() {
+    let Some(url) = crate::util::redis_url() else {
+        return;
+    };
+    let app = TestApp::sqlite_with(|c| c.redis_url = Some(url)).await;
+    presence_carries_a_shared_context(&app).await;
+    app.stop().await;
 }

@@ -59,6 +59,11 @@ pub struct UpdateProfileInput {
     pub status: Option<UserStatus>,
     /// A blob id for the avatar; null removes it.
     pub avatar_blob_id: MaybeUndefined<String>,
+    /// A short context to share with your presence (where you are, what you are on): at most
+    /// 64 characters after trimming, one line; null or empty stops sharing. Kept only while you
+    /// stay connected (never in the database), shown as `User.presenceContext` and in
+    /// `PresenceChanged` while you are visible.
+    pub presence_context: MaybeUndefined<String>,
 }
 
 #[derive(Default)]
@@ -167,7 +172,7 @@ impl AccountMutation {
         .await?)
     }
 
-    /// Changes the caller's display name, status or avatar.
+    /// Changes the caller's display name, status, avatar or presence context.
     async fn update_profile(
         &self,
         ctx: &Context<'_>,
@@ -178,6 +183,7 @@ impl AccountMutation {
             display_name: input.display_name,
             status: input.status.map(|s| s.as_db().to_owned()),
             avatar_blob_id: super::room::maybe(input.avatar_blob_id),
+            presence_context: super::room::maybe(input.presence_context),
         };
         let user = service::user::update_profile(state(ctx)?, viewer, input).await?;
         Ok(User::own(user))

@@ -283,10 +283,12 @@ impl Subscription {
                         user_id,
                         status,
                         last_seen_at,
+                        context,
                     } => Step::Yield(PresenceChanged {
                         user_id: *user_id,
                         status: UserStatus::from_db(status),
                         last_seen_at: last_seen_at.map(utc),
+                        context: context.clone(),
                     }),
                     _ => Step::Skip,
                 },

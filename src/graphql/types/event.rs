@@ -269,6 +269,7 @@ pub struct PresenceChanged {
     pub user_id: Uuid,
     pub status: UserStatus,
     pub last_seen_at: Option<DateTime<Utc>>,
+    pub context: Option<String>,
 }
 
 /// A user's presence changed.
@@ -292,5 +293,11 @@ impl PresenceChanged {
     /// When they were last connected.
     async fn last_seen_at(&self) -> Option<DateTime<Utc>> {
         self.last_seen_at
+    }
+
+    /// The short context they share with their presence (where they are, what they are on),
+    /// as `User.presenceContext`; null when none, and whenever they are OFFLINE.
+    async fn context(&self) -> Option<&str> {
+        self.context.as_deref()
     }
 }

@@ -14,6 +14,7 @@ use super::{cursor, utc};
 use crate::auth;
 use crate::graphql::fastpath::{self, FastPath};
 use crate::graphql::loaders::Connected;
+use crate::graphql::loaders::voice::PresenceContextOf;
 use crate::graphql::query::room::{RoomConnection, rooms_of};
 use crate::graphql::{load, state, viewer};
 use crate::service::presence;
@@ -195,6 +196,17 @@ impl User {
             &self.model.status,
             connected,
         )))
+    }
+
+    /// The short context the user shares with their presence (where they are, what they are
+    /// on; `updateProfile(input: { presenceContext })`), while they are connected and visible;
+    /// null otherwise. Never stored: it lasts while they stay connected.
+    async fn presence_context(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let connected = load(ctx, Connected(self.model.id)).await?.unwrap_or(false);
+        if presence::effective(&self.model.status, connected) == "offline" {
+            return Ok(None);
+        }
+        Ok(load(ctx, PresenceContextOf(self.model.id)).await?)
     }
 
     /// The availability the user chose (visible to the owner only).

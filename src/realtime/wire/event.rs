@@ -67,6 +67,8 @@ pub enum WireEvent {
         user_id: Uuid,
         status: String,
         last_seen_at: Option<DateTime<FixedOffset>>,
+        #[serde(default)]
+        context: Option<String>,
     },
     SessionRevoked {
         session_id: Uuid,
@@ -170,10 +172,12 @@ impl From<&Event> for WireEvent {
                 user_id,
                 status,
                 last_seen_at,
+                context,
             } => Self::PresenceChanged {
                 user_id: *user_id,
                 status: status.clone(),
                 last_seen_at: *last_seen_at,
+                context: context.clone(),
             },
             Event::SessionRevoked { session_id } => Self::SessionRevoked {
                 session_id: *session_id,
@@ -291,10 +295,12 @@ impl From<WireEvent> for Event {
                 user_id,
                 status,
                 last_seen_at,
+                context,
             } => Self::PresenceChanged {
                 user_id,
                 status,
                 last_seen_at,
+                context,
             },
             WireEvent::SessionRevoked { session_id } => Self::SessionRevoked { session_id },
             WireEvent::ViewerChanged {
