@@ -118,6 +118,8 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
         }))
         .exec(&txn)
         .await?;
+        // Their stints, as a join writes them (`Room.memberHistory`).
+        crate::store::stint::open(&txn, room_id, &members, created).await?;
         let step = (now - created).num_seconds() / MESSAGES_PER_ROOM as i64;
         let batch: Vec<messages::ActiveModel> = (0..MESSAGES_PER_ROOM)
             .map(|i| {

@@ -110,6 +110,25 @@ async fn rejoining_keeps_each_stint(app: &TestApp) {
     assert_eq!(first_error(&body).2.as_deref(), Some("first"), "{body}");
 }
 
+on_both_backends!(reopening_a_direct_room_starts_a_stint);
+
+async fn reopening_a_direct_room_starts_a_stint(app: &TestApp) {
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    let open = "mutation($user: UUID!) { openDirectRoom(userId: $user) { id } }";
+    let room = ann.ok(open, json!({ "user": bob.id })).await["openDirectRoom"]["id"].clone();
+    bob.ok(LEAVE, json!({ "room": room })).await;
+    // Bob reopens it: back in, in a new stint; twice is still one.
+    bob.ok(open, json!({ "user": ann.id })).await;
+    bob.ok(open, json!({ "user": ann.id })).await;
+    let data = ann.ok(HISTORY, json!({ "room": room })).await;
+    let all = stints(&data);
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(all[0], pair("bob", false));
+    assert!(all[1..].contains(&pair("bob", true)), "{all:?}");
+    assert!(all[1..].contains(&pair("ann", false)), "{all:?}");
+}
+
 on_both_backends!(my_rooms_filters_on_archived);
 
 /// The ids of the caller's rooms that `myRooms(archived:)` lists, sorted.
