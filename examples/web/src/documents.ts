@@ -46,8 +46,8 @@ export const LOGOUT = `
 `;
 
 export const MY_ROOMS = `
-  query MyRooms($first: Int!, $after: String) {
-    myRooms(first: $first, after: $after) {
+  query MyRooms($first: Int!, $after: String, $archived: Boolean) {
+    myRooms(first: $first, after: $after, archived: $archived) {
       edges { node { ...RoomSummary } }
       pageInfo { hasNextPage endCursor }
     }

@@ -157,8 +157,13 @@ function onConnected() {
 
 // ---- the room list -----------------------------------------------------------------------
 
+// The list shows the rooms not archived, or (the checkbox ticked) only the archived ones.
 async function loadRooms() {
-  const data = await request<{ myRooms: { edges: { node: RoomSummary }[] } }>(doc.MY_ROOMS, { first: 100 });
+  const archived = (byTestId("show-archived") as HTMLInputElement).checked;
+  const data = await request<{ myRooms: { edges: { node: RoomSummary }[] } }>(doc.MY_ROOMS, {
+    first: 100,
+    archived,
+  });
   rooms.clear();
   order = [];
   for (const { node } of data.myRooms.edges) {
@@ -636,6 +641,7 @@ on("login", "click", (e) => {
 });
 on("logout", "click", () => signOut());
 on("error", "click", () => clearError());
+on("show-archived", "change", () => loadRooms());
 on("direct-form", "submit", (e) => {
   e.preventDefault();
   return openDirect();
