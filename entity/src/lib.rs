@@ -9,6 +9,7 @@ pub mod call_sessions;
 pub mod calls;
 pub mod connection_logs;
 pub mod contacts;
+pub mod email_changes;
 pub mod key_packages;
 pub mod message_reactions;
 pub mod messages;

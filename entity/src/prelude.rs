@@ -7,6 +7,7 @@ pub use super::call_sessions::Entity as CallSessions;
 pub use super::calls::Entity as Calls;
 pub use super::connection_logs::Entity as ConnectionLogs;
 pub use super::contacts::Entity as Contacts;
+pub use super::email_changes::Entity as EmailChanges;
 pub use super::key_packages::Entity as KeyPackages;
 pub use super::message_reactions::Entity as MessageReactions;
 pub use super::messages::Entity as Messages;

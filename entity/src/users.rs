@@ -45,6 +45,8 @@ pub enum Relation {
     CallSessions,
     #[sea_orm(has_many = "super::connection_logs::Entity")]
     ConnectionLogs,
+    #[sea_orm(has_many = "super::email_changes::Entity")]
+    EmailChanges,
     #[sea_orm(has_many = "super::message_reactions::Entity")]
     MessageReactions,
     #[sea_orm(has_many = "super::messages::Entity")]
@@ -84,6 +86,12 @@ impl Related<super::call_sessions::Entity> for Entity {
 impl Related<super::connection_logs::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::ConnectionLogs.def()
+    }
+}
+
+impl Related<super::email_changes::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::EmailChanges.def()
     }
 }
 
