@@ -238,6 +238,9 @@ mod tests {
                 updated_at: at,
                 deleted_at: None,
                 totp_last_step: None,
+                banned_at: None,
+                banned_until: None,
+                ban_reason: None,
             },
             session_id,
         }

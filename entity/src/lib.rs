@@ -3,6 +3,7 @@
 pub mod prelude;
 
 pub mod attachments;
+pub mod audit_events;
 pub mod blob_uploads;
 pub mod blobs;
 pub mod call_sessions;

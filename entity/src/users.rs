@@ -27,6 +27,9 @@ pub struct Model {
     pub updated_at: DateTimeWithTimeZone,
     pub deleted_at: Option<DateTimeWithTimeZone>,
     pub totp_last_step: Option<i64>,
+    pub banned_at: Option<DateTimeWithTimeZone>,
+    pub banned_until: Option<DateTimeWithTimeZone>,
+    pub ban_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

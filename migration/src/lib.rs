@@ -35,6 +35,7 @@ mod m20261206_000026_add_blob_uploads_filename_room;
 mod m20261206_000028_create_room_member_stints;
 mod m20261206_000029_search_language_english;
 mod m20261206_000030_create_email_changes;
+mod m20261206_000031_bans_and_audit_events;
 mod util;
 
 /// The statements that build the full-text index for a language (the server rebuilds it at
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000028_create_room_member_stints::Migration),
             Box::new(m20261206_000029_search_language_english::Migration),
             Box::new(m20261206_000030_create_email_changes::Migration),
+            Box::new(m20261206_000031_bans_and_audit_events::Migration),
         ]
     }
 }

@@ -99,6 +99,9 @@ impl From<User> for users::Model {
             updated_at,
             deleted_at,
             totp_last_step: None,
+            banned_at: None,
+            banned_until: None,
+            ban_reason: None,
         }
     }
 }
