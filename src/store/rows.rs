@@ -126,7 +126,7 @@ pub fn columns<M: Positional>(table: &str) -> String {
 
 impl Positional for users::Model {
     type Entity = users::Entity;
-    const COLUMNS: usize = 16;
+    const COLUMNS: usize = 19;
 
     fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
         let mut c = Columns { row, at };
@@ -147,6 +147,9 @@ impl Positional for users::Model {
             updated_at: c.next()?,
             deleted_at: c.nullable()?,
             totp_last_step: c.nullable()?,
+            banned_at: c.nullable()?,
+            banned_until: c.nullable()?,
+            ban_reason: c.nullable()?,
         })
     }
 }

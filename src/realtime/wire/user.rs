@@ -45,6 +45,10 @@ impl From<&users::Model> for User {
             updated_at,
             deleted_at,
             totp_last_step: _,
+            // Bans are checked where they are read from the database, never from an event.
+            banned_at: _,
+            banned_until: _,
+            ban_reason: _,
         } = user;
         Self {
             id: *id,
