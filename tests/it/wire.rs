@@ -175,6 +175,9 @@ fn events_cross_the_wire_without_secrets() {
         updated_at: at("2026-01-01T00:00:00Z"),
         deleted_at: None,
         totp_last_step: Some(123_456_789),
+        banned_at: None,
+        banned_until: None,
+        ban_reason: Some("SECRET-BAN-REASON".to_owned()),
     };
     let message = entity::messages::Model {
         id: Uuid::now_v7(),
