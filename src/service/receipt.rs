@@ -2,10 +2,12 @@
 //!
 //! A client marks a message delivered when it reaches the device and read when the user has
 //! seen it; reading implies delivery, so moving the read marker past the delivered one moves
-//! that too. Markers are per member, not per message (storage grows with members).
+//! that too. Markers are per member, not per message (storage grows with members). Each moves
+//! in one conditional statement ([`member::advance_marker`]), so two devices marking at once
+//! never move one backward.
 
 use entity::{messages, room_members};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -13,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, ReceiptMarker, Topic};
 use crate::service::membership::require_member;
 use crate::state::AppState;
+use crate::store::member::{self, Marker};
 
 /// Moves the caller's delivered marker forward to `message_id`; never backward, and not when
 /// the read marker is already at or past it.
@@ -24,16 +27,18 @@ pub async fn mark_delivered(
 ) -> ApiResult<room_members::Model> {
     let (_, membership) = require_member(&state.db, viewer, room_id).await?;
     let target = message_in(&state.db, room_id, message_id).await?;
-    let markers = [
-        membership.last_delivered_message_id,
-        membership.last_read_message_id,
-    ];
-    if !behind(&state.db, &markers, &target).await? {
+    let moved = member::advance_marker(
+        &*state.writer().await,
+        room_id,
+        viewer.id(),
+        Marker::Delivered,
+        target.id,
+        &[Marker::Delivered, Marker::Read],
+    )
+    .await?;
+    let Some(member) = moved else {
         return Ok(membership);
-    }
-    let mut active: room_members::ActiveModel = membership.into();
-    active.last_delivered_message_id = Set(Some(target.id));
-    let member = active.update(&*state.writer().await).await?;
+    };
     publish(state, viewer, &target, ReceiptMarker::Delivered);
     Ok(member)
 }
@@ -48,17 +53,31 @@ pub async fn mark_read(
 ) -> ApiResult<room_members::Model> {
     let (_, membership) = require_member(&state.db, viewer, room_id).await?;
     let target = message_in(&state.db, room_id, message_id).await?;
-    if !behind(&state.db, &[membership.last_read_message_id], &target).await? {
+    let txn = state.write_txn().await?;
+    let moved = member::advance_marker(
+        &*txn,
+        room_id,
+        viewer.id(),
+        Marker::Read,
+        target.id,
+        &[Marker::Read],
+    )
+    .await?;
+    let Some(read) = moved else {
         return Ok(membership);
-    }
-    let delivered_behind =
-        behind(&state.db, &[membership.last_delivered_message_id], &target).await?;
-    let mut active: room_members::ActiveModel = membership.into();
-    active.last_read_message_id = Set(Some(target.id));
-    if delivered_behind {
-        active.last_delivered_message_id = Set(Some(target.id));
-    }
-    let member = active.update(&*state.writer().await).await?;
+    };
+    // Reading implies delivery: the delivered marker follows when it is behind.
+    let member = member::advance_marker(
+        &*txn,
+        room_id,
+        viewer.id(),
+        Marker::Delivered,
+        target.id,
+        &[Marker::Delivered],
+    )
+    .await?
+    .unwrap_or(read);
+    txn.commit().await?;
     publish(state, viewer, &target, ReceiptMarker::Read);
     if let Ok(counts) =
         crate::store::message::unread_counts(&state.db, viewer.id(), &[room_id]).await
@@ -84,25 +103,6 @@ async fn message_in(
         .one(db)
         .await?
         .ok_or_else(|| ApiError::NotFound("message not found in this room".to_owned()))
-}
-
-/// Whether every one of `markers` is before `target` (an unset marker is before everything).
-async fn behind(
-    db: &impl ConnectionTrait,
-    markers: &[Option<Uuid>],
-    target: &messages::Model,
-) -> ApiResult<bool> {
-    let ids: Vec<Uuid> = markers.iter().flatten().copied().collect();
-    if ids.is_empty() {
-        return Ok(true);
-    }
-    let current = messages::Entity::find()
-        .filter(messages::Column::Id.is_in(ids))
-        .all(db)
-        .await?;
-    Ok(current
-        .iter()
-        .all(|m| (m.created_at, m.id) < (target.created_at, target.id)))
 }
 
 fn publish(state: &AppState, viewer: &Viewer, target: &messages::Model, marker: ReceiptMarker) {

@@ -1,7 +1,10 @@
-//! Reading memberships: how many a room has, and each room's members with their users.
+//! Memberships: how many a room has, each room's members with their users, and moving a
+//! member's receipt markers forward.
 
 use entity::{room_members, users};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 use super::rows;
@@ -46,5 +49,59 @@ pub async fn count_role(
         .filter(room_members::Column::LeftAt.is_null())
         .filter(room_members::Column::Role.eq(role))
         .count(db)
+        .await
+}
+
+/// A member's receipt marker in `room_members`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    /// `last_delivered_message_id`.
+    Delivered,
+    /// `last_read_message_id`.
+    Read,
+}
+
+impl Marker {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Delivered => "last_delivered_message_id",
+            Self::Read => "last_read_message_id",
+        }
+    }
+}
+
+/// Moves the active member's `marker` to `target_id` in one statement, only when none of the
+/// markers in `not_past` is already at or past the target in `(created_at, id)` order, so
+/// concurrent marks from two devices never move a marker backward. Returns the row when it
+/// moved.
+pub async fn advance_marker(
+    db: &impl ConnectionTrait,
+    room_id: Uuid,
+    user_id: Uuid,
+    marker: Marker,
+    target_id: Uuid,
+    not_past: &[Marker],
+) -> Result<Option<room_members::Model>, DbErr> {
+    let mut query = Sql::new("UPDATE room_members SET ");
+    query
+        .push(marker.column())
+        .push(" = ")
+        .bind(target_id)
+        .push(" WHERE room_id = ")
+        .bind(room_id)
+        .push(" AND user_id = ")
+        .bind(user_id)
+        .push(" AND left_at IS NULL");
+    for other in not_past {
+        query
+            .push(" AND NOT EXISTS (SELECT 1 FROM messages c JOIN messages t ON t.id = ")
+            .bind(target_id)
+            .push(" WHERE c.id = room_members.")
+            .push(other.column())
+            .push(" AND (c.created_at, c.id) >= (t.created_at, t.id))");
+    }
+    query.push(" RETURNING *");
+    room_members::Model::find_by_statement(query.statement(db.get_database_backend()))
+        .one(db)
         .await
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     delivered_moves_forward_only_and_reading_implies_it,
     receipt_events_name_the_marker,
     receipts_cost_a_fixed_number_of_statements,
+    concurrent_marks_never_move_backward,
 );
 
 const DELIVERED: &str = "mutation($r: UUID!, $m: UUID!) { markDelivered(roomId: $r, messageId: $m) { lastDeliveredMessageId lastReadMessageId } }";
@@ -315,4 +316,42 @@ fn receipt_events_from_older_releases_decode_as_read() {
         }
         other => panic!("decoded as {other:?}"),
     }
+}
+
+/// Two devices marking at once, newest and older messages interleaved: each marker ends at
+/// the newest message marked, whatever order the writes land in.
+async fn concurrent_marks_never_move_backward(app: &TestApp) {
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    let room = ann.create_room("Race", &[&bob]).await;
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        ids.push(ann.send(&room, &format!("m{n}")).await);
+    }
+    let newest = ids.last().unwrap().clone();
+    // Newest first, so an older mark landing later would move the marker back.
+    let marks = ids.iter().rev().flat_map(|id| {
+        [
+            bob.gql(READ, json!({ "r": room, "m": id })),
+            bob.gql(DELIVERED, json!({ "r": room, "m": id })),
+        ]
+    });
+    for body in futures_util::future::join_all(marks).await {
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let me = bob
+        .ok(
+            "query($r: UUID!) { room(id: $r) { members { user { username } lastReadMessageId lastDeliveredMessageId } } }",
+            json!({ "r": room }),
+        )
+        .await;
+    let mine = me["room"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"]["username"] == "bob")
+        .unwrap()
+        .clone();
+    assert_eq!(mine["lastReadMessageId"], newest, "{mine}");
+    assert_eq!(mine["lastDeliveredMessageId"], newest, "{mine}");
 }
