@@ -75,6 +75,10 @@ impl AppState {
             Some(url) => RateLimiter::with_redis(url)?,
             None => RateLimiter::local(),
         });
+        let mailer: Arc<dyn Mailer> = match &config.mail.smtp_url {
+            Some(_) => Arc::new(crate::workers::mail::SmtpMailer::start(&config.mail)?),
+            None => Arc::new(LogMailer),
+        };
         let (broker, presence, listeners): (SharedBroker, Arc<Presence>, Arc<Presence>) =
             match &config.redis_url {
                 Some(url) => {
@@ -123,7 +127,7 @@ impl AppState {
             broker,
             presence,
             listeners,
-            mailer: Arc::new(LogMailer),
+            mailer,
             blobs: Arc::new(DirStore::new(config.blobs.dir.clone())),
             limiter,
             config: Arc::new(config),

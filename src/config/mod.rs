@@ -4,10 +4,12 @@
 //! groups of settings are in [`sections`] and, for calls, [`calls`]; both are re-exported here.
 
 mod calls;
+mod mail;
 mod search;
 mod sections;
 
 pub use calls::{CallConfig, IceScheme};
+pub use mail::MailConfig;
 pub use search::SearchLanguage;
 pub use sections::*;
 
@@ -131,8 +133,8 @@ fn scalar(value: &toml::Value) -> Option<String> {
 }
 
 impl Config {
-    /// The settings as `name = value` lines, with passwords in URLs, the metrics token and the
-    /// TURN secret hidden.
+    /// The settings as `name = value` lines, with passwords in URLs (the SMTP one too), the
+    /// metrics token and the TURN secret hidden.
     pub fn describe(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = redact(&shown.database.url);
@@ -175,6 +177,8 @@ pub struct Config {
     pub exposure: ExposureConfig,
     #[command(flatten)]
     pub calls: CallConfig,
+    #[command(flatten)]
+    pub mail: MailConfig,
 }
 
 impl Config {

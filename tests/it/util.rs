@@ -334,10 +334,13 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let mailer = confab::mail::MemoryMailer::default();
-        let state = AppState::new(db.clone(), config)
-            .expect("state")
-            .with_mailer(Arc::new(mailer.clone()))
-            .with_statement_hook(hook);
+        // With `--smtp-url` set the test reads what a real SMTP server received.
+        let smtp = config.mail.smtp_url.is_some();
+        let mut state = AppState::new(db.clone(), config).expect("state");
+        if !smtp {
+            state = state.with_mailer(Arc::new(mailer.clone()));
+        }
+        let state = state.with_statement_hook(hook);
         let sessions = state.sessions.clone();
         let writer = state.writer.clone();
         let background = Background {
