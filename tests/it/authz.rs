@@ -52,6 +52,26 @@ const EXEMPT: &[(&str, &str)] = &[
     ("enableTotp", "security.rs"),
     ("confirmTotp", "security.rs"),
     ("changePassword", "security.rs"),
+    (
+        "requestPasswordReset",
+        "mail.rs (anyone; always true, mails only a known address)",
+    ),
+    (
+        "resetPassword",
+        "mail.rs (whoever holds the mailed token, once)",
+    ),
+    (
+        "changeEmail",
+        "account_changes.rs (signed-in, own account, with its password)",
+    ),
+    (
+        "confirmEmailChange",
+        "account_changes.rs (whoever holds the token mailed to the new address, once)",
+    ),
+    (
+        "changeUsername",
+        "account_changes.rs (signed-in, own account)",
+    ),
     ("createRoom", "rooms.rs"),
     ("openDirectRoom", "contacts.rs (blocks), rooms.rs"),
     ("joinRoom", "rooms.rs"),

@@ -7,6 +7,7 @@
 mod util;
 mod wsclient;
 
+mod account_changes;
 mod app_notifications;
 mod auth;
 mod authz;
@@ -30,6 +31,7 @@ mod ice;
 mod layers;
 mod limits;
 mod loaders;
+mod mail;
 mod messages;
 mod migrations;
 mod mls;

@@ -9,6 +9,7 @@ mod contact;
 mod message;
 mod mls;
 mod realtime;
+mod recovery;
 mod room;
 
 /// Writes. Each takes its arguments or one `input` object; errors carry `extensions.code`.
@@ -22,4 +23,5 @@ pub struct Mutation(
     mls::MlsMutation,
     blob::BlobMutation,
     call::CallMutation,
+    recovery::RecoveryMutation,
 );
