@@ -16,9 +16,19 @@ pub enum ApiError {
     Unauthenticated(String),
     Forbidden(String),
     NotFound(String),
-    BadUserInput { field: String, message: String },
+    BadUserInput {
+        field: String,
+        message: String,
+    },
     Conflict(String),
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    /// FORBIDDEN with `reason: "BANNED"` and `bannedUntil` (RFC 3339, null for a permanent
+    /// ban): the account is banned.
+    Banned {
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
     Internal(anyhow::Error),
 }
 
@@ -50,6 +60,10 @@ impl ApiError {
             Self::RateLimited { retry_after_secs } => {
                 format!("too many requests, retry in {retry_after_secs}s")
             }
+            Self::Banned { until: Some(until) } => {
+                format!("this account is banned until {}", until.to_rfc3339())
+            }
+            Self::Banned { until: None } => "this account is banned".to_owned(),
             Self::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -57,7 +71,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Forbidden(_) => "FORBIDDEN",
+            Self::Forbidden(_) | Self::Banned { .. } => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
@@ -98,6 +112,10 @@ impl ErrorExtensions for ApiError {
             match self {
                 Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
                 Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                Self::Banned { until } => {
+                    ext.set("reason", "BANNED");
+                    ext.set("bannedUntil", until.map(|at| at.to_rfc3339()));
+                }
                 _ => {}
             }
         })

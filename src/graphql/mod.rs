@@ -56,6 +56,9 @@ pub fn schema_builder()
     .override_output_type_description::<types::member_history::MemberStintConnection>(
         "A page of membership stints (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
     )
+    .override_output_type_description::<query::AuditEventConnection>(
+        "A page of audit events, newest first (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",
+    )
 }
 
 /// The executable schema, holding the shared state, behind the request pipeline. The schema

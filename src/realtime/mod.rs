@@ -224,5 +224,8 @@ pub fn public_user(mut user: users::Model) -> users::Model {
     user.password_hash = String::new();
     user.totp_secret = None;
     user.totp_last_step = None;
+    user.banned_at = None;
+    user.banned_until = None;
+    user.ban_reason = None;
     user
 }

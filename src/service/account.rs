@@ -8,7 +8,8 @@ use crate::auth::{self, ClientInfo, Viewer};
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
-use crate::service::{security, validate};
+use crate::service::audit::{self, Audit};
+use crate::service::{moderation, security, validate};
 use crate::state::AppState;
 use crate::store::kinds::UserRole;
 
@@ -107,11 +108,16 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
     let lockout = security::Lockout::new(state, user.as_ref().map(|u| u.id), &login);
     lockout.check().await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let known = user.as_ref().map(|u| u.id);
     let verified = auth::verify_password(input.password, hash).await?;
     let Some(user) = user.filter(|_| verified) else {
         lockout.failed().await;
+        // Known and unknown logins alike: the same write, so timing tells nothing.
+        failed_login(state, known, "password", &client).await?;
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
     };
+    // Only after the password: a ban is nobody else's business.
+    moderation::refuse_banned(&user)?;
     let step = if user.totp_enabled_at.is_some() {
         let secret = user.totp_secret.as_deref().unwrap_or_default();
         let Some(code) = input.totp_code.as_deref() else {
@@ -121,6 +127,7 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
         };
         let Some(step) = security::code_step(secret, &user.username, code)? else {
             lockout.failed().await;
+            failed_login(state, Some(user.id), "totp", &client).await?;
             return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
         };
         Some(step)
@@ -143,6 +150,26 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
         user,
         session,
     })
+}
+
+/// Records a failed sign-in in the audit log (`account` None: the login names no account).
+async fn failed_login(
+    state: &AppState,
+    account: Option<Uuid>,
+    factor: &str,
+    client: &ClientInfo,
+) -> ApiResult<()> {
+    audit::record(
+        &*state.writer().await,
+        Audit {
+            kind: audit::kind::LOGIN_FAILED,
+            actor: None,
+            target: account,
+            details: serde_json::json!({ "factor": factor }),
+            ip: client.ip.as_deref(),
+        },
+    )
+    .await
 }
 
 /// The live account a (trimmed, lowercase) login names: an email when it has an `@`, else a
@@ -178,7 +205,20 @@ pub async fn revoke(state: &AppState, viewer: &Viewer, session_id: Uuid) -> ApiR
     if session.revoked_at.is_none() {
         let mut active: sessions::ActiveModel = session.into();
         active.revoked_at = Set(Some(now()));
-        active.update(&*state.writer().await).await?;
+        let txn = state.write_txn().await?;
+        active.update(&*txn).await?;
+        audit::record(
+            &*txn,
+            Audit {
+                kind: audit::kind::SESSION_REVOKED,
+                actor: Some(viewer.id()),
+                target: Some(viewer.id()),
+                details: serde_json::json!({ "sessionId": session_id }),
+                ip: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
         state.viewer_changed(viewer.id(), Some(session_id));
         // Open sockets of the session close when they hear this.
         state.publish(

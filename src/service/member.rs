@@ -1,6 +1,6 @@
 //! Membership: join within the cap, leave softly, manage members and roles.
 
-use entity::room_members;
+use entity::{room_members, rooms};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -8,6 +8,7 @@ use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
+use crate::service::audit::{self, Audit};
 use crate::service::membership::{Role, admit_as, require_member};
 use crate::service::notification;
 use crate::state::AppState;
@@ -27,7 +28,7 @@ pub async fn leave(state: &AppState, viewer: &Viewer, room_id: Uuid) -> ApiResul
             ));
         }
     }
-    set_left(state, membership).await?;
+    set_left(state, membership, None).await?;
     Ok(true)
 }
 
@@ -92,15 +93,29 @@ pub async fn add(
     Ok(member)
 }
 
-/// Removes a member; admins may remove members, owners anyone but themselves.
+/// Removes a member; room admins may remove members, owners anyone but themselves, server
+/// administrators anyone in any group room (recorded in the audit log).
 pub async fn remove(
     state: &AppState,
     viewer: &Viewer,
     room_id: Uuid,
     user_id: Uuid,
 ) -> ApiResult<bool> {
-    let (room, membership) = require_member(&state.db, viewer, room_id).await?;
-    let actor = Role::parse(&membership.role);
+    let (room, actor) = match require_member(&state.db, viewer, room_id).await {
+        Ok((room, membership)) => (room, Role::parse(&membership.role)),
+        Err(ApiError::NotFound(why)) if viewer.is_admin() => {
+            let room = rooms::Entity::find_by_id(room_id)
+                .filter(rooms::Column::DeletedAt.is_null())
+                .one(&state.db)
+                .await?
+                .ok_or(ApiError::NotFound(why))?;
+            (room, Role::Member)
+        }
+        Err(err) => return Err(err),
+    };
+    // A server administrator acts as an owner would, and the audit log says so.
+    let by_server_admin = viewer.is_admin() && actor != Role::Owner;
+    let actor = if by_server_admin { Role::Owner } else { actor };
     actor.require_manager()?;
     if room.kind != RoomKind::Group {
         return Err(ApiError::bad_input(
@@ -118,7 +133,14 @@ pub async fn remove(
             "only owners may remove owners and admins".to_owned(),
         ));
     }
-    set_left(state, target).await?;
+    let audited = by_server_admin.then(|| Audit {
+        kind: audit::kind::MEMBER_REMOVED,
+        actor: Some(viewer.id()),
+        target: Some(user_id),
+        details: serde_json::json!({ "roomId": room_id }),
+        ip: None,
+    });
+    set_left(state, target, audited).await?;
     Ok(true)
 }
 
@@ -172,7 +194,11 @@ async fn active_member(
         .ok_or_else(|| ApiError::NotFound("not a member of this room".to_owned()))
 }
 
-async fn set_left(state: &AppState, member: room_members::Model) -> ApiResult<()> {
+async fn set_left(
+    state: &AppState,
+    member: room_members::Model,
+    audited: Option<Audit<'_>>,
+) -> ApiResult<()> {
     let (room_id, user_id) = (member.room_id, member.user_id);
     let at = now();
     let txn = state.write_txn().await?;
@@ -181,6 +207,9 @@ async fn set_left(state: &AppState, member: room_members::Model) -> ApiResult<()
     active.update(&*txn).await?;
     // The stint ends in the membership history, in the same write.
     store::stint::close(&*txn, room_id, user_id, at).await?;
+    if let Some(event) = audited {
+        audit::record(&*txn, event).await?;
+    }
     txn.commit().await?;
     // Out of the room is out of its call: before `MemberLeft`, which ends the user's
     // `callEvents` subscriptions (whose end would make their sessions leave as disconnected).

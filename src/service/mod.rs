@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod audit;
 pub mod blob;
 pub mod call;
 pub mod connection_log;
@@ -14,6 +15,7 @@ pub mod member;
 pub mod membership;
 pub mod message;
 pub mod mls;
+pub mod moderation;
 pub mod notification;
 pub mod presence;
 pub mod receipt;

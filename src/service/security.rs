@@ -17,6 +17,7 @@ use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::Mail;
 use crate::realtime::{Event, Topic};
+use crate::service::audit::{self, Audit};
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -182,7 +183,20 @@ pub async fn confirm_totp(
     // The confirming code counts as used: it cannot sign in afterwards.
     user.totp_last_step = Set(Some(step));
     user.updated_at = Set(now());
-    let user = user.update(&*state.writer().await).await?;
+    let txn = state.write_txn().await?;
+    let user = user.update(&*txn).await?;
+    audit::record(
+        &*txn,
+        Audit {
+            kind: audit::kind::TOTP_ENABLED,
+            actor: Some(viewer.id()),
+            target: Some(viewer.id()),
+            details: serde_json::json!({}),
+            ip: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
     state.viewer_changed(viewer.id(), None);
     Ok(user)
 }
@@ -257,6 +271,17 @@ pub async fn change_password(
         .filter(sessions::Column::Id.is_in(others.iter().map(|s| s.id)))
         .exec(&*txn)
         .await?;
+    audit::record(
+        &*txn,
+        Audit {
+            kind: audit::kind::PASSWORD_CHANGED,
+            actor: Some(viewer.id()),
+            target: Some(viewer.id()),
+            details: serde_json::json!({ "sessionsRevoked": others.len() }),
+            ip: None,
+        },
+    )
+    .await?;
     txn.commit().await?;
     // Every session of the caller: theirs holds the old password hash.
     state.viewer_changed(viewer.id(), None);

@@ -8,6 +8,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::auth::{CACHE_TTL, Viewer, hash_token};
 use crate::error::ApiResult;
+use crate::service::moderation;
 use crate::state::AppState;
 
 /// `last_active_at` is written at most this often per session, so reads stay reads.
@@ -32,7 +33,7 @@ pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Vi
     let Some((session, Some(user))) = found else {
         return Ok(None);
     };
-    if user.deleted_at.is_some() {
+    if user.deleted_at.is_some() || moderation::ban_of(&user).is_some() {
         return Ok(None);
     }
     let session_id = session.id;
@@ -58,4 +59,13 @@ pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Vi
         .sessions
         .put(token_hash, viewer.clone(), until, generation);
     Ok(Some(viewer))
+}
+
+/// Whether a user is banned now (an open socket whose session was revoked asks, to close
+/// with "banned" rather than "session revoked").
+pub async fn banned(state: &AppState, user_id: uuid::Uuid) -> ApiResult<bool> {
+    Ok(users::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await?
+        .is_some_and(|user| moderation::ban_of(&user).is_some()))
 }

@@ -8,6 +8,7 @@ mod util;
 mod wsclient;
 
 mod account_changes;
+mod admin;
 mod app_notifications;
 mod auth;
 mod authz;

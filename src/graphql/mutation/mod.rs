@@ -3,6 +3,7 @@
 use async_graphql::MergedObject;
 
 mod account;
+mod admin;
 mod blob;
 mod call;
 mod contact;
@@ -23,5 +24,6 @@ pub struct Mutation(
     mls::MlsMutation,
     blob::BlobMutation,
     call::CallMutation,
+    admin::AdminMutation,
     recovery::RecoveryMutation,
 );

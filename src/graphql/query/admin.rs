@@ -1,13 +1,17 @@
 //! Administrator views.
 
+use async_graphql::connection::Connection;
 use async_graphql::{Context, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::audit_events;
+use uuid::Uuid;
 
 use super::room::RoomConnection;
 use crate::auth;
 use crate::graphql::types::{Room, cursor};
 use crate::graphql::{state, viewer};
 use crate::service;
-use crate::store::page::{DEFAULT_PAGE, Key, MAX_PAGE};
+use crate::store::page::{DEFAULT_PAGE, Key, MAX_PAGE, Slice};
 
 /// Instance-wide figures.
 #[derive(SimpleObject)]
@@ -24,6 +28,49 @@ pub struct InstanceStats {
     pub storage_bytes: i64,
     /// Signed-in WebSocket connections open on this instance.
     pub active_sockets: i64,
+}
+
+/// One audit-log row: an administrator action or a security event.
+#[derive(SimpleObject)]
+pub struct AuditEvent {
+    /// The row.
+    pub id: Uuid,
+    /// What happened: login_failed, password_changed, totp_enabled, totp_disabled,
+    /// recovery_codes_regenerated, session_revoked, user_banned, user_unbanned, role_changed,
+    /// message_deleted, member_removed.
+    pub kind: String,
+    /// Who acted (null: nobody signed in, e.g. a failed sign-in).
+    pub actor_user_id: Option<Uuid>,
+    /// Whose account it concerns (null: a failed sign-in naming no account).
+    pub target_user_id: Option<Uuid>,
+    /// Particulars, as JSON text (at most 2,000 characters).
+    pub details: String,
+    /// The client address, where known.
+    pub ip: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A page of audit events, newest first.
+pub type AuditEventConnection = Connection<cursor::Cursor, AuditEvent>;
+
+fn audit_page(slice: Slice<audit_events::Model>) -> AuditEventConnection {
+    cursor::connection(
+        slice,
+        |row| Key {
+            at: row.created_at,
+            id: row.id,
+        },
+        |row| AuditEvent {
+            id: row.id,
+            kind: row.kind,
+            actor_user_id: row.actor_user_id,
+            target_user_id: row.target_user_id,
+            details: row.details,
+            ip: row.ip,
+            created_at: row.created_at.to_utc(),
+        },
+    )
 }
 
 #[derive(Default)]
@@ -67,5 +114,37 @@ impl AdminQuery {
             },
             Room,
         ))
+    }
+
+    /// The audit log, newest first: every administrator action and security event;
+    /// administrators only. At most 100 a page.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Only events concerning this user.")] user_id: Option<Uuid>,
+        #[graphql(desc = "Only events of this kind (see `AuditEvent.kind`).")] kind: Option<String>,
+    ) -> Result<AuditEventConnection> {
+        let viewer = auth::require(viewer(ctx))?;
+        let page = cursor::forward(first, after.as_deref())?;
+        let slice =
+            service::audit::log(state(ctx)?, viewer, page, user_id, kind.as_deref()).await?;
+        Ok(audit_page(slice))
+    }
+
+    /// The security events of the caller's own account (failed sign-ins, password and
+    /// two-factor changes, revoked sessions, bans, role changes), newest first. At most 100
+    /// a page.
+    async fn my_security_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many items, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor.")] after: Option<String>,
+    ) -> Result<AuditEventConnection> {
+        let viewer = auth::require(viewer(ctx))?;
+        let page = cursor::forward(first, after.as_deref())?;
+        let slice = service::audit::mine(state(ctx)?, viewer, page).await?;
+        Ok(audit_page(slice))
     }
 }

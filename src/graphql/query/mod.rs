@@ -3,6 +3,7 @@
 use async_graphql::MergedObject;
 
 mod admin;
+pub use admin::AuditEventConnection;
 mod call;
 mod contact;
 pub use contact::ContactConnection;

@@ -3,7 +3,8 @@
 //!
 //! The protocol itself is async-graphql's; this module owns the socket around it:
 //! - auth from the `connection_init` payload (`{"Authorization": "Bearer ..."}`); a missing or
-//!   bad token closes the socket with 4401, as does revoking the session later;
+//!   bad token closes the socket with 4401, as does revoking the session later; a ban
+//!   (`banUser`) revokes the user's sessions and closes their sockets with 4403 "banned";
 //! - no `connection_init` within [`INIT_TIMEOUT`] closes with 4408;
 //! - a message past `--max-ws-message-bytes` closes with 1009 (message too big);
 //! - a client that does not read (a send blocked for [`SEND_TIMEOUT`], or a subscription that
@@ -43,6 +44,8 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 const BAD_REQUEST: u16 = 4400;
 const UNAUTHORIZED: u16 = 4401;
+/// The user was banned (`banUser`): their sessions are revoked and sockets closed with this.
+const BANNED: u16 = 4403;
 const INIT_TIMED_OUT: u16 = 4408;
 const SUBSCRIBER_EXISTS: u16 = 4409;
 const TOO_MANY: u16 = 4429;
@@ -195,7 +198,15 @@ async fn serve(
                 if let Some(event) = event
                     && matches!(*event, Event::SessionRevoked { .. })
                 {
-                    break Some((UNAUTHORIZED, "session revoked".to_owned()));
+                    let banned = match viewer.as_ref() {
+                        Some(v) => service::session::banned(&state, v.id()).await.unwrap_or(false),
+                        None => false,
+                    };
+                    break Some(if banned {
+                        (BANNED, "banned".to_owned())
+                    } else {
+                        (UNAUTHORIZED, "session revoked".to_owned())
+                    });
                 }
             }
             () = control.slow.notified() => break Some((1008, "slow consumer".to_owned())),

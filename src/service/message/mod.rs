@@ -16,6 +16,7 @@ use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic, public_user};
+use crate::service::audit::{self, Audit};
 use crate::service::membership::{self, Role, require_member};
 use crate::service::notification;
 use crate::state::AppState;
@@ -214,18 +215,40 @@ pub async fn edit(
     Ok(message)
 }
 
-/// Soft-deletes a message (the sender, or a room owner or admin). Metadata and ciphertext are
+/// Soft-deletes a message (the sender, a room owner or admin, or a server administrator, in
+/// any room, recorded in the audit log). Metadata and ciphertext are
 /// erased; the text is hidden from everyone but server administrators and erased after the
 /// retention period (at once when it is 0). The row stays so replies and history keep their
 /// place. Deleting twice is a no-op.
 pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> ApiResult<messages::Model> {
-    let (message, role) = visible(state, viewer, id).await?;
-    if message.sender_id != Some(viewer.id()) {
-        role.require_manager()?;
-    }
+    let own = |m: &messages::Model| m.sender_id == Some(viewer.id());
+    let (message, by_server_admin) = match visible(state, viewer, id).await {
+        Ok((message, role)) => {
+            let managed = own(&message) || role.require_manager().is_ok();
+            if !managed && !viewer.is_admin() {
+                role.require_manager()?;
+            }
+            (message, !managed)
+        }
+        Err(ApiError::NotFound(why)) if viewer.is_admin() => {
+            let message = messages::Entity::find_by_id(id)
+                .one(&state.db)
+                .await?
+                .ok_or(ApiError::NotFound(why))?;
+            (message, true)
+        }
+        Err(err) => return Err(err),
+    };
     if message.deleted_at.is_some() {
         return Ok(message);
     }
+    let audited = by_server_admin.then(|| Audit {
+        kind: audit::kind::MESSAGE_DELETED,
+        actor: Some(viewer.id()),
+        target: message.sender_id,
+        details: serde_json::json!({ "messageId": message.id, "roomId": message.room_id }),
+        ip: None,
+    });
     let mut active: messages::ActiveModel = message.into();
     active.deleted_at = Set(Some(now()));
     if state.config.retention.deleted_body_days <= 0 {
@@ -233,7 +256,12 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> ApiResult<me
     }
     active.metadata = Set(None);
     active.ciphertext = Set(None);
-    let message = active.update(&*state.writer().await).await?;
+    let txn = state.write_txn().await?;
+    let message = active.update(&*txn).await?;
+    if let Some(event) = audited {
+        audit::record(&*txn, event).await?;
+    }
+    txn.commit().await?;
     state.publish(
         Topic::Room(message.room_id),
         Event::MessageDeleted {
