@@ -362,6 +362,14 @@ pub struct RetentionConfig {
         global = true
     )]
     pub deleted_body_days: i64,
+    /// Days audit-log rows (`auditLog`, `mySecurityEvents`) are kept.
+    #[arg(
+        long = "audit-retention-days",
+        env = "CONFAB_AUDIT_RETENTION_DAYS",
+        default_value_t = 365,
+        global = true
+    )]
+    pub audit_days: i64,
     /// Seconds between background cleanups (expired key packages, old connection logs).
     #[arg(
         long = "maintenance-interval",

@@ -1,7 +1,9 @@
 //! Retention: what the maintenance worker deletes or erases once it is old enough.
 
 use chrono::Duration;
-use entity::{connection_logs, key_packages, messages};
+use entity::{
+    audit_events, connection_logs, key_packages, messages, sessions, verification_tokens,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
@@ -37,6 +39,43 @@ pub async fn deleted_message_texts(db: &impl ConnectionTrait, days: i64) -> Resu
         .col_expr(messages::Column::Body, Expr::value(Option::<String>::None))
         .filter(messages::Column::DeletedAt.lt(cutoff))
         .filter(messages::Column::Body.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
+/// Deletes sessions past their expiry and those revoked more than a day ago (a revoked token
+/// is refused either way); returns how many.
+pub async fn dead_sessions(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let at = now();
+    let done = sessions::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(sessions::Column::ExpiresAt.lte(at))
+                .add(sessions::Column::RevokedAt.lt(at - Duration::days(1))),
+        )
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
+/// Deletes verification tokens that were used or have expired; returns how many.
+pub async fn spent_tokens(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let done = verification_tokens::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(verification_tokens::Column::UsedAt.is_not_null())
+                .add(verification_tokens::Column::ExpiresAt.lte(now())),
+        )
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
+/// Deletes audit rows older than `days`; returns how many.
+pub async fn old_audit_events(db: &impl ConnectionTrait, days: i64) -> Result<u64, DbErr> {
+    let done = audit_events::Entity::delete_many()
+        .filter(audit_events::Column::CreatedAt.lt(now() - Duration::days(days.max(0))))
         .exec(db)
         .await?;
     Ok(done.rows_affected)

@@ -1,5 +1,7 @@
 //! Periodic housekeeping the server runs in the background: expired key packages and
-//! connection logs past their retention, and texts of messages deleted longer ago than theirs.
+//! connection logs past their retention, texts of messages deleted longer ago than theirs,
+//! expired (or long revoked) sessions, used or expired verification tokens, and audit rows
+//! past `--audit-retention-days`.
 //! (Call sessions whose clients fell silent go on a tick of their own: `call_liveness`.)
 
 use std::sync::Arc;
@@ -48,5 +50,24 @@ pub async fn once(db: &DatabaseConnection, turn: &Arc<Mutex<()>>, config: &Reten
         Ok(0) => {}
         Ok(n) => tracing::info!(erased = n, days, "texts of deleted messages erased"),
         Err(err) => tracing::warn!(error = %err, "erasing deleted texts failed"),
+    }
+    let done = retention::dead_sessions(&*writer(db, turn).await).await;
+    match done {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "expired and revoked sessions removed"),
+        Err(err) => tracing::warn!(error = %err, "session cleanup failed"),
+    }
+    let done = retention::spent_tokens(&*writer(db, turn).await).await;
+    match done {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "used and expired tokens removed"),
+        Err(err) => tracing::warn!(error = %err, "token cleanup failed"),
+    }
+    let days = config.audit_days;
+    let done = retention::old_audit_events(&*writer(db, turn).await, days).await;
+    match done {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, days, "old audit rows removed"),
+        Err(err) => tracing::warn!(error = %err, "audit cleanup failed"),
     }
 }

@@ -27,6 +27,7 @@ mod errors;
 mod exposure;
 mod fastpath;
 mod hostile;
+mod housekeeping;
 mod http;
 mod ice;
 mod layers;
