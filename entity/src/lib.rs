@@ -15,6 +15,7 @@ pub mod key_packages;
 pub mod message_reactions;
 pub mod messages;
 pub mod notifications;
+pub mod recovery_codes;
 pub mod room_member_stints;
 pub mod room_members;
 pub mod rooms;

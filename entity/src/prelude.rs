@@ -13,6 +13,7 @@ pub use super::key_packages::Entity as KeyPackages;
 pub use super::message_reactions::Entity as MessageReactions;
 pub use super::messages::Entity as Messages;
 pub use super::notifications::Entity as Notifications;
+pub use super::recovery_codes::Entity as RecoveryCodes;
 pub use super::room_member_stints::Entity as RoomMemberStints;
 pub use super::room_members::Entity as RoomMembers;
 pub use super::rooms::Entity as Rooms;

@@ -56,6 +56,8 @@ pub enum Relation {
     Messages,
     #[sea_orm(has_many = "super::notifications::Entity")]
     Notifications,
+    #[sea_orm(has_many = "super::recovery_codes::Entity")]
+    RecoveryCodes,
     #[sea_orm(has_many = "super::room_member_stints::Entity")]
     RoomMemberStints,
     #[sea_orm(has_many = "super::room_members::Entity")]
@@ -113,6 +115,12 @@ impl Related<super::messages::Entity> for Entity {
 impl Related<super::notifications::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Notifications.def()
+    }
+}
+
+impl Related<super::recovery_codes::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::RecoveryCodes.def()
     }
 }
 

@@ -9,7 +9,7 @@ use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
 use crate::service::audit::{self, Audit};
-use crate::service::{moderation, security, validate};
+use crate::service::{moderation, security, two_factor, validate};
 use crate::state::AppState;
 use crate::store::kinds::UserRole;
 
@@ -23,8 +23,10 @@ pub struct RegisterInput {
 pub struct LoginInput {
     pub login: String,
     pub password: String,
-    /// Required when the account has two-factor sign-in on.
+    /// Required when the account has two-factor sign-in on (or `recovery_code`).
     pub totp_code: Option<String>,
+    /// A one-time recovery code in place of `totp_code`.
+    pub recovery_code: Option<String>,
 }
 
 /// A new session: the token is returned here once and never again.
@@ -118,11 +120,16 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
     };
     // Only after the password: a ban is nobody else's business.
     moderation::refuse_banned(&user)?;
-    let step = if user.totp_enabled_at.is_some() {
+    // A recovery code stands in for the TOTP code (when no TOTP code is sent).
+    let recovery = input
+        .recovery_code
+        .as_deref()
+        .filter(|_| user.totp_enabled_at.is_some() && input.totp_code.is_none());
+    let step = if user.totp_enabled_at.is_some() && recovery.is_none() {
         let secret = user.totp_secret.as_deref().unwrap_or_default();
         let Some(code) = input.totp_code.as_deref() else {
             return Err(ApiError::Unauthenticated(
-                "two-factor code required: send totpCode".to_owned(),
+                "two-factor code required: send totpCode or recoveryCode".to_owned(),
             ));
         };
         let Some(step) = security::code_step(secret, &user.username, code)? else {
@@ -142,6 +149,14 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
         return Err(ApiError::Unauthenticated(
             "two-factor code already used: wait for the next one".to_owned(),
         ));
+    }
+    if let Some(code) = recovery
+        && !two_factor::claim(&*writer, user.id, code).await?
+    {
+        drop(writer);
+        lockout.failed().await;
+        failed_login(state, Some(user.id), "recovery_code", &client).await?;
+        return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
     }
     lockout.clear().await;
     let (token, session) = open_session(state, &*writer, user.id, client).await?;

@@ -24,6 +24,7 @@ pub mod room;
 pub mod search;
 pub mod security;
 pub mod session;
+pub mod two_factor;
 pub mod upload;
 pub mod user;
 pub mod validate;

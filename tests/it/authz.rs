@@ -50,6 +50,14 @@ const EXEMPT: &[(&str, &str)] = &[
     ("unbanUser", "admin.rs (server administrators only)"),
     ("auditLog", "admin.rs (server administrators only)"),
     ("mySecurityEvents", "admin.rs (signed-in, own account only)"),
+    (
+        "regenerateRecoveryCodes",
+        "recovery_codes.rs (signed-in, own account, with its password)",
+    ),
+    (
+        "disableTotp",
+        "recovery_codes.rs (signed-in, own account, password and a code)",
+    ),
     ("register", "auth.rs"),
     ("login", "auth.rs"),
     ("logout", "auth.rs"),

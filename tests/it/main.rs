@@ -43,6 +43,7 @@ mod otel;
 mod process;
 mod realtime;
 mod receipts;
+mod recovery_codes;
 mod rooms;
 mod rows;
 mod schema;

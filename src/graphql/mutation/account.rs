@@ -30,6 +30,8 @@ pub struct LoginInput {
     pub password: String,
     /// The current code of the authenticator app, when two-factor sign-in is on.
     pub totp_code: Option<String>,
+    /// One of the account's unused recovery codes, in place of `totpCode` (each works once).
+    pub recovery_code: Option<String>,
 }
 
 /// A new password.
@@ -97,6 +99,7 @@ impl AccountMutation {
             login: input.login,
             password: input.password,
             totp_code: input.totp_code,
+            recovery_code: input.recovery_code,
         };
         let signed_in = service::account::login(state(ctx)?, input, client(ctx)).await?;
         Ok(payload(signed_in))

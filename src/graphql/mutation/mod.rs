@@ -12,6 +12,7 @@ mod mls;
 mod realtime;
 mod recovery;
 mod room;
+mod two_factor;
 
 /// Writes. Each takes its arguments or one `input` object; errors carry `extensions.code`.
 #[derive(MergedObject, Default)]
@@ -25,5 +26,6 @@ pub struct Mutation(
     blob::BlobMutation,
     call::CallMutation,
     admin::AdminMutation,
+    two_factor::TwoFactorMutation,
     recovery::RecoveryMutation,
 );
