@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use entity::{sessions, users};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -68,11 +68,15 @@ pub async fn set_role(
         return Ok(user);
     }
     if before == UserRole::Admin {
+        // The administrators' rows locked (PostgreSQL; SQLite writes one at a time anyway):
+        // of two administrators demoting each other at once, the second sees one left.
         let admins = users::Entity::find()
             .filter(users::Column::Role.eq(UserRole::Admin.as_str()))
             .filter(users::Column::DeletedAt.is_null())
-            .count(&*txn)
-            .await?;
+            .lock_exclusive()
+            .all(&*txn)
+            .await?
+            .len();
         if admins <= 1 {
             return Err(ApiError::Conflict(
                 "the last administrator cannot be demoted".to_owned(),

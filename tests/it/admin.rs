@@ -89,6 +89,29 @@ async fn roles_are_set_by_administrators(app: &TestApp) {
         )
         .await;
     assert_eq!(first_error(&body).0, "NOT_FOUND");
+
+    // Two administrators demoting each other at once: one of them stays an administrator.
+    bob.ok(SET_ROLE, json!({ "u": root.id, "r": "ADMIN" }))
+        .await;
+    for _ in 0..3 {
+        let (a, b) = futures_util::future::join(
+            root.gql(SET_ROLE, json!({ "u": bob.id, "r": "USER" })),
+            bob.gql(SET_ROLE, json!({ "u": root.id, "r": "USER" })),
+        )
+        .await;
+        let wins = [&a, &b].iter().filter(|r| r["errors"].is_null()).count();
+        assert_eq!(wins, 1, "{a} {b}");
+        assert_eq!(app.count("users WHERE role = 'admin'").await, 1);
+        // The one left promotes the other again for the next round.
+        let (admin, other) = if a["errors"].is_null() {
+            (&root, &bob)
+        } else {
+            (&bob, &root)
+        };
+        admin
+            .ok(SET_ROLE, json!({ "u": other.id, "r": "ADMIN" }))
+            .await;
+    }
 }
 
 async fn bans_revoke_refuse_and_end(app: &TestApp) {
