@@ -22,6 +22,10 @@ pub const MAX_DETAILS: usize = 2_000;
 pub mod kind {
     pub const LOGIN_FAILED: &str = "login_failed";
     pub const PASSWORD_CHANGED: &str = "password_changed";
+    /// `resetPassword` with a mailed token.
+    pub const PASSWORD_RESET: &str = "password_reset";
+    /// `confirmEmailChange`: the account's address changed.
+    pub const EMAIL_CHANGED: &str = "email_changed";
     pub const TOTP_ENABLED: &str = "totp_enabled";
     pub const TOTP_DISABLED: &str = "totp_disabled";
     pub const RECOVERY_CODES_REGENERATED: &str = "recovery_codes_regenerated";
@@ -32,9 +36,11 @@ pub mod kind {
     pub const MESSAGE_DELETED: &str = "message_deleted";
     pub const MEMBER_REMOVED: &str = "member_removed";
     /// Every kind, for validating `auditLog(kind:)`.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 13] = [
         LOGIN_FAILED,
         PASSWORD_CHANGED,
+        PASSWORD_RESET,
+        EMAIL_CHANGED,
         TOTP_ENABLED,
         TOTP_DISABLED,
         RECOVERY_CODES_REGENERATED,

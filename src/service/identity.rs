@@ -12,6 +12,7 @@ use crate::auth::{self, Viewer};
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::Mail;
+use crate::service::audit::{self, Audit};
 use crate::service::{security, validate};
 use crate::state::AppState;
 
@@ -137,6 +138,18 @@ pub async fn confirm_email_change(state: &AppState, token: &str) -> ApiResult<us
         .update(&*txn)
         .await
         .map_err(|err| conflict_or(err, EMAIL_TAKEN))?;
+    // Which addresses is in the mail history; the log says that it changed.
+    audit::record(
+        &*txn,
+        Audit {
+            kind: audit::kind::EMAIL_CHANGED,
+            actor: Some(user.id),
+            target: Some(user.id),
+            details: serde_json::json!({}),
+            ip: None,
+        },
+    )
+    .await?;
     txn.commit().await?;
     state.viewer_changed(user.id, None);
     Ok(user)

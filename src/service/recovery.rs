@@ -15,6 +15,7 @@ use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::Mail;
 use crate::realtime::{Event, Topic};
+use crate::service::audit::{self, Audit};
 use crate::service::{security, validate};
 use crate::state::AppState;
 
@@ -139,6 +140,17 @@ pub async fn reset_password(
     changed.updated_at = Set(at);
     changed.update(&*txn).await?;
     let revoked = revoke_sessions(&*txn, user_id, None).await?;
+    audit::record(
+        &*txn,
+        Audit {
+            kind: audit::kind::PASSWORD_RESET,
+            actor: Some(user_id),
+            target: Some(user_id),
+            details: serde_json::json!({ "sessionsRevoked": revoked.len() }),
+            ip: client.ip.as_deref(),
+        },
+    )
+    .await?;
     txn.commit().await?;
     security::Lockout::of_account(state, user_id).clear().await;
     announce_revoked(state, user_id, revoked);

@@ -118,6 +118,16 @@ async fn emails_change_once_confirmed(app: &TestApp) {
     assert_eq!(data["confirmEmailChange"]["emailVerified"], true);
     let me = ann.ok("{ me { email } }", json!({})).await;
     assert_eq!(me["me"]["email"], "new@example.com");
+    let events = ann
+        .ok(
+            "query { mySecurityEvents(first: 5) { edges { node { kind } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        events["mySecurityEvents"]["edges"][0]["node"]["kind"], "email_changed",
+        "{events}"
+    );
     let login = json!({ "i": { "login": "new@example.com", "password": "password-ann" } });
     assert_eq!(
         app.ok(None, LOGIN, login).await["login"]["user"]["id"],

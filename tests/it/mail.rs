@@ -203,6 +203,27 @@ async fn reset_mail_arrives_and_works_once(postgres: bool) {
     assert_eq!(first_error(&old).0, "UNAUTHENTICATED");
     let new = app.ok(None, LOGIN, login("a-new-password")).await;
     assert!(new["login"]["token"].is_string());
+    // The account's security events say so.
+    let fresh = new["login"]["token"].as_str().expect("token");
+    let events = app
+        .ok(
+            Some(fresh),
+            "query { mySecurityEvents(first: 5) { edges { node { kind details } } } }",
+            json!({}),
+        )
+        .await;
+    let reset = events["mySecurityEvents"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .find(|e| e["node"]["kind"] == "password_reset")
+        .unwrap_or_else(|| panic!("no password_reset event: {events}"));
+    assert!(
+        reset["node"]["details"]
+            .to_string()
+            .contains("sessionsRevoked"),
+        "{reset}"
+    );
 
     // Used, unknown: one answer.
     for t in [token.as_str(), "cfb_not-a-token"] {
