@@ -2,7 +2,8 @@
 
 use chrono::Duration;
 use entity::{
-    audit_events, connection_logs, key_packages, messages, sessions, verification_tokens,
+    audit_events, connection_logs, email_changes, key_packages, messages, sessions,
+    verification_tokens,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -59,17 +60,27 @@ pub async fn dead_sessions(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Ok(done.rows_affected)
 }
 
-/// Deletes verification tokens that were used or have expired; returns how many.
+/// Deletes verification tokens and email changes that were used or have expired; returns how
+/// many.
 pub async fn spent_tokens(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    let done = verification_tokens::Entity::delete_many()
+    let at = now();
+    let tokens = verification_tokens::Entity::delete_many()
         .filter(
             Condition::any()
                 .add(verification_tokens::Column::UsedAt.is_not_null())
-                .add(verification_tokens::Column::ExpiresAt.lte(now())),
+                .add(verification_tokens::Column::ExpiresAt.lte(at)),
         )
         .exec(db)
         .await?;
-    Ok(done.rows_affected)
+    let changes = email_changes::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(email_changes::Column::UsedAt.is_not_null())
+                .add(email_changes::Column::ExpiresAt.lte(at)),
+        )
+        .exec(db)
+        .await?;
+    Ok(tokens.rows_affected + changes.rows_affected)
 }
 
 /// Deletes audit rows older than `days`; returns how many.

@@ -30,6 +30,14 @@ async fn maintenance_purges_what_is_spent(app: &TestApp) {
         user.ok("mutation { requestEmailVerification }", json!({}))
             .await;
     }
+    // Email changes asked for (before cat signs out).
+    for (user, name) in [(&ann, "ann"), (&cat, "cat")] {
+        user.ok(
+            "mutation($e: String!, $p: String!) { changeEmail(newEmail: $e, password: $p) }",
+            json!({ "e": format!("{name}-new@example.com"), "p": format!("password-{name}") }),
+        )
+        .await;
+    }
     // Two failed sign-ins of ann's: audit rows.
     for _ in 0..2 {
         let body = app
@@ -78,6 +86,15 @@ async fn maintenance_purges_what_is_spent(app: &TestApp) {
         ),
     )
     .await;
+    // cat's email change expired; ann's is pending.
+    sql(
+        app,
+        &format!(
+            "UPDATE email_changes SET expires_at = {OLD} WHERE user_id = {}",
+            of("cat")
+        ),
+    )
+    .await;
     // One of ann's failed sign-ins is older than the retention.
     let audits = app.count("audit_events").await;
     assert_eq!(audits, 4, "two failed sign-ins, two sign-outs");
@@ -108,6 +125,8 @@ async fn maintenance_purges_what_is_spent(app: &TestApp) {
     assert_eq!(app.count(&left("sessions", "cat")).await, 1);
     assert_eq!(app.count("verification_tokens").await, 1);
     assert_eq!(app.count(&left("verification_tokens", "ann")).await, 1);
+    assert_eq!(app.count("email_changes").await, 1);
+    assert_eq!(app.count(&left("email_changes", "ann")).await, 1);
     assert_eq!(app.count("audit_events").await, 3);
     let data = ann
         .ok(
