@@ -246,7 +246,9 @@ async fn refused_mail_fails_nothing_and_is_counted(postgres: bool) {
     if !aiosmtpd_installed() {
         return;
     }
-    // The first mail is refused on each of its 4 tries; the second once, then accepted.
+    // The sink refuses the first 5 tries it sees: the mail sent first is refused on each of
+    // its 4 tries, the other once, then accepted. Which of the two is queued first is not
+    // fixed (the mail is queued after the answer), so either may be the one delivered.
     let sink = Sink::start(5);
     let Some(app) = app(&sink, postgres).await else {
         return;
@@ -260,7 +262,11 @@ async fn refused_mail_fails_nothing_and_is_counted(postgres: bool) {
     }
     let received = sink.wait_for(1).await;
     assert_eq!(received.len(), 1, "{received:?}");
-    assert_eq!(received[0]["to"], json!(["bob@example.com"]));
+    let to = &received[0]["to"];
+    assert!(
+        *to == json!(["bob@example.com"]) || *to == json!(["ann@example.com"]),
+        "{received:?}"
+    );
     assert!(counter(&app, "confab_mail_failed_total").await >= failed_before + 1.0);
     app.stop().await;
 }
