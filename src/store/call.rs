@@ -86,6 +86,12 @@ pub async fn live_count(db: &impl ConnectionTrait, call_id: Uuid) -> Result<u64,
         .await
 }
 
+/// Sessions last seen before this, `ttl` before `at`, have timed out.
+pub fn cutoff(at: DateTime<FixedOffset>, ttl: std::time::Duration) -> DateTime<FixedOffset> {
+    let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+    at.checked_sub_signed(ttl).unwrap_or(at)
+}
+
 /// Whether any live session of the rooms' live calls (of all calls with `None`) was last seen
 /// before `cutoff`: a cheap read that spares the sweep's writes when nobody timed out.
 pub async fn any_stale(
@@ -330,8 +336,7 @@ pub async fn expire(
     room_ids: Option<&[Uuid]>,
 ) -> Result<Expired, DbErr> {
     let at = now();
-    let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
-    let cutoff = at.checked_sub_signed(ttl).unwrap_or(at);
+    let cutoff = cutoff(at, ttl);
     let mut expired = Expired::default();
     if any_stale(db, cutoff, room_ids).await? {
         let left = time_out(&*writer(db, turn).await, at, cutoff, room_ids).await?;
@@ -363,10 +368,7 @@ pub async fn live_in_fresh(
     if room_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let at = now();
-    let cutoff = at
-        .checked_sub_signed(chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX))
-        .unwrap_or(at);
+    let cutoff = cutoff(now(), ttl);
     if any_stale(db, cutoff, Some(&room_ids)).await? {
         expire(db, turn, ttl, Some(&room_ids))
             .await?

@@ -282,9 +282,7 @@ fn cutoff(
     state: &AppState,
     at: chrono::DateTime<chrono::FixedOffset>,
 ) -> chrono::DateTime<chrono::FixedOffset> {
-    let ttl = chrono::Duration::from_std(state.config.calls.call_session_ttl())
-        .unwrap_or(chrono::Duration::MAX);
-    at.checked_sub_signed(ttl).unwrap_or(at)
+    store::call::cutoff(at, state.config.calls.call_session_ttl())
 }
 
 /// The viewer's own session, live or not: NOT_FOUND when there is none, FORBIDDEN when it is
