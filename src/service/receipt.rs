@@ -27,8 +27,11 @@ pub async fn mark_delivered(
 ) -> ApiResult<room_members::Model> {
     let (_, membership) = require_member(&state.db, viewer, room_id).await?;
     let target = message_in(&state.db, room_id, message_id).await?;
+    let txn = state.write_txn().await?;
+    // The row lock orders concurrent marks: each compares against the committed marker.
+    member::lock(&*txn, room_id, viewer.id()).await?;
     let moved = member::advance_marker(
-        &*state.writer().await,
+        &*txn,
         room_id,
         viewer.id(),
         Marker::Delivered,
@@ -36,6 +39,7 @@ pub async fn mark_delivered(
         &[Marker::Delivered, Marker::Read],
     )
     .await?;
+    txn.commit().await?;
     let Some(member) = moved else {
         return Ok(membership);
     };
@@ -54,6 +58,7 @@ pub async fn mark_read(
     let (_, membership) = require_member(&state.db, viewer, room_id).await?;
     let target = message_in(&state.db, room_id, message_id).await?;
     let txn = state.write_txn().await?;
+    member::lock(&*txn, room_id, viewer.id()).await?;
     let moved = member::advance_marker(
         &*txn,
         room_id,

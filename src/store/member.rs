@@ -4,6 +4,7 @@
 use entity::{room_members, users};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -50,6 +51,16 @@ pub async fn count_role(
         .filter(room_members::Column::Role.eq(role))
         .count(db)
         .await
+}
+
+/// Locks the member's row until the transaction ends (PostgreSQL; SQLite's writer turn
+/// already serialises writers).
+pub async fn lock(db: &impl ConnectionTrait, room_id: Uuid, user_id: Uuid) -> Result<(), DbErr> {
+    room_members::Entity::find_by_id((room_id, user_id))
+        .lock_exclusive()
+        .one(db)
+        .await?;
+    Ok(())
 }
 
 /// A member's receipt marker in `room_members`.
