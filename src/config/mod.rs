@@ -5,11 +5,13 @@
 
 mod calls;
 mod mail;
+mod oidc;
 mod search;
 mod sections;
 
 pub use calls::{CallConfig, IceScheme};
 pub use mail::MailConfig;
+pub use oidc::OidcProviderConfig;
 pub use search::SearchLanguage;
 pub use sections::*;
 
@@ -91,9 +93,14 @@ impl Cli {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading the config file {}", path.display()))?;
-        let table: toml::Table = text
+        let mut table: toml::Table = text
             .parse()
             .with_context(|| format!("parsing the config file {}", path.display()))?;
+        // `[[oidc]]` tables are not flags: read them apart and set them after clap has parsed.
+        let oidc = match table.remove("oidc") {
+            Some(value) => oidc::parse(value).with_context(|| format!("{}", path.display()))?,
+            None => Vec::new(),
+        };
         let mut command = Self::command();
         for (key, value) in table {
             let id = command
@@ -118,7 +125,9 @@ impl Cli {
             command = command.mut_arg(id, |arg| arg.default_value(value));
         }
         let matches = command.try_get_matches_from(&args)?;
-        Ok(Self::from_arg_matches(&matches)?)
+        let mut cli = Self::from_arg_matches(&matches)?;
+        cli.config.oidc = oidc;
+        Ok(cli)
     }
 }
 
@@ -134,7 +143,7 @@ fn scalar(value: &toml::Value) -> Option<String> {
 
 impl Config {
     /// The settings as `name = value` lines, with passwords in URLs (the SMTP one too), the
-    /// metrics token and the TURN secret hidden.
+    /// metrics token, the TURN secret and OpenID client secrets hidden.
     pub fn describe(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = redact(&shown.database.url);
@@ -179,6 +188,9 @@ pub struct Config {
     pub calls: CallConfig,
     #[command(flatten)]
     pub mail: MailConfig,
+    /// OpenID Connect providers, from the `[[oidc]]` tables of the `--config` file only.
+    #[arg(skip)]
+    pub oidc: Vec<OidcProviderConfig>,
 }
 
 impl Config {
