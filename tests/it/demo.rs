@@ -70,6 +70,57 @@ async fn demo_dir_is_served_at_demo_and_nothing_outside_it() {
 }
 
 #[actix_web::test]
+async fn mailed_link_pages_answer_with_the_client_under_its_policy() {
+    // With --public-url at the demo, mailed links land on /demo/reset-password?token=... and
+    // /demo/confirm-email?token=...: the client's index.html, which handles them itself.
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "<title>demo index</title>").unwrap();
+    let dir = site.path().to_owned();
+    let app = TestApp::sqlite_with(|config| config.http.demo_dir = Some(dir)).await;
+
+    for path in [
+        "/demo/reset-password?token=abc",
+        "/demo/confirm-email?token=abc",
+        "/demo/reset-password",
+    ] {
+        let (status, headers, body) = app.fetch(path, None, &[]).await;
+        assert_eq!(
+            (status, body.as_slice()),
+            (200, &b"<title>demo index</title>"[..]),
+            "{path}"
+        );
+        let policy = headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(policy.contains("script-src 'self'"), "{path}: {policy}");
+        assert!(
+            headers
+                .get("content-type")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}: {headers:?}"
+        );
+    }
+    // Only those pages: other missing paths, and those pages deeper down or outside /demo,
+    // stay 404.
+    for path in [
+        "/demo/reset-password/x",
+        "/demo/reset-passwordx",
+        "/demo/confirm-email.js",
+        "/demo/other",
+        "/reset-password?token=abc",
+    ] {
+        let (status, body) = app.get(path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(!body.contains("demo index"), "{path}: {body}");
+    }
+}
+
+#[actix_web::test]
 async fn demo_is_not_served_without_the_setting() {
     let app = TestApp::sqlite().await;
     assert_eq!(app.get("/demo/").await.0, 404);
