@@ -4,7 +4,9 @@
 # with use-auth-secret) and Confab on a scratch SQLite database serving the client at /demo/
 # and handing out TURN credentials for that coturn, then has two browser contexts chat
 # (examples/web/e2e/chat.mjs) and call each other, directly and through the TURN relay
-# (examples/web/e2e/call.mjs). The client runs under the Content-Security-Policy Confab sends
+# (examples/web/e2e/call.mjs). Confab also sends mail through a real SMTP server
+# (tests/smtp/sink.py, aiosmtpd) with links to /demo/, and examples/web/e2e/account.mjs resets
+# a password through the mailed link and sets up two-factor sign-in. The client runs under the Content-Security-Policy Confab sends
 # with /demo/ (checked here to be there): Chromium reports any violation as a console error,
 # which fails the tests. On failure: screenshots in target/web-e2e/ and the server's and
 # coturn's logs.
@@ -31,9 +33,10 @@ command -v turnserver >/dev/null || {
 work="$(mktemp -d)"
 server=""
 turn=""
+smtp=""
 finish() {
   status=$?
-  for pid in $server $turn; do
+  for pid in $server $turn $smtp; do
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
@@ -92,12 +95,24 @@ while time.time() < deadline:
 sys.exit(1)
 PY
 
+# The SMTP server Confab sends mail to: each message it accepts is a JSON line in mail.jsonl.
+smtp_port="$(free_port)"
+python3 "$root/tests/smtp/sink.py" "$smtp_port" "$work/mail.jsonl" >"$work/smtp.log" 2>&1 &
+smtp=$!
+for _ in $(seq 1 150); do
+  grep -q ready "$work/smtp.log" 2>/dev/null && break
+  kill -0 "$smtp" 2>/dev/null || { echo "the SMTP sink exited: $(cat "$work/smtp.log")" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q ready "$work/smtp.log" || { echo "the SMTP sink did not start" >&2; exit 1; }
+
 port="$(free_port)"
 # The secret through the environment, not the command line (docs/calls.md).
 CONFAB_TURN_SECRET="$turn_secret" RUST_LOG="${RUST_LOG:-confab=info,warn}" "$bin" serve \
   --bind "127.0.0.1:$port" \
   --database-url "sqlite://$work/e2e.db?mode=rwc" --blob-dir "$work/blobs" \
   --demo-dir "$web/dist" --ice-urls "turn:127.0.0.1:$turn_port?transport=udp" \
+  --smtp-url "smtp://127.0.0.1:$smtp_port" --public-url "http://127.0.0.1:$port/demo" \
   >"$work/server.log" 2>&1 &
 server=$!
 
@@ -116,3 +131,4 @@ esac
 export CONFAB_URL="http://127.0.0.1:$port" SCREENSHOTS="$root/target/web-e2e"
 node "$web/e2e/chat.mjs"
 node "$web/e2e/call.mjs"
+MAIL_LOG="$work/mail.jsonl" node "$web/e2e/account.mjs"

@@ -188,3 +188,39 @@ export const CALL_EVENTS = `
   }
   ${PARTICIPANT}
 `;
+
+// ---- account: password reset, mailed links, two-factor (auth.ts, account.ts) -------------
+
+export const REQUEST_PASSWORD_RESET = `
+  mutation RequestPasswordReset($email: String!) { requestPasswordReset(email: $email) }
+`;
+
+export const RESET_PASSWORD = `
+  mutation ResetPassword($token: String!, $newPassword: String!) {
+    resetPassword(token: $token, newPassword: $newPassword)
+  }
+`;
+
+export const CONFIRM_EMAIL_CHANGE = `
+  mutation ConfirmEmailChange($token: String!) { confirmEmailChange(token: $token) { id email } }
+`;
+
+export const VERIFY_EMAIL = `
+  mutation VerifyEmail($token: String!) { verifyEmail(token: $token) { id email } }
+`;
+
+export const ENABLE_TOTP = `
+  mutation EnableTotp { enableTotp { secret otpauthUri } }
+`;
+
+export const CONFIRM_TOTP = `
+  mutation ConfirmTotp($code: String!) { confirmTotp(code: $code) { id } }
+`;
+
+export const REGENERATE_RECOVERY_CODES = `
+  mutation RegenerateRecoveryCodes($password: String!) { regenerateRecoveryCodes(password: $password) }
+`;
+
+export const DISABLE_TOTP = `
+  mutation DisableTotp($password: String!, $code: String!) { disableTotp(password: $password, code: $code) { id } }
+`;

@@ -1,12 +1,16 @@
-// The chat client: sign-in, the room list with live unread badges, and one open room with
-// paged history, live messages, edits, deletes, typing, read receipts and ✓/✓✓ delivery
-// status on my own messages, and its call
-// (call.ts). Plain DOM, no framework; every element a test needs has a `data-testid`.
+// The chat client: the room list with live unread badges, and one open room with paged
+// history, live messages, edits, deletes, typing, read receipts and ✓/✓✓ delivery status on my
+// own messages, and its call (call.ts). The sign-in screen and the pages of mailed links are in
+// auth.ts, the account page in account.ts. Plain DOM, no framework; every element a test needs
+// has a `data-testid`.
 
 import type { Client } from "graphql-ws";
-import { ApiError, openSocket, request, subscribe, token } from "./api";
+import { closeAccount, wireAccount } from "./account";
+import { openSocket, request, subscribe, token } from "./api";
+import { route, showSignIn, wireAuth } from "./auth";
 import { closeCall, openCall, wireCallButtons } from "./call";
 import * as doc from "./documents";
+import { byTestId, clearError, el, on, onUnauthenticated, showError } from "./dom";
 import { arrivedUnmarked, statuses } from "./receipts";
 import type { Message, MessagePage, MessageStatus, MyEvent, RoomEvent, RoomSummary, User } from "./types";
 
@@ -40,39 +44,6 @@ let current: OpenRoom | null = null;
 let typingSentAt = 0;
 let typingIdle = 0;
 
-// ---- small DOM helpers -------------------------------------------------------------------
-
-function byTestId<T extends HTMLElement = HTMLElement>(id: string): T {
-  const found = document.querySelector<T>(`[data-testid="${id}"]`);
-  if (!found) throw new Error(`missing element ${id}`);
-  return found;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: { testid?: string; className?: string; text?: string } = {},
-  ...children: (Node | null)[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (props.testid) node.dataset.testid = props.testid;
-  if (props.className) node.className = props.className;
-  if (props.text !== undefined) node.textContent = props.text;
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
-function showError(error: unknown) {
-  const text = error instanceof Error ? error.message : String(error);
-  const box = byTestId("error");
-  box.textContent = text;
-  box.hidden = false;
-  if (error instanceof ApiError && error.code === "UNAUTHENTICATED" && me) void signOut();
-}
-
-function clearError() {
-  byTestId("error").hidden = true;
-}
-
 function timeOf(iso: string): string {
   return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
@@ -84,30 +55,6 @@ function roomTitle(room: RoomSummary): string {
 }
 
 // ---- signing in and out ------------------------------------------------------------------
-
-function authFields() {
-  return {
-    username: byTestId<HTMLInputElement>("auth-username").value.trim(),
-    email: byTestId<HTMLInputElement>("auth-email").value.trim(),
-    displayName: byTestId<HTMLInputElement>("auth-display-name").value.trim(),
-    password: byTestId<HTMLInputElement>("auth-password").value,
-  };
-}
-
-async function signUp() {
-  const f = authFields();
-  const input = { username: f.username, email: f.email, password: f.password, displayName: f.displayName || null };
-  const data = await request<{ register: { token: string; user: User } }>(doc.REGISTER, { input });
-  signedIn(data.register.token, data.register.user);
-}
-
-async function logIn() {
-  const f = authFields();
-  const data = await request<{ login: { token: string; user: User } }>(doc.LOGIN, {
-    input: { login: f.username || f.email, password: f.password },
-  });
-  signedIn(data.login.token, data.login.user);
-}
 
 function signedIn(newToken: string, user: User) {
   token.set(newToken);
@@ -136,9 +83,11 @@ async function signOut() {
   rooms.clear();
   order = [];
   renderRooms();
+  closeAccount();
   delete document.body.dataset.live;
   byTestId("chat").hidden = true;
   byTestId("auth").hidden = false;
+  showSignIn();
 }
 
 /** Runs on every (re)connect: subscriptions resume by themselves, missed state is refetched. */
@@ -250,6 +199,7 @@ function closeRoom() {
 async function openRoom(id: string) {
   if (!socket || current?.id === id) return;
   closeRoom();
+  closeAccount();
   const room: OpenRoom = {
     id,
     messages: new Map(),
@@ -620,25 +570,11 @@ function typed() {
 
 // ---- wiring ------------------------------------------------------------------------------
 
-function on(testid: string, event: string, handler: (e: Event) => Promise<void> | void) {
-  byTestId(testid).addEventListener(event, (e) => {
-    try {
-      const result = handler(e);
-      if (result) result.catch(showError);
-    } catch (error) {
-      showError(error);
-    }
-  });
-}
-
-on("auth-form", "submit", (e) => {
-  e.preventDefault();
-  return signUp();
+onUnauthenticated(() => {
+  if (me) void signOut();
 });
-on("login", "click", (e) => {
-  e.preventDefault();
-  return logIn();
-});
+wireAuth({ signedIn });
+wireAccount({ closeRoom });
 on("logout", "click", () => signOut());
 on("error", "click", () => clearError());
 on("show-archived", "change", () => loadRooms());
@@ -667,7 +603,8 @@ document.addEventListener("visibilitychange", () => {
 });
 
 async function boot() {
-  if (!token.get()) return;
+  // A mailed link's page (reset password, confirm email) comes before the chat.
+  if (route() || !token.get()) return;
   const data = await request<{ me: User | null }>(doc.ME);
   if (data.me) start(data.me);
   else token.clear();
