@@ -126,6 +126,11 @@ pub enum Event {
         room_id: Uuid,
         user_id: Uuid,
     },
+    /// The room was deleted (`deleteRoom`, or its last member's account): published to the
+    /// room and to each of its members.
+    RoomDeleted {
+        room_id: Uuid,
+    },
     Typing {
         room_id: Uuid,
         user_id: Uuid,

@@ -35,8 +35,10 @@ pub mod kind {
     pub const ROLE_CHANGED: &str = "role_changed";
     pub const MESSAGE_DELETED: &str = "message_deleted";
     pub const MEMBER_REMOVED: &str = "member_removed";
+    /// `deleteRoom`, by an owner or a server administrator.
+    pub const ROOM_DELETED: &str = "room_deleted";
     /// Every kind, for validating `auditLog(kind:)`.
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 14] = [
         LOGIN_FAILED,
         PASSWORD_CHANGED,
         PASSWORD_RESET,
@@ -50,6 +52,7 @@ pub mod kind {
         ROLE_CHANGED,
         MESSAGE_DELETED,
         MEMBER_REMOVED,
+        ROOM_DELETED,
     ];
 }
 

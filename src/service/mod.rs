@@ -9,6 +9,7 @@ pub mod blob;
 pub mod call;
 pub mod connection_log;
 pub mod contact;
+pub mod deletion;
 pub mod filename;
 pub mod identity;
 pub mod member;

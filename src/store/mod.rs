@@ -13,6 +13,7 @@ pub mod member;
 pub mod message;
 pub mod mls;
 pub mod page;
+pub mod purge;
 pub mod receipt;
 pub mod retention;
 pub mod room;

@@ -610,6 +610,23 @@ async fn room_operations_by_role(app: &TestApp) {
                 "UNAUTHENTICATED",
             ],
         ),
+        // Last: the owner deletes the room, and from then on it is nobody's (a member who
+        // does not own it is FORBIDDEN: deletion.rs).
+        (
+            "mutation($r: UUID!) { deleteRoom(roomId: $r) }",
+            "deleteRoom",
+            json!({ "r": room }),
+            [
+                "OK",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "NOT_FOUND",
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+            ],
+        ),
     ];
     let mut failures = Vec::new();
     for (query, field, vars, expected) in &table {

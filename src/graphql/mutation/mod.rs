@@ -7,6 +7,7 @@ mod admin;
 mod blob;
 mod call;
 mod contact;
+mod deletion;
 mod message;
 mod mls;
 mod realtime;
@@ -28,4 +29,5 @@ pub struct Mutation(
     admin::AdminMutation,
     two_factor::TwoFactorMutation,
     recovery::RecoveryMutation,
+    deletion::DeletionMutation,
 );

@@ -62,6 +62,7 @@ pub async fn call_events(
             control.clone(),
             move |event| match event {
                 Event::MemberLeft { user_id, .. } if *user_id == me => Step::Yield(Flow::End),
+                Event::RoomDeleted { .. } => Step::Yield(Flow::End),
                 _ => Step::Skip,
             },
         )

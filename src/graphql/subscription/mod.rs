@@ -18,7 +18,7 @@ use crate::graphql::fastpath::Fast;
 use crate::graphql::types::event::{
     ContactRequested, MemberJoined, MemberLeft, MessageAdded, MessageDeleted, MessageEdited,
     MyEvent, Notification, NotificationAdded, PresenceChanged, ReactionChanged, ReceiptUpdated,
-    RoomAdded, RoomEvent, Typing, UnreadChanged,
+    RoomAdded, RoomDeleted, RoomEvent, Typing, UnreadChanged,
 };
 use crate::graphql::types::{Message, Room, RoomMember, UserStatus, utc};
 use crate::graphql::{state, viewer};
@@ -185,6 +185,12 @@ impl Subscription {
                             Step::Yield(item)
                         };
                     }
+                    // Nothing more can happen in a deleted room.
+                    Event::RoomDeleted { room_id } => {
+                        return Step::YieldThenEnd(RoomEvent::RoomDeleted(RoomDeleted {
+                            room_id: *room_id,
+                        }));
+                    }
                     Event::Typing {
                         room_id,
                         user_id,
@@ -236,6 +242,9 @@ impl Subscription {
                         room_id: *room_id,
                         unread_count: *unread_count,
                     }),
+                    Event::RoomDeleted { room_id } => {
+                        MyEvent::RoomDeleted(RoomDeleted { room_id: *room_id })
+                    }
                     _ => return Step::Skip,
                 })
             },

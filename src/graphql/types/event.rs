@@ -22,6 +22,7 @@ pub enum RoomEvent {
     MemberJoined(MemberJoined),
     MemberLeft(MemberLeft),
     Typing(Typing),
+    RoomDeleted(RoomDeleted),
 }
 
 /// Something that concerns the caller.
@@ -31,6 +32,7 @@ pub enum MyEvent {
     RoomAdded(RoomAdded),
     ContactRequested(ContactRequested),
     UnreadChanged(UnreadChanged),
+    RoomDeleted(RoomDeleted),
 }
 
 /// A new message.
@@ -151,6 +153,14 @@ impl MemberLeft {
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
         user(ctx, self.user_id).await
     }
+}
+
+/// The room was deleted: its messages are gone and it is no longer among the caller's rooms.
+/// The last event of a `roomEvents` subscription.
+#[derive(SimpleObject)]
+pub struct RoomDeleted {
+    /// The room that was deleted.
+    pub room_id: Uuid,
 }
 
 /// Someone started or stopped typing.

@@ -44,6 +44,9 @@ pub enum WireEvent {
         room_id: Uuid,
         user_id: Uuid,
     },
+    RoomDeleted {
+        room_id: Uuid,
+    },
     Typing {
         room_id: Uuid,
         user_id: Uuid,
@@ -143,6 +146,7 @@ impl From<&Event> for WireEvent {
                 room_id: *room_id,
                 user_id: *user_id,
             },
+            Event::RoomDeleted { room_id } => Self::RoomDeleted { room_id: *room_id },
             Event::Typing {
                 room_id,
                 user_id,
@@ -268,6 +272,7 @@ impl From<WireEvent> for Event {
                 member: member.into(),
             },
             WireEvent::MemberLeft { room_id, user_id } => Self::MemberLeft { room_id, user_id },
+            WireEvent::RoomDeleted { room_id } => Self::RoomDeleted { room_id },
             WireEvent::Typing {
                 room_id,
                 user_id,
