@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::DataContext;
 use async_graphql::dataloader::Loader;
 
-use crate::auth::Viewer;
+use crate::auth::{ClientInfo, Viewer};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::loaders::{ChatLoader, LoadError, Loaders};
 use crate::state::AppState;
@@ -25,6 +25,16 @@ pub fn state<'a>(ctx: &impl DataContext<'a>) -> ApiResult<&'a AppState> {
 /// The signed-in caller, if any.
 pub fn viewer<'a>(ctx: &impl DataContext<'a>) -> Option<&'a Viewer> {
     ctx.data_opt::<Viewer>()
+}
+
+/// Where the request came from (address, user agent): empty when the transport gave none.
+pub fn client<'a>(ctx: &impl DataContext<'a>) -> ClientInfo {
+    ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default()
+}
+
+/// The caller's address, for the audit log.
+pub fn client_ip<'a>(ctx: &impl DataContext<'a>) -> Option<String> {
+    ctx.data_opt::<ClientInfo>().and_then(|c| c.ip.clone())
 }
 
 /// Loads one value through the request's DataLoader (batched with its siblings), out of the

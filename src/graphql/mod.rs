@@ -19,7 +19,7 @@ pub mod receipts;
 pub mod subscription;
 pub mod types;
 
-pub use context::{load, load_many, state, viewer};
+pub use context::{client, client_ip, load, load_many, state, viewer};
 pub use pipeline::Pipeline;
 
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;

@@ -206,12 +206,17 @@ async fn find_by_login(state: &AppState, login: &str) -> ApiResult<Option<users:
 }
 
 /// Revokes the caller's own session.
-pub async fn logout(state: &AppState, viewer: &Viewer) -> ApiResult<bool> {
-    revoke(state, viewer, viewer.session_id).await
+pub async fn logout(state: &AppState, viewer: &Viewer, ip: Option<&str>) -> ApiResult<bool> {
+    revoke(state, viewer, viewer.session_id, ip).await
 }
 
 /// Revokes one of the caller's sessions; another user's session is NOT_FOUND.
-pub async fn revoke(state: &AppState, viewer: &Viewer, session_id: Uuid) -> ApiResult<bool> {
+pub async fn revoke(
+    state: &AppState,
+    viewer: &Viewer,
+    session_id: Uuid,
+    ip: Option<&str>,
+) -> ApiResult<bool> {
     let session = sessions::Entity::find_by_id(session_id)
         .filter(sessions::Column::UserId.eq(viewer.id()))
         .one(&state.db)
@@ -229,7 +234,7 @@ pub async fn revoke(state: &AppState, viewer: &Viewer, session_id: Uuid) -> ApiR
                 actor: Some(viewer.id()),
                 target: Some(viewer.id()),
                 details: serde_json::json!({ "sessionId": session_id }),
-                ip: None,
+                ip,
             },
         )
         .await?;

@@ -26,6 +26,8 @@ pub mod kind {
     pub const PASSWORD_RESET: &str = "password_reset";
     /// `confirmEmailChange`: the account's address changed.
     pub const EMAIL_CHANGED: &str = "email_changed";
+    /// `verifyEmail`: the account's address was confirmed.
+    pub const EMAIL_VERIFIED: &str = "email_verified";
     pub const TOTP_ENABLED: &str = "totp_enabled";
     pub const TOTP_DISABLED: &str = "totp_disabled";
     pub const RECOVERY_CODES_REGENERATED: &str = "recovery_codes_regenerated";
@@ -38,11 +40,12 @@ pub mod kind {
     /// `deleteRoom`, by an owner or a server administrator.
     pub const ROOM_DELETED: &str = "room_deleted";
     /// Every kind, for validating `auditLog(kind:)`.
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 15] = [
         LOGIN_FAILED,
         PASSWORD_CHANGED,
         PASSWORD_RESET,
         EMAIL_CHANGED,
+        EMAIL_VERIFIED,
         TOTP_ENABLED,
         TOTP_DISABLED,
         RECOVERY_CODES_REGENERATED,

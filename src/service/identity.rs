@@ -104,7 +104,11 @@ pub async fn change_email(
 /// Switches the account to the address a [`change_email`] token was mailed to; the address
 /// counts as verified (the token proves it receives mail). CONFLICT when another account
 /// took the address meanwhile. Bad, expired and used tokens get one BAD_USER_INPUT.
-pub async fn confirm_email_change(state: &AppState, token: &str) -> ApiResult<users::Model> {
+pub async fn confirm_email_change(
+    state: &AppState,
+    token: &str,
+    ip: Option<&str>,
+) -> ApiResult<users::Model> {
     let invalid = || ApiError::bad_input("token", "invalid, expired or already used token");
     let at = now();
     let txn = state.write_txn().await?;
@@ -146,7 +150,7 @@ pub async fn confirm_email_change(state: &AppState, token: &str) -> ApiResult<us
             actor: Some(user.id),
             target: Some(user.id),
             details: serde_json::json!({}),
-            ip: None,
+            ip,
         },
     )
     .await?;

@@ -125,6 +125,17 @@ pub async fn verify_email(state: &AppState, token: &str) -> ApiResult<users::Mod
     verified.email_verified_at = Set(Some(at));
     verified.updated_at = Set(at);
     let user = verified.update(&*txn).await?;
+    audit::record(
+        &*txn,
+        Audit {
+            kind: audit::kind::EMAIL_VERIFIED,
+            actor: Some(user.id),
+            target: Some(user.id),
+            details: serde_json::json!({}),
+            ip,
+        },
+    )
+    .await?;
     txn.commit().await?;
     state.viewer_changed(user.id, None);
     Ok(user)
@@ -166,6 +177,7 @@ pub async fn confirm_totp(
     state: &AppState,
     viewer: &Viewer,
     code: &str,
+    ip: Option<&str>,
 ) -> ApiResult<users::Model> {
     if viewer.user.totp_enabled_at.is_some() {
         return Err(ApiError::Conflict(
@@ -192,7 +204,7 @@ pub async fn confirm_totp(
             actor: Some(viewer.id()),
             target: Some(viewer.id()),
             details: serde_json::json!({}),
-            ip: None,
+            ip,
         },
     )
     .await?;
@@ -239,6 +251,7 @@ pub async fn change_password(
     viewer: &Viewer,
     current: String,
     new: String,
+    ip: Option<&str>,
 ) -> ApiResult<bool> {
     validate::password("newPassword", &new)?;
     // Wrong current passwords count like wrong passwords at sign-in: a stolen session cannot
@@ -278,7 +291,7 @@ pub async fn change_password(
             actor: Some(viewer.id()),
             target: Some(viewer.id()),
             details: serde_json::json!({ "sessionsRevoked": others.len() }),
-            ip: None,
+            ip,
         },
     )
     .await?;

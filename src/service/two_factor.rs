@@ -60,6 +60,7 @@ pub async fn regenerate(
     state: &AppState,
     viewer: &Viewer,
     password: String,
+    ip: Option<&str>,
 ) -> ApiResult<Vec<String>> {
     if viewer.user.totp_enabled_at.is_none() {
         return Err(ApiError::Conflict(
@@ -90,7 +91,7 @@ pub async fn regenerate(
             actor: Some(viewer.id()),
             target: Some(viewer.id()),
             details: json!({ "codes": CODES }),
-            ip: None,
+            ip,
         },
     )
     .await?;
@@ -118,6 +119,7 @@ pub async fn disable(
     viewer: &Viewer,
     password: String,
     code: &str,
+    ip: Option<&str>,
 ) -> ApiResult<users::Model> {
     let Some(secret) = viewer
         .user
@@ -156,7 +158,7 @@ pub async fn disable(
             actor: Some(viewer.id()),
             target: Some(viewer.id()),
             details: json!({}),
-            ip: None,
+            ip,
         },
     )
     .await?;

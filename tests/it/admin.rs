@@ -314,6 +314,10 @@ async fn the_audit_log_records_and_pages(app: &TestApp) {
         .unwrap();
     assert_eq!(failed["node"]["actorUserId"], Value::Null);
     assert_eq!(failed["node"]["targetUserId"], bob.id.as_str());
+    // Each records the address the request came from.
+    for edge in data["mySecurityEvents"]["edges"].as_array().unwrap() {
+        assert_eq!(edge["node"]["ip"], "127.0.0.1", "{edge}");
+    }
     // Newest first.
     assert_eq!(
         mine.last().map(String::as_str),

@@ -55,6 +55,18 @@ async fn email_verification_tokens_work_once(app: &TestApp) {
         app.ok(Some(&ann), ME, json!({})).await["me"]["emailVerified"],
         true
     );
+    // A security event of ann's, with the address the confirmation came from.
+    let events = app
+        .ok(
+            Some(&ann),
+            "query { mySecurityEvents(first: 5) { edges { node { kind ip } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        events["mySecurityEvents"]["edges"][0]["node"],
+        json!({ "kind": "email_verified", "ip": "127.0.0.1" })
+    );
     for bad in [token.as_str(), "cfb_nope", ""] {
         let (code, _, field) = first_error(&app.gql(None, verify, json!({ "t": bad })).await);
         assert_eq!(

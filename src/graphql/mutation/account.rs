@@ -3,9 +3,9 @@
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use uuid::Uuid;
 
-use crate::auth::{self, ClientInfo};
+use crate::auth;
 use crate::graphql::types::{AuthPayload, Session, User, UserStatus};
-use crate::graphql::{state, viewer};
+use crate::graphql::{client, client_ip, state, viewer};
 use crate::service::{self, account::SignedIn};
 
 /// A new account.
@@ -108,7 +108,7 @@ impl AccountMutation {
     /// Revokes the session making this request.
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
         let viewer = auth::require(viewer(ctx))?;
-        Ok(service::account::logout(state(ctx)?, viewer).await?)
+        Ok(service::account::logout(state(ctx)?, viewer, client_ip(ctx).as_deref()).await?)
     }
 
     /// Revokes one of the caller's sessions (sign out another device).
@@ -118,7 +118,7 @@ impl AccountMutation {
         #[graphql(desc = "The session, from `sessions`.")] id: Uuid,
     ) -> Result<bool> {
         let viewer = auth::require(viewer(ctx))?;
-        Ok(service::account::revoke(state(ctx)?, viewer, id).await?)
+        Ok(service::account::revoke(state(ctx)?, viewer, id, client_ip(ctx).as_deref()).await?)
     }
 
     /// Mails the caller a token confirming their email address (logged when no mailer is set).
@@ -133,7 +133,8 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The token from the mail.")] token: String,
     ) -> Result<User> {
-        let user = service::security::verify_email(state(ctx)?, &token).await?;
+        let user =
+            service::security::verify_email(state(ctx)?, &token, client_ip(ctx).as_deref()).await?;
         Ok(User::new(user))
     }
 
@@ -155,7 +156,8 @@ impl AccountMutation {
     ) -> Result<User> {
         let viewer = auth::require(viewer(ctx))?;
         Ok(User::own(
-            service::security::confirm_totp(state(ctx)?, viewer, &code).await?,
+            service::security::confirm_totp(state(ctx)?, viewer, &code, client_ip(ctx).as_deref())
+                .await?,
         ))
     }
 
@@ -171,6 +173,7 @@ impl AccountMutation {
             viewer,
             input.current_password,
             input.new_password,
+            client_ip(ctx).as_deref(),
         )
         .await?)
     }
@@ -191,10 +194,6 @@ impl AccountMutation {
         let user = service::user::update_profile(state(ctx)?, viewer, input).await?;
         Ok(User::own(user))
     }
-}
-
-fn client(ctx: &Context<'_>) -> ClientInfo {
-    ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default()
 }
 
 fn payload(signed_in: SignedIn) -> AuthPayload {

@@ -4,18 +4,14 @@ use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::auth::{self, ClientInfo};
+use crate::auth;
 use crate::graphql::types::{User, UserRole};
-use crate::graphql::{state, viewer};
+use crate::graphql::{client_ip, state, viewer};
 use crate::service;
 use crate::store::kinds;
 
 #[derive(Default)]
 pub struct AdminMutation;
-
-fn ip(ctx: &Context<'_>) -> Option<String> {
-    ctx.data_opt::<ClientInfo>().and_then(|c| c.ip.clone())
-}
 
 #[Object]
 impl AdminMutation {
@@ -32,7 +28,7 @@ impl AdminMutation {
             UserRole::Admin => kinds::UserRole::Admin,
             UserRole::User => kinds::UserRole::User,
         };
-        let ip = ip(ctx);
+        let ip = client_ip(ctx);
         let user = service::moderation::set_role(state(ctx)?, viewer, user_id, role, ip.as_deref())
             .await?;
         Ok(User::new(user))
@@ -51,7 +47,7 @@ impl AdminMutation {
         >,
     ) -> Result<User> {
         let viewer = auth::require(viewer(ctx))?;
-        let ip = ip(ctx);
+        let ip = client_ip(ctx);
         let user =
             service::moderation::ban(state(ctx)?, viewer, user_id, &reason, until, ip.as_deref())
                 .await?;
@@ -65,7 +61,7 @@ impl AdminMutation {
         #[graphql(desc = "The user.")] user_id: Uuid,
     ) -> Result<User> {
         let viewer = auth::require(viewer(ctx))?;
-        let ip = ip(ctx);
+        let ip = client_ip(ctx);
         let user = service::moderation::unban(state(ctx)?, viewer, user_id, ip.as_deref()).await?;
         Ok(User::new(user))
     }

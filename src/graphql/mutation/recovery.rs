@@ -2,9 +2,9 @@
 
 use async_graphql::{Context, Object, Result};
 
-use crate::auth::{self, ClientInfo};
+use crate::auth;
 use crate::graphql::types::User;
-use crate::graphql::{state, viewer};
+use crate::graphql::{client, client_ip, state, viewer};
 use crate::service;
 
 #[derive(Default)]
@@ -56,7 +56,9 @@ impl RecoveryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The token from the mail.")] token: String,
     ) -> Result<User> {
-        let user = service::identity::confirm_email_change(state(ctx)?, &token).await?;
+        let user =
+            service::identity::confirm_email_change(state(ctx)?, &token, client_ip(ctx).as_deref())
+                .await?;
         Ok(User::new(user))
     }
 
@@ -71,8 +73,4 @@ impl RecoveryMutation {
             service::identity::change_username(state(ctx)?, viewer, &new_username).await?,
         ))
     }
-}
-
-fn client(ctx: &Context<'_>) -> ClientInfo {
-    ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default()
 }

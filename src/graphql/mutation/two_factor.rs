@@ -4,7 +4,7 @@ use async_graphql::{Context, Object, Result};
 
 use crate::auth;
 use crate::graphql::types::User;
-use crate::graphql::{state, viewer};
+use crate::graphql::{client_ip, state, viewer};
 use crate::service;
 
 #[derive(Default)]
@@ -22,7 +22,13 @@ impl TwoFactorMutation {
         #[graphql(desc = "The account's password.")] password: String,
     ) -> Result<Vec<String>> {
         let viewer = auth::require(viewer(ctx))?;
-        Ok(service::two_factor::regenerate(state(ctx)?, viewer, password).await?)
+        Ok(service::two_factor::regenerate(
+            state(ctx)?,
+            viewer,
+            password,
+            client_ip(ctx).as_deref(),
+        )
+        .await?)
     }
 
     /// Turns two-factor sign-in off with the password and a current authenticator code or an
@@ -34,7 +40,14 @@ impl TwoFactorMutation {
         #[graphql(desc = "A current authenticator code, or an unused recovery code.")] code: String,
     ) -> Result<User> {
         let viewer = auth::require(viewer(ctx))?;
-        let user = service::two_factor::disable(state(ctx)?, viewer, password, &code).await?;
+        let user = service::two_factor::disable(
+            state(ctx)?,
+            viewer,
+            password,
+            &code,
+            client_ip(ctx).as_deref(),
+        )
+        .await?;
         Ok(User::new(user))
     }
 }
