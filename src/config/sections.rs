@@ -206,6 +206,16 @@ pub struct HttpConfig {
     /// `examples/web/dist`); nothing is served there when unset.
     #[arg(long = "demo-dir", env = "CONFAB_DEMO_DIR", global = true)]
     pub demo_dir: Option<PathBuf>,
+    /// Origins (`scheme://host[:port]`, comma-separated) whose pages may call the API over HTTP
+    /// and WebSocket besides Confab's own; `*` for any origin (then without credentials).
+    /// Unset: same-origin only.
+    #[arg(
+        long = "cors-origins",
+        env = "CONFAB_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

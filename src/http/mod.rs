@@ -11,6 +11,7 @@ use crate::state::AppState;
 
 mod blobs;
 mod compress;
+pub mod cors;
 mod demo;
 mod graphiql;
 mod graphql;
@@ -51,6 +52,7 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
         None => None,
     };
     let schema: Pipeline = build_schema(state.clone(), allow_list);
+    let origins = cors::Origins::parse(&state.config.http.cors_origins)?;
     let demo_dir = state.config.http.demo_dir.clone();
     let metrics_here = state.config.exposure.metrics_bind.is_none();
     if let Some(dir) = &demo_dir {
@@ -63,6 +65,9 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
     let http = HttpServer::new(move || {
         App::new()
             .wrap(headers::defaults())
+            // Outside the default headers: a refused preflight gets them too.
+            .wrap(origins.middleware())
+            .app_data(web::Data::new(origins.clone()))
             .app_data(web::Data::new(schema.clone()))
             .app_data(web::Data::new(state.for_worker(worker_count)))
             .configure(routes)

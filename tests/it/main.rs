@@ -21,6 +21,7 @@ mod cluster;
 mod config_doc;
 mod contacts;
 mod corpus;
+mod cors;
 mod deletion;
 mod demo;
 mod durability;

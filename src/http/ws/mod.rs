@@ -1,6 +1,9 @@
 //! GraphQL over WebSocket on `/graphql`: `graphql-transport-ws` and the legacy `graphql-ws`,
 //! chosen by the `Sec-WebSocket-Protocol` header.
 //!
+//! A handshake whose `Origin` is another site's is refused with 403 unless `--cors-origins`
+//! allows it (`super::cors`); one without `Origin` (not a browser) goes ahead.
+//!
 //! The protocol itself is async-graphql's; this module owns the socket around it:
 //! - auth from the `connection_init` payload (`{"Authorization": "Bearer ..."}`); a missing or
 //!   bad token closes the socket with 4401, as does revoking the session later; a ban
@@ -31,6 +34,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::auth::{self, Viewer};
 use crate::graphql::subscription::ConnectionControl;
 use crate::graphql::{Pipeline, loaders};
+use crate::http::cors::Origins;
 use crate::realtime::{Event, Topic};
 use crate::service;
 use crate::state::AppState;
@@ -57,6 +61,17 @@ pub async fn upgrade(
     schema: web::Data<Pipeline>,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
+    // A page of another origin opens sockets only where `--cors-origins` allows it (embedders
+    // that serve `routes` without `server` get the same-origin rule).
+    let allowed = match req.app_data::<web::Data<Origins>>() {
+        Some(origins) => origins.websocket_allowed(req.head()),
+        None => Origins::default().websocket_allowed(req.head()),
+    };
+    if !allowed {
+        return Ok(HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body("this page's origin may not open a WebSocket here (see --cors-origins)"));
+    }
     let protocol = req
         .headers()
         .get_all(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL)
