@@ -310,8 +310,9 @@ pub struct LimitsConfig {
         global = true
     )]
     pub login_per_minute: u32,
-    /// Failed sign-ins and password changes for one account (or one unknown login) before it
-    /// is locked for 15 minutes.
+    /// Failed sign-ins at one account from one address before that address is refused there
+    /// for 15 minutes (and the account backs off for addresses it never signed in from); also
+    /// wrong current passwords from the account's sessions before they and sign-in are locked.
     #[arg(
         long = "rate-login-failures",
         env = "CONFAB_RATE_LOGIN_FAILURES",

@@ -9,6 +9,7 @@ use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
 use crate::service::audit::{self, Audit};
+use crate::service::login_guard::LoginGuard;
 use crate::service::{moderation, security, two_factor, validate};
 use crate::state::AppState;
 use crate::store::kinds::UserRole;
@@ -105,12 +106,16 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
         .await?;
     let login = input.login.trim().to_lowercase();
     let user = find_by_login(state, &login).await?;
-    // After repeated failures an account (or an unknown login) is locked for a while,
-    // whoever tries it.
-    let lockout = security::Lockout::new(state, user.as_ref().map(|u| u.id), &login);
-    lockout.check().await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
     let known = user.as_ref().map(|u| u.id);
+    // Guesses are stopped per address and slowed per account, never so that a stranger
+    // locks the owner out (`login_guard`).
+    let lockout = LoginGuard::new(state, known, &login, client.ip.as_deref());
+    lockout.check().await?;
+    // The account's own session guessing its password (`changePassword`) locks sign-in too.
+    if let Some(id) = known {
+        security::Lockout::of_account(state, id).check().await?;
+    }
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
     let verified = auth::verify_password(input.password, hash).await?;
     let Some(user) = user.filter(|_| verified) else {
         lockout.failed().await;
@@ -158,7 +163,8 @@ pub async fn login(state: &AppState, input: LoginInput, client: ClientInfo) -> A
         failed_login(state, Some(user.id), "recovery_code", &client).await?;
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS.to_owned()));
     }
-    lockout.clear().await;
+    lockout.succeeded().await;
+    security::Lockout::of_account(state, user.id).clear().await;
     let (token, session) = open_session(state, &*writer, user.id, client).await?;
     Ok(SignedIn {
         token,

@@ -12,6 +12,7 @@ pub mod contact;
 pub mod deletion;
 pub mod filename;
 pub mod identity;
+pub mod login_guard;
 pub mod member;
 pub mod membership;
 pub mod message;

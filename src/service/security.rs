@@ -27,11 +27,11 @@ const ISSUER: &str = "Confab";
 /// failed password or two-factor attempts.
 pub const LOCKOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// The failed-guess count of one account: wrong passwords and two-factor codes at sign-in,
-/// by username or email alike, and wrong current passwords at `changePassword`. A login that
-/// names no account is counted by itself (a hash of it, so keys stay small), which locks an
-/// unknown login after as many failures as a known one: the lockout tells nobody whether an
-/// account exists.
+/// The failed-guess count of one account's own sessions: wrong current passwords at
+/// `changePassword` and wrong codes or passwords at two-factor changes. Locked, these refuse
+/// sign-in to the account too (a stolen session cannot guess its way in elsewhere). Guesses at
+/// sign-in are counted by `super::login_guard` instead, per address, so that no stranger can
+/// lock an owner out.
 pub struct Lockout<'a> {
     state: &'a AppState,
     key: String,

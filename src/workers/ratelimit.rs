@@ -1,6 +1,6 @@
 //! Fixed-window rate limits by key (`login-ip:<ip>`, `send:<user>` ...): in-process by default,
 //! shared by all instances through Redis (`INCR` + `EXPIRE`) when configured. A refusal says
-//! when to retry.
+//! when to retry. Also holds (`SET ... EX`): a key refused until a moment, for back-offs.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,6 +11,8 @@ use crate::realtime::redis_link::RedisLink;
 
 pub struct RateLimiter {
     windows: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Back-offs ([`hold`](Self::hold)): until when each key is held.
+    holds: Mutex<HashMap<String, Instant>>,
     redis: Option<RedisLink>,
 }
 
@@ -18,6 +20,7 @@ impl RateLimiter {
     pub fn local() -> Self {
         Self {
             windows: Mutex::new(HashMap::new()),
+            holds: Mutex::new(HashMap::new()),
             redis: None,
         }
     }
@@ -40,6 +43,11 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Counts one hit on `key` and returns the hits in its current `window`.
+    pub async fn add(&self, key: &str, window: Duration) -> u32 {
+        self.count(key, window, true).await.0
+    }
+
     /// Refuses while `key` already has `limit` hits in its window, without counting.
     pub async fn check(&self, key: &str, limit: u32, window: Duration) -> ApiResult<()> {
         let (count, retry_after) = self.count(key, window, false).await;
@@ -49,6 +57,45 @@ impl RateLimiter {
             });
         }
         Ok(())
+    }
+
+    /// Holds `key` for `duration` from now (a back-off), replacing any earlier hold.
+    pub async fn hold(&self, key: &str, duration: Duration) {
+        let secs = duration.as_secs().max(1);
+        if let Some(link) = &self.redis {
+            let mut pipe = redis::pipe();
+            pipe.cmd("SET")
+                .arg(hold_key(key))
+                .arg(1)
+                .arg("EX")
+                .arg(secs)
+                .ignore();
+            if link.query::<()>(&pipe).await.is_some() {
+                return;
+            }
+        }
+        if let Ok(mut holds) = self.holds.lock() {
+            let now = Instant::now();
+            if holds.len() > 100_000 {
+                holds.retain(|_, until| *until > now);
+            }
+            holds.insert(key.to_owned(), now + Duration::from_secs(secs));
+        }
+    }
+
+    /// The seconds left on `key`'s hold, if it is held.
+    pub async fn held(&self, key: &str) -> Option<u64> {
+        if let Some(link) = &self.redis {
+            let mut pipe = redis::pipe();
+            pipe.cmd("TTL").arg(hold_key(key));
+            // Unreachable Redis: the local holds until it is back.
+            if let Some((ttl,)) = link.query::<(i64,)>(&pipe).await {
+                return u64::try_from(ttl).ok().filter(|secs| *secs > 0);
+            }
+        }
+        let holds = self.holds.lock().ok()?;
+        let left = holds.get(key)?.checked_duration_since(Instant::now())?;
+        Some(left.as_secs() + u64::from(left.subsec_nanos() > 0)).filter(|secs| *secs > 0)
     }
 
     /// Forgets `key` (a successful sign-in clears its failures).
@@ -105,4 +152,8 @@ impl RateLimiter {
 
 fn redis_key(key: &str) -> String {
     format!("confab:rate:{key}")
+}
+
+fn hold_key(key: &str) -> String {
+    format!("confab:hold:{key}")
 }

@@ -35,6 +35,7 @@ mod ice;
 mod layers;
 mod limits;
 mod loaders;
+mod lockout;
 mod mail;
 mod messages;
 mod migrations;
