@@ -132,3 +132,31 @@ export CONFAB_URL="http://127.0.0.1:$port" SCREENSHOTS="$root/target/web-e2e"
 node "$web/e2e/chat.mjs"
 node "$web/e2e/call.mjs"
 MAIL_LOG="$work/mail.jsonl" node "$web/e2e/account.mjs"
+
+# CORS in the browser (examples/web/e2e/cors.mjs): a second Confab whose --cors-origins lists
+# one of two page origins (python3 http.server on ports of their own); both pages call it.
+(
+  cors_port="$(free_port)"
+  allowed_port="$(free_port)"
+  refused_port="$(free_port)"
+  mkdir -p "$work/cors-page"
+  echo '<!doctype html><title>another origin</title>' >"$work/cors-page/index.html"
+  pids=""
+  trap 'for p in $pids; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done' EXIT
+  for p in "$allowed_port" "$refused_port"; do
+    python3 -m http.server "$p" --bind 127.0.0.1 --directory "$work/cors-page" >/dev/null 2>&1 &
+    pids="$pids $!"
+  done
+  RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$cors_port" \
+    --database-url "sqlite://$work/cors.db?mode=rwc" --blob-dir "$work/cors-blobs" \
+    --cors-origins "http://127.0.0.1:$allowed_port" >"$work/cors-server.log" 2>&1 &
+  pids="$pids $!"
+  for url in "http://127.0.0.1:$cors_port/readyz" "http://127.0.0.1:$allowed_port/" \
+    "http://127.0.0.1:$refused_port/"; do
+    for _ in $(seq 1 100); do curl -fs "$url" >/dev/null && break; sleep 0.1; done
+    curl -fs "$url" >/dev/null || { echo "$url did not answer" >&2; cat "$work/cors-server.log" >&2; exit 1; }
+  done
+  CONFAB_URL="http://127.0.0.1:$cors_port" ALLOWED_PAGE="http://127.0.0.1:$allowed_port" \
+    REFUSED_PAGE="http://127.0.0.1:$refused_port" node "$web/e2e/cors.mjs" ||
+    { tail -n 20 "$work/cors-server.log" >&2; exit 1; }
+)
