@@ -66,7 +66,9 @@ pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
             }
             .as_str()
             .to_owned()),
-            status: Set("offline".to_owned()),
+            // The status they chose: shown while they are connected (OFFLINE otherwise).
+            // `offline` would make them invisible, as if never signed in.
+            status: Set("online".to_owned()),
             created_at: Set(start),
             updated_at: Set(start),
             ..Default::default()

@@ -40,12 +40,23 @@ pub fn context(raw: &str) -> ApiResult<Option<String>> {
     Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
-/// Shares `context` (or stops sharing, `None`) with `user`'s presence and tells their
-/// watchers.
-pub async fn share(state: &AppState, user: &users::Model, context: Option<String>) {
-    state.presence.set_context(user.id, context.clone()).await;
+/// Tells `user`'s watchers of a profile change that shows in their presence: the status they
+/// chose (`user.status`, already written), and a context to share (`Some(Some)`) or stop
+/// sharing (`Some(None)`), or the one already shared (`None`). A status chosen while not
+/// connected changes nothing anyone sees (they stay OFFLINE), so it is not announced.
+pub async fn changed(state: &AppState, user: &users::Model, context: Option<Option<String>>) {
+    if let Some(context) = &context {
+        state.presence.set_context(user.id, context.clone()).await;
+    }
     let connected = !state.presence.online(&[user.id]).await.is_empty();
+    if !connected && context.is_none() {
+        return;
+    }
     let status = effective(&user.status, connected);
+    let context = match context {
+        Some(context) => context,
+        None => state.presence.contexts(&[user.id]).await.remove(&user.id),
+    };
     state.publish(
         Topic::Presence(user.id),
         Event::PresenceChanged {

@@ -59,10 +59,12 @@ pub async fn update_profile(
     if let Some(name) = input.display_name {
         user.display_name = Set(validate::display_name("displayName", &name)?);
     }
+    let mut status_changed = false;
     if let Some(status) = input.status {
         if !STATUSES.contains(&status.as_str()) {
             return Err(ApiError::bad_input("status", "unknown status"));
         }
+        status_changed = status != viewer.user.status;
         user.status = Set(status);
     }
     if let Some(avatar) = input.avatar_blob_id {
@@ -78,8 +80,8 @@ pub async fn update_profile(
     user.updated_at = Set(now());
     let user = user.update(&*state.writer().await).await?;
     state.viewer_changed(viewer.id(), None);
-    if let Some(context) = context {
-        presence::share(state, &user, context).await;
+    if status_changed || context.is_some() {
+        presence::changed(state, &user, context).await;
     }
     Ok(user)
 }

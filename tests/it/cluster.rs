@@ -107,6 +107,27 @@ async fn two_instances_share_events_and_presence_through_redis() {
     let status = "query($id: UUID!) { user(id: $id) { status } }";
     let seen = on_b.ok(Some(&ann), status, json!({ "id": bob_id })).await;
     assert_eq!(seen["user"]["status"], "ONLINE");
+    // Ann watches bob's presence on B; bob chooses AWAY through A, and B tells her.
+    let mut watcher = Ws::connect_to(&b.base, TRANSPORT, Some(&ann)).await;
+    assert!(matches!(watcher.recv().await, Got::Message(m) if m["type"] == "connection_ack"));
+    watcher
+        .subscribe(
+            "p",
+            "subscription($ids: [UUID!]!) { presence(userIds: $ids) { userId status } }",
+            json!({ "ids": [bob_id] }),
+        )
+        .await;
+    on_b.wait_for_metric(r#"confab_broker_subscribers{topic="presence"}"#, 1.0)
+        .await;
+    on_a.ok(
+        Some(&bob),
+        "mutation { updateProfile(input: { status: AWAY }) { id } }",
+        json!({}),
+    )
+    .await;
+    let got = watcher.next("p").await;
+    assert_eq!(got["data"]["presence"]["status"], "AWAY", "{got}");
+    drop(watcher);
 
     // Redis drops every client connection; both instances reconnect and fan-out resumes.
     let client = redis::Client::open(redis.as_str()).unwrap();

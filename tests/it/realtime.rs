@@ -297,6 +297,15 @@ async fn presence_follows_sockets(app: &TestApp) {
         "ONLINE"
     );
 
+    // Choosing a status while connected shows at once: away, invisible, back.
+    let choose = "mutation($s: UserStatus!) { updateProfile(input: { status: $s }) { id } }";
+    for chosen in ["AWAY", "OFFLINE", "ONLINE"] {
+        app.ok(Some(&bob), choose, json!({ "s": chosen })).await;
+        let got = watcher.next("p").await;
+        assert_eq!(got["data"]["presence"]["status"], chosen, "{got}");
+    }
+    // Choosing the same status again announces nothing: the next event is the socket's.
+
     // A second socket does not change presence; closing both does.
     let second = Ws::ready(app, TRANSPORT, &bob).await;
     drop(second);

@@ -355,16 +355,25 @@ async fn presence_carries_a_shared_context(app: &TestApp) {
         json!({}),
     )
     .await;
+    let got = watcher.next("p").await;
+    assert_eq!(
+        got["data"]["presence"],
+        json!({ "userId": bob.id, "status": "OFFLINE", "context": null })
+    );
     let read = ann.ok(CONTEXT, json!({ "id": bob.id })).await;
     assert_eq!(
         read["user"],
         json!({ "status": "OFFLINE", "presenceContext": null })
     );
+    // Visible again, with the context still shared.
     bob.ok(
         "mutation { updateProfile(input: { status: ONLINE }) { id } }",
         json!({}),
     )
     .await;
+    let got = watcher.next("p").await;
+    assert_eq!(got["data"]["presence"]["status"], "ONLINE", "{got}");
+    assert_eq!(got["data"]["presence"]["context"], "é".repeat(64));
 
     // Null stops sharing.
     bob.ok(SHARE, json!({ "context": null })).await;
