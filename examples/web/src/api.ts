@@ -61,6 +61,9 @@ export function openSocket(hooks: SocketHooks): Client {
     retryAttempts: Infinity,
     connectionParams: () => ({ Authorization: `Bearer ${token.get() ?? ""}` }),
     shouldRetry: (event) => !(isCloseEvent(event) && event.code === 4401),
+    // The one failure not retried is that 4401, which `closed` below handles (signing out);
+    // graphql-ws would also print it to the console.
+    onNonLazyError: () => {},
     on: {
       connected: () => hooks.connected(),
       closed: (event) => {

@@ -67,7 +67,15 @@ function start(user: User) {
   byTestId("me").textContent = `${user.displayName} (@${user.username})`;
   byTestId("auth").hidden = true;
   byTestId("chat").hidden = false;
-  socket = openSocket({ connected: onConnected, unauthorized: () => void signOut() });
+  // A socket closed after its session ended (logout revokes it: 4401) must not sign out the
+  // next session, so only the current socket's 4401 counts.
+  const opened = openSocket({
+    connected: onConnected,
+    unauthorized: () => {
+      if (socket === opened) void signOut();
+    },
+  });
+  socket = opened;
 }
 
 async function signOut() {
