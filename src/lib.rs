@@ -125,6 +125,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.writer.clone(),
         state.config.retention.clone(),
         every,
+        state.blobs.clone(),
     ));
     let metrics = match metrics_listener {
         Some(listener) => Some(http::metrics_server(state.clone(), listener)?),

@@ -39,8 +39,10 @@ pub mod kind {
     pub const MEMBER_REMOVED: &str = "member_removed";
     /// `deleteRoom`, by an owner or a server administrator.
     pub const ROOM_DELETED: &str = "room_deleted";
+    /// `deleteAccount`: the account was erased (its row stays as a tombstone).
+    pub const ACCOUNT_DELETED: &str = "account_deleted";
     /// Every kind, for validating `auditLog(kind:)`.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 16] = [
         LOGIN_FAILED,
         PASSWORD_CHANGED,
         PASSWORD_RESET,
@@ -56,6 +58,7 @@ pub mod kind {
         MESSAGE_DELETED,
         MEMBER_REMOVED,
         ROOM_DELETED,
+        ACCOUNT_DELETED,
     ];
 }
 

@@ -3,6 +3,7 @@
 //! Nothing here knows about HTTP or GraphQL; resolvers are thin wrappers around these.
 
 pub mod account;
+pub mod account_deletion;
 pub mod admin;
 pub mod audit;
 pub mod blob;

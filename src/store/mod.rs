@@ -8,6 +8,7 @@
 pub mod blob;
 pub mod call;
 pub mod call_history;
+pub mod deleted_uploads;
 pub mod kinds;
 pub mod member;
 pub mod message;

@@ -1,7 +1,8 @@
 //! Periodic housekeeping the server runs in the background: expired key packages and
 //! connection logs past their retention, texts of messages deleted longer ago than theirs,
 //! expired (or long revoked) sessions, used or expired verification tokens, and audit rows
-//! past `--audit-retention-days`.
+//! past `--audit-retention-days`; and the uploads of accounts deleted longer ago than
+//! `--deleted-body-retention-days`, with their bytes when nothing else holds them.
 //! (Call sessions whose clients fell silent go on a tick of their own: `call_liveness`.)
 
 use std::sync::Arc;
@@ -10,8 +11,9 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use tokio::sync::Mutex;
 
+use crate::blobstore::BlobStore;
 use crate::config::RetentionConfig;
-use crate::db::writer;
+use crate::db::{begin_write, writer};
 use crate::store::retention;
 
 /// Runs forever, every `every`, writing in the process's writer `turn`; errors are logged and
@@ -21,11 +23,50 @@ pub async fn run(
     turn: Arc<Mutex<()>>,
     retention: RetentionConfig,
     every: Duration,
+    blobs: Arc<dyn BlobStore>,
 ) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         once(&db, &turn, &retention).await;
+        deleted_uploads(&db, &turn, &blobs, retention.deleted_body_days).await;
+    }
+}
+
+/// Removes the uploads of accounts deleted more than `days` days ago, and the bytes of those
+/// of their blobs nothing else holds (`store::deleted_uploads`); returns how many blobs went.
+pub async fn deleted_uploads(
+    db: &DatabaseConnection,
+    turn: &Arc<Mutex<()>>,
+    blobs: &Arc<dyn BlobStore>,
+    days: i64,
+) -> usize {
+    let done = async {
+        let txn = begin_write(db, turn).await?;
+        let freed = crate::store::deleted_uploads::remove(&*txn, days).await?;
+        for id in &freed {
+            let (store, key) = (Arc::clone(blobs), id.clone());
+            let removed = tokio::task::spawn_blocking(move || store.delete(&key)).await;
+            if !matches!(removed, Ok(Ok(()))) {
+                // The row is gone either way: stray bytes are the lesser harm than a row
+                // whose bytes are gone (earlier ones in this round already are).
+                tracing::warn!(blob = %id, "bytes of a freed blob not removed");
+            }
+        }
+        txn.commit().await?;
+        Ok::<_, sea_orm::DbErr>(freed.len())
+    }
+    .await;
+    match done {
+        Ok(0) => 0,
+        Ok(n) => {
+            tracing::info!(blobs = n, days, "uploads of deleted accounts removed");
+            n
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "removing uploads of deleted accounts failed");
+            0
+        }
     }
 }
 

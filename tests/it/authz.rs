@@ -88,6 +88,10 @@ const EXEMPT: &[(&str, &str)] = &[
         "changeUsername",
         "account_changes.rs (signed-in, own account)",
     ),
+    (
+        "deleteAccount",
+        "deletion.rs (signed-in, own account, with its password)",
+    ),
     ("createRoom", "rooms.rs"),
     ("openDirectRoom", "contacts.rs (blocks), rooms.rs"),
     ("joinRoom", "rooms.rs"),

@@ -26,4 +26,25 @@ impl DeletionMutation {
         let ip = client_ip(ctx);
         Ok(service::deletion::delete_room(state(ctx)?, viewer, room_id, ip.as_deref()).await?)
     }
+
+    /// Deletes the caller's account for good, after checking the password (wrong ones count
+    /// toward the account's sign-in lockout). Every session is revoked (open sockets close
+    /// with 4401), every room left (a group room they alone owned passes to its
+    /// longest-standing admin, else member; a room left empty is deleted), the profile,
+    /// contacts, two-factor settings and notifications erased. Messages they sent stay, from a
+    /// user shown as "Deleted user" (`deleted: true`). The username and email are free again
+    /// at once; signing in with them answers as for an unknown login. CONFLICT for the last
+    /// server administrator.
+    async fn delete_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The caller's password.")] password: String,
+    ) -> Result<bool> {
+        let viewer = auth::require(viewer(ctx))?;
+        let ip = client_ip(ctx);
+        Ok(
+            service::account_deletion::delete_account(state(ctx)?, viewer, password, ip.as_deref())
+                .await?,
+        )
+    }
 }

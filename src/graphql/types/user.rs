@@ -128,6 +128,7 @@ impl FastPath for User {
                 | "emailVerified"
                 | "avatarBlobId"
                 | "createdAt"
+                | "deleted"
         )
     }
 
@@ -150,6 +151,7 @@ impl FastPath for User {
                 .map_or(Value::Null, Value::Boolean),
             "avatarBlobId" => fastpath::text(m.avatar_blob_id.as_deref()),
             "createdAt" => fastpath::scalar(&utc(m.created_at)),
+            "deleted" => Value::Boolean(m.deleted_at.is_some()),
             _ => return None,
         })
     }
@@ -232,6 +234,12 @@ impl User {
     /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
         utc(self.model.created_at)
+    }
+
+    /// Whether the account was deleted (`deleteAccount`): its messages stay, shown from
+    /// "Deleted user", with nothing else of the person left.
+    async fn deleted(&self) -> bool {
+        self.model.deleted_at.is_some()
     }
 
     /// Rooms this user belongs to that the caller belongs to as well (all of the caller's
