@@ -4,7 +4,8 @@
 // - "Forgot password?": the mail the SMTP server received carries a /demo/reset-password link;
 //   the browser opens it, sets a new password, and signs in with it while the old one fails;
 // - two-factor: set up from the account page with a code computed from the shown secret, the ten
-//   recovery codes shown right after; signing in then needs a code, and a recovery code does.
+//   recovery codes shown right after; signing in then needs a code, and a recovery code does;
+// - "Delete account" with the password: back to sign-in, and the account no longer signs in;
 // MAIL_LOG is the sink's file (one JSON line per message). Every expectation waits up to 10 s;
 // on failure the page is saved in SCREENSHOTS (default target/web-e2e) and the exit code is 1.
 import { createHmac } from "node:crypto";
@@ -172,6 +173,21 @@ try {
   await logIn(newPassword, codes[0]);
   await refused("");
   step("signing in now needs a code: a recovery code works, once");
+
+  await logIn(newPassword, codes[1]);
+  await signedIn();
+  await page.getByTestId("account-open").click();
+  await page.getByTestId("delete-account-password").fill(cat.password);
+  await page.getByTestId("delete-account-sure").check();
+  await page.getByTestId("delete-account").click();
+  await shown("error", "wrong password");
+  await page.getByTestId("error").click();
+  await page.getByTestId("delete-account-password").fill(newPassword);
+  await page.getByTestId("delete-account").click();
+  await shown("notice", "Your account is deleted");
+  await logIn(newPassword, codes[2]);
+  await refused("");
+  step("cat deletes the account (a wrong password first, refused): signed out, and it no longer signs in");
 
   if (problems.length) throw new Error(`errors in the page:\n${problems.join("\n")}`);
   ok = true;

@@ -1,7 +1,7 @@
 // The account page (the "Account" button beside "Log out"): two-factor sign-in set up with an
 // authenticator app (enableTotp, confirmTotp) and, right after, ten recovery codes to save
 // (regenerateRecoveryCodes, which needs the password); new recovery codes later; two-factor off
-// (disableTotp).
+// (disableTotp); and deleting the account (deleteAccount, with the password).
 
 import { request } from "./api";
 import * as doc from "./documents";
@@ -10,6 +10,8 @@ import { byTestId, el, inputValue, on } from "./dom";
 export interface AccountHooks {
   /** Called before the page shows: the open room (and its call) should close. */
   closeRoom: () => void;
+  /** The account is gone: back to the sign-in screen with this notice. */
+  deleted: (notice: string) => Promise<void>;
 }
 
 function notice(text: string) {
@@ -92,6 +94,12 @@ async function disableTotp() {
   notice("Two-factor sign-in is off and the recovery codes are gone.");
 }
 
+async function deleteAccount(hooks: AccountHooks) {
+  if (!byTestId<HTMLInputElement>("delete-account-sure").checked) throw new Error("tick the box to delete your account");
+  await request(doc.DELETE_ACCOUNT, { password: inputValue("delete-account-password") });
+  await hooks.deleted("Your account is deleted.");
+}
+
 export function wireAccount(hooks: AccountHooks) {
   on("account-open", "click", () => openAccount(hooks));
   on("totp-start", "click", () => startTotp());
@@ -106,5 +114,9 @@ export function wireAccount(hooks: AccountHooks) {
   on("totp-disable-form", "submit", (e) => {
     e.preventDefault();
     return disableTotp();
+  });
+  on("delete-account-form", "submit", (e) => {
+    e.preventDefault();
+    return deleteAccount(hooks);
   });
 }

@@ -224,3 +224,9 @@ export const REGENERATE_RECOVERY_CODES = `
 export const DISABLE_TOTP = `
   mutation DisableTotp($password: String!, $code: String!) { disableTotp(password: $password, code: $code) { id } }
 `;
+
+// ---- leaving (account.ts) ----------------------------------------------------------------
+
+export const DELETE_ACCOUNT = `
+  mutation DeleteAccount($password: String!) { deleteAccount(password: $password) }
+`;

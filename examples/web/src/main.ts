@@ -78,7 +78,17 @@ function start(user: User) {
   socket = opened;
 }
 
-async function signOut() {
+let signingOut: Promise<void> | null = null;
+
+/** Back to the sign-in screen; a second call while one runs (a 4401 close, say) joins it. */
+function signOut(): Promise<void> {
+  signingOut ??= leave().finally(() => {
+    signingOut = null;
+  });
+  return signingOut;
+}
+
+async function leave() {
   const hadToken = token.get();
   closeRoom();
   stopMyEvents?.();
@@ -582,7 +592,15 @@ onUnauthenticated(() => {
   if (me) void signOut();
 });
 wireAuth({ signedIn });
-wireAccount({ closeRoom });
+wireAccount({
+  closeRoom,
+  deleted: async (notice) => {
+    // The session is gone with the account: no logout to send.
+    token.clear();
+    await signOut();
+    showSignIn(notice);
+  },
+});
 on("logout", "click", () => signOut());
 on("error", "click", () => clearError());
 on("show-archived", "change", () => loadRooms());
