@@ -29,6 +29,9 @@ pub enum ApiError {
     Banned {
         until: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// PROVIDER_UNAVAILABLE: an OpenID provider could not be reached (or answered nonsense);
+    /// trying again later may work.
+    ProviderUnavailable(String),
     Internal(anyhow::Error),
 }
 
@@ -55,7 +58,8 @@ impl ApiError {
             Self::Unauthenticated(m)
             | Self::Forbidden(m)
             | Self::NotFound(m)
-            | Self::Conflict(m) => m.clone(),
+            | Self::Conflict(m)
+            | Self::ProviderUnavailable(m) => m.clone(),
             Self::BadUserInput { message, .. } => message.clone(),
             Self::RateLimited { retry_after_secs } => {
                 format!("too many requests, retry in {retry_after_secs}s")
@@ -76,6 +80,7 @@ impl ApiError {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::ProviderUnavailable(_) => "PROVIDER_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }

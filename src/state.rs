@@ -44,6 +44,9 @@ pub struct AppState {
     pub unread: UnreadFeed,
     /// Call sessions held by this process's `callEvents` subscriptions, and the sweep.
     pub calls: Arc<CallLiveness>,
+    /// OpenID providers' discovery documents (fetched on first use) and the HTTP client
+    /// that talks to them.
+    pub oidc: Arc<crate::service::oidc::Discovery>,
     /// Called with every statement the HTTP workers' own pools run (`for_worker`); tests count
     /// statements with it. Set by [`AppState::with_statement_hook`].
     on_statement: Option<StatementHook>,
@@ -130,6 +133,7 @@ impl AppState {
             mailer,
             blobs: Arc::new(DirStore::new(config.blobs.dir.clone())),
             limiter,
+            oidc: Arc::new(crate::service::oidc::Discovery::new()?),
             config: Arc::new(config),
             on_statement: None,
             pools,

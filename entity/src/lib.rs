@@ -15,6 +15,8 @@ pub mod key_packages;
 pub mod message_reactions;
 pub mod messages;
 pub mod notifications;
+pub mod oidc_identities;
+pub mod oidc_logins;
 pub mod recovery_codes;
 pub mod room_member_stints;
 pub mod room_members;

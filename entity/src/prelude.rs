@@ -13,6 +13,8 @@ pub use super::key_packages::Entity as KeyPackages;
 pub use super::message_reactions::Entity as MessageReactions;
 pub use super::messages::Entity as Messages;
 pub use super::notifications::Entity as Notifications;
+pub use super::oidc_identities::Entity as OidcIdentities;
+pub use super::oidc_logins::Entity as OidcLogins;
 pub use super::recovery_codes::Entity as RecoveryCodes;
 pub use super::room_member_stints::Entity as RoomMemberStints;
 pub use super::room_members::Entity as RoomMembers;

@@ -56,6 +56,10 @@ pub enum Relation {
     Messages,
     #[sea_orm(has_many = "super::notifications::Entity")]
     Notifications,
+    #[sea_orm(has_many = "super::oidc_identities::Entity")]
+    OidcIdentities,
+    #[sea_orm(has_many = "super::oidc_logins::Entity")]
+    OidcLogins,
     #[sea_orm(has_many = "super::recovery_codes::Entity")]
     RecoveryCodes,
     #[sea_orm(has_many = "super::room_member_stints::Entity")]
@@ -115,6 +119,18 @@ impl Related<super::messages::Entity> for Entity {
 impl Related<super::notifications::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Notifications.def()
+    }
+}
+
+impl Related<super::oidc_identities::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::OidcIdentities.def()
+    }
+}
+
+impl Related<super::oidc_logins::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::OidcLogins.def()
     }
 }
 

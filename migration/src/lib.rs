@@ -37,6 +37,7 @@ mod m20261206_000029_search_language_english;
 mod m20261206_000030_create_email_changes;
 mod m20261206_000031_bans_and_audit_events;
 mod m20261206_000032_create_recovery_codes;
+mod m20261206_000033_create_oidc;
 mod util;
 
 /// The statements that build the full-text index for a language (the server rebuilds it at
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000030_create_email_changes::Migration),
             Box::new(m20261206_000031_bans_and_audit_events::Migration),
             Box::new(m20261206_000032_create_recovery_codes::Migration),
+            Box::new(m20261206_000033_create_oidc::Migration),
         ]
     }
 }

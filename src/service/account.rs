@@ -267,7 +267,7 @@ pub async fn sessions(state: &AppState, viewer: &Viewer) -> ApiResult<Vec<sessio
         .await?)
 }
 
-async fn open_session(
+pub(crate) async fn open_session(
     state: &AppState,
     db: &impl sea_orm::ConnectionTrait,
     user_id: Uuid,

@@ -41,8 +41,12 @@ pub mod kind {
     pub const ROOM_DELETED: &str = "room_deleted";
     /// `deleteAccount`: the account was erased (its row stays as a tombstone).
     pub const ACCOUNT_DELETED: &str = "account_deleted";
+    /// `completeOidcLogin`: signed in with an OpenID provider (`created`: a new account).
+    pub const OIDC_LOGIN: &str = "oidc_login";
+    /// `linkOidcAccount`: a provider's identity now signs in this account.
+    pub const OIDC_LINKED: &str = "oidc_linked";
     /// Every kind, for validating `auditLog(kind:)`.
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 18] = [
         LOGIN_FAILED,
         PASSWORD_CHANGED,
         PASSWORD_RESET,
@@ -59,6 +63,8 @@ pub mod kind {
         MEMBER_REMOVED,
         ROOM_DELETED,
         ACCOUNT_DELETED,
+        OIDC_LOGIN,
+        OIDC_LINKED,
     ];
 }
 

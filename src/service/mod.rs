@@ -20,6 +20,7 @@ pub mod message;
 pub mod mls;
 pub mod moderation;
 pub mod notification;
+pub mod oidc;
 pub mod presence;
 pub mod receipt;
 pub mod recovery;

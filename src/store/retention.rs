@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use entity::{
-    audit_events, connection_logs, email_changes, key_packages, messages, sessions,
+    audit_events, connection_logs, email_changes, key_packages, messages, oidc_logins, sessions,
     verification_tokens,
 };
 use sea_orm::sea_query::Expr;
@@ -60,7 +60,8 @@ pub async fn dead_sessions(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Ok(done.rows_affected)
 }
 
-/// Deletes verification tokens and email changes that were used or have expired; returns how
+/// Deletes verification tokens and email changes that were used or have expired, and OpenID
+/// sign-ins that expired before they came back (used ones are deleted when used); returns how
 /// many.
 pub async fn spent_tokens(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     let at = now();
@@ -80,7 +81,11 @@ pub async fn spent_tokens(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
         )
         .exec(db)
         .await?;
-    Ok(tokens.rows_affected + changes.rows_affected)
+    let logins = oidc_logins::Entity::delete_many()
+        .filter(oidc_logins::Column::ExpiresAt.lte(at))
+        .exec(db)
+        .await?;
+    Ok(tokens.rows_affected + changes.rows_affected + logins.rows_affected)
 }
 
 /// Deletes audit rows older than `days`; returns how many.

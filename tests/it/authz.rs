@@ -89,6 +89,22 @@ const EXEMPT: &[(&str, &str)] = &[
         "account_changes.rs (signed-in, own account)",
     ),
     (
+        "oidcProviders",
+        "oidc.rs (anyone: a sign-in page lists them)",
+    ),
+    (
+        "startOidcLogin",
+        "oidc.rs (anyone; signed in, the state is bound to the caller for a link)",
+    ),
+    (
+        "completeOidcLogin",
+        "oidc.rs (whoever holds an unused state and its code, once; rate limited)",
+    ),
+    (
+        "linkOidcAccount",
+        "oidc.rs (signed-in, with a state the caller started; CONFLICT for another's identity)",
+    ),
+    (
         "deleteAccount",
         "deletion.rs (signed-in, own account, with its password)",
     ),

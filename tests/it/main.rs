@@ -4,6 +4,7 @@
 //! HTTP to it, against SQLite always and PostgreSQL when `CONFAB_TEST_POSTGRES_URL` is set.
 //! Every test gets a fresh database of its own.
 
+mod oidc;
 mod util;
 mod wsclient;
 

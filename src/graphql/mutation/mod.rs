@@ -10,6 +10,7 @@ mod contact;
 mod deletion;
 mod message;
 mod mls;
+mod oidc;
 mod realtime;
 mod recovery;
 mod room;
@@ -29,5 +30,6 @@ pub struct Mutation(
     admin::AdminMutation,
     two_factor::TwoFactorMutation,
     recovery::RecoveryMutation,
+    oidc::OidcMutation,
     deletion::DeletionMutation,
 );

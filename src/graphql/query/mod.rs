@@ -10,6 +10,7 @@ pub use contact::ContactConnection;
 pub use notification::NotificationConnection;
 mod mls;
 mod notification;
+mod oidc;
 pub mod room;
 mod user;
 
@@ -25,4 +26,5 @@ pub struct Query(
     mls::MlsQuery,
     admin::AdminQuery,
     call::CallQuery,
+    oidc::OidcQuery,
 );

@@ -11,6 +11,7 @@ pub mod ice;
 pub mod member_history;
 mod message;
 pub mod mls;
+pub mod oidc;
 mod reaction;
 pub mod receipt;
 pub mod room;

@@ -1,0 +1,321 @@
+//! OpenID Connect sign-in against a real provider: the certified `oidc-provider` npm package
+//! (tests/oidc/provider.mjs) started by each test, driven over HTTP like a browser would:
+//! startOidcLogin, the provider's login and consent forms, the redirect back with code and
+//! state, completeOidcLogin (or linkOidcAccount), then `me` with the token. The settings come
+//! from a `--config` file with `[[oidc]]` tables, read by the server's own parser.
+
+mod provider;
+
+use serde_json::{Value, json};
+
+use crate::util::{TestApp, first_error};
+use provider::{Browser, Provider, REDIRECT_URI};
+
+const START: &str = "mutation($p: String!, $r: String!) { startOidcLogin(provider: $p, redirectUri: $r) { authorizationUrl state } }";
+const COMPLETE: &str = "mutation($p: String!, $c: String!, $s: String!) { completeOidcLogin(provider: $p, code: $c, state: $s) { token user { id username } } }";
+const LINK: &str = "mutation($p: String!, $c: String!, $s: String!) { linkOidcAccount(provider: $p, code: $c, state: $s) { id username } }";
+const ME: &str = "{ me { id username email emailVerified } }";
+const EVENTS: &str = "{ mySecurityEvents(first: 10) { edges { node { kind } } } }";
+
+/// Each scenario `async fn name(app: &TestApp, provider: &Provider)` on both backends, each
+/// run with a provider of its own.
+macro_rules! with_provider {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                if !super::provider::installed() {
+                    return;
+                }
+                let provider = super::Provider::start();
+                let providers = super::settings(&provider);
+                let app = crate::util::TestApp::sqlite_with(|c| c.oidc = providers).await;
+                super::$name(&app, &provider).await;
+                app.stop().await;
+            }
+
+            #[actix_web::test]
+            async fn postgres() {
+                if !super::provider::installed() {
+                    return;
+                }
+                let provider = super::Provider::start();
+                let providers = super::settings(&provider);
+                if let Some(app) = crate::util::TestApp::postgres_with(|c| c.oidc = providers).await {
+                    super::$name(&app, &provider).await;
+                    app.stop().await;
+                }
+            }
+        }
+    )* };
+}
+
+with_provider!(
+    first_sign_in_creates_the_account,
+    a_state_works_once,
+    redirect_uris_and_providers_are_checked,
+    an_unverified_email_is_not_taken,
+    an_account_with_the_same_email_is_not_merged,
+    linking_an_identity,
+);
+
+/// `[[oidc]]` for the provider (`local`) and one whose issuer is down (`down`), through the
+/// server's own `--config` parser.
+fn settings(provider: &Provider) -> Vec<confab::config::OidcProviderConfig> {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("confab.toml");
+    let text = format!(
+        "{}[[oidc]]\nname = \"down\"\nissuer = \"http://127.0.0.1:{closed}\"\n\
+         client-id = \"confab\"\nclient-secret = \"secret\"\nredirect-uris = [\"{REDIRECT_URI}\"]\n",
+        provider.config_toml()
+    );
+    std::fs::write(&file, text).unwrap();
+    let cli =
+        confab::config::Cli::load_from(["confab", "--config", file.to_str().unwrap(), "config"])
+            .unwrap();
+    assert_eq!(cli.config.oidc.len(), 2);
+    cli.config.oidc
+}
+
+/// startOidcLogin (signed in when `token` is given): (authorization URL, state).
+async fn start(app: &TestApp, token: Option<&str>) -> (String, String) {
+    let data = app
+        .ok(token, START, json!({ "p": "local", "r": REDIRECT_URI }))
+        .await;
+    let started = &data["startOidcLogin"];
+    (
+        started["authorizationUrl"].as_str().unwrap().to_owned(),
+        started["state"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A whole sign-in as `login` at the provider, in a fresh browser: (token, user id).
+async fn sign_in(app: &TestApp, login: &str) -> (String, String) {
+    let (url, state) = start(app, None).await;
+    let callback = Browser::new().sign_in(&url, login).await;
+    assert_eq!(callback.state, state, "the provider returns our state");
+    let data = app
+        .ok(
+            None,
+            COMPLETE,
+            json!({ "p": "local", "c": callback.code, "s": callback.state }),
+        )
+        .await;
+    let payload = &data["completeOidcLogin"];
+    (
+        payload["token"].as_str().unwrap().to_owned(),
+        payload["user"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn me(app: &TestApp, token: &str) -> Value {
+    app.ok(Some(token), ME, json!({})).await["me"].clone()
+}
+
+async fn event_kinds(app: &TestApp, token: &str) -> Vec<String> {
+    let data = app.ok(Some(token), EVENTS, json!({})).await;
+    data["mySecurityEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn first_sign_in_creates_the_account(app: &TestApp, _provider: &Provider) {
+    let (token, id) = sign_in(app, "alice").await;
+    let alice = me(app, &token).await;
+    assert_eq!(alice["id"], id.as_str());
+    assert_eq!(alice["username"], "alice");
+    assert_eq!(alice["email"], "alice@example.test");
+    assert_eq!(alice["emailVerified"], true);
+    assert_eq!(event_kinds(app, &token).await, ["oidc_login"]);
+
+    // The second sign-in is the same account, with a session of its own.
+    let (again, same) = sign_in(app, "alice").await;
+    assert_eq!(same, id);
+    assert_ne!(again, token);
+    assert_eq!(me(app, &again).await["id"], id.as_str());
+    assert_eq!(app.count("oidc_identities").await, 1);
+    assert_eq!(app.count("users").await, 1);
+
+    // The account has no usable password.
+    let body = app
+        .gql(
+            None,
+            "mutation($i: LoginInput!) { login(input: $i) { token } }",
+            json!({ "i": { "login": "alice", "password": "any-password-at-all" } }),
+        )
+        .await;
+    assert_eq!(first_error(&body).0, "UNAUTHENTICATED");
+}
+
+async fn a_state_works_once(app: &TestApp, _provider: &Provider) {
+    let (url, state) = start(app, None).await;
+    let callback = Browser::new().sign_in(&url, "carol").await;
+    // A code the provider never issued: refused, and the state is spent with it.
+    let body = app
+        .gql(
+            None,
+            COMPLETE,
+            json!({ "p": "local", "c": "forged", "s": state }),
+        )
+        .await;
+    assert_eq!(first_error(&body).0, "UNAUTHENTICATED", "{body}");
+    let body = app
+        .gql(
+            None,
+            COMPLETE,
+            json!({ "p": "local", "c": callback.code, "s": state }),
+        )
+        .await;
+    let (code, _, field) = first_error(&body);
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("state"))
+    );
+    assert_eq!(app.count("users").await, 0, "nothing half-written");
+
+    // A state used once cannot be used again.
+    let (url, _) = start(app, None).await;
+    let callback = Browser::new().sign_in(&url, "carol").await;
+    let vars = json!({ "p": "local", "c": callback.code, "s": callback.state });
+    app.ok(None, COMPLETE, vars.clone()).await;
+    let body = app.gql(None, COMPLETE, vars).await;
+    assert_eq!(first_error(&body).2.as_deref(), Some("state"), "{body}");
+
+    // A state nobody issued.
+    let body = app
+        .gql(
+            None,
+            COMPLETE,
+            json!({ "p": "local", "c": "x", "s": "made-up" }),
+        )
+        .await;
+    assert_eq!(first_error(&body).0, "BAD_USER_INPUT");
+    assert_eq!(app.count("users").await, 1);
+    assert_eq!(
+        app.count("oidc_logins").await,
+        0,
+        "every used state is gone"
+    );
+}
+
+async fn redirect_uris_and_providers_are_checked(app: &TestApp, _provider: &Provider) {
+    let data = app
+        .ok(None, "{ oidcProviders { name displayName } }", json!({}))
+        .await;
+    assert_eq!(
+        data["oidcProviders"],
+        json!([
+            { "name": "local", "displayName": "Local ID" },
+            { "name": "down", "displayName": "down" },
+        ])
+    );
+    let body = app
+        .gql(
+            None,
+            START,
+            json!({ "p": "local", "r": "http://127.0.0.1:9/elsewhere" }),
+        )
+        .await;
+    let (code, _, field) = first_error(&body);
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("redirectUri"))
+    );
+    let body = app
+        .gql(None, START, json!({ "p": "nope", "r": REDIRECT_URI }))
+        .await;
+    assert_eq!(first_error(&body).2.as_deref(), Some("provider"));
+    let body = app
+        .gql(None, START, json!({ "p": "down", "r": REDIRECT_URI }))
+        .await;
+    assert_eq!(first_error(&body).0, "PROVIDER_UNAVAILABLE", "{body}");
+    assert_eq!(app.count("oidc_logins").await, 0);
+}
+
+async fn an_unverified_email_is_not_taken(app: &TestApp, _provider: &Provider) {
+    let (token, _) = sign_in(app, "unverified-bob").await;
+    let bob = me(app, &token).await;
+    assert_eq!(bob["username"], "unverified_bob");
+    assert_eq!(bob["emailVerified"], false);
+    let email = bob["email"].as_str().unwrap();
+    assert!(email.ends_with("@oidc.invalid"), "a placeholder: {email}");
+    // The address the provider did not vouch for is still free for its owner.
+    app.ok(
+        None,
+        "mutation($i: RegisterInput!) { register(input: $i) { token } }",
+        json!({ "i": { "username": "bob", "email": "unverified-bob@example.test", "password": "password-bob" } }),
+    )
+    .await;
+}
+
+async fn an_account_with_the_same_email_is_not_merged(app: &TestApp, _provider: &Provider) {
+    let data = app
+        .ok(
+            None,
+            "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }",
+            json!({ "i": { "username": "dora", "email": "dora@example.test", "password": "password-dora" } }),
+        )
+        .await;
+    let dora = data["register"]["user"]["id"].as_str().unwrap().to_owned();
+    // The provider vouches for dora@example.test, but that is another account's address.
+    let (token, id) = sign_in(app, "dora").await;
+    assert_ne!(id, dora, "never joined to an account by email");
+    let new = me(app, &token).await;
+    assert_eq!(new["username"], "dora_2");
+    assert_ne!(new["email"], "dora@example.test");
+    assert_eq!(new["emailVerified"], false);
+    let data = app
+        .ok(
+            None,
+            "mutation($i: LoginInput!) { login(input: $i) { user { id } } }",
+            json!({ "i": { "login": "dora", "password": "password-dora" } }),
+        )
+        .await;
+    assert_eq!(data["login"]["user"]["id"], dora.as_str());
+}
+
+async fn linking_an_identity(app: &TestApp, _provider: &Provider) {
+    let erin = app.user("erin").await;
+    // A link is started signed in, so the state belongs to erin.
+    let (url, _) = start(app, Some(&erin.token)).await;
+    let callback = Browser::new().sign_in(&url, "erin-at-idp").await;
+    let vars = json!({ "p": "local", "c": callback.code, "s": callback.state });
+    let data = app.ok(Some(&erin.token), LINK, vars).await;
+    assert_eq!(data["linkOidcAccount"]["id"], erin.id.as_str());
+    assert!(
+        event_kinds(app, &erin.token)
+            .await
+            .contains(&"oidc_linked".to_owned())
+    );
+
+    // From now on the identity signs in erin.
+    let (_, id) = sign_in(app, "erin-at-idp").await;
+    assert_eq!(id, erin.id);
+
+    // Another account cannot take it.
+    let fred = app.user("fred").await;
+    let (url, _) = start(app, Some(&fred.token)).await;
+    let callback = Browser::new().sign_in(&url, "erin-at-idp").await;
+    let vars = json!({ "p": "local", "c": callback.code, "s": callback.state });
+    let body = app.gql(Some(&fred.token), LINK, vars).await;
+    assert_eq!(first_error(&body).0, "CONFLICT", "{body}");
+
+    // A sign-in started signed out (or by someone else) cannot be linked.
+    let (url, _) = start(app, None).await;
+    let callback = Browser::new().sign_in(&url, "fred-at-idp").await;
+    let vars = json!({ "p": "local", "c": callback.code, "s": callback.state });
+    let body = app.gql(Some(&fred.token), LINK, vars.clone()).await;
+    assert_eq!(first_error(&body).2.as_deref(), Some("state"), "{body}");
+    // And signed out, linking is refused before anything is used.
+    let body = app.gql(None, LINK, vars).await;
+    assert_eq!(first_error(&body).0, "UNAUTHENTICATED");
+    assert_eq!(app.count("oidc_identities").await, 1);
+}
