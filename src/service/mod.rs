@@ -11,6 +11,7 @@ pub mod call;
 pub mod connection_log;
 pub mod contact;
 pub mod deletion;
+pub mod export;
 pub mod filename;
 pub mod identity;
 pub mod login_guard;

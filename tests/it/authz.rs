@@ -108,6 +108,10 @@ const EXEMPT: &[(&str, &str)] = &[
         "deleteAccount",
         "deletion.rs (signed-in, own account, with its password)",
     ),
+    (
+        "exportMyData",
+        "export.rs (signed-in, own data only; the blob is readable by its owner only)",
+    ),
     ("createRoom", "rooms.rs"),
     ("openDirectRoom", "contacts.rs (blocks), rooms.rs"),
     ("joinRoom", "rooms.rs"),

@@ -27,6 +27,7 @@ mod deletion;
 mod demo;
 mod durability;
 mod errors;
+mod export;
 mod exposure;
 mod fastpath;
 mod hostile;

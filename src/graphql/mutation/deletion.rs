@@ -4,6 +4,7 @@ use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
 use crate::auth;
+use crate::graphql::types::blob::Blob;
 use crate::graphql::{client_ip, state, viewer};
 use crate::service;
 
@@ -46,5 +47,18 @@ impl DeletionMutation {
             service::account_deletion::delete_account(state(ctx)?, viewer, password, ip.as_deref())
                 .await?,
         )
+    }
+
+    /// Builds a JSON archive of the caller's data (profile, sessions, contacts, rooms with
+    /// their role, the messages they sent, reactions, uploads' metadata, security events) and
+    /// stores it as a blob only they may read (`GET /blobs/{id}`, a download named
+    /// `confab-export-<date>.json`; it is listed in `myUploads` and may be deleted there).
+    /// Messages are the newest 10,000 within 8 MiB of text (`messages.truncated` says when
+    /// older ones were left out); other lists the newest 10,000. Once per 10 minutes
+    /// (RATE_LIMITED with `retryAfter`).
+    async fn export_my_data(&self, ctx: &Context<'_>) -> Result<Blob> {
+        let viewer = auth::require(viewer(ctx))?;
+        let (blob, upload) = service::export::export(state(ctx)?, viewer).await?;
+        Ok(Blob(blob, Some(upload)))
     }
 }
