@@ -365,7 +365,7 @@ pub struct RetentionConfig {
     )]
     pub connection_log_days: i64,
     /// Days the text of a deleted message is kept for administrators (moderation) before it
-    /// is erased; 0 erases it at once.
+    /// is erased; 0 erases it at once. Also how long a deleted account's uploads are kept.
     #[arg(
         long = "deleted-body-retention-days",
         env = "CONFAB_DELETED_BODY_RETENTION_DAYS",
