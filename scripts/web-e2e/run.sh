@@ -5,11 +5,13 @@
 # and handing out TURN credentials for that coturn, then has two browser contexts chat
 # (examples/web/e2e/chat.mjs) and call each other, directly and through the TURN relay
 # (examples/web/e2e/call.mjs). Confab also sends mail through a real SMTP server
-# (tests/smtp/sink.py, aiosmtpd) with links to /demo/, and examples/web/e2e/account.mjs resets
-# a password through the mailed link and sets up two-factor sign-in. The client runs under the Content-Security-Policy Confab sends
-# with /demo/ (checked here to be there): Chromium reports any violation as a console error,
-# which fails the tests. On failure: screenshots in target/web-e2e/ and the server's and
-# coturn's logs.
+# (tests/smtp/sink.py, aiosmtpd) with links to /demo/, and knows a local OpenID provider
+# (tests/oidc/provider.mjs, the certified oidc-provider package) from the [[oidc]] table of a
+# --config file: examples/web/e2e/account.mjs resets a password through the mailed link, sets
+# up two-factor sign-in, and signs in through the provider. The client runs under the
+# Content-Security-Policy Confab sends with /demo/ (checked here to be there): Chromium reports
+# any violation as a console error, which fails the tests. On failure: screenshots in
+# target/web-e2e/ and the server's, coturn's and the provider's logs.
 #   scripts/web-e2e/run.sh [path/to/confab]   (default: $CARGO_TARGET_DIR or target, debug build)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -28,15 +30,17 @@ command -v turnserver >/dev/null || {
   npm run --silent validate
   npm run --silent build
 )
+(cd "$root/tests/oidc" && npm ci --no-audit --no-fund --loglevel=error)
 [ -x "$bin" ] || (cd "$root" && cargo build --locked --bin confab)
 
 work="$(mktemp -d)"
 server=""
 turn=""
 smtp=""
+oidc=""
 finish() {
   status=$?
-  for pid in $server $turn $smtp; do
+  for pid in $server $turn $smtp $oidc; do
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
@@ -45,6 +49,8 @@ finish() {
     tail -n 40 "$work/server.log" 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' >&2
     echo "--- turnserver log (last 30 lines) ---" >&2
     tail -n 30 "$work/turnserver.log" 2>/dev/null >&2
+    echo "--- OpenID provider log (last 20 lines) ---" >&2
+    tail -n 20 "$work/oidc.log" 2>/dev/null >&2
   fi
   rm -rf "$work"
   exit "$status"
@@ -107,9 +113,34 @@ done
 grep -q ready "$work/smtp.log" || { echo "the SMTP sink did not start" >&2; exit 1; }
 
 port="$(free_port)"
+
+# The OpenID provider, on a port of its own, allowing the demo page as its redirect URI; it
+# prints `ready <issuer>` once it listens.
+oidc_secret="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+OIDC_CLIENT_SECRET="$oidc_secret" node "$root/tests/oidc/provider.mjs" --port 0 --client-id confab \
+  --redirect-uri "http://127.0.0.1:$port/demo/" >"$work/oidc.log" 2>&1 &
+oidc=$!
+issuer=""
+for _ in $(seq 1 150); do
+  issuer="$(sed -n 's/^ready //p' "$work/oidc.log" 2>/dev/null)"
+  [ -n "$issuer" ] && break
+  kill -0 "$oidc" 2>/dev/null || { echo "the OpenID provider exited: $(cat "$work/oidc.log")" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$issuer" ] || { echo "the OpenID provider did not start" >&2; exit 1; }
+cat >"$work/confab.toml" <<TOML
+[[oidc]]
+name = "local"
+display-name = "Local ID"
+issuer = "$issuer"
+client-id = "confab"
+client-secret = "$oidc_secret"
+redirect-uris = ["http://127.0.0.1:$port/demo/"]
+TOML
+
 # The secret through the environment, not the command line (docs/calls.md).
-CONFAB_TURN_SECRET="$turn_secret" RUST_LOG="${RUST_LOG:-confab=info,warn}" "$bin" serve \
-  --bind "127.0.0.1:$port" \
+CONFAB_TURN_SECRET="$turn_secret" RUST_LOG="${RUST_LOG:-confab=info,warn}" \
+  "$bin" --config "$work/confab.toml" serve --bind "127.0.0.1:$port" \
   --database-url "sqlite://$work/e2e.db?mode=rwc" --blob-dir "$work/blobs" \
   --demo-dir "$web/dist" --ice-urls "turn:127.0.0.1:$turn_port?transport=udp" \
   --smtp-url "smtp://127.0.0.1:$smtp_port" --public-url "http://127.0.0.1:$port/demo" \

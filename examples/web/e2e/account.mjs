@@ -5,7 +5,11 @@
 //   the browser opens it, sets a new password, and signs in with it while the old one fails;
 // - two-factor: set up from the account page with a code computed from the shown secret, the ten
 //   recovery codes shown right after; signing in then needs a code, and a recovery code does;
+// - "Download my data" saves a JSON archive of the account (exportMyData);
 // - "Delete account" with the password: back to sign-in, and the account no longer signs in;
+// - "Sign in with Local ID": the local OpenID provider (tests/oidc/provider.mjs, named in
+//   Confab's [[oidc]] settings) signs a new person in through its login and consent pages, and
+//   the page that comes back is signed in as them, with code and state gone from the address.
 // MAIL_LOG is the sink's file (one JSON line per message). Every expectation waits up to 10 s;
 // on failure the page is saved in SCREENSHOTS (default target/web-e2e) and the exit code is 1.
 import { createHmac } from "node:crypto";
@@ -39,8 +43,12 @@ const context = await browser.newContext({ viewport: { width: 1100, height: 700 
 const page = await context.newPage();
 page.setDefaultTimeout(WAIT);
 page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+// Only the client's own pages count: the provider's login pages load things of their own
+// (fonts from the web, a favicon it does not have) that fail offline.
 page.on("console", (msg) => {
-  if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
+  if (msg.type() === "error" && new URL(page.url()).origin === new URL(base).origin) {
+    problems.push(`console: ${msg.text()} (${msg.location().url})`);
+  }
 });
 
 let started = Date.now();
@@ -177,6 +185,14 @@ try {
   await logIn(newPassword, codes[1]);
   await signedIn();
   await page.getByTestId("account-open").click();
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-data").click()]);
+  const archive = JSON.parse(readFileSync(await download.path(), "utf8"));
+  if (archive.format !== "confab-export" || archive.profile?.username !== cat.username) {
+    throw new Error(`not cat's archive: ${JSON.stringify(archive).slice(0, 300)}`);
+  }
+  await shown("account-notice", "Your data is downloaded");
+  step(`'Download my data' saves cat's archive (${download.suggestedFilename()})`);
+
   await page.getByTestId("delete-account-password").fill(cat.password);
   await page.getByTestId("delete-account-sure").check();
   await page.getByTestId("delete-account").click();
@@ -188,6 +204,27 @@ try {
   await logIn(newPassword, codes[2]);
   await refused("");
   step("cat deletes the account (a wrong password first, refused): signed out, and it no longer signs in");
+
+  // The provider's development login takes any name and password; its claims follow the name.
+  const olive = `olive_${stamp}`;
+  await page.goto(`${base}/demo/`);
+  const provider = page.getByTestId("oidc-login").filter({ hasText: "Sign in with Local ID" });
+  await provider.waitFor();
+  await provider.click();
+  await page.locator('input[name="login"]').waitFor();
+  if (new URL(page.url()).origin === new URL(base).origin) throw new Error(`not at the provider: ${page.url()}`);
+  await page.locator('input[name="login"]').fill(olive);
+  await page.locator('input[name="password"]').fill("any password");
+  await page.getByRole("button", { name: "Sign-in" }).click();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.waitForURL((url) => url.origin === new URL(base).origin);
+  await shown("me", olive);
+  await page.locator('body[data-live="true"]').waitFor();
+  const back = new URL(page.url());
+  if (back.pathname !== "/demo/" || back.searchParams.has("code") || back.searchParams.has("state")) {
+    throw new Error(`code and state are still in the address: ${page.url()}`);
+  }
+  step("'Sign in with Local ID': the provider's login and consent, then back signed in as the new user");
 
   if (problems.length) throw new Error(`errors in the page:\n${problems.join("\n")}`);
   ok = true;

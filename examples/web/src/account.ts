@@ -1,9 +1,10 @@
 // The account page (the "Account" button beside "Log out"): two-factor sign-in set up with an
 // authenticator app (enableTotp, confirmTotp) and, right after, ten recovery codes to save
 // (regenerateRecoveryCodes, which needs the password); new recovery codes later; two-factor off
-// (disableTotp); and deleting the account (deleteAccount, with the password).
+// (disableTotp); downloading one's data (exportMyData, then the archive's blob URL with the
+// session's token); and deleting the account (deleteAccount, with the password).
 
-import { request } from "./api";
+import { request, token } from "./api";
 import * as doc from "./documents";
 import { byTestId, el, inputValue, on } from "./dom";
 
@@ -94,6 +95,22 @@ async function disableTotp() {
   notice("Two-factor sign-in is off and the recovery codes are gone.");
 }
 
+/** exportMyData stores the archive as a blob only its owner may GET: fetch it, then save it. */
+async function downloadMyData() {
+  const data = await request<{ exportMyData: { url: string; filename: string | null } }>(doc.EXPORT_MY_DATA);
+  const response = await fetch(new URL(data.exportMyData.url, location.href), {
+    headers: { authorization: `Bearer ${token.get() ?? ""}` },
+  });
+  if (!response.ok) throw new Error(`the archive could not be fetched (the server answered ${response.status})`);
+  const href = URL.createObjectURL(await response.blob());
+  const link = el("a");
+  link.href = href;
+  link.download = data.exportMyData.filename ?? "confab-export.json";
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(href), 60_000);
+  notice("Your data is downloaded.");
+}
+
 async function deleteAccount(hooks: AccountHooks) {
   if (!byTestId<HTMLInputElement>("delete-account-sure").checked) throw new Error("tick the box to delete your account");
   await request(doc.DELETE_ACCOUNT, { password: inputValue("delete-account-password") });
@@ -115,6 +132,7 @@ export function wireAccount(hooks: AccountHooks) {
     e.preventDefault();
     return disableTotp();
   });
+  on("export-data", "click", () => downloadMyData());
   on("delete-account-form", "submit", (e) => {
     e.preventDefault();
     return deleteAccount(hooks);

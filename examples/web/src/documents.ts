@@ -225,7 +225,30 @@ export const DISABLE_TOTP = `
   mutation DisableTotp($password: String!, $code: String!) { disableTotp(password: $password, code: $code) { id } }
 `;
 
+// ---- OpenID Connect sign-in (oidc.ts) ----------------------------------------------------
+
+export const OIDC_PROVIDERS = `
+  query OidcProviders { oidcProviders { name displayName } }
+`;
+
+export const START_OIDC_LOGIN = `
+  mutation StartOidcLogin($provider: String!, $redirectUri: String!) {
+    startOidcLogin(provider: $provider, redirectUri: $redirectUri) { authorizationUrl state }
+  }
+`;
+
+export const COMPLETE_OIDC_LOGIN = `
+  mutation CompleteOidcLogin($provider: String!, $code: String!, $state: String!) {
+    completeOidcLogin(provider: $provider, code: $code, state: $state) { token user { ...UserBits } }
+  }
+  ${USER}
+`;
+
 // ---- leaving (account.ts) ----------------------------------------------------------------
+
+export const EXPORT_MY_DATA = `
+  mutation ExportMyData { exportMyData { id url filename size } }
+`;
 
 export const DELETE_ACCOUNT = `
   mutation DeleteAccount($password: String!) { deleteAccount(password: $password) }

@@ -1,8 +1,8 @@
 // The chat client: the room list with live unread badges, and one open room with paged
 // history, live messages, edits, deletes, typing, read receipts and ✓/✓✓ delivery status on my
 // own messages, and its call (call.ts). The sign-in screen and the pages of mailed links are in
-// auth.ts, the account page in account.ts. Plain DOM, no framework; every element a test needs
-// has a `data-testid`.
+// auth.ts, "Sign in with <provider>" in oidc.ts, the account page in account.ts. Plain DOM, no
+// framework; every element a test needs has a `data-testid`.
 
 import type { Client } from "graphql-ws";
 import { closeAccount, wireAccount } from "./account";
@@ -11,6 +11,7 @@ import { route, showSignIn, wireAuth } from "./auth";
 import { closeCall, openCall, wireCallButtons } from "./call";
 import * as doc from "./documents";
 import { byTestId, clearError, el, on, onUnauthenticated, showError } from "./dom";
+import { completeFromUrl, showProviders } from "./oidc";
 import { arrivedUnmarked, statuses } from "./receipts";
 import type { Message, MessagePage, MessageStatus, MyEvent, RoomEvent, RoomSummary, User } from "./types";
 
@@ -630,7 +631,10 @@ document.addEventListener("visibilitychange", () => {
 
 async function boot() {
   // A mailed link's page (reset password, confirm email) comes before the chat.
-  if (route() || !token.get()) return;
+  if (route()) return;
+  showProviders().catch(showError);
+  // Back from an OpenID provider with ?code&state: that sign-in wins over a stored token.
+  if ((await completeFromUrl(signedIn)) || !token.get()) return;
   const data = await request<{ me: User | null }>(doc.ME);
   if (data.me) start(data.me);
   else token.clear();
