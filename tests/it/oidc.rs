@@ -6,6 +6,7 @@
 
 mod provider;
 
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::util::{TestApp, first_error};
@@ -57,6 +58,7 @@ with_provider!(
     an_unverified_email_is_not_taken,
     an_account_with_the_same_email_is_not_merged,
     linking_an_identity,
+    expired_states_are_refused_and_purged,
 );
 
 /// `[[oidc]]` for the provider (`local`) and one whose issuer is down (`down`), through the
@@ -318,4 +320,30 @@ async fn linking_an_identity(app: &TestApp, _provider: &Provider) {
     let body = app.gql(None, LINK, vars).await;
     assert_eq!(first_error(&body).0, "UNAUTHENTICATED");
     assert_eq!(app.count("oidc_identities").await, 1);
+}
+
+async fn expired_states_are_refused_and_purged(app: &TestApp, _provider: &Provider) {
+    let expire_oldest = "UPDATE oidc_logins SET expires_at = '2020-01-01T00:00:00+00:00' \
+         WHERE id = (SELECT id FROM oidc_logins ORDER BY created_at, id LIMIT 1)";
+    let (url, _) = start(app, None).await;
+    let callback = Browser::new().sign_in(&url, "gus").await;
+    app.db.execute_unprepared(expire_oldest).await.unwrap();
+    let vars = json!({ "p": "local", "c": callback.code, "s": callback.state });
+    let body = app.gql(None, COMPLETE, vars).await;
+    assert_eq!(first_error(&body).2.as_deref(), Some("state"), "{body}");
+    assert_eq!(app.count("users").await, 0);
+
+    // Housekeeping deletes states that expired unused, and keeps the live ones.
+    start(app, None).await;
+    start(app, None).await;
+    app.db.execute_unprepared(expire_oldest).await.unwrap();
+    let retention = confab::config::RetentionConfig {
+        connection_log_days: 30,
+        deleted_body_days: 30,
+        audit_days: 365,
+        maintenance_interval_secs: 600,
+    };
+    let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    confab::workers::maintenance::once(&app.db, &turn, &retention).await;
+    assert_eq!(app.count("oidc_logins").await, 1);
 }

@@ -40,6 +40,8 @@ pub struct Provider {
 impl Provider {
     /// Starts the provider on a free port for client `confab`/`secret` and [`REDIRECT_URI`].
     pub fn start() -> Self {
+        // Its stderr, shown when it does not start.
+        let log = tempfile::NamedTempFile::new().expect("provider log");
         let mut child = Command::new("node")
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -55,7 +57,7 @@ impl Provider {
             ])
             .args(["--redirect-uri", REDIRECT_URI])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().expect("provider log"))
             .spawn()
             .expect("start node tests/oidc/provider.mjs");
         let stdout = child.stdout.take().expect("provider stdout");
@@ -74,7 +76,11 @@ impl Provider {
         let issuer = line
             .trim()
             .strip_prefix("ready ")
-            .unwrap_or_else(|| panic!("unexpected provider output: {line:?}"))
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
+                panic!("the OpenID provider did not start ({line:?}): {stderr}")
+            })
             .to_owned();
         Self { issuer, child }
     }
