@@ -37,7 +37,14 @@ pub fn gzip(response: HttpResponse, accepted: bool, level: Compression) -> HttpR
     };
     let headers = response.headers_mut();
     if bytes.len() >= MIN_BYTES && !headers.contains_key(header::CONTENT_ENCODING) {
-        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        // One Vary header, its tokens joined: the CORS middleware around this extends the
+        // first Vary header it finds and replaces the rest.
+        let vary = match headers.get(header::VARY).and_then(|v| v.to_str().ok()) {
+            Some(before) => HeaderValue::from_str(&format!("{before}, accept-encoding"))
+                .unwrap_or(HeaderValue::from_static("accept-encoding")),
+            None => HeaderValue::from_static("accept-encoding"),
+        };
+        headers.insert(header::VARY, vary);
         if let Some(compressed) = accepted.then(|| gzip_bytes(&bytes, level)).flatten() {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             return response.set_body(BoxBody::new(compressed));

@@ -62,12 +62,14 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Every `Vary` token of the answer, lowercase, whichever header line it came on.
+/// The `Vary` tokens but the CORS middleware's (`origin`, `access-control-request-*`: cors.rs).
 fn vary(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all("vary")
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .map(|token| token.trim().to_ascii_lowercase())
+        .filter(|token| token != "origin" && !token.starts_with("access-control-request-"))
         .collect()
 }
 
