@@ -3,6 +3,7 @@
 // (a real SMTP server, aiosmtpd) and --public-url CONFAB_URL/demo:
 // - "Forgot password?": the mail the SMTP server received carries a /demo/reset-password link;
 //   the browser opens it, sets a new password, and signs in with it while the old one fails;
+// - a new address's /demo/confirm-email link (changeEmail) confirms it, and it signs in;
 // - two-factor: set up from the account page with a code computed from the shown secret, the ten
 //   recovery codes shown right after; signing in then needs a code, and a recovery code does;
 // - "Download my data" saves a JSON archive of the account (exportMyData);
@@ -152,6 +153,31 @@ try {
   await signedIn();
   step("the old password fails, the new one signs in");
 
+  // The client has no form for changeEmail: ask for it over GraphQL with the page's session.
+  const newEmail = `cat_new_${stamp}@example.com`;
+  const asked = await page.evaluate(async ([email, password]) => {
+    const response = await fetch("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${localStorage.getItem("confab.token")}` },
+      body: JSON.stringify({
+        query: "mutation($e: String!, $p: String!) { changeEmail(newEmail: $e, password: $p) }",
+        variables: { e: email, p: password },
+      }),
+    });
+    return response.json();
+  }, [newEmail, newPassword]);
+  if (asked.data?.changeEmail !== true) throw new Error(`changeEmail: ${JSON.stringify(asked)}`);
+  const confirmation = (await mailTo(newEmail)).body.match(/https?:\/\/\S+\/confirm-email\?token=\S+/)?.[0];
+  if (!confirmation?.startsWith(`${base}/demo/confirm-email?token=`)) throw new Error(`no confirm-email link: ${confirmation}`);
+  await page.goto(confirmation);
+  await page.getByTestId("confirm-email").click();
+  await shown("notice", `Your address ${newEmail} is confirmed`);
+  await page.getByTestId("auth-username").fill(newEmail);
+  await page.getByTestId("auth-password").fill(newPassword);
+  await page.getByTestId("login").click();
+  await signedIn();
+  step("a changeEmail mail's link opens the confirm page; confirmed, the new address signs in");
+
   await page.getByTestId("account-open").click();
   await page.getByTestId("totp-start").click();
   await page.getByTestId("totp-confirm-form").waitFor();
@@ -225,6 +251,14 @@ try {
     throw new Error(`code and state are still in the address: ${page.url()}`);
   }
   step("'Sign in with Local ID': the provider's login and consent, then back signed in as the new user");
+
+  await logOut();
+  await page.goto(`${base}/demo/?code=forged&state=forged`);
+  await shown("error", "not started in this tab");
+  if (new URL(page.url()).search !== "") throw new Error(`code and state left in the address: ${page.url()}`);
+  await page.getByTestId("error").click();
+  if (await page.getByTestId("chat").isVisible()) throw new Error("a forged return signed in");
+  step("a return from the provider that this tab did not start is refused readably");
 
   if (problems.length) throw new Error(`errors in the page:\n${problems.join("\n")}`);
   ok = true;
