@@ -104,6 +104,11 @@ impl User {
             .then_some(self.model.email_verified_at.is_some())
     }
 
+    fn own_two_factor<'a>(&self, ctx: &impl DataContext<'a>) -> Option<bool> {
+        self.is_viewer(ctx)
+            .then_some(self.model.totp_enabled_at.is_some())
+    }
+
     fn role_of(&self) -> UserRole {
         if self.model.role == kinds::UserRole::Admin {
             UserRole::Admin
@@ -126,6 +131,7 @@ impl FastPath for User {
                 | "chosenStatus"
                 | "lastSeenAt"
                 | "emailVerified"
+                | "twoFactorEnabled"
                 | "avatarBlobId"
                 | "createdAt"
                 | "deleted"
@@ -149,6 +155,7 @@ impl FastPath for User {
             "emailVerified" => self
                 .own_email_verified(ctx)
                 .map_or(Value::Null, Value::Boolean),
+            "twoFactorEnabled" => self.own_two_factor(ctx).map_or(Value::Null, Value::Boolean),
             "avatarBlobId" => fastpath::text(m.avatar_blob_id.as_deref()),
             "createdAt" => fastpath::scalar(&utc(m.created_at)),
             "deleted" => Value::Boolean(m.deleted_at.is_some()),
@@ -224,6 +231,12 @@ impl User {
     /// Whether the owner has confirmed the email address (visible to the owner only).
     async fn email_verified(&self, ctx: &Context<'_>) -> Option<bool> {
         self.own_email_verified(ctx)
+    }
+
+    /// Whether two-factor sign-in is on (`confirmTotp`; off again with `disableTotp`): visible
+    /// to the owner only, null for others.
+    async fn two_factor_enabled(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.own_two_factor(ctx)
     }
 
     /// Content address of the avatar image, if one is set.
