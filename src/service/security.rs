@@ -101,7 +101,11 @@ pub async fn request_email_verification(state: &AppState, viewer: &Viewer) -> Ap
 }
 
 /// Confirms an address with a token from [`request_email_verification`]; each works once.
-pub async fn verify_email(state: &AppState, token: &str) -> ApiResult<users::Model> {
+pub async fn verify_email(
+    state: &AppState,
+    token: &str,
+    ip: Option<&str>,
+) -> ApiResult<users::Model> {
     let invalid = || ApiError::bad_input("token", "invalid or expired token");
     let at = now();
     let txn = state.write_txn().await?;
