@@ -83,10 +83,12 @@ pub struct Deleted {
 }
 
 impl Deleted {
-    /// Publishes the call's end, then `RoomDeleted` to the room and each member.
+    /// Publishes the call's end, then `RoomDeleted` to the call's followers (after the end, on
+    /// the same topic, so they hear it first), the room and each member.
     pub fn announce(self, state: &AppState) {
         self.call.publish(&state.broker);
         let room_id = self.room_id;
+        state.publish(Topic::Call(room_id), Event::RoomDeleted { room_id });
         state.publish(Topic::Room(room_id), Event::RoomDeleted { room_id });
         for user_id in self.members {
             state.publish(Topic::User(user_id), Event::RoomDeleted { room_id });

@@ -17,6 +17,7 @@ on_both_backends!(
 const DELETE_ROOM: &str = "mutation($r: UUID!) { deleteRoom(roomId: $r) }";
 const ROOM_EVENTS: &str = "subscription($r: UUID!) { roomEvents(roomId: $r) { __typename ... on RoomDeleted { roomId } } }";
 const MY_EVENTS: &str = "subscription { myEvents { __typename ... on RoomDeleted { roomId } } }";
+const CALL_EVENTS: &str = "subscription($r: UUID!) { callEvents(roomId: $r) { __typename } }";
 const MESSAGE: &str = "query($m: UUID!) { message(id: $m) { id body } }";
 
 /// The tables that hold what belongs to a room, with their row counts (the tests that use
@@ -72,7 +73,12 @@ async fn rooms_are_deleted_by_their_owners(app: &TestApp) {
     ws.subscribe("room", ROOM_EVENTS, json!({ "r": room }))
         .await;
     ws.subscribe("mine", MY_EVENTS, json!({})).await;
-    app.wait_for_room_subscribers(&room, 1).await;
+    let call_topic = confab::realtime::Topic::Call(room.parse().unwrap());
+    ws.subscribe("call", CALL_EVENTS, json!({ "r": room }))
+        .await;
+    app.wait_for_subscribers(call_topic, 1).await;
+    // callEvents also follows the room (to end when its subscriber leaves it).
+    app.wait_for_room_subscribers(&room, 2).await;
     app.wait_for_listeners(&bob.id, 1).await;
 
     // A member who does not own it: FORBIDDEN; a stranger: NOT_FOUND; signed out:
@@ -90,29 +96,33 @@ async fn rooms_are_deleted_by_their_owners(app: &TestApp) {
     let data = ann.ok(DELETE_ROOM, json!({ "r": room })).await;
     assert_eq!(data["deleteRoom"], true);
 
-    // Bob hears it on both subscriptions (in either order); the room's ends there.
+    // Bob hears it on both subscriptions (in either order); the room's ends there. The call
+    // ended first: its followers heard CallEnded.
     let mut heard = std::collections::HashMap::new();
-    while heard.len() < 2 {
+    while heard.len() < 3 {
         match ws.recv().await {
             Got::Message(m) if m["type"] == "next" => {
                 let id = m["id"].as_str().unwrap().to_owned();
-                let field = if id == "room" {
-                    "roomEvents"
-                } else {
-                    "myEvents"
+                let field = match id.as_str() {
+                    "room" => "roomEvents",
+                    "mine" => "myEvents",
+                    _ => "callEvents",
                 };
                 let event = m["payload"]["data"][field].clone();
-                if event["__typename"] == "RoomDeleted" {
+                if ["RoomDeleted", "CallEnded"].contains(&event["__typename"].as_str().unwrap()) {
                     heard.insert(id, event);
                 }
             }
             Got::Message(_) => continue,
-            other => panic!("expected RoomDeleted twice, got {other:?} after {heard:?}"),
+            other => {
+                panic!("expected RoomDeleted twice and CallEnded, got {other:?} after {heard:?}")
+            }
         }
     }
     for id in ["room", "mine"] {
         assert_eq!(heard[id]["roomId"], room.as_str(), "{id}");
     }
+    assert_eq!(heard["call"]["__typename"], "CallEnded");
     // Every read answers as for a room that never was.
     for user in [&ann, &bob, &cat] {
         let data = user
@@ -171,6 +181,28 @@ async fn rooms_are_deleted_by_their_owners(app: &TestApp) {
         )
         .await;
     assert!(data["room"].is_null());
+
+    // Big rooms: deleting one costs the same statements as deleting a small one.
+    let mut counts = Vec::new();
+    for size in [2, 60] {
+        let room = ann.create_room("sized", &[&bob]).await;
+        for i in 0..size {
+            let id = bob.send(&room, &format!("message {i}")).await;
+            if i % 2 == 0 {
+                ann.ok(
+                    "mutation($m: UUID!) { react(messageId: $m, emoji: \"👍\") { id } }",
+                    json!({ "m": id }),
+                )
+                .await;
+            }
+        }
+        app.settle().await;
+        ann.ok("{ me { id } }", json!({})).await;
+        let before = app.statements();
+        ann.ok(DELETE_ROOM, json!({ "r": room })).await;
+        counts.push(app.statements() - before);
+    }
+    assert_eq!(counts[0], counts[1], "statements for 2 and 60 messages");
 }
 
 const DELETE_ACCOUNT: &str = "mutation($p: String!) { deleteAccount(password: $p) }";

@@ -62,7 +62,6 @@ pub async fn call_events(
             control.clone(),
             move |event| match event {
                 Event::MemberLeft { user_id, .. } if *user_id == me => Step::Yield(Flow::End),
-                Event::RoomDeleted { .. } => Step::Yield(Flow::End),
                 _ => Step::Skip,
             },
         )
@@ -152,6 +151,8 @@ fn call_event(event: &Event, own: Option<Uuid>) -> Step<Flow> {
         Event::CallEnded { call } => Flow::Event(CallEvent::CallEnded(CallEnded {
             call: Call(call.clone()),
         })),
+        // Published on the call's topic after its end, so followers hear CallEnded first.
+        Event::RoomDeleted { .. } => Flow::End,
         _ => return Step::Skip,
     })
 }
