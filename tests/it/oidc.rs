@@ -59,6 +59,8 @@ with_provider!(
     an_account_with_the_same_email_is_not_merged,
     linking_an_identity,
     expired_states_are_refused_and_purged,
+    a_deleted_account_frees_its_identity,
+    a_banned_account_is_refused,
 );
 
 /// `[[oidc]]` for the provider (`local`) and one whose issuer is down (`down`), through the
@@ -346,4 +348,40 @@ async fn expired_states_are_refused_and_purged(app: &TestApp, _provider: &Provid
     let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
     confab::workers::maintenance::once(&app.db, &turn, &retention).await;
     assert_eq!(app.count("oidc_logins").await, 1);
+}
+
+async fn a_deleted_account_frees_its_identity(app: &TestApp, _provider: &Provider) {
+    let hal = app.user("hal").await;
+    let (url, _) = start(app, Some(&hal.token)).await;
+    let callback = Browser::new().sign_in(&url, "hal-at-idp").await;
+    let vars = json!({ "p": "local", "c": callback.code, "s": callback.state });
+    app.ok(Some(&hal.token), LINK, vars).await;
+    hal.ok(
+        "mutation($p: String!) { deleteAccount(password: $p) }",
+        json!({ "p": "password-hal" }),
+    )
+    .await;
+    // The identity signs in to a new account, never to the tombstone.
+    let (token, id) = sign_in(app, "hal-at-idp").await;
+    assert_ne!(id, hal.id);
+    assert_eq!(me(app, &token).await["username"], "hal_at_idp");
+    assert_eq!(app.count("oidc_identities").await, 1);
+}
+
+async fn a_banned_account_is_refused(app: &TestApp, _provider: &Provider) {
+    let (_, ivy) = sign_in(app, "ivy").await;
+    let root = app.user("root").await;
+    app.make_admin("root").await;
+    root.ok(
+        "mutation($u: UUID!) { banUser(userId: $u, reason: \"spam\") { id } }",
+        json!({ "u": ivy }),
+    )
+    .await;
+    let (url, _) = start(app, None).await;
+    let callback = Browser::new().sign_in(&url, "ivy").await;
+    let vars = json!({ "p": "local", "c": callback.code, "s": callback.state });
+    let body = app.gql(None, COMPLETE, vars).await;
+    assert_eq!(first_error(&body).0, "FORBIDDEN", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["reason"], "BANNED");
+    assert_eq!(app.count("sessions WHERE revoked_at IS NULL AND user_id <> (SELECT id FROM users WHERE username = 'root')").await, 0);
 }

@@ -31,10 +31,16 @@ pub async fn sign_in(
     identity: Identity,
     client: ClientInfo,
 ) -> ApiResult<SignedIn> {
-    match linked(state, &identity).await? {
-        Some(link) => existing(state, link, client).await,
-        None => create(state, provider, identity, client).await,
+    let Some(link) = linked(state, &identity).await? else {
+        return create(state, provider, identity, None, client).await;
+    };
+    let user = super::user(state, link.user_id).await?;
+    if user.deleted_at.is_some() {
+        // Its account left for good (deleteAccount keeps a tombstone row): the identity is
+        // free again, and signs in to a new account.
+        return create(state, provider, identity, Some(link.id), client).await;
     }
+    existing(state, link, user, client).await
 }
 
 async fn linked(
@@ -51,14 +57,9 @@ async fn linked(
 async fn existing(
     state: &AppState,
     link: oidc_identities::Model,
+    user: users::Model,
     client: ClientInfo,
 ) -> ApiResult<SignedIn> {
-    let user = super::user(state, link.user_id).await?;
-    if user.deleted_at.is_some() {
-        return Err(ApiError::Unauthenticated(
-            "the account of this identity is deleted".to_owned(),
-        ));
-    }
     // As `login` does: a banned account gets its coded answer and no session.
     moderation::refuse_banned(&user)?;
     let txn = state.write_txn().await?;
@@ -82,6 +83,7 @@ async fn create(
     state: &AppState,
     provider: &OidcProviderConfig,
     identity: Identity,
+    stale_link: Option<Uuid>,
     client: ClientInfo,
 ) -> ApiResult<SignedIn> {
     let username = free_username(state, &identity).await?;
@@ -101,6 +103,11 @@ async fn create(
         None => (format!("{}@{PLACEHOLDER_DOMAIN}", id.simple()), None),
     };
     let txn = state.write_txn().await?;
+    if let Some(stale) = stale_link {
+        oidc_identities::Entity::delete_by_id(stale)
+            .exec(&*txn)
+            .await?;
+    }
     let user = users::ActiveModel {
         id: Set(id),
         username: Set(username),
@@ -137,15 +144,25 @@ pub async fn link(
     identity: Identity,
     client: &ClientInfo,
 ) -> ApiResult<users::Model> {
+    let mut stale = None;
     if let Some(link) = linked(state, &identity).await? {
         if link.user_id == viewer.id() {
             return super::user(state, viewer.id()).await;
         }
-        return Err(ApiError::Conflict(
-            "this identity is linked to another account".to_owned(),
-        ));
+        if super::user(state, link.user_id).await?.deleted_at.is_none() {
+            return Err(ApiError::Conflict(
+                "this identity is linked to another account".to_owned(),
+            ));
+        }
+        // Linked to an account that left for good: free again.
+        stale = Some(link.id);
     }
     let txn = state.write_txn().await?;
+    if let Some(stale) = stale {
+        oidc_identities::Entity::delete_by_id(stale)
+            .exec(&*txn)
+            .await?;
+    }
     let link = insert_link(&*txn, &identity, viewer.id()).await?;
     audit::record(
         &*txn,

@@ -33,10 +33,14 @@ pub type Client = CoreClient<
     EndpointMaybeSet,
 >;
 
+/// One provider's cached document; its lock is held while it is fetched, so a burst of
+/// sign-ins fetches once, and a slow provider holds up only its own sign-ins.
+type Slot = Arc<Mutex<Option<(Instant, Arc<CoreProviderMetadata>)>>>;
+
 /// The discovery cache and the HTTP client, one per process (in `AppState`).
 pub struct Discovery {
     http: reqwest::Client,
-    documents: Mutex<HashMap<String, (Instant, Arc<CoreProviderMetadata>)>>,
+    documents: std::sync::Mutex<HashMap<String, Slot>>,
 }
 
 impl Discovery {
@@ -49,7 +53,7 @@ impl Discovery {
             .build()?;
         Ok(Self {
             http,
-            documents: Mutex::default(),
+            documents: std::sync::Mutex::default(),
         })
     }
 
@@ -71,9 +75,15 @@ impl Discovery {
         &self,
         provider: &OidcProviderConfig,
     ) -> ApiResult<Arc<CoreProviderMetadata>> {
-        // One fetch at a time per process: a burst of sign-ins after start-up fetches once.
-        let mut documents = self.documents.lock().await;
-        if let Some((at, metadata)) = documents.get(&provider.name)
+        let slot = {
+            let mut documents = self
+                .documents
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(documents.entry(provider.name.clone()).or_default())
+        };
+        let mut cached = slot.lock().await;
+        if let Some((at, metadata)) = cached.as_ref()
             && at.elapsed() < FRESH_FOR
         {
             return Ok(Arc::clone(metadata));
@@ -89,10 +99,7 @@ impl Discovery {
                 unavailable(provider)
             })?;
         let metadata = Arc::new(metadata);
-        documents.insert(
-            provider.name.clone(),
-            (Instant::now(), Arc::clone(&metadata)),
-        );
+        *cached = Some((Instant::now(), Arc::clone(&metadata)));
         Ok(metadata)
     }
 }
