@@ -20,6 +20,9 @@ pub enum ApiError {
         field: String,
         message: String,
     },
+    /// BAD_USER_INPUT for several fields at once (`register`): `extensions.field` names the
+    /// first, `extensions.fields` lists each `{ field, message }`.
+    InvalidFields(Vec<(String, String)>),
     Conflict(String),
     RateLimited {
         retry_after_secs: u64,
@@ -47,6 +50,22 @@ impl ApiError {
         Self::Internal(err.into())
     }
 
+    /// One error for every check that failed: the only one as it is, several BAD_USER_INPUT
+    /// as [`InvalidFields`](Self::InvalidFields); any other kind wins over bad input.
+    pub fn all(mut errors: Vec<ApiError>) -> Option<Self> {
+        if errors.len() <= 1 {
+            return errors.pop();
+        }
+        let mut fields = Vec::with_capacity(errors.len());
+        for error in errors {
+            match error {
+                Self::BadUserInput { field, message } => fields.push((field, message)),
+                other => return Some(other),
+            }
+        }
+        Some(Self::InvalidFields(fields))
+    }
+
     /// A row that another row points at is gone: our fault, never the client's.
     pub fn broken(what: impl std::fmt::Display) -> Self {
         Self::Internal(anyhow::anyhow!("broken reference: {what}"))
@@ -61,6 +80,11 @@ impl ApiError {
             | Self::Conflict(m)
             | Self::ProviderUnavailable(m) => m.clone(),
             Self::BadUserInput { message, .. } => message.clone(),
+            Self::InvalidFields(fields) => fields
+                .iter()
+                .map(|(_, message)| message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
             Self::RateLimited { retry_after_secs } => {
                 format!("too many requests, retry in {retry_after_secs}s")
             }
@@ -77,7 +101,7 @@ impl ApiError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) | Self::Banned { .. } => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::BadUserInput { .. } | Self::InvalidFields(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::ProviderUnavailable(_) => "PROVIDER_UNAVAILABLE",
@@ -116,10 +140,36 @@ impl ErrorExtensions for ApiError {
             ext.set("code", self.code());
             match self {
                 Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+                Self::InvalidFields(fields) => {
+                    if let Some((first, _)) = fields.first() {
+                        ext.set("field", first.as_str());
+                    }
+                    let list: Vec<async_graphql::Value> = fields
+                        .iter()
+                        .map(|(field, message)| {
+                            let mut entry = async_graphql::indexmap::IndexMap::new();
+                            entry.insert(
+                                async_graphql::Name::new("field"),
+                                async_graphql::Value::from(field.as_str()),
+                            );
+                            entry.insert(
+                                async_graphql::Name::new("message"),
+                                async_graphql::Value::from(message.as_str()),
+                            );
+                            async_graphql::Value::Object(entry)
+                        })
+                        .collect();
+                    ext.set("fields", list);
+                }
                 Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
                 Self::Banned { until } => {
                     ext.set("reason", "BANNED");
                     ext.set("bannedUntil", until.map(|at| at.to_rfc3339()));
+                }
+                // No session: `missing` until the transport says why a token it was given
+                // was refused (`expired`, `revoked`, `invalid`: http::graphql).
+                Self::Unauthenticated(message) if message == crate::auth::SIGN_IN_FIRST => {
+                    ext.set("reason", "missing");
                 }
                 _ => {}
             }

@@ -18,6 +18,7 @@ pub mod query;
 pub mod receipts;
 pub mod subscription;
 pub mod types;
+mod wording;
 
 pub use context::{client, client_ip, load, load_many, state, viewer};
 pub use pipeline::Pipeline;
@@ -31,6 +32,14 @@ pub fn schema_builder()
         query::Query::default(),
         mutation::Mutation::default(),
         subscription::Subscription,
+    )
+    // The built-in scalars' descriptions are written for Rust programmers ("Implement the
+    // DateTime<Utc> scalar"); these are for the clients reading schema.graphql.
+    .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
+        "A point in time, UTC, as an RFC 3339 string: `2026-12-06T17:31:31.123456+00:00`. Inputs may carry any offset (`2026-12-06T18:31:31+01:00`, `Z`) and are read as that instant; a time outside the years 1 to 9999 is BAD_USER_INPUT.",
+    )
+    .override_output_type_description::<uuid::Uuid>(
+        "An id: a UUID string, `0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b` (ids Confab makes are version 7, ordered by creation time). Inputs are read in any case, also without hyphens; anything else is BAD_USER_INPUT naming the argument.",
     )
     .override_output_type_description::<query::room::RoomConnection>(
         "A page of rooms (Relay connection): `edges { cursor node }`, `nodes`, `pageInfo`.",

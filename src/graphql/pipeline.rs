@@ -28,6 +28,7 @@ use uuid::Uuid;
 use super::AppSchema;
 use super::limits::{self, ShapeLimits};
 use super::persisted::{self, AllowList};
+use super::wording::Source;
 
 /// Automatic persisted queries remembered per process.
 const APQ_CACHE: usize = 1024;
@@ -86,14 +87,19 @@ impl Pipeline {
     pub async fn run(&self, request: Request, request_id: Uuid) -> Response {
         let started = Instant::now();
         async {
-            let (label, response) = match self.prepare(request).await {
-                Ok(prepared) => (
-                    prepared.label,
-                    self.0.schema.execute(prepared.request).await,
+            let (label, response, source) = match self.prepare(request).await {
+                Ok(mut prepared) => {
+                    let source = keep_source(&mut prepared.request);
+                    let response = self.0.schema.execute(prepared.request).await;
+                    (prepared.label, response, Some(source))
+                }
+                Err(error) => (
+                    "unparsed".to_owned(),
+                    Response::from_errors(vec![error]),
+                    None,
                 ),
-                Err(error) => ("unparsed".to_owned(), Response::from_errors(vec![error])),
             };
-            finish(response, request_id, Some(&label), started)
+            finish(response, request_id, Some(&label), started, source.as_ref())
         }
         .instrument(span(request_id))
         .await
@@ -109,15 +115,26 @@ impl Pipeline {
     ) -> Option<Response> {
         let started = Instant::now();
         async {
-            let (label, response) = match self.prepare(request).await {
+            let (label, response, source) = match self.prepare(request).await {
                 Ok(prepared) if prepared.mutation => return None,
-                Ok(prepared) => (
-                    prepared.label,
-                    self.0.schema.execute(prepared.request).await,
+                Ok(mut prepared) => {
+                    let source = keep_source(&mut prepared.request);
+                    let response = self.0.schema.execute(prepared.request).await;
+                    (prepared.label, response, Some(source))
+                }
+                Err(error) => (
+                    "unparsed".to_owned(),
+                    Response::from_errors(vec![error]),
+                    None,
                 ),
-                Err(error) => ("unparsed".to_owned(), Response::from_errors(vec![error])),
             };
-            Some(finish(response, request_id, Some(&label), started))
+            Some(finish(
+                response,
+                request_id,
+                Some(&label),
+                started,
+                source.as_ref(),
+            ))
         }
         .instrument(span(request_id))
         .await
@@ -133,19 +150,33 @@ impl Pipeline {
         let started = Instant::now();
         let responses = stream::once(async move {
             match this.prepare(request).await {
-                Ok(prepared) => {
+                Ok(mut prepared) => {
                     let label = (!prepared.subscription).then_some(prepared.label);
+                    let source = keep_source(&mut prepared.request);
                     this.0
                         .schema
                         .execute_stream_with_session_data(prepared.request, session)
                         .map(move |response| {
-                            finish(response, request_id, label.as_deref(), started)
+                            finish(
+                                response,
+                                request_id,
+                                label.as_deref(),
+                                started,
+                                Some(&source),
+                            )
                         })
                         .boxed()
                 }
                 Err(error) => {
                     let response = Response::from_errors(vec![error]);
-                    stream::iter([finish(response, request_id, Some("unparsed"), started)]).boxed()
+                    stream::iter([finish(
+                        response,
+                        request_id,
+                        Some("unparsed"),
+                        started,
+                        None,
+                    )])
+                    .boxed()
                 }
             }
         })
@@ -286,13 +317,25 @@ fn operation(
     }
 }
 
-/// Gives every error a code, and INTERNAL ones the request id; with a metrics `label`, records
-/// the operation's outcome and time.
+/// The operation's text and variables, for rewording its errors (`wording`). The text is
+/// moved out, not copied: the request carries its parsed document, which is all that
+/// execution reads.
+fn keep_source(request: &mut Request) -> Source {
+    Source {
+        query: std::mem::take(&mut request.query),
+        variables: request.variables.clone(),
+    }
+}
+
+/// Gives every error a code, and INTERNAL ones the request id; words async-graphql's own
+/// errors for clients (`wording`); with a metrics `label`, records the operation's outcome and
+/// time.
 fn finish(
     mut response: Response,
     request_id: Uuid,
     label: Option<&str>,
     started: Instant,
+    source: Option<&Source>,
 ) -> Response {
     for error in &mut response.errors {
         let code = match error.extensions.as_ref().and_then(|ext| ext.get("code")) {
@@ -320,6 +363,7 @@ fn finish(
             Some("INTERNAL") => set(error, "requestId", &request_id.to_string()),
             Some(_) => {}
         }
+        super::wording::reword(error, source);
     }
     if let Some(label) = label {
         crate::telemetry::operation(label.to_owned(), &outcome(&response), started.elapsed());

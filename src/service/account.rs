@@ -56,12 +56,30 @@ pub async fn register(
             MINUTE,
         )
         .await?;
-    let username = validate::username("username", &input.username)?;
-    let email = validate::email("email", &input.email)?;
-    validate::password("password", &input.password)?;
+    // Every field is checked, and every bad one reported at once.
+    let mut problems = Vec::new();
+    let username = validate::username("username", &input.username)
+        .map_err(|err| problems.push(err))
+        .ok();
+    let email = validate::email("email", &input.email)
+        .map_err(|err| problems.push(err))
+        .ok();
+    if let Err(err) = validate::password("password", &input.password) {
+        problems.push(err);
+    }
     let display_name = match input.display_name.as_deref() {
-        Some(name) => validate::display_name("displayName", name)?,
+        Some(name) => validate::display_name("displayName", name)
+            .map_err(|err| problems.push(err))
+            .ok(),
         None => username.clone(),
+    };
+    if let Some(problem) = ApiError::all(problems) {
+        return Err(problem);
+    }
+    let (Some(username), Some(email), Some(display_name)) = (username, email, display_name) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "register: a check failed silently"
+        )));
     };
     ensure_free(state, users::Column::Username, &username, "username").await?;
     ensure_free(state, users::Column::Email, &email, "email").await?;

@@ -61,6 +61,30 @@ pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Vi
     Ok(Some(viewer))
 }
 
+/// Why a token [`resolve_token`] refused was refused: `revoked` (signed out, revoked, a
+/// password change, a ban, the account deleted), `expired`, or `invalid` (no such session).
+/// Only asked after a refusal, so a valid token costs nothing more.
+pub async fn refusal(state: &AppState, token: &str) -> ApiResult<&'static str> {
+    let found = sessions::Entity::find()
+        .filter(sessions::Column::TokenHash.eq(hash_token(token)))
+        .find_also_related(users::Entity)
+        .one(&state.db)
+        .await?;
+    let Some((session, user)) = found else {
+        return Ok("invalid");
+    };
+    let user_gone =
+        user.is_none_or(|user| user.deleted_at.is_some() || moderation::ban_of(&user).is_some());
+    Ok(if session.revoked_at.is_some() || user_gone {
+        "revoked"
+    } else if session.expires_at.to_utc() <= Utc::now() {
+        "expired"
+    } else {
+        // Valid by now (a race with the session cache): nothing more specific to say.
+        "invalid"
+    })
+}
+
 /// Whether a user is banned now (an open socket whose session was revoked asks, to close
 /// with "banned" rather than "session revoked").
 pub async fn banned(state: &AppState, user_id: uuid::Uuid) -> ApiResult<bool> {

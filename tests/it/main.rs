@@ -26,6 +26,7 @@ mod cors;
 mod deletion;
 mod demo;
 mod durability;
+mod error_experience;
 mod errors;
 mod export;
 mod exposure;

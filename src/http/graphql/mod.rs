@@ -18,7 +18,8 @@
 //!
 //! The viewer is resolved here once per request from `Authorization: Bearer <token>`; a missing
 //! or invalid token makes an anonymous request, so `me` is null and protected fields answer
-//! UNAUTHENTICATED.
+//! UNAUTHENTICATED, with `extensions.reason` saying why: `missing` (no token), `expired`,
+//! `revoked` or `invalid`.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -82,9 +83,9 @@ pub async fn get(
     let answer = match get_request(req.query_string()) {
         Ok(request) => match prepare(&state, &req, request).await {
             Err(response) => Answer::Single(response),
-            Ok((request, request_id)) => {
+            Ok((request, request_id, refused)) => {
                 match schema.run_unless_mutation(request, request_id).await {
-                    Some(response) => Answer::Single(response),
+                    Some(response) => Answer::Single(explain(response, refused)),
                     None => {
                         let mut response = respond(
                             &req,
@@ -198,33 +199,65 @@ async fn run(
     request: async_graphql::Request,
 ) -> Response {
     match prepare(state, req, request).await {
-        Ok((request, request_id)) => schema.run(request, request_id).await,
+        Ok((request, request_id, refused)) => {
+            explain(schema.run(request, request_id).await, refused)
+        }
         Err(response) => response,
     }
 }
 
+/// Says in each "sign in first" error (`extensions.reason: "missing"`) why the request's
+/// token was refused, when it sent one: `expired`, `revoked` or `invalid`.
+fn explain(mut response: Response, refused: Option<&'static str>) -> Response {
+    let Some(reason) = refused else {
+        return response;
+    };
+    let missing = async_graphql::Value::String("missing".to_owned());
+    for error in &mut response.errors {
+        if let Some(ext) = error.extensions.as_mut()
+            && ext.get("reason") == Some(&missing)
+        {
+            ext.set("reason", reason);
+        }
+    }
+    response
+}
+
 /// The request with what resolvers need (the client, the viewer from the bearer token, the
-/// loaders), and its id; an INTERNAL response when the token could not be looked up.
+/// loaders), its id, and why its token was refused if it was (for [`explain`]); an INTERNAL
+/// response when the token could not be looked up.
 async fn prepare(
     state: &AppState,
     req: &HttpRequest,
     mut request: async_graphql::Request,
-) -> Result<(async_graphql::Request, Uuid), Response> {
+) -> Result<(async_graphql::Request, Uuid, Option<&'static str>), Response> {
     let request_id = Uuid::now_v7();
     request = request.data(client_info(req));
     let mut viewer_id = None;
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
+    let mut refused = None;
+    let authorization = req.headers().get(header::AUTHORIZATION);
+    let token = authorization
         .and_then(|value| value.to_str().ok())
         .and_then(auth::bearer);
+    if authorization.is_some() && token.is_none() {
+        refused = Some("invalid");
+    }
     if let Some(token) = token {
         match crate::service::session::resolve_token(state, token).await {
             Ok(Some(viewer)) => {
                 viewer_id = Some(viewer.id());
                 request = request.data(viewer);
             }
-            Ok(None) => {}
+            Ok(None) => {
+                refused = Some(
+                    crate::service::session::refusal(state, token)
+                        .await
+                        .unwrap_or_else(|err| {
+                            tracing::warn!(%request_id, error = ?err, "why a token was refused");
+                            "invalid"
+                        }),
+                );
+            }
             Err(err) => {
                 tracing::error!(%request_id, error = ?err, "resolving bearer token");
                 return Err(coded_response(
@@ -236,7 +269,7 @@ async fn prepare(
         }
     }
     request = request.data(loaders::for_request(state.clone(), viewer_id));
-    Ok((request, request_id))
+    Ok((request, request_id, refused))
 }
 
 fn client_info(req: &HttpRequest) -> ClientInfo {

@@ -6,7 +6,8 @@
 //!
 //! The protocol itself is async-graphql's; this module owns the socket around it:
 //! - auth from the `connection_init` payload (`{"Authorization": "Bearer ..."}`); a missing or
-//!   bad token closes the socket with 4401, as does revoking the session later; a ban
+//!   bad token closes the socket with 4401 and the reason `missing`, `expired`, `revoked` or
+//!   `invalid`, as does revoking the session later (`revoked`); a ban
 //!   (`banUser`) revokes the user's sessions and closes their sockets with 4403 "banned";
 //! - no `connection_init` within [`INIT_TIMEOUT`] closes with 4408;
 //! - a message past `--max-ws-message-bytes` closes with 1009 (message too big);
@@ -106,7 +107,7 @@ async fn serve(
     let mut signed_in = Some(signed_in);
     let init_state = state.clone();
     let init_control = control.clone();
-    let (rejected_tx, mut rejected_rx) = mpsc::channel::<()>(1);
+    let (rejected_tx, mut rejected_rx) = mpsc::channel::<&'static str>(1);
     let (too_many_tx, mut too_many_rx) = mpsc::channel::<()>(1);
     let mut protocol_out = WebSocket::new(schema, ReceiverStream::new(from_client), protocol)
         .on_connection_init(move |payload| {
@@ -117,7 +118,7 @@ async fn serve(
             let too_many = too_many_tx.clone();
             async move {
                 match authenticate(&state, &payload).await {
-                    Some(viewer)
+                    Ok(viewer)
                         if state.presence.local_count(viewer.id())
                             >= state.config.limits.sockets_per_user =>
                     {
@@ -126,7 +127,7 @@ async fn serve(
                             "too many open sockets for this user",
                         ))
                     }
-                    Some(viewer) => {
+                    Ok(viewer) => {
                         let mut data = Data::default();
                         data.insert(loaders::for_request(state.clone(), Some(viewer.id())));
                         data.insert(control);
@@ -136,8 +137,8 @@ async fn serve(
                         }
                         Ok(data)
                     }
-                    None => {
-                        let _ = rejected.try_send(());
+                    Err(reason) => {
+                        let _ = rejected.try_send(reason);
                         Err(async_graphql::Error::new(
                             "unauthorized: send a valid Authorization token",
                         ))
@@ -220,7 +221,7 @@ async fn serve(
                     break Some(if banned {
                         (BANNED, "banned".to_owned())
                     } else {
-                        (UNAUTHORIZED, "session revoked".to_owned())
+                        (UNAUTHORIZED, "revoked".to_owned())
                     });
                 }
             }
@@ -271,11 +272,11 @@ async fn take_text(
 
 /// Why the init callback refused the connection, if it did: the close code to use.
 fn refusal(
-    rejected: &mut mpsc::Receiver<()>,
+    rejected: &mut mpsc::Receiver<&'static str>,
     too_many: &mut mpsc::Receiver<()>,
 ) -> Option<(u16, String)> {
-    if rejected.try_recv().is_ok() {
-        Some((UNAUTHORIZED, "unauthorized".to_owned()))
+    if let Ok(reason) = rejected.try_recv() {
+        Some((UNAUTHORIZED, reason.to_owned()))
     } else if too_many.try_recv().is_ok() {
         Some((TOO_MANY, "too many open sockets for this user".to_owned()))
     } else {
@@ -283,17 +284,26 @@ fn refusal(
     }
 }
 
-/// The viewer named by the init payload's `Authorization` (or `authorization`) value.
-async fn authenticate(state: &AppState, payload: &serde_json::Value) -> Option<Viewer> {
+/// The viewer named by the init payload's `Authorization` (or `authorization`) value, or why
+/// there is none, the close reason: `missing`, `expired`, `revoked` or `invalid` (as
+/// UNAUTHENTICATED's `extensions.reason` over HTTP).
+async fn authenticate(
+    state: &AppState,
+    payload: &serde_json::Value,
+) -> Result<Viewer, &'static str> {
     let header = ["Authorization", "authorization"]
         .iter()
-        .find_map(|key| payload.get(key).and_then(|v| v.as_str()))?;
-    let token = auth::bearer(header)?;
+        .find_map(|key| payload.get(key).and_then(|v| v.as_str()))
+        .ok_or("missing")?;
+    let token = auth::bearer(header).ok_or("invalid")?;
     match crate::service::session::resolve_token(state, token).await {
-        Ok(viewer) => viewer,
+        Ok(Some(viewer)) => Ok(viewer),
+        Ok(None) => Err(crate::service::session::refusal(state, token)
+            .await
+            .unwrap_or("invalid")),
         Err(err) => {
             tracing::error!(error = ?err, "resolving a WebSocket token");
-            None
+            Err("invalid")
         }
     }
 }
