@@ -100,3 +100,19 @@ async fn guesses_at_unknown_logins_are_stopped_per_address(app: &TestApp) {
     assert_eq!(first_error(&body).0, "RATE_LIMITED", "{body}");
     assert!((1..=30).contains(&retry_after(&body)), "{body}");
 }
+
+/// The same with the counts and the back-off in Redis (`--redis-url`), where every instance
+/// reads them: on SQLite and PostgreSQL.
+#[actix_web::test]
+async fn the_guard_works_through_redis() {
+    let Some(url) = crate::util::redis_url() else {
+        return;
+    };
+    let app = TestApp::sqlite_with(|c| c.redis_url = Some(url.clone())).await;
+    a_stranger_cannot_lock_the_owner_out(&app).await;
+    app.stop().await;
+    if let Some(app) = TestApp::postgres_with(|c| c.redis_url = Some(url)).await {
+        a_stranger_cannot_lock_the_owner_out(&app).await;
+        app.stop().await;
+    }
+}
