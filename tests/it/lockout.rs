@@ -15,6 +15,7 @@ const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { token } }";
 on_both_backends!(
     a_stranger_cannot_lock_the_owner_out,
     guesses_at_unknown_logins_are_stopped_per_address,
+    operations_over_a_websocket_have_its_address,
 );
 
 /// Signs in to `app` from `address`: the whole answer.
@@ -115,4 +116,34 @@ async fn the_guard_works_through_redis() {
         a_stranger_cannot_lock_the_owner_out(&app).await;
         app.stop().await;
     }
+}
+
+/// A `login` sent over a WebSocket is seen from the socket's address, as over HTTP: the
+/// session it opens records it (and the guard counts there, not under an empty address
+/// shared by every socket).
+async fn operations_over_a_websocket_have_its_address(app: &TestApp) {
+    let (ann, _) = app.register("ann").await;
+    let mut ws = crate::wsclient::Ws::ready(app, crate::wsclient::TRANSPORT, &ann).await;
+    ws.subscribe(
+        "1",
+        "mutation { login(input: { login: \"ann\", password: \"password-ann\" }) { token } }",
+        json!({}),
+    )
+    .await;
+    let payload = ws.next("1").await;
+    let token = payload["data"]["login"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let data = app
+        .ok(Some(&token), "{ sessions { ip current } }", json!({}))
+        .await;
+    let current = data["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .cloned()
+        .unwrap();
+    assert_eq!(current["ip"], "127.0.0.1", "{data}");
 }

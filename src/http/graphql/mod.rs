@@ -272,7 +272,9 @@ async fn prepare(
     Ok((request, request_id, refused))
 }
 
-fn client_info(req: &HttpRequest) -> ClientInfo {
+/// The client's address (the TCP peer) and user agent; WebSocket operations get the
+/// handshake's.
+pub(super) fn client_info(req: &HttpRequest) -> ClientInfo {
     ClientInfo {
         ip: req.peer_addr().map(|addr| addr.ip().to_string()),
         user_agent: req

@@ -32,7 +32,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::auth::{self, Viewer};
+use crate::auth::{self, ClientInfo, Viewer};
 use crate::graphql::subscription::ConnectionControl;
 use crate::graphql::{Pipeline, loaders};
 use crate::http::cors::Origins;
@@ -89,7 +89,10 @@ pub async fn upgrade(
         .max_continuation_size(limit);
     let schema = schema.get_ref().clone();
     let state = state.get_ref().clone();
-    actix_web::rt::spawn(serve(schema, state, protocol, session, messages));
+    // Operations on the socket (a `login` over it, say) see the handshake's address and
+    // user agent, as HTTP requests see theirs: rate limits and the sign-in guard key on it.
+    let client = super::graphql::client_info(&req);
+    actix_web::rt::spawn(serve(schema, state, protocol, client, session, messages));
     Ok(response)
 }
 
@@ -97,6 +100,7 @@ async fn serve(
     schema: Pipeline,
     state: AppState,
     protocol: WebSocketProtocols,
+    client: ClientInfo,
     session: Session,
     mut incoming: actix_ws::AggregatedMessageStream,
 ) {
@@ -116,6 +120,7 @@ async fn serve(
             let signed_in = signed_in.take();
             let rejected = rejected_tx.clone();
             let too_many = too_many_tx.clone();
+            let client = client.clone();
             async move {
                 match authenticate(&state, &payload).await {
                     Ok(viewer)
@@ -131,6 +136,7 @@ async fn serve(
                         let mut data = Data::default();
                         data.insert(loaders::for_request(state.clone(), Some(viewer.id())));
                         data.insert(control);
+                        data.insert(client);
                         data.insert(viewer.clone());
                         if let Some(tx) = signed_in {
                             let _ = tx.send(viewer);
