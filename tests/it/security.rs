@@ -141,21 +141,27 @@ async fn totp_guards_sign_in(app: &TestApp) {
         (code.as_str(), field.as_deref()),
         ("BAD_USER_INPUT", Some("code"))
     );
-    let two_factor = "query($id: UUID!) { me { twoFactorEnabled } user(id: $id) { twoFactorEnabled } }";
+    let two_factor =
+        "query($id: UUID!) { me { twoFactorEnabled } user(id: $id) { twoFactorEnabled } }";
     let ann_id = app.ok(Some(&ann), "{ me { id } }", json!({})).await["me"]["id"].clone();
     let (bob, _) = app.register("bob").await;
     assert_eq!(
-        app.ok(Some(&ann), two_factor, json!({ "id": ann_id })).await["me"]["twoFactorEnabled"],
+        app.ok(Some(&ann), two_factor, json!({ "id": ann_id }))
+            .await["me"]["twoFactorEnabled"],
         false
     );
     let confirming = code_for(&secret);
     app.ok(Some(&ann), confirm, json!({ "c": confirming }))
         .await;
     // On for its owner to see; nobody else learns it.
-    let seen = app.ok(Some(&ann), two_factor, json!({ "id": ann_id })).await;
+    let seen = app
+        .ok(Some(&ann), two_factor, json!({ "id": ann_id }))
+        .await;
     assert_eq!(seen["me"]["twoFactorEnabled"], true);
     assert_eq!(seen["user"]["twoFactorEnabled"], true);
-    let seen = app.ok(Some(&bob), two_factor, json!({ "id": ann_id })).await;
+    let seen = app
+        .ok(Some(&bob), two_factor, json!({ "id": ann_id }))
+        .await;
     assert_eq!(seen["user"]["twoFactorEnabled"], Value::Null, "{seen}");
     let again = app
         .gql(Some(&ann), "mutation { enableTotp { secret } }", json!({}))
