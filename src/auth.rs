@@ -191,13 +191,9 @@ pub async fn verify_password(password: String, hash: Option<String>) -> ApiResul
 /// An argon2id hash (default parameters) of a random password nobody knows.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2ngdyw6Z0oyh3zgeLdhMFZyKZ8G0zkSK5kkxY2LSUZs";
 
-/// The message of UNAUTHENTICATED for a request without a (valid) session; such errors carry
-/// `extensions.reason` (`crate::error`), which HTTP sets to why the token was refused.
-pub const SIGN_IN_FIRST: &str = "sign in first";
-
 /// The signed-in viewer or UNAUTHENTICATED.
 pub fn require(viewer: Option<&Viewer>) -> ApiResult<&Viewer> {
-    viewer.ok_or_else(|| ApiError::Unauthenticated(SIGN_IN_FIRST.to_owned()))
+    viewer.ok_or_else(|| ApiError::Unauthenticated(crate::error::SIGN_IN_FIRST.to_owned()))
 }
 
 #[cfg(test)]

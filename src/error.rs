@@ -11,6 +11,10 @@ use sea_orm::{DbErr, SqlErr};
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The message of UNAUTHENTICATED for a request without a (valid) session (`auth::require`);
+/// such errors carry `extensions.reason`, which HTTP sets to why the token was refused.
+pub const SIGN_IN_FIRST: &str = "sign in first";
+
 #[derive(Debug)]
 pub enum ApiError {
     Unauthenticated(String),
@@ -168,7 +172,7 @@ impl ErrorExtensions for ApiError {
                 }
                 // No session: `missing` until the transport says why a token it was given
                 // was refused (`expired`, `revoked`, `invalid`: http::graphql).
-                Self::Unauthenticated(message) if message == crate::auth::SIGN_IN_FIRST => {
+                Self::Unauthenticated(message) if message == SIGN_IN_FIRST => {
                     ext.set("reason", "missing");
                 }
                 _ => {}

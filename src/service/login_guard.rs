@@ -29,8 +29,9 @@ use crate::state::AppState;
 /// How long an (account, address) pair stays refused after its failures.
 pub use super::security::LOCKOUT;
 
-/// How long the per-account failures are remembered: the back-off decays after this.
-pub const ACCOUNT_WINDOW: Duration = Duration::from_secs(60 * 60);
+/// How long the per-account failures are remembered (from the first): a day, so that a guesser
+/// spread over many addresses keeps waiting the longest back-off instead of starting over.
+pub const ACCOUNT_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The first back-off, doubled with each further failure.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(30);
