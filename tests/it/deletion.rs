@@ -269,6 +269,14 @@ async fn accounts_are_deleted_for_good(app: &TestApp) {
         .await;
     app.wait_for_room_subscribers(&club, 1).await;
 
+    // The last server administrator cannot leave (another one can).
+    app.make_admin("dan").await;
+    let body = dan
+        .gql(DELETE_ACCOUNT, json!({ "p": "password-dan" }))
+        .await;
+    assert_eq!(first_error(&body).0, "CONFLICT");
+    app.make_admin("ann").await;
+
     // A wrong password: refused, nothing changes.
     let body = ann
         .gql(DELETE_ACCOUNT, json!({ "p": "not-her-password" }))
