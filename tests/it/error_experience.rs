@@ -15,6 +15,7 @@ on_both_backends!(
     register_reports_every_bad_field,
     malformed_uuids_name_their_argument,
     syntax_errors_are_one_line,
+    scalars_are_described_for_clients,
 );
 
 const SESSIONS: &str = "{ sessions { id } }";
@@ -233,6 +234,27 @@ async fn syntax_errors_are_one_line(app: &TestApp) {
     );
     assert_eq!(body["errors"][0]["locations"][0]["line"], 2, "{body}");
     assert_eq!(extensions(&body)["code"], "BAD_USER_INPUT", "{body}");
+}
+
+/// What introspection (GraphiQL, codegen) shows of the scalars: descriptions for clients.
+async fn scalars_are_described_for_clients(app: &TestApp) {
+    let data = app
+        .ok(
+            None,
+            "{ d: __type(name: \"DateTime\") { description } u: __type(name: \"UUID\") { description } }",
+            json!({}),
+        )
+        .await;
+    let date = data["d"]["description"].as_str().unwrap();
+    let uuid = data["u"]["description"].as_str().unwrap();
+    assert!(
+        date.starts_with("A point in time, UTC") && !date.contains("Implement"),
+        "{date}"
+    );
+    assert!(
+        uuid.starts_with("An id: a UUID string") && !uuid.contains("octets"),
+        "{uuid}"
+    );
 }
 
 /// The scalars clients meet everywhere are described for them, not for Rust programmers.
