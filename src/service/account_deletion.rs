@@ -5,7 +5,8 @@
 //! only owner they were passes to its longest-standing admin, else its longest-standing
 //! member; a room left empty is deleted as `deleteRoom` deletes it); the profile is erased
 //! (display name, avatar, status, two-factor secret and recovery codes, contacts both ways,
-//! pending tokens and email changes, notifications, key packages, connection logs); and the
+//! pending tokens and email changes, notifications (theirs, and those others got from them:
+//! contact requests, mentions, "added you"), key packages, connection logs); and the
 //! `users` row stays as a tombstone so the messages they sent keep their sender: display name
 //! "Deleted user", `deletedAt` set, no email shown. Its username becomes `deleted-<16 hex
 //! digits>` (a shape registration never accepts) and its email a unique `.invalid` address,
@@ -257,6 +258,7 @@ async fn erase(
         .filter(notifications::Column::UserId.eq(id))
         .exec(txn)
         .await?;
+    crate::store::purge::notifications_from(txn, id).await?;
     key_packages::Entity::delete_many()
         .filter(key_packages::Column::OwnerId.eq(id))
         .exec(txn)

@@ -6,7 +6,7 @@
 //! point at it go with its row, so nothing is left to read and nothing dangles. Uploads made
 //! for the room stay their uploaders' (their room reference is cleared). The search index
 //! follows the messages by itself (FTS5 triggers on SQLite, an expression index on
-//! PostgreSQL).
+//! PostgreSQL). [`notifications_from`] clears what others got from a deleted account.
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr};
 use uuid::Uuid;
@@ -108,5 +108,31 @@ async fn exec(
     let done = db
         .execute_raw(query.statement(db.get_database_backend()))
         .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes the notifications others got from `user_id` (a contact request, a mention, being
+/// added to a room: their titles carry the sender's name), when the account is deleted.
+pub async fn notifications_from(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let field = |key: &str| match backend {
+        DatabaseBackend::Postgres => format!("data->>'{key}'"),
+        _ => format!("json_extract(data, '$.{key}')"),
+    };
+    let id = user_id.to_string();
+    let mut query = Sql::new("DELETE FROM notifications WHERE ");
+    query
+        .push(&field("userId"))
+        .push(" = ")
+        .bind(id.clone())
+        .push(" OR ")
+        .push(&field("senderId"))
+        .push(" = ")
+        .bind(id.clone())
+        .push(" OR ")
+        .push(&field("addedBy"))
+        .push(" = ")
+        .bind(id);
+    let done = db.execute_raw(query.statement(backend)).await?;
     Ok(done.rows_affected())
 }

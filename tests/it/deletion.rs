@@ -359,6 +359,14 @@ async fn accounts_are_deleted_for_good(app: &TestApp) {
     assert_eq!(app.count("rooms").await, 2);
     let _ = solo;
     assert_eq!(app.count("contacts").await, 0);
+    // Nothing in anyone's inbox names her: her contact request and "added you" are gone.
+    let data = bob
+        .ok(
+            "query { notifications { edges { node { kind title } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["notifications"]["edges"], json!([]), "{data}");
     let data = bob
         .ok(
             "query { contacts { edges { node { status } } } }",
