@@ -13,6 +13,7 @@
 //! - [`realtime`]: events and the broker that fans them out
 //! - [`auth`]: bearer tokens, password hashing, the [`auth::Viewer`]
 //! - [`error`]: the one error type and its `extensions.code`
+//! - [`oidc`]: OpenID providers' discovery documents and the HTTP client for them
 //! - [`seed`]: sample data for `confab seed --demo`
 //! - [`telemetry`] and [`otel`]: metrics, the per-operation span, OpenTelemetry export
 
@@ -24,6 +25,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod mail;
+pub mod oidc;
 pub mod otel;
 pub mod realtime;
 pub mod seed;

@@ -46,7 +46,7 @@ pub struct AppState {
     pub calls: Arc<CallLiveness>,
     /// OpenID providers' discovery documents (fetched on first use) and the HTTP client
     /// that talks to them.
-    pub oidc: Arc<crate::service::oidc::Discovery>,
+    pub oidc: Arc<crate::oidc::Discovery>,
     /// Called with every statement the HTTP workers' own pools run (`for_worker`); tests count
     /// statements with it. Set by [`AppState::with_statement_hook`].
     on_statement: Option<StatementHook>,
@@ -133,7 +133,7 @@ impl AppState {
             mailer,
             blobs: Arc::new(DirStore::new(config.blobs.dir.clone())),
             limiter,
-            oidc: Arc::new(crate::service::oidc::Discovery::new()?),
+            oidc: Arc::new(crate::oidc::Discovery::new()?),
             config: Arc::new(config),
             on_statement: None,
             pools,

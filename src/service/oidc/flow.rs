@@ -13,17 +13,18 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::Identity;
-use super::discovery::unavailable;
 use crate::auth;
 use crate::config::OidcProviderConfig;
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
+use crate::oidc::unavailable;
 use crate::state::AppState;
 
 /// How long a started sign-in may take to come back.
 pub const FLOW_TTL_MINUTES: i64 = 10;
 const MAX_CODE: usize = 2_048;
 const MAX_STATE: usize = 256;
+const MAX_SUBJECT: usize = 255;
 const STATE_GONE: &str =
     "unknown, used or expired sign-in state: start the sign-in again (startOidcLogin)";
 
@@ -128,9 +129,17 @@ pub async fn redeem(
             tracing::warn!(provider = %provider.name, error = %err, "OIDC ID token refused");
             ApiError::Unauthenticated("the provider's ID token did not verify".to_owned())
         })?;
+    let subject = claims.subject().as_str();
+    // OpenID Connect Core 1.0, 2: at most 255 ASCII characters (the column's size).
+    if subject.is_empty() || subject.len() > MAX_SUBJECT {
+        tracing::warn!(provider = %provider.name, "OIDC subject out of bounds");
+        return Err(ApiError::Unauthenticated(
+            "the provider's ID token did not verify".to_owned(),
+        ));
+    }
     Ok(Identity {
         provider: provider.name.clone(),
-        subject: claims.subject().as_str().to_owned(),
+        subject: subject.to_owned(),
         email: claims.email().map(|e| e.as_str().to_owned()),
         email_verified: claims.email_verified() == Some(true),
         preferred_username: claims.preferred_username().map(|u| u.as_str().to_owned()),

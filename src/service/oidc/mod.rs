@@ -8,7 +8,6 @@
 //! email.
 
 mod account;
-pub mod discovery;
 mod flow;
 
 use entity::users;
@@ -20,7 +19,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::account::SignedIn;
 use crate::state::AppState;
 
-pub use discovery::Discovery;
 pub use flow::Started;
 
 const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);

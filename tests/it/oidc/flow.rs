@@ -100,6 +100,14 @@ async fn a_state_works_once(app: &TestApp, _provider: &Provider) {
         0,
         "every used state is gone"
     );
+
+    // A subject longer than OpenID Connect allows (255) is refused, not stored.
+    let (url, _) = start(app, None).await;
+    let callback = Browser::new().sign_in(&url, &"s".repeat(300)).await;
+    let vars = json!({ "p": "local", "c": callback.code, "s": callback.state });
+    let body = app.gql(None, COMPLETE, vars).await;
+    assert_eq!(first_error(&body).0, "UNAUTHENTICATED", "{body}");
+    assert_eq!(app.count("users").await, 1);
 }
 
 async fn redirect_uris_and_providers_are_checked(app: &TestApp, _provider: &Provider) {

@@ -1,5 +1,7 @@
-//! The providers' discovery documents and signing keys, fetched on first use and kept for a
-//! few minutes, and the HTTP client that fetches them and redeems codes.
+//! OpenID providers as a client sees them: their discovery documents and signing keys,
+//! fetched on first use and kept for a few minutes, and the HTTP client that fetches them and
+//! redeems codes. The sign-in rules are in `service::oidc`; this is held by `AppState`, as the
+//! mailer is.
 //!
 //! Discovery is lazy on purpose: Confab starts (and keeps serving everything else) while an
 //! issuer is down; the OIDC operations then answer PROVIDER_UNAVAILABLE and the next call
