@@ -48,7 +48,7 @@ function resetTotp() {
 }
 
 async function startTotp() {
-  const data = await request<{ enableTotp: { secret: string; otpauthUri: string } }>(doc.ENABLE_TOTP);
+  const data = await request(doc.ENABLE_TOTP);
   notice("");
   byTestId("recovery").hidden = true;
   byTestId("totp-secret").textContent = data.enableTotp.secret;
@@ -72,7 +72,7 @@ async function confirmTotp() {
 }
 
 async function showRecoveryCodes(password: string) {
-  const data = await request<{ regenerateRecoveryCodes: string[] }>(doc.REGENERATE_RECOVERY_CODES, { password });
+  const data = await request(doc.REGENERATE_RECOVERY_CODES, { password });
   byTestId("recovery-codes").replaceChildren(
     ...data.regenerateRecoveryCodes.map((code) => el("li", { testid: "recovery-code", text: code })),
   );
@@ -97,7 +97,7 @@ async function disableTotp() {
 
 /** exportMyData stores the archive as a blob only its owner may GET: fetch it, then save it. */
 async function downloadMyData() {
-  const data = await request<{ exportMyData: { url: string; filename: string | null } }>(doc.EXPORT_MY_DATA);
+  const data = await request(doc.EXPORT_MY_DATA);
   const response = await fetch(new URL(data.exportMyData.url, location.href), {
     headers: { authorization: `Bearer ${token.get() ?? ""}` },
   });

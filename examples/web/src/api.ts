@@ -2,6 +2,7 @@
 // socket. The server is the page's own origin (Confab serves this client at /demo/).
 
 import { createClient, type Client } from "graphql-ws";
+import type { Doc } from "./documents";
 
 const TOKEN_KEY = "confab.token";
 
@@ -24,15 +25,18 @@ export const token = {
 const httpUrl = new URL("/graphql", location.href).toString();
 const wsUrl = httpUrl.replace(/^http/, "ws");
 
+/** Variables are optional for a document that declares none, required otherwise. */
+type VariablesArg<V> = {} extends V ? [variables?: V] : [variables: V];
+
 /** Runs one query or mutation; throws ApiError with the first error's code. */
-export async function request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+export async function request<T, V>(query: Doc<T, V>, ...[variables]: VariablesArg<V>): Promise<T> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   const current = token.get();
   if (current) headers.authorization = `Bearer ${current}`;
   const response = await fetch(httpUrl, {
     method: "POST",
     headers,
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query, variables: variables ?? {} }),
   });
   let body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
   try {
@@ -78,10 +82,10 @@ function isCloseEvent(value: unknown): value is CloseEvent {
 }
 
 /** Subscribes and hands each payload's data to `next`; returns the unsubscribe function. */
-export function subscribe<T>(
+export function subscribe<T, V extends Record<string, unknown>>(
   client: Client,
-  query: string,
-  variables: Record<string, unknown>,
+  query: Doc<T, V>,
+  variables: V,
   next: (data: T) => void,
   failed: (error: unknown) => void,
 ): () => void {

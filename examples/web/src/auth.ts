@@ -8,6 +8,7 @@
 import { ApiError, request, token } from "./api";
 import * as doc from "./documents";
 import { byTestId, clearError, inputValue, on, showNotice, showOnly } from "./dom";
+import type { LoginInput } from "./generated/graphql";
 import type { User } from "./types";
 
 const VIEWS = ["auth-form", "forgot-form", "reset-form", "confirm-email-form"];
@@ -44,15 +45,15 @@ function authFields() {
 async function signUp(hooks: AuthHooks) {
   const f = authFields();
   const input = { username: f.username, email: f.email, password: f.password, displayName: f.displayName || null };
-  const data = await request<{ register: { token: string; user: User } }>(doc.REGISTER, { input });
+  const data = await request(doc.REGISTER, { input });
   hooks.signedIn(data.register.token, data.register.user);
 }
 
 async function logIn(hooks: AuthHooks) {
   const f = authFields();
-  const input: Record<string, string> = { login: f.username || f.email, password: f.password };
+  const input: LoginInput = { login: f.username || f.email, password: f.password };
   if (f.code) input[RECOVERY_CODE.test(f.code) ? "recoveryCode" : "totpCode"] = f.code;
-  const data = await request<{ login: { token: string; user: User } }>(doc.LOGIN, { input });
+  const data = await request(doc.LOGIN, { input });
   byTestId<HTMLInputElement>("auth-code").value = "";
   hooks.signedIn(data.login.token, data.login.user);
 }
@@ -83,11 +84,11 @@ async function confirmEmail() {
   const value = linkToken();
   let user: { email: string | null };
   try {
-    user = (await request<{ confirmEmailChange: { email: string | null } }>(doc.CONFIRM_EMAIL_CHANGE, { token: value }))
+    user = (await request(doc.CONFIRM_EMAIL_CHANGE, { token: value }))
       .confirmEmailChange;
   } catch (error) {
     if (!(error instanceof ApiError) || error.code !== "BAD_USER_INPUT") throw error;
-    user = (await request<{ verifyEmail: { email: string | null } }>(doc.VERIFY_EMAIL, { token: value })).verifyEmail;
+    user = (await request(doc.VERIFY_EMAIL, { token: value })).verifyEmail;
   }
   showSignIn(`Your address ${user.email ?? ""} is confirmed.`);
 }

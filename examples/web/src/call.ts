@@ -9,7 +9,8 @@
 import type { Client } from "graphql-ws";
 import { request, subscribe } from "./api";
 import * as doc from "./documents";
-import type { CallConnectionState, CallEvent, CallParticipant, CallSession, SignalKind, User } from "./types";
+import type { CallConnectionState, CallEvent, CallParticipant, SignalKind, User } from "./types";
+import type { CallStateInput } from "./generated/graphql";
 
 /** How long the answering side waits for an offer before asking for one (RENEGOTIATE). */
 const OFFER_WAIT_MS = 4000;
@@ -122,7 +123,7 @@ export function closeCall() {
 function listen(room: RoomCall, sessionId: string | null) {
   room.stopEvents();
   room.participants.clear();
-  room.stopEvents = subscribe<{ callEvents: CallEvent }>(
+  room.stopEvents = subscribe(
     room.socket,
     doc.CALL_EVENTS,
     { roomId: room.roomId, sessionId },
@@ -194,7 +195,7 @@ async function join() {
   try {
     // The microphone first: a refused permission should not leave a session behind.
     stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
-    const data = await request<{ joinCall: CallSession }>(doc.JOIN_CALL, {
+    const data = await request(doc.JOIN_CALL, {
       roomId: room.roomId,
       input: { muted: false, cameraOff: true },
     });
@@ -260,8 +261,8 @@ async function toggleMute() {
   await updateState(room, joined, { muted: joined.muted });
 }
 
-async function updateState(room: RoomCall, joined: Joined, input: Record<string, unknown>) {
-  const data = await request<{ updateCallState: CallParticipant }>(doc.UPDATE_CALL_STATE, {
+async function updateState(room: RoomCall, joined: Joined, input: CallStateInput) {
+  const data = await request(doc.UPDATE_CALL_STATE, {
     sessionId: joined.sessionId,
     input,
   });

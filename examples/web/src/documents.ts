@@ -1,12 +1,89 @@
 // Every GraphQL document the client sends, in one place so that `npm run validate` can check
 // each of them against the server's schema.graphql. Fragments are plain strings appended to
 // the operations that use them, so every exported document is complete on its own.
+// Each literal is marked /* GraphQL */ so that `npm run codegen` (codegen.ts) finds it and
+// writes its result and variable types to src/generated/graphql.ts; each export carries them
+// (Doc<Result, Variables>), so request() and subscribe() check variables and type results.
 
-const USER = `
+import type {
+  CallEventsSubscription,
+  CallEventsSubscriptionVariables,
+  CompleteOidcLoginMutation,
+  CompleteOidcLoginMutationVariables,
+  ConfirmEmailChangeMutation,
+  ConfirmEmailChangeMutationVariables,
+  ConfirmTotpMutation,
+  ConfirmTotpMutationVariables,
+  DeleteAccountMutation,
+  DeleteAccountMutationVariables,
+  DeleteMessageMutation,
+  DeleteMessageMutationVariables,
+  DisableTotpMutation,
+  DisableTotpMutationVariables,
+  EditMessageMutation,
+  EditMessageMutationVariables,
+  EnableTotpMutation,
+  EnableTotpMutationVariables,
+  ExportMyDataMutation,
+  ExportMyDataMutationVariables,
+  JoinCallMutation,
+  JoinCallMutationVariables,
+  LeaveCallMutation,
+  LeaveCallMutationVariables,
+  LoginMutation,
+  LoginMutationVariables,
+  LogoutMutation,
+  LogoutMutationVariables,
+  MarkDeliveredMutation,
+  MarkDeliveredMutationVariables,
+  MarkReadMutation,
+  MarkReadMutationVariables,
+  MeQuery,
+  MeQueryVariables,
+  MyEventsSubscription,
+  MyEventsSubscriptionVariables,
+  MyRoomsQuery,
+  MyRoomsQueryVariables,
+  OidcProvidersQuery,
+  OidcProvidersQueryVariables,
+  OpenDirectRoomMutation,
+  OpenDirectRoomMutationVariables,
+  RegenerateRecoveryCodesMutation,
+  RegenerateRecoveryCodesMutationVariables,
+  RegisterMutation,
+  RegisterMutationVariables,
+  RequestPasswordResetMutation,
+  RequestPasswordResetMutationVariables,
+  ResetPasswordMutation,
+  ResetPasswordMutationVariables,
+  RoomEventsSubscription,
+  RoomEventsSubscriptionVariables,
+  RoomMessagesQuery,
+  RoomMessagesQueryVariables,
+  SendMessageMutation,
+  SendMessageMutationVariables,
+  SendSignalMutation,
+  SendSignalMutationVariables,
+  SetTypingMutation,
+  SetTypingMutationVariables,
+  StartOidcLoginMutation,
+  StartOidcLoginMutationVariables,
+  UpdateCallStateMutation,
+  UpdateCallStateMutationVariables,
+  UserByUsernameQuery,
+  UserByUsernameQueryVariables,
+  VerifyEmailMutation,
+  VerifyEmailMutationVariables,
+} from "./generated/graphql";
+
+/** A document's text, carrying its result and variable types (from src/generated/graphql.ts). */
+export type Doc<Result, Variables> = string & { readonly __result?: Result; readonly __variables?: Variables };
+
+const USER = /* GraphQL */ `
   fragment UserBits on User { id username displayName }
 `;
 
-const MESSAGE = `
+const MESSAGE = /* GraphQL */ `
   fragment MessageBits on Message {
     id roomId body createdAt editedAt deletedAt status
     sender { ...UserBits }
@@ -14,7 +91,7 @@ const MESSAGE = `
   ${USER}
 `;
 
-const ROOM_SUMMARY = `
+const ROOM_SUMMARY = /* GraphQL */ `
   fragment RoomSummary on Room {
     id kind name unreadCount
     members { user { ...UserBits } lastReadMessageId lastDeliveredMessageId }
@@ -22,30 +99,30 @@ const ROOM_SUMMARY = `
   }
 `;
 
-export const ME = `
+export const ME: Doc<MeQuery, MeQueryVariables> = /* GraphQL */ `
   query Me { me { ...UserBits } }
   ${USER}
 `;
 
-export const REGISTER = `
+export const REGISTER: Doc<RegisterMutation, RegisterMutationVariables> = /* GraphQL */ `
   mutation Register($input: RegisterInput!) {
     register(input: $input) { token user { ...UserBits } }
   }
   ${USER}
 `;
 
-export const LOGIN = `
+export const LOGIN: Doc<LoginMutation, LoginMutationVariables> = /* GraphQL */ `
   mutation Login($input: LoginInput!) {
     login(input: $input) { token user { ...UserBits } }
   }
   ${USER}
 `;
 
-export const LOGOUT = `
+export const LOGOUT: Doc<LogoutMutation, LogoutMutationVariables> = /* GraphQL */ `
   mutation Logout { logout }
 `;
 
-export const MY_ROOMS = `
+export const MY_ROOMS: Doc<MyRoomsQuery, MyRoomsQueryVariables> = /* GraphQL */ `
   query MyRooms($first: Int!, $after: String, $archived: Boolean) {
     myRooms(first: $first, after: $after, archived: $archived) {
       edges { node { ...RoomSummary } }
@@ -56,18 +133,18 @@ export const MY_ROOMS = `
   ${USER}
 `;
 
-export const USER_BY_USERNAME = `
+export const USER_BY_USERNAME: Doc<UserByUsernameQuery, UserByUsernameQueryVariables> = /* GraphQL */ `
   query UserByUsername($username: String!) { userByUsername(username: $username) { ...UserBits } }
   ${USER}
 `;
 
-export const OPEN_DIRECT_ROOM = `
+export const OPEN_DIRECT_ROOM: Doc<OpenDirectRoomMutation, OpenDirectRoomMutationVariables> = /* GraphQL */ `
   mutation OpenDirectRoom($userId: UUID!) { openDirectRoom(userId: $userId) { ...RoomSummary } }
   ${ROOM_SUMMARY}
   ${USER}
 `;
 
-export const ROOM_MESSAGES = `
+export const ROOM_MESSAGES: Doc<RoomMessagesQuery, RoomMessagesQueryVariables> = /* GraphQL */ `
   query RoomMessages($id: UUID!, $last: Int!, $before: String) {
     room(id: $id) {
       ...RoomSummary
@@ -81,38 +158,38 @@ export const ROOM_MESSAGES = `
   ${MESSAGE}
 `;
 
-export const SEND_MESSAGE = `
+export const SEND_MESSAGE: Doc<SendMessageMutation, SendMessageMutationVariables> = /* GraphQL */ `
   mutation SendMessage($input: SendMessageInput!) { sendMessage(input: $input) { ...MessageBits } }
   ${MESSAGE}
 `;
 
-export const EDIT_MESSAGE = `
+export const EDIT_MESSAGE: Doc<EditMessageMutation, EditMessageMutationVariables> = /* GraphQL */ `
   mutation EditMessage($id: UUID!, $body: String!) { editMessage(id: $id, body: $body) { ...MessageBits } }
   ${MESSAGE}
 `;
 
-export const DELETE_MESSAGE = `
+export const DELETE_MESSAGE: Doc<DeleteMessageMutation, DeleteMessageMutationVariables> = /* GraphQL */ `
   mutation DeleteMessage($id: UUID!) { deleteMessage(id: $id) { ...MessageBits } }
   ${MESSAGE}
 `;
 
-export const MARK_READ = `
+export const MARK_READ: Doc<MarkReadMutation, MarkReadMutationVariables> = /* GraphQL */ `
   mutation MarkRead($roomId: UUID!, $messageId: UUID!) {
     markRead(roomId: $roomId, messageId: $messageId) { lastReadMessageId }
   }
 `;
 
-export const MARK_DELIVERED = `
+export const MARK_DELIVERED: Doc<MarkDeliveredMutation, MarkDeliveredMutationVariables> = /* GraphQL */ `
   mutation MarkDelivered($roomId: UUID!, $messageId: UUID!) {
     markDelivered(roomId: $roomId, messageId: $messageId) { lastDeliveredMessageId }
   }
 `;
 
-export const SET_TYPING = `
+export const SET_TYPING: Doc<SetTypingMutation, SetTypingMutationVariables> = /* GraphQL */ `
   mutation SetTyping($roomId: UUID!, $typing: Boolean!) { setTyping(roomId: $roomId, typing: $typing) }
 `;
 
-export const ROOM_EVENTS = `
+export const ROOM_EVENTS: Doc<RoomEventsSubscription, RoomEventsSubscriptionVariables> = /* GraphQL */ `
   subscription RoomEvents($roomId: UUID!) {
     roomEvents(roomId: $roomId) {
       __typename
@@ -128,7 +205,7 @@ export const ROOM_EVENTS = `
   ${MESSAGE}
 `;
 
-export const MY_EVENTS = `
+export const MY_EVENTS: Doc<MyEventsSubscription, MyEventsSubscriptionVariables> = /* GraphQL */ `
   subscription MyEvents {
     myEvents {
       __typename
@@ -142,7 +219,7 @@ export const MY_EVENTS = `
 
 // ---- calls (docs/calls.md) ---------------------------------------------------------------
 
-const PARTICIPANT = `
+const PARTICIPANT = /* GraphQL */ `
   fragment ParticipantBits on CallParticipant {
     sessionId muted cameraOff screenSharing handRaised speaking connection
     user { ...UserBits }
@@ -150,7 +227,7 @@ const PARTICIPANT = `
   ${USER}
 `;
 
-export const JOIN_CALL = `
+export const JOIN_CALL: Doc<JoinCallMutation, JoinCallMutationVariables> = /* GraphQL */ `
   mutation JoinCall($roomId: UUID!, $input: JoinCallInput) {
     joinCall(roomId: $roomId, input: $input) {
       sessionId
@@ -160,22 +237,22 @@ export const JOIN_CALL = `
   }
 `;
 
-export const LEAVE_CALL = `
+export const LEAVE_CALL: Doc<LeaveCallMutation, LeaveCallMutationVariables> = /* GraphQL */ `
   mutation LeaveCall($sessionId: UUID!) { leaveCall(sessionId: $sessionId) }
 `;
 
-export const UPDATE_CALL_STATE = `
+export const UPDATE_CALL_STATE: Doc<UpdateCallStateMutation, UpdateCallStateMutationVariables> = /* GraphQL */ `
   mutation UpdateCallState($sessionId: UUID!, $input: CallStateInput!) {
     updateCallState(sessionId: $sessionId, input: $input) { ...ParticipantBits }
   }
   ${PARTICIPANT}
 `;
 
-export const SEND_SIGNAL = `
+export const SEND_SIGNAL: Doc<SendSignalMutation, SendSignalMutationVariables> = /* GraphQL */ `
   mutation SendSignal($input: SignalInput!) { sendSignal(input: $input) }
 `;
 
-export const CALL_EVENTS = `
+export const CALL_EVENTS: Doc<CallEventsSubscription, CallEventsSubscriptionVariables> = /* GraphQL */ `
   subscription CallEvents($roomId: UUID!, $sessionId: UUID) {
     callEvents(roomId: $roomId, sessionId: $sessionId) {
       __typename
@@ -191,53 +268,53 @@ export const CALL_EVENTS = `
 
 // ---- account: password reset, mailed links, two-factor (auth.ts, account.ts) -------------
 
-export const REQUEST_PASSWORD_RESET = `
+export const REQUEST_PASSWORD_RESET: Doc<RequestPasswordResetMutation, RequestPasswordResetMutationVariables> = /* GraphQL */ `
   mutation RequestPasswordReset($email: String!) { requestPasswordReset(email: $email) }
 `;
 
-export const RESET_PASSWORD = `
+export const RESET_PASSWORD: Doc<ResetPasswordMutation, ResetPasswordMutationVariables> = /* GraphQL */ `
   mutation ResetPassword($token: String!, $newPassword: String!) {
     resetPassword(token: $token, newPassword: $newPassword)
   }
 `;
 
-export const CONFIRM_EMAIL_CHANGE = `
+export const CONFIRM_EMAIL_CHANGE: Doc<ConfirmEmailChangeMutation, ConfirmEmailChangeMutationVariables> = /* GraphQL */ `
   mutation ConfirmEmailChange($token: String!) { confirmEmailChange(token: $token) { id email } }
 `;
 
-export const VERIFY_EMAIL = `
+export const VERIFY_EMAIL: Doc<VerifyEmailMutation, VerifyEmailMutationVariables> = /* GraphQL */ `
   mutation VerifyEmail($token: String!) { verifyEmail(token: $token) { id email } }
 `;
 
-export const ENABLE_TOTP = `
+export const ENABLE_TOTP: Doc<EnableTotpMutation, EnableTotpMutationVariables> = /* GraphQL */ `
   mutation EnableTotp { enableTotp { secret otpauthUri } }
 `;
 
-export const CONFIRM_TOTP = `
+export const CONFIRM_TOTP: Doc<ConfirmTotpMutation, ConfirmTotpMutationVariables> = /* GraphQL */ `
   mutation ConfirmTotp($code: String!) { confirmTotp(code: $code) { id } }
 `;
 
-export const REGENERATE_RECOVERY_CODES = `
+export const REGENERATE_RECOVERY_CODES: Doc<RegenerateRecoveryCodesMutation, RegenerateRecoveryCodesMutationVariables> = /* GraphQL */ `
   mutation RegenerateRecoveryCodes($password: String!) { regenerateRecoveryCodes(password: $password) }
 `;
 
-export const DISABLE_TOTP = `
+export const DISABLE_TOTP: Doc<DisableTotpMutation, DisableTotpMutationVariables> = /* GraphQL */ `
   mutation DisableTotp($password: String!, $code: String!) { disableTotp(password: $password, code: $code) { id } }
 `;
 
 // ---- OpenID Connect sign-in (oidc.ts) ----------------------------------------------------
 
-export const OIDC_PROVIDERS = `
+export const OIDC_PROVIDERS: Doc<OidcProvidersQuery, OidcProvidersQueryVariables> = /* GraphQL */ `
   query OidcProviders { oidcProviders { name displayName } }
 `;
 
-export const START_OIDC_LOGIN = `
+export const START_OIDC_LOGIN: Doc<StartOidcLoginMutation, StartOidcLoginMutationVariables> = /* GraphQL */ `
   mutation StartOidcLogin($provider: String!, $redirectUri: String!) {
     startOidcLogin(provider: $provider, redirectUri: $redirectUri) { authorizationUrl state }
   }
 `;
 
-export const COMPLETE_OIDC_LOGIN = `
+export const COMPLETE_OIDC_LOGIN: Doc<CompleteOidcLoginMutation, CompleteOidcLoginMutationVariables> = /* GraphQL */ `
   mutation CompleteOidcLogin($provider: String!, $code: String!, $state: String!) {
     completeOidcLogin(provider: $provider, code: $code, state: $state) { token user { ...UserBits } }
   }
@@ -246,10 +323,10 @@ export const COMPLETE_OIDC_LOGIN = `
 
 // ---- leaving (account.ts) ----------------------------------------------------------------
 
-export const EXPORT_MY_DATA = `
+export const EXPORT_MY_DATA: Doc<ExportMyDataMutation, ExportMyDataMutationVariables> = /* GraphQL */ `
   mutation ExportMyData { exportMyData { id url filename size } }
 `;
 
-export const DELETE_ACCOUNT = `
+export const DELETE_ACCOUNT: Doc<DeleteAccountMutation, DeleteAccountMutationVariables> = /* GraphQL */ `
   mutation DeleteAccount($password: String!) { deleteAccount(password: $password) }
 `;

@@ -13,7 +13,7 @@ import * as doc from "./documents";
 import { byTestId, clearError, el, on, onUnauthenticated, showError } from "./dom";
 import { completeFromUrl, showProviders } from "./oidc";
 import { arrivedUnmarked, statuses } from "./receipts";
-import type { Message, MessagePage, MessageStatus, MyEvent, RoomEvent, RoomSummary, User } from "./types";
+import type { Message, MessageStatus, MyEvent, RoomEvent, RoomSummary, User } from "./types";
 
 const PAGE = 30;
 const TYPING_REPEAT_MS = 3000;
@@ -113,7 +113,7 @@ async function leave() {
 function onConnected() {
   if (!socket) return;
   if (!stopMyEvents) {
-    stopMyEvents = subscribe<{ myEvents: MyEvent }>(socket, doc.MY_EVENTS, {}, (d) => onMyEvent(d.myEvents), showError);
+    stopMyEvents = subscribe(socket, doc.MY_EVENTS, {}, (d) => onMyEvent(d.myEvents), showError);
   }
   loadRooms()
     .then(() => {
@@ -128,7 +128,7 @@ function onConnected() {
 // The list shows the rooms not archived, or (the checkbox ticked) only the archived ones.
 async function loadRooms() {
   const archived = (byTestId("show-archived") as HTMLInputElement).checked;
-  const data = await request<{ myRooms: { edges: { node: RoomSummary }[] } }>(doc.MY_ROOMS, {
+  const data = await request(doc.MY_ROOMS, {
     first: 100,
     archived,
   });
@@ -192,9 +192,9 @@ async function openDirect() {
   const input = byTestId<HTMLInputElement>("direct-username");
   const username = input.value.trim().replace(/^@/, "");
   if (!username) return;
-  const found = await request<{ userByUsername: User | null }>(doc.USER_BY_USERNAME, { username });
+  const found = await request(doc.USER_BY_USERNAME, { username });
   if (!found.userByUsername) throw new Error(`nobody is called @${username}`);
-  const data = await request<{ openDirectRoom: RoomSummary }>(doc.OPEN_DIRECT_ROOM, {
+  const data = await request(doc.OPEN_DIRECT_ROOM, {
     userId: found.userByUsername.id,
   });
   input.value = "";
@@ -236,7 +236,7 @@ async function openRoom(id: string) {
   current = room;
   // Subscribe before loading the history, so nothing written in between is missed; the
   // history and the live events meet in one map keyed by message id.
-  room.stop = subscribe<{ roomEvents: RoomEvent }>(
+  room.stop = subscribe(
     socket,
     doc.ROOM_EVENTS,
     { roomId: id },
@@ -265,7 +265,7 @@ function fallbackRoom(id: string): RoomSummary {
 
 /** The newest page, merged into what is shown (first open, and after a reconnect). */
 async function loadLatest(room: OpenRoom) {
-  const data = await request<{ room: (RoomSummary & { messages: MessagePage }) | null }>(doc.ROOM_MESSAGES, {
+  const data = await request(doc.ROOM_MESSAGES, {
     id: room.id,
     last: PAGE,
   });
@@ -300,7 +300,7 @@ async function loadOlder(room: OpenRoom) {
   if (room.loadingOlder || !room.hasPrevious || !room.startCursor) return;
   room.loadingOlder = true;
   try {
-    const data = await request<{ room: { messages: MessagePage } | null }>(doc.ROOM_MESSAGES, {
+    const data = await request(doc.ROOM_MESSAGES, {
       id: room.id,
       last: PAGE,
       before: room.startCursor,
@@ -539,7 +539,7 @@ async function send() {
   typingSentAt = 0;
   clearTimeout(typingIdle);
   try {
-    const data = await request<{ sendMessage: Message }>(doc.SEND_MESSAGE, { input: { roomId: room.id, body } });
+    const data = await request(doc.SEND_MESSAGE, { input: { roomId: room.id, body } });
     if (current !== room) return;
     room.messages.set(data.sendMessage.id, data.sendMessage);
     renderMessages(room);
@@ -551,14 +551,14 @@ async function send() {
 }
 
 async function saveEdit(room: OpenRoom, id: string, body: string) {
-  const data = await request<{ editMessage: Message }>(doc.EDIT_MESSAGE, { id, body: body.trim() });
+  const data = await request(doc.EDIT_MESSAGE, { id, body: body.trim() });
   room.editing = null;
   room.messages.set(id, data.editMessage);
   renderMessages(room);
 }
 
 async function removeMessage(id: string) {
-  const data = await request<{ deleteMessage: Message }>(doc.DELETE_MESSAGE, { id });
+  const data = await request(doc.DELETE_MESSAGE, { id });
   if (current) {
     current.messages.set(id, data.deleteMessage);
     renderMessages(current);
@@ -635,7 +635,7 @@ async function boot() {
   showProviders().catch(showError);
   // Back from an OpenID provider with ?code&state: that sign-in wins over a stored token.
   if ((await completeFromUrl(signedIn)) || !token.get()) return;
-  const data = await request<{ me: User | null }>(doc.ME);
+  const data = await request(doc.ME);
   if (data.me) start(data.me);
   else token.clear();
 }

@@ -21,7 +21,7 @@ interface Provider {
 
 /** Fills the sign-in screen's provider buttons; hides the box when there are none. */
 export async function showProviders() {
-  const data = await request<{ oidcProviders: Provider[] }>(doc.OIDC_PROVIDERS);
+  const data = await request(doc.OIDC_PROVIDERS);
   const box = byTestId("oidc-providers");
   box.replaceChildren(
     ...data.oidcProviders.map((provider) => {
@@ -36,7 +36,7 @@ export async function showProviders() {
 }
 
 async function start(provider: Provider) {
-  const data = await request<{ startOidcLogin: { authorizationUrl: string; state: string } }>(doc.START_OIDC_LOGIN, {
+  const data = await request(doc.START_OIDC_LOGIN, {
     provider: provider.name,
     redirectUri: home().href,
   });
@@ -74,7 +74,7 @@ export async function completeFromUrl(signedIn: (token: string, user: User) => v
   if (!pending || typeof pending.provider !== "string" || pending.state !== state || !code) {
     throw new Error("this sign-in was not started in this tab (or was already used): start it again");
   }
-  const data = await request<{ completeOidcLogin: { token: string; user: User } }>(doc.COMPLETE_OIDC_LOGIN, {
+  const data = await request(doc.COMPLETE_OIDC_LOGIN, {
     provider: pending.provider,
     code,
     state,

@@ -1,89 +1,40 @@
-// The shapes the documents in documents.ts select (hand-written; `npm run validate` keeps the
-// documents honest against schema.graphql).
+// The shapes the client works with, named after what it does with them. All of them come from
+// src/generated/graphql.ts, which `npm run codegen` (codegen.ts) writes from schema.graphql and
+// the documents in documents.ts: a schema change that breaks the client fails `tsc --noEmit`.
 
-export interface User {
-  id: string;
-  username: string;
-  displayName: string;
-}
+import type {
+  CallEventsSubscription,
+  JoinCallMutation,
+  MessageBitsFragment,
+  MyEventsSubscription,
+  ParticipantBitsFragment,
+  RoomEventsSubscription,
+  RoomMessagesQuery,
+  RoomSummaryFragment,
+  UserBitsFragment,
+} from "./generated/graphql";
 
-export interface Message {
-  id: string;
-  roomId: string;
-  body: string | null;
-  createdAt: string;
-  editedAt: string | null;
-  deletedAt: string | null;
-  /** The sender's view: every other member has it delivered / has read it. */
-  status: MessageStatus;
-  sender: User | null;
-}
+export type { CallConnectionState, MessageStatus, SignalKind } from "./generated/graphql";
 
-export type MessageStatus = "SENT" | "DELIVERED" | "READ";
+export type User = UserBitsFragment;
 
-export interface RoomSummary {
-  id: string;
-  kind: "DIRECT" | "GROUP";
-  name: string | null;
-  unreadCount: number;
-  members: { user: User; lastReadMessageId: string | null; lastDeliveredMessageId: string | null }[];
-  lastMessage: {
-    id: string;
-    body: string | null;
-    deletedAt: string | null;
-    createdAt: string;
-    sender: { displayName: string } | null;
-  } | null;
-}
+export type Message = MessageBitsFragment;
 
-export interface MessagePage {
-  edges: { cursor: string; node: Message }[];
-  pageInfo: { hasPreviousPage: boolean; startCursor: string | null };
-}
+export type RoomSummary = RoomSummaryFragment;
 
-export type RoomEvent =
-  | { __typename: "MessageAdded" | "MessageEdited" | "MessageDeleted"; message: Message }
-  | { __typename: "ReceiptUpdated"; roomId: string; messageId: string; marker: "DELIVERED" | "READ"; user: User }
-  | { __typename: "Typing"; roomId: string; typing: boolean; expiresAt: string; user: User }
-  | { __typename: "MemberJoined"; roomId: string; member: { user: User } }
-  | { __typename: "MemberLeft"; roomId: string; user: User }
-  | { __typename: "ReactionChanged" };
+export type MessagePage = NonNullable<RoomMessagesQuery["room"]>["messages"];
 
-export type MyEvent =
-  | { __typename: "UnreadChanged"; roomId: string; unreadCount: number }
-  | { __typename: "RoomAdded"; room: RoomSummary }
-  | { __typename: "NotificationAdded" | "ContactRequested" };
+/** One `roomEvents` payload: a union discriminated by `__typename`. */
+export type RoomEvent = RoomEventsSubscription["roomEvents"];
 
-export type CallConnectionState = "CONNECTING" | "CONNECTED" | "RECONNECTING" | "FAILED";
+/** One `myEvents` payload. */
+export type MyEvent = MyEventsSubscription["myEvents"];
 
-export interface CallParticipant {
-  sessionId: string;
-  muted: boolean;
-  cameraOff: boolean;
-  screenSharing: boolean;
-  handRaised: boolean;
-  speaking: boolean;
-  connection: CallConnectionState;
-  user: User;
-}
+export type CallParticipant = ParticipantBitsFragment;
 
-export interface IceServer {
-  urls: string[];
-  username: string | null;
-  credential: string | null;
-  expiresAt: string | null;
-}
+export type CallSession = JoinCallMutation["joinCall"];
 
-export interface CallSession {
-  sessionId: string;
-  call: { id: string };
-  iceServers: IceServer[];
-}
+export type IceServer = CallSession["iceServers"][number];
 
-export type SignalKind = "OFFER" | "ANSWER" | "ICE_CANDIDATE" | "RENEGOTIATE" | "BYE";
-
-export type CallEvent =
-  | { __typename: "ParticipantJoined" | "ParticipantUpdated"; participant: CallParticipant }
-  | { __typename: "ParticipantLeft"; participant: CallParticipant; reason: "LEFT" | "TIMEOUT" | "DISCONNECTED" | "REMOVED" }
-  | { __typename: "CallEnded"; call: { id: string } }
-  | { __typename: "Signal"; fromSessionId: string; kind: SignalKind; payload: unknown };
+/** One `callEvents` payload. */
+export type CallEvent = CallEventsSubscription["callEvents"];
