@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The example web client (examples/web) end to end in headless Chromium: checks the client's
-# GraphQL documents against schema.graphql, builds it, starts a local coturn (`turnserver`
-# with use-auth-secret) and Confab on a scratch SQLite database serving the client at /demo/
-# and handing out TURN credentials for that coturn, then has two browser contexts chat
+# GraphQL documents against schema.graphql, regenerates their TypeScript types (codegen.ts;
+# fails when they differ from the committed src/generated/), type-checks and builds it, starts
+# a local coturn (`turnserver` with use-auth-secret) and Confab on a scratch SQLite database
+# serving the client at /demo/ and handing out TURN credentials for that coturn, then has two
+# browser contexts chat
 # (examples/web/e2e/chat.mjs) and call each other, directly and through the TURN relay
 # (examples/web/e2e/call.mjs). Confab also sends mail through a real SMTP server
 # (tests/smtp/sink.py, aiosmtpd) with links to /demo/, and knows a local OpenID provider
@@ -28,6 +30,12 @@ command -v turnserver >/dev/null || {
   cd "$web"
   npm ci --no-audit --no-fund --loglevel=error
   npm run --silent validate
+  # The client's types from schema.graphql (codegen.ts): regenerated, they must equal the
+  # committed ones, and the client must type-check against them (`build` runs tsc --noEmit).
+  npm run --silent codegen -- --silent
+  git -C "$root" diff --exit-code -- examples/web/src/generated
+  untracked="$(git -C "$root" ls-files --others --exclude-standard -- examples/web/src/generated)"
+  [ -z "$untracked" ] || { echo "not committed: $untracked (npm run codegen)" >&2; exit 1; }
   npm run --silent build
 )
 (cd "$root/tests/oidc" && npm ci --no-audit --no-fund --loglevel=error)
