@@ -1,8 +1,8 @@
 //! Periodic housekeeping the server runs in the background: expired key packages and
 //! connection logs past their retention, texts of messages deleted longer ago than theirs,
 //! expired (or long revoked) sessions, used or expired verification tokens, and audit rows
-//! past `--audit-retention-days`; and the uploads of accounts deleted longer ago than
-//! `--deleted-body-retention-days`, with their bytes when nothing else holds them.
+//! past `--audit-retention-days`; the uploads of accounts deleted longer ago than
+//! `--deleted-body-retention-days`; and blobs nothing refers to any more, with their bytes.
 //! (Call sessions whose clients fell silent go on a tick of their own: `call_liveness`.)
 
 use std::sync::Arc;
@@ -33,8 +33,10 @@ pub async fn run(
     }
 }
 
-/// Removes the uploads of accounts deleted more than `days` days ago, and the bytes of those
-/// of their blobs nothing else holds (`store::deleted_uploads`); returns how many blobs went.
+/// Removes the uploads of accounts deleted more than `days` days ago, and the blobs (rows and
+/// bytes) nothing refers to any more: those of the uploads nothing else holds, and any other,
+/// such as the files only a deleted room's messages carried (`store::deleted_uploads`);
+/// returns how many blobs went.
 pub async fn deleted_uploads(
     db: &DatabaseConnection,
     turn: &Arc<Mutex<()>>,
@@ -43,7 +45,8 @@ pub async fn deleted_uploads(
 ) -> usize {
     let done = async {
         let txn = begin_write(db, turn).await?;
-        let freed = crate::store::deleted_uploads::remove(&*txn, days).await?;
+        let mut freed = crate::store::deleted_uploads::remove(&*txn, days).await?;
+        freed.extend(crate::store::deleted_uploads::unreferenced(&*txn).await?);
         for id in &freed {
             let (store, key) = (Arc::clone(blobs), id.clone());
             let removed = tokio::task::spawn_blocking(move || store.delete(&key)).await;

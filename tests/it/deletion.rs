@@ -203,11 +203,59 @@ async fn rooms_are_deleted_by_their_owners(app: &TestApp) {
         counts.push(app.statements() - before);
     }
     assert_eq!(counts[0], counts[1], "statements for 2 and 60 messages");
+
+    // A file only the deleted room's messages still carried goes with maintenance's next
+    // round: Ann's upload is gone, Cat forwarded it in the room.
+    let room = ann.create_room("files", &[&cat]).await;
+    let blob = app
+        .upload(
+            &ann.token,
+            UPLOAD,
+            &crate::uploads::png(4, 4, b"room"),
+            "image/png",
+        )
+        .await["data"]["uploadBlob"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut sent = Vec::new();
+    for user in [&ann, &cat] {
+        let data = user.ok(SEND_FILE, json!({ "r": room, "b": [blob] })).await;
+        sent.push(data["sendMessage"]["id"].as_str().unwrap().to_owned());
+    }
+    ann.ok(
+        "mutation($m: UUID!) { deleteMessage(id: $m) { id } }",
+        json!({ "m": sent[0] }),
+    )
+    .await;
+    let data = ann
+        .ok(
+            "mutation($b: String!) { deleteUpload(id: $b) }",
+            json!({ "b": blob }),
+        )
+        .await;
+    assert_eq!(data["deleteUpload"], false, "Cat's message still holds it");
+    let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    let scratch = tempfile::tempdir().unwrap();
+    let blobs: std::sync::Arc<dyn confab::blobstore::BlobStore> =
+        std::sync::Arc::new(confab::blobstore::DirStore::new(scratch.path()));
+    assert_eq!(
+        confab::workers::maintenance::deleted_uploads(&app.db, &turn, &blobs, 30).await,
+        0
+    );
+    assert_eq!(app.count("blobs").await, 1);
+    ann.ok(DELETE_ROOM, json!({ "r": room })).await;
+    assert_eq!(
+        confab::workers::maintenance::deleted_uploads(&app.db, &turn, &blobs, 30).await,
+        1
+    );
+    assert_eq!(app.count("blobs").await, 0);
 }
 
 const DELETE_ACCOUNT: &str = "mutation($p: String!) { deleteAccount(password: $p) }";
 const LOGIN: &str =
     "mutation($l: String!, $p: String!) { login(input: { login: $l, password: $p }) { token } }";
+const SEND_FILE: &str = "mutation($r: UUID!, $b: [String!]) { sendMessage(input: { roomId: $r, body: \"a file\", attachmentBlobIds: $b }) { id } }";
 const UPLOAD: &str = "mutation($file: Upload!) { uploadBlob(file: $file) { id } }";
 
 async fn accounts_are_deleted_for_good(app: &TestApp) {
