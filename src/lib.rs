@@ -67,8 +67,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!("migrations applied");
                 Ok(())
             }
-            Command::Seed { demo, bench } => {
-                anyhow::ensure!(demo || bench, "say which data to seed: --demo or --bench");
+            Command::Seed { bench } => {
+                let demo = cli.config.http.demo;
+                anyhow::ensure!(
+                    demo != bench,
+                    "say which data to seed: --demo or --bench, one of them"
+                );
                 let db = db::connect_and_migrate(&cli.config.database).await?;
                 let report = if bench {
                     seed::bench(&db).await?
@@ -110,6 +114,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         database = %config::redact(&config.database.url),
         "confab listening; GraphiQL at /"
     );
+    if config.http.demo {
+        // Once: a later start finds the demo users and leaves the data as it is.
+        let report = seed::demo(&db).await.context("seeding the demo data")?;
+        tracing::info!("demo: {report}");
+        if config.http.demo_dir.is_none() {
+            tracing::info!(
+                "demo client at http://{}/demo/: sign in as ann and, in another browser, as bob \
+                 (password \"{}\")",
+                listener.local_addr()?,
+                seed::DEMO_PASSWORD
+            );
+        }
+    }
     let metrics_listener = match &config.exposure.metrics_bind {
         Some(bind) => {
             let listener = TcpListener::bind(bind)

@@ -42,11 +42,11 @@ pub enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
-    /// Fill the database with sample data.
+    /// Fill the database with sample data: `--demo` or `--bench`.
+    ///
+    /// `--demo` (the global setting): a few users, rooms and a few thousand messages to
+    /// explore in GraphiQL and the example client.
     Seed {
-        /// A few users, rooms and a few thousand messages to explore in GraphiQL.
-        #[arg(long, conflicts_with = "bench")]
-        demo: bool,
         /// The side-by-side benchmark's data (bench/confab): 2,000 users with sessions
         /// `bench-token-<i>`, 500 rooms, 200,000 messages, 50,001 reactions.
         #[arg(long)]

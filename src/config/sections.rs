@@ -206,6 +206,12 @@ pub struct HttpConfig {
     /// `examples/web/dist`); nothing is served there when unset.
     #[arg(long = "demo-dir", env = "CONFAB_DEMO_DIR", global = true)]
     pub demo_dir: Option<PathBuf>,
+    /// The demo: `serve` seeds the demo data on its first start (five users, password
+    /// `confab-demo`; a later start finds them and seeds nothing) and serves the example
+    /// client built into the binary at `/demo/` (`--demo-dir`, when given, is served
+    /// instead). `seed --demo` only seeds. Off unless asked for.
+    #[arg(long, env = "CONFAB_DEMO", global = true)]
+    pub demo: bool,
     /// Origins (`scheme://host[:port]`, comma-separated) whose pages may call the API over HTTP
     /// and WebSocket besides Confab's own; `*` for any origin (then without credentials).
     /// Unset: same-origin only.

@@ -1,5 +1,7 @@
-//! Static files at `/demo/` from the directory given with `--demo-dir`: how the example web
-//! client in `examples/web` is served from the same origin as the API it talks to.
+//! The example web client at `/demo/`, served from the same origin as the API it talks to:
+//! from the directory given with `--demo-dir` (for working on the client), or with `--demo`
+//! from the copy built into the binary ([`embedded`], `examples/web/dist` at compile time).
+//! `--demo-dir` wins when both are given.
 //!
 //! actix-files does the serving: it resolves `..` segments (also percent-encoded) within the
 //! directory, never above it, rejects an encoded `/` and hidden files, so nothing outside the
@@ -16,8 +18,9 @@
 use std::path::{Path, PathBuf};
 
 use actix_files::{Files, NamedFile};
-use actix_web::HttpResponse;
 use actix_web::dev::{ServiceRequest, ServiceResponse, fn_service};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 /// The URL prefix the directory is mounted at.
 pub const PREFIX: &str = "/demo";
@@ -69,4 +72,85 @@ async fn page_or_not_found(
         None => HttpResponse::NotFound().finish(),
     };
     Ok(ServiceResponse::new(req, response))
+}
+
+/// The built client (`examples/web/dist`, committed and checked by CI to be what
+/// `npm run build` makes), compiled into the binary: in debug builds too (`debug-embed`), so
+/// tests serve what a release serves.
+#[derive(rust_embed::RustEmbed)]
+#[folder = "examples/web/dist/"]
+struct Client;
+
+/// The built-in client, for the scope at [`PREFIX`]: the same paths as [`files`] (`/demo`
+/// redirects to `/demo/`, which is `index.html`, as is each of [`PAGES`]); anything else
+/// that is not a built file is a 404.
+pub fn embedded(cfg: &mut web::ServiceConfig) {
+    cfg.route("", web::get().to(to_slash))
+        .route("", web::head().to(to_slash))
+        .route("/{file:.*}", web::get().to(embedded_file))
+        .route("/{file:.*}", web::head().to(embedded_file));
+}
+
+async fn to_slash(req: HttpRequest) -> HttpResponse {
+    let location = match req.query_string() {
+        "" => format!("{PREFIX}/"),
+        query => format!("{PREFIX}/?{query}"),
+    };
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// The built file the request names, by its exact name: the lookup is in a table of the
+/// files compiled in, so `..` (encoded or not) names nothing; dot-files are refused anyway.
+/// Answers carry an ETag (the file's SHA-256) and `Cache-Control: no-cache`: the names are not
+/// content-hashed, so a browser asks again each time and gets a 304 while nothing changed.
+async fn embedded_file(req: HttpRequest) -> HttpResponse {
+    let rest = req.path().strip_prefix(PREFIX).unwrap_or_default();
+    let name = if rest == "/" || PAGES.contains(&rest) {
+        "index.html"
+    } else {
+        rest.strip_prefix('/').unwrap_or(rest)
+    };
+    let hidden = name
+        .split('/')
+        .any(|part| part.is_empty() || part.starts_with('.'));
+    let Some(file) = (!hidden).then(|| Client::get(name)).flatten() else {
+        return HttpResponse::NotFound().finish();
+    };
+    let etag = format!("\"{}\"", hex::encode(file.metadata.sha256_hash()));
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
+    let mut response = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    if fresh {
+        return response.finish();
+    }
+    response
+        .content_type(content_type(file.metadata.mimetype()))
+        .body(file.data.into_owned())
+}
+
+/// The guessed type, with `charset=utf-8` for text (the build writes UTF-8), as
+/// `--demo-dir` answers (`prefer_utf8`).
+fn content_type(mime: &str) -> String {
+    let text =
+        mime.starts_with("text/") || matches!(mime, "application/javascript" | "application/json");
+    if text && !mime.contains("charset") {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_owned()
+    }
 }

@@ -54,6 +54,7 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
     let schema: Pipeline = build_schema(state.clone(), allow_list);
     let origins = cors::Origins::parse(&state.config.http.cors_origins)?;
     let demo_dir = state.config.http.demo_dir.clone();
+    let demo_embedded = state.config.http.demo && demo_dir.is_none();
     let metrics_here = state.config.exposure.metrics_bind.is_none();
     if let Some(dir) = &demo_dir {
         demo::check(dir)?;
@@ -80,6 +81,12 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
                         web::scope(demo::PREFIX)
                             .wrap(headers::demo())
                             .service(demo::files(dir)),
+                    );
+                } else if demo_embedded {
+                    cfg.service(
+                        web::scope(demo::PREFIX)
+                            .wrap(headers::demo())
+                            .configure(demo::embedded),
                     );
                 }
             })
