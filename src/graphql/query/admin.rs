@@ -35,9 +35,10 @@ pub struct InstanceStats {
 pub struct AuditEvent {
     /// The row.
     pub id: Uuid,
-    /// What happened: login_failed, password_changed, totp_enabled, totp_disabled,
-    /// recovery_codes_regenerated, session_revoked, user_banned, user_unbanned, role_changed,
-    /// message_deleted, member_removed.
+    /// What happened: login_failed, password_changed, password_reset, email_changed,
+    /// email_verified, totp_enabled, totp_disabled, recovery_codes_regenerated,
+    /// session_revoked, user_banned, user_unbanned, role_changed, message_deleted,
+    /// member_removed, room_deleted, account_deleted, oidc_login, oidc_linked.
     pub kind: String,
     /// Who acted (null: nobody signed in, e.g. a failed sign-in).
     pub actor_user_id: Option<Uuid>,
@@ -146,5 +147,25 @@ impl AdminQuery {
         let page = cursor::forward(first, after.as_deref())?;
         let slice = service::audit::mine(state(ctx)?, viewer, page).await?;
         Ok(audit_page(slice))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The description of `AuditEvent.kind` names every kind `auditLog(kind:)` accepts.
+    #[test]
+    fn the_kind_description_lists_every_kind() {
+        let sdl = crate::graphql::sdl();
+        let start = sdl
+            .find("type AuditEvent {")
+            .expect("AuditEvent in the schema");
+        let described = &sdl[start..];
+        let described = &described[..described.find("kind: String!").expect("its kind field")];
+        for kind in crate::service::audit::kind::ALL {
+            assert!(
+                described.contains(kind),
+                "AuditEvent.kind does not name {kind}"
+            );
+        }
     }
 }
