@@ -318,6 +318,9 @@ impl TestApp {
         // Suites register many users from one address; the limits tests set their own.
         config.limits.register_per_minute = 10_000;
         config.limits.login_per_minute = 10_000;
+        // The call-liveness sweep runs every TTL/8 on the counted connection: at the default
+        // (30 s) it could land inside a test's statement count. Tests of timeouts set theirs.
+        config.calls.call_session_ttl_secs = 3_600;
         tweak(&mut config);
         let blob_dir = tempfile::tempdir().expect("blob dir");
         config.blobs.dir = blob_dir.path().to_owned();
