@@ -66,6 +66,11 @@ async function signUp(page, who) {
   await page.locator('body[data-live="true"]').waitFor();
 }
 
+/** Waits until `page` shows `who`'s presence dot with this status (ONLINE, AWAY, OFFLINE). */
+function presence(page, who, status) {
+  return page.locator(`[data-testid="presence"][data-user="${who.username}"][data-status="${status}"]`).first().waitFor();
+}
+
 function message(page, text) {
   return page.getByTestId("message").filter({ hasText: text }).first();
 }
@@ -84,6 +89,14 @@ try {
   await a.locator('[data-testid="messages"][data-ready="true"]').waitFor();
   await shown(b, "room-item", "Ann");
   step("ann opens a direct room by username; it appears live in bob's list");
+
+  await presence(a, bob, "ONLINE");
+  await presence(b, ann, "ONLINE");
+  await b.getByTestId("my-status").selectOption("AWAY");
+  await presence(a, bob, "AWAY");
+  await b.getByTestId("my-status").selectOption("ONLINE");
+  await presence(a, bob, "ONLINE");
+  step("presence dots: each sees the other online; bob chooses away and back, ann sees it live");
 
   const hello = `hello bob ${stamp}`;
   await a.getByTestId("composer").fill(hello);
@@ -153,6 +166,16 @@ try {
   await b.getByTestId("messages").evaluate((list) => { list.scrollTop = 0; });
   await message(b, edited).waitFor();
   step("bob reloads, stays signed in, and pages back through history by scrolling up");
+
+  await b.getByTestId("logout").click();
+  await b.getByTestId("auth").waitFor();
+  await presence(a, bob, "OFFLINE");
+  await b.getByTestId("auth-username").fill(bob.username);
+  await b.getByTestId("auth-password").fill(bob.password);
+  await b.getByTestId("login").click();
+  await shown(b, "me", bob.username);
+  await presence(a, bob, "ONLINE");
+  step("bob logs out: ann sees him offline; he signs back in: online again, live");
 
   await a.getByTestId("logout").click();
   await a.getByTestId("auth").waitFor();

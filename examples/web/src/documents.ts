@@ -48,6 +48,8 @@ import type {
   OidcProvidersQueryVariables,
   OpenDirectRoomMutation,
   OpenDirectRoomMutationVariables,
+  PresenceSubscription,
+  PresenceSubscriptionVariables,
   RegenerateRecoveryCodesMutation,
   RegenerateRecoveryCodesMutationVariables,
   RegisterMutation,
@@ -70,6 +72,8 @@ import type {
   StartOidcLoginMutationVariables,
   UpdateCallStateMutation,
   UpdateCallStateMutationVariables,
+  UpdateStatusMutation,
+  UpdateStatusMutationVariables,
   UserByUsernameQuery,
   UserByUsernameQueryVariables,
   VerifyEmailMutation,
@@ -80,7 +84,7 @@ import type {
 export type Doc<Result, Variables> = string & { readonly __result?: Result; readonly __variables?: Variables };
 
 const USER = /* GraphQL */ `
-  fragment UserBits on User { id username displayName }
+  fragment UserBits on User { id username displayName status }
 `;
 
 const MESSAGE = /* GraphQL */ `
@@ -329,4 +333,17 @@ export const EXPORT_MY_DATA: Doc<ExportMyDataMutation, ExportMyDataMutationVaria
 
 export const DELETE_ACCOUNT: Doc<DeleteAccountMutation, DeleteAccountMutationVariables> = /* GraphQL */ `
   mutation DeleteAccount($password: String!) { deleteAccount(password: $password) }
+`;
+
+export const PRESENCE: Doc<PresenceSubscription, PresenceSubscriptionVariables> = /* GraphQL */ `
+  subscription Presence($userIds: [UUID!]!) {
+    presence(userIds: $userIds) { userId status }
+  }
+`;
+
+export const UPDATE_STATUS: Doc<UpdateStatusMutation, UpdateStatusMutationVariables> = /* GraphQL */ `
+  mutation UpdateStatus($status: UserStatus!) {
+    updateProfile(input: { status: $status }) { ...UserBits }
+  }
+  ${USER}
 `;

@@ -12,6 +12,7 @@ import { closeCall, openCall, wireCallButtons } from "./call";
 import * as doc from "./documents";
 import { byTestId, clearError, el, on, onUnauthenticated, showError } from "./dom";
 import { completeFromUrl, showProviders } from "./oidc";
+import { onPresenceChange, presenceDot, seen, stopPresence, watch, wireStatusPicker } from "./presence";
 import { arrivedUnmarked, statuses } from "./receipts";
 import type { Message, MessageStatus, MyEvent, RoomEvent, RoomSummary, User } from "./types";
 
@@ -66,6 +67,7 @@ function start(user: User) {
   me = user;
   clearError();
   byTestId("me").textContent = `${user.displayName} (@${user.username})`;
+  wireStatusPicker(user.status);
   byTestId("auth").hidden = true;
   byTestId("chat").hidden = false;
   // A socket closed after its session ended (logout revokes it: 4401) must not sign out the
@@ -94,6 +96,7 @@ async function leave() {
   closeRoom();
   stopMyEvents?.();
   stopMyEvents = null;
+  stopPresence();
   void socket?.dispose();
   socket = null;
   if (hadToken) await request(doc.LOGOUT).catch(() => {});
@@ -161,7 +164,15 @@ function onMyEvent(event: MyEvent) {
   renderRooms();
 }
 
+/** The other members of a room, each shown with a presence dot in the list. */
+function othersIn(room: RoomSummary): User[] {
+  return room.members.map((m) => m.user).filter((user) => user.id !== me?.id);
+}
+
 function renderRooms() {
+  const everyone = [...rooms.values()].flatMap(othersIn);
+  seen(everyone);
+  if (socket) watch(socket, everyone.map((user) => user.id));
   const list = byTestId("room-list");
   list.replaceChildren(
     ...order.flatMap((id) => {
@@ -175,7 +186,13 @@ function renderRooms() {
       const item = el(
         "button",
         { testid: "room-item", className: id === current?.id ? "room-link active" : "room-link" },
-        el("span", { className: "room-name", testid: "room-name", text: roomTitle(room) }),
+        el(
+          "span",
+          { className: "room-name" },
+          // A direct room's dot is the other person's; a group's, each member's (up to five).
+          ...othersIn(room).slice(0, 5).map(presenceDot),
+          el("span", { testid: "room-name", text: roomTitle(room) }),
+        ),
         room.unreadCount > 0 && id !== current?.id
           ? el("span", { className: "badge", testid: "unread-badge", text: String(room.unreadCount) })
           : null,
@@ -589,6 +606,7 @@ function typed() {
 
 // ---- wiring ------------------------------------------------------------------------------
 
+onPresenceChange(() => renderRooms());
 onUnauthenticated(() => {
   if (me) void signOut();
 });

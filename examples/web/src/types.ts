@@ -14,7 +14,7 @@ import type {
   UserBitsFragment,
 } from "./generated/graphql";
 
-export type { CallConnectionState, MessageStatus, SignalKind } from "./generated/graphql";
+export type { CallConnectionState, MessageStatus, SignalKind, UserStatus } from "./generated/graphql";
 
 export type User = UserBitsFragment;
 

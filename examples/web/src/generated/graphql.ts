@@ -137,30 +137,39 @@ export type SignalKind =
   /** A request to renegotiate (new tracks, an ICE restart). */
   | 'RENEGOTIATE';
 
-export type UserBitsFragment = { id: string, username: string, displayName: string };
+/** The availability a user last chose. */
+export type UserStatus =
+  /** Signed in but not at the keyboard. */
+  | 'AWAY'
+  /** Not available. */
+  | 'OFFLINE'
+  /** Available. */
+  | 'ONLINE';
 
-export type MessageBitsFragment = { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string } | null };
+export type UserBitsFragment = { id: string, username: string, displayName: string, status: UserStatus };
 
-export type RoomSummaryFragment = { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null };
+export type MessageBitsFragment = { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null };
+
+export type RoomSummaryFragment = { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null };
 
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type MeQuery = { me: { id: string, username: string, displayName: string } | null };
+export type MeQuery = { me: { id: string, username: string, displayName: string, status: UserStatus } | null };
 
 export type RegisterMutationVariables = Exact<{
   input: RegisterInput;
 }>;
 
 
-export type RegisterMutation = { register: { token: string, user: { id: string, username: string, displayName: string } } };
+export type RegisterMutation = { register: { token: string, user: { id: string, username: string, displayName: string, status: UserStatus } } };
 
 export type LoginMutationVariables = Exact<{
   input: LoginInput;
 }>;
 
 
-export type LoginMutation = { login: { token: string, user: { id: string, username: string, displayName: string } } };
+export type LoginMutation = { login: { token: string, user: { id: string, username: string, displayName: string, status: UserStatus } } };
 
 export type LogoutMutationVariables = Exact<{ [key: string]: never; }>;
 
@@ -174,21 +183,21 @@ export type MyRoomsQueryVariables = Exact<{
 }>;
 
 
-export type MyRoomsQuery = { myRooms: { edges: Array<{ node: { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type MyRoomsQuery = { myRooms: { edges: Array<{ node: { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type UserByUsernameQueryVariables = Exact<{
   username: string;
 }>;
 
 
-export type UserByUsernameQuery = { userByUsername: { id: string, username: string, displayName: string } | null };
+export type UserByUsernameQuery = { userByUsername: { id: string, username: string, displayName: string, status: UserStatus } | null };
 
 export type OpenDirectRoomMutationVariables = Exact<{
   userId: string;
 }>;
 
 
-export type OpenDirectRoomMutation = { openDirectRoom: { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } };
+export type OpenDirectRoomMutation = { openDirectRoom: { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } };
 
 export type RoomMessagesQueryVariables = Exact<{
   id: string;
@@ -197,14 +206,14 @@ export type RoomMessagesQueryVariables = Exact<{
 }>;
 
 
-export type RoomMessagesQuery = { room: { id: string, kind: RoomKind, name: string | null, unreadCount: number, messages: { edges: Array<{ cursor: string, node: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string } | null } }>, pageInfo: { hasPreviousPage: boolean, startCursor: string | null } }, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } | null };
+export type RoomMessagesQuery = { room: { id: string, kind: RoomKind, name: string | null, unreadCount: number, messages: { edges: Array<{ cursor: string, node: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } }>, pageInfo: { hasPreviousPage: boolean, startCursor: string | null } }, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } | null };
 
 export type SendMessageMutationVariables = Exact<{
   input: SendMessageInput;
 }>;
 
 
-export type SendMessageMutation = { sendMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string } | null } };
+export type SendMessageMutation = { sendMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } };
 
 export type EditMessageMutationVariables = Exact<{
   id: string;
@@ -212,14 +221,14 @@ export type EditMessageMutationVariables = Exact<{
 }>;
 
 
-export type EditMessageMutation = { editMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string } | null } };
+export type EditMessageMutation = { editMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } };
 
 export type DeleteMessageMutationVariables = Exact<{
   id: string;
 }>;
 
 
-export type DeleteMessageMutation = { deleteMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string } | null } };
+export type DeleteMessageMutation = { deleteMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } };
 
 export type MarkReadMutationVariables = Exact<{
   roomId: string;
@@ -251,15 +260,15 @@ export type RoomEventsSubscriptionVariables = Exact<{
 
 
 export type RoomEventsSubscription = { roomEvents:
-    | { __typename: 'MemberJoined', roomId: string, member: { user: { id: string, username: string, displayName: string } } }
-    | { __typename: 'MemberLeft', roomId: string, user: { id: string, username: string, displayName: string } }
-    | { __typename: 'MessageAdded', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string } | null } }
-    | { __typename: 'MessageDeleted', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string } | null } }
-    | { __typename: 'MessageEdited', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string } | null } }
+    | { __typename: 'MemberJoined', roomId: string, member: { user: { id: string, username: string, displayName: string, status: UserStatus } } }
+    | { __typename: 'MemberLeft', roomId: string, user: { id: string, username: string, displayName: string, status: UserStatus } }
+    | { __typename: 'MessageAdded', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } }
+    | { __typename: 'MessageDeleted', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } }
+    | { __typename: 'MessageEdited', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } }
     | { __typename: 'ReactionChanged' }
-    | { __typename: 'ReceiptUpdated', roomId: string, messageId: string, marker: ReceiptMarker, user: { id: string, username: string, displayName: string } }
+    | { __typename: 'ReceiptUpdated', roomId: string, messageId: string, marker: ReceiptMarker, user: { id: string, username: string, displayName: string, status: UserStatus } }
     | { __typename: 'RoomDeleted' }
-    | { __typename: 'Typing', roomId: string, typing: boolean, expiresAt: string, user: { id: string, username: string, displayName: string } }
+    | { __typename: 'Typing', roomId: string, typing: boolean, expiresAt: string, user: { id: string, username: string, displayName: string, status: UserStatus } }
    };
 
 export type MyEventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
@@ -268,12 +277,12 @@ export type MyEventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
 export type MyEventsSubscription = { myEvents:
     | { __typename: 'ContactRequested' }
     | { __typename: 'NotificationAdded' }
-    | { __typename: 'RoomAdded', room: { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } }
+    | { __typename: 'RoomAdded', room: { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } }
     | { __typename: 'RoomDeleted' }
     | { __typename: 'UnreadChanged', roomId: string, unreadCount: number }
    };
 
-export type ParticipantBitsFragment = { sessionId: string, muted: boolean, cameraOff: boolean, screenSharing: boolean, handRaised: boolean, speaking: boolean, connection: CallConnectionState, user: { id: string, username: string, displayName: string } };
+export type ParticipantBitsFragment = { sessionId: string, muted: boolean, cameraOff: boolean, screenSharing: boolean, handRaised: boolean, speaking: boolean, connection: CallConnectionState, user: { id: string, username: string, displayName: string, status: UserStatus } };
 
 export type JoinCallMutationVariables = Exact<{
   roomId: string;
@@ -296,7 +305,7 @@ export type UpdateCallStateMutationVariables = Exact<{
 }>;
 
 
-export type UpdateCallStateMutation = { updateCallState: { sessionId: string, muted: boolean, cameraOff: boolean, screenSharing: boolean, handRaised: boolean, speaking: boolean, connection: CallConnectionState, user: { id: string, username: string, displayName: string } } };
+export type UpdateCallStateMutation = { updateCallState: { sessionId: string, muted: boolean, cameraOff: boolean, screenSharing: boolean, handRaised: boolean, speaking: boolean, connection: CallConnectionState, user: { id: string, username: string, displayName: string, status: UserStatus } } };
 
 export type SendSignalMutationVariables = Exact<{
   input: SignalInput;
@@ -313,9 +322,9 @@ export type CallEventsSubscriptionVariables = Exact<{
 
 export type CallEventsSubscription = { callEvents:
     | { __typename: 'CallEnded', call: { id: string } }
-    | { __typename: 'ParticipantJoined', participant: { sessionId: string, muted: boolean, cameraOff: boolean, screenSharing: boolean, handRaised: boolean, speaking: boolean, connection: CallConnectionState, user: { id: string, username: string, displayName: string } } }
-    | { __typename: 'ParticipantLeft', reason: CallLeaveReason, participant: { sessionId: string, muted: boolean, cameraOff: boolean, screenSharing: boolean, handRaised: boolean, speaking: boolean, connection: CallConnectionState, user: { id: string, username: string, displayName: string } } }
-    | { __typename: 'ParticipantUpdated', participant: { sessionId: string, muted: boolean, cameraOff: boolean, screenSharing: boolean, handRaised: boolean, speaking: boolean, connection: CallConnectionState, user: { id: string, username: string, displayName: string } } }
+    | { __typename: 'ParticipantJoined', participant: { sessionId: string, muted: boolean, cameraOff: boolean, screenSharing: boolean, handRaised: boolean, speaking: boolean, connection: CallConnectionState, user: { id: string, username: string, displayName: string, status: UserStatus } } }
+    | { __typename: 'ParticipantLeft', reason: CallLeaveReason, participant: { sessionId: string, muted: boolean, cameraOff: boolean, screenSharing: boolean, handRaised: boolean, speaking: boolean, connection: CallConnectionState, user: { id: string, username: string, displayName: string, status: UserStatus } } }
+    | { __typename: 'ParticipantUpdated', participant: { sessionId: string, muted: boolean, cameraOff: boolean, screenSharing: boolean, handRaised: boolean, speaking: boolean, connection: CallConnectionState, user: { id: string, username: string, displayName: string, status: UserStatus } } }
     | { __typename: 'Signal', fromSessionId: string, kind: SignalKind, payload: unknown }
    };
 
@@ -395,7 +404,7 @@ export type CompleteOidcLoginMutationVariables = Exact<{
 }>;
 
 
-export type CompleteOidcLoginMutation = { completeOidcLogin: { token: string, user: { id: string, username: string, displayName: string } } };
+export type CompleteOidcLoginMutation = { completeOidcLogin: { token: string, user: { id: string, username: string, displayName: string, status: UserStatus } } };
 
 export type ExportMyDataMutationVariables = Exact<{ [key: string]: never; }>;
 
@@ -408,3 +417,17 @@ export type DeleteAccountMutationVariables = Exact<{
 
 
 export type DeleteAccountMutation = { deleteAccount: boolean };
+
+export type PresenceSubscriptionVariables = Exact<{
+  userIds: Array<string> | string;
+}>;
+
+
+export type PresenceSubscription = { presence: { userId: string, status: UserStatus } };
+
+export type UpdateStatusMutationVariables = Exact<{
+  status: UserStatus;
+}>;
+
+
+export type UpdateStatusMutation = { updateProfile: { id: string, username: string, displayName: string, status: UserStatus } };
