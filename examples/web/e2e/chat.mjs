@@ -186,6 +186,23 @@ try {
   await shown(a, "room-item", "Bob");
   step("ann logs out and back in and finds her room");
 
+  // Her session revoked from elsewhere (here: `logout` over HTTP with her token): the socket
+  // closes with 4401 "revoked" and the page says so on the sign-in screen, no raw CloseEvent.
+  const annToken = await a.evaluate(() => localStorage.getItem("confab.token"));
+  const revoked = await fetch(`${base}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${annToken}` },
+    body: JSON.stringify({ query: "mutation { logout }" }),
+  }).then((r) => r.json());
+  if (revoked.errors) throw new Error(JSON.stringify(revoked.errors));
+  await shown(a, "notice", "Your session was signed out elsewhere");
+  await a.getByTestId("auth-username").waitFor();
+  if (await a.getByTestId("error").isVisible()) {
+    throw new Error(`an error shows as well: ${await a.getByTestId("error").textContent()}`);
+  }
+  if (await a.evaluate(() => localStorage.getItem("confab.token"))) throw new Error("the revoked token is still kept");
+  step("ann's session is revoked elsewhere: she is back at sign-in, told 'signed out elsewhere'");
+
   if (problems.length) throw new Error(`errors in the pages:\n${problems.join("\n")}`);
   ok = true;
 } catch (err) {

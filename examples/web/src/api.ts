@@ -53,8 +53,22 @@ export async function request<T, V>(query: Doc<T, V>, ...[variables]: VariablesA
 export interface SocketHooks {
   /** The socket (re)connected: anything missed while it was down should be fetched again. */
   connected: () => void;
-  /** The server refused the token (close code 4401): sign in again. */
-  unauthorized: () => void;
+  /** The server ended the session (close code 4401 or 4403): sign in again; `why` says why. */
+  unauthorized: (why: string) => void;
+}
+
+/** Close codes after which reconnecting cannot help: the session is over. */
+const SESSION_OVER = [4401, 4403];
+
+/**
+ * What to tell the user when the server closed the socket because the session is over:
+ * 4401 with the reason `missing`, `expired`, `revoked` or `invalid`, 4403 `banned`.
+ */
+export function sessionEndedMessage(code: number, reason: string): string {
+  if (code === 4403) return "This account has been suspended, so you were signed out.";
+  if (reason.includes("revoked")) return "Your session was signed out elsewhere. Sign in again.";
+  if (reason.includes("expired")) return "Your session expired. Sign in again.";
+  return "You are signed out. Sign in again.";
 }
 
 /** One graphql-ws client per signed-in session; the token goes in connection_init. */
@@ -64,14 +78,16 @@ export function openSocket(hooks: SocketHooks): Client {
     lazy: false,
     retryAttempts: Infinity,
     connectionParams: () => ({ Authorization: `Bearer ${token.get() ?? ""}` }),
-    shouldRetry: (event) => !(isCloseEvent(event) && event.code === 4401),
-    // The one failure not retried is that 4401, which `closed` below handles (signing out);
-    // graphql-ws would also print it to the console.
+    shouldRetry: (event) => !(isCloseEvent(event) && SESSION_OVER.includes(event.code)),
+    // The failures not retried are those, which `closed` below handles (signing out);
+    // graphql-ws would also print them to the console.
     onNonLazyError: () => {},
     on: {
       connected: () => hooks.connected(),
       closed: (event) => {
-        if (isCloseEvent(event) && event.code === 4401) hooks.unauthorized();
+        if (isCloseEvent(event) && SESSION_OVER.includes(event.code)) {
+          hooks.unauthorized(sessionEndedMessage(event.code, event.reason));
+        }
       },
     },
   });
@@ -96,7 +112,14 @@ export function subscribe<T, V extends Record<string, unknown>>(
         if (result.errors?.length) failed(result.errors[0]);
         else if (result.data) next(result.data as T);
       },
-      error: failed,
+      // A socket closed for good fails every subscription with its CloseEvent: the session's
+      // end is handled once (SocketHooks.unauthorized); any other close is told in words.
+      error: (error) => {
+        if (!isCloseEvent(error)) failed(error);
+        else if (!SESSION_OVER.includes(error.code)) {
+          failed(new Error(`The connection closed (${error.code}${error.reason ? `: ${error.reason}` : ""}).`));
+        }
+      },
       complete: () => {},
     },
   );

@@ -71,11 +71,18 @@ function start(user: User) {
   byTestId("auth").hidden = true;
   byTestId("chat").hidden = false;
   // A socket closed after its session ended (logout revokes it: 4401) must not sign out the
-  // next session, so only the current socket's 4401 counts.
+  // next session, so only the current socket's 4401 counts. The sign-in screen says why
+  // (signed out elsewhere, expired, suspended).
   const opened = openSocket({
     connected: onConnected,
-    unauthorized: () => {
-      if (socket === opened) void signOut();
+    unauthorized: (why) => {
+      if (socket !== opened) return;
+      // The session is gone already: no logout to send.
+      token.clear();
+      void signOut().then(() => {
+        clearError();
+        showSignIn(why);
+      });
     },
   });
   socket = opened;
