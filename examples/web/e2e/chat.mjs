@@ -118,6 +118,21 @@ try {
   await message(b, second).waitFor();
   step("ann's next message reaches bob's open room live");
 
+  const reaction = (page, text, emoji, count, mine) =>
+    message(page, text)
+      .locator(`[data-testid="reaction"][data-emoji="${emoji}"][data-count="${count}"][data-mine="${mine}"]`)
+      .waitFor();
+  await message(a, second).locator('[data-testid="react-pick"][data-emoji="👍"]').click();
+  await reaction(a, second, "👍", 1, true);
+  await reaction(b, second, "👍", 1, false);
+  await message(b, second).locator('[data-testid="reaction"][data-emoji="👍"]').click();
+  await reaction(b, second, "👍", 2, true);
+  await reaction(a, second, "👍", 2, true);
+  await message(b, second).locator('[data-testid="reaction"][data-emoji="👍"]').click();
+  await reaction(a, second, "👍", 1, true);
+  await reaction(b, second, "👍", 1, false);
+  step("reactions: ann reacts 👍, bob sees 1 live, joins in (2 on both pages) and takes his back");
+
   await b.getByTestId("composer").pressSequentially("yes, wri", { delay: 20 });
   await shown(a, "typing", "Bob is typing");
   step("bob types: ann sees 'Bob is typing…'");

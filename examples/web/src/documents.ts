@@ -50,6 +50,8 @@ import type {
   OpenDirectRoomMutationVariables,
   PresenceSubscription,
   PresenceSubscriptionVariables,
+  ReactMutation,
+  ReactMutationVariables,
   RegenerateRecoveryCodesMutation,
   RegenerateRecoveryCodesMutationVariables,
   RegisterMutation,
@@ -70,6 +72,8 @@ import type {
   SetTypingMutationVariables,
   StartOidcLoginMutation,
   StartOidcLoginMutationVariables,
+  UnreactMutation,
+  UnreactMutationVariables,
   UpdateCallStateMutation,
   UpdateCallStateMutationVariables,
   UpdateStatusMutation,
@@ -91,6 +95,7 @@ const MESSAGE = /* GraphQL */ `
   fragment MessageBits on Message {
     id roomId body createdAt editedAt deletedAt status
     sender { ...UserBits }
+    reactions { emoji count users { id } }
   }
   ${USER}
 `;
@@ -200,6 +205,7 @@ export const ROOM_EVENTS: Doc<RoomEventsSubscription, RoomEventsSubscriptionVari
       ... on MessageAdded { message { ...MessageBits } }
       ... on MessageEdited { message { ...MessageBits } }
       ... on MessageDeleted { message { ...MessageBits } }
+      ... on ReactionChanged { message { ...MessageBits } }
       ... on ReceiptUpdated { roomId messageId marker user { ...UserBits } }
       ... on Typing { roomId typing expiresAt user { ...UserBits } }
       ... on MemberJoined { roomId member { user { ...UserBits } } }
@@ -346,4 +352,18 @@ export const UPDATE_STATUS: Doc<UpdateStatusMutation, UpdateStatusMutationVariab
     updateProfile(input: { status: $status }) { ...UserBits }
   }
   ${USER}
+`;
+
+export const REACT: Doc<ReactMutation, ReactMutationVariables> = /* GraphQL */ `
+  mutation React($messageId: UUID!, $emoji: String!) {
+    react(messageId: $messageId, emoji: $emoji) { ...MessageBits }
+  }
+  ${MESSAGE}
+`;
+
+export const UNREACT: Doc<UnreactMutation, UnreactMutationVariables> = /* GraphQL */ `
+  mutation Unreact($messageId: UUID!, $emoji: String!) {
+    unreact(messageId: $messageId, emoji: $emoji) { ...MessageBits }
+  }
+  ${MESSAGE}
 `;

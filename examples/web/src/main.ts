@@ -13,6 +13,7 @@ import * as doc from "./documents";
 import { byTestId, clearError, el, on, onUnauthenticated, showError } from "./dom";
 import { completeFromUrl, showProviders } from "./oidc";
 import { onPresenceChange, presenceDot, seen, stopPresence, watch, wireStatusPicker } from "./presence";
+import { reactionRow } from "./reactions";
 import { arrivedUnmarked, statuses } from "./receipts";
 import type { Message, MessageStatus, MyEvent, RoomEvent, RoomSummary, User } from "./types";
 
@@ -364,6 +365,10 @@ function onRoomEvent(room: OpenRoom, event: RoomEvent) {
       if (atBottom) scrollToBottom();
       break;
     }
+    case "ReactionChanged":
+      room.messages.set(event.message.id, event.message);
+      renderMessages(room);
+      break;
     case "ReceiptUpdated":
       if (event.user.id === me?.id) {
         if (event.marker === "READ") room.myLastRead = event.messageId;
@@ -490,6 +495,12 @@ function renderMessage(
     item.append(el("div", { className: "edit" }, input, save, cancel));
   } else {
     item.append(el("div", { testid: "message-body", className: "body", text: message.body ?? "" }));
+    item.append(
+      reactionRow(message, me?.id, (updated) => {
+        room.messages.set(updated.id, updated);
+        if (current === room) renderMessages(room);
+      }),
+    );
     if (mine) {
       const edit = el("button", { testid: "message-edit", className: "quiet", text: "Edit" });
       const remove = el("button", { testid: "message-delete", className: "quiet", text: "Delete" });

@@ -148,7 +148,7 @@ export type UserStatus =
 
 export type UserBitsFragment = { id: string, username: string, displayName: string, status: UserStatus };
 
-export type MessageBitsFragment = { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null };
+export type MessageBitsFragment = { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> };
 
 export type RoomSummaryFragment = { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null };
 
@@ -206,14 +206,14 @@ export type RoomMessagesQueryVariables = Exact<{
 }>;
 
 
-export type RoomMessagesQuery = { room: { id: string, kind: RoomKind, name: string | null, unreadCount: number, messages: { edges: Array<{ cursor: string, node: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } }>, pageInfo: { hasPreviousPage: boolean, startCursor: string | null } }, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } | null };
+export type RoomMessagesQuery = { room: { id: string, kind: RoomKind, name: string | null, unreadCount: number, messages: { edges: Array<{ cursor: string, node: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } }>, pageInfo: { hasPreviousPage: boolean, startCursor: string | null } }, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } | null };
 
 export type SendMessageMutationVariables = Exact<{
   input: SendMessageInput;
 }>;
 
 
-export type SendMessageMutation = { sendMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } };
+export type SendMessageMutation = { sendMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } };
 
 export type EditMessageMutationVariables = Exact<{
   id: string;
@@ -221,14 +221,14 @@ export type EditMessageMutationVariables = Exact<{
 }>;
 
 
-export type EditMessageMutation = { editMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } };
+export type EditMessageMutation = { editMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } };
 
 export type DeleteMessageMutationVariables = Exact<{
   id: string;
 }>;
 
 
-export type DeleteMessageMutation = { deleteMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } };
+export type DeleteMessageMutation = { deleteMessage: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } };
 
 export type MarkReadMutationVariables = Exact<{
   roomId: string;
@@ -262,10 +262,10 @@ export type RoomEventsSubscriptionVariables = Exact<{
 export type RoomEventsSubscription = { roomEvents:
     | { __typename: 'MemberJoined', roomId: string, member: { user: { id: string, username: string, displayName: string, status: UserStatus } } }
     | { __typename: 'MemberLeft', roomId: string, user: { id: string, username: string, displayName: string, status: UserStatus } }
-    | { __typename: 'MessageAdded', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } }
-    | { __typename: 'MessageDeleted', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } }
-    | { __typename: 'MessageEdited', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null } }
-    | { __typename: 'ReactionChanged' }
+    | { __typename: 'MessageAdded', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } }
+    | { __typename: 'MessageDeleted', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } }
+    | { __typename: 'MessageEdited', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } }
+    | { __typename: 'ReactionChanged', message: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } }
     | { __typename: 'ReceiptUpdated', roomId: string, messageId: string, marker: ReceiptMarker, user: { id: string, username: string, displayName: string, status: UserStatus } }
     | { __typename: 'RoomDeleted' }
     | { __typename: 'Typing', roomId: string, typing: boolean, expiresAt: string, user: { id: string, username: string, displayName: string, status: UserStatus } }
@@ -431,3 +431,19 @@ export type UpdateStatusMutationVariables = Exact<{
 
 
 export type UpdateStatusMutation = { updateProfile: { id: string, username: string, displayName: string, status: UserStatus } };
+
+export type ReactMutationVariables = Exact<{
+  messageId: string;
+  emoji: string;
+}>;
+
+
+export type ReactMutation = { react: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } };
+
+export type UnreactMutationVariables = Exact<{
+  messageId: string;
+  emoji: string;
+}>;
+
+
+export type UnreactMutation = { unreact: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } };
