@@ -190,6 +190,7 @@ try {
   await b.getByTestId("login").click();
   await shown(b, "me", bob.username);
   await presence(a, bob, "ONLINE");
+  await until(b, () => document.querySelector('[data-testid="my-status"]').value === "ONLINE");
   step("bob logs out: ann sees him offline; he signs back in: online again, live");
 
   await a.getByTestId("logout").click();

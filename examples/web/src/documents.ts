@@ -42,6 +42,8 @@ import type {
   MeQueryVariables,
   MyEventsSubscription,
   MyEventsSubscriptionVariables,
+  MyStatusQuery,
+  MyStatusQueryVariables,
   MyRoomsQuery,
   MyRoomsQueryVariables,
   OidcProvidersQuery,
@@ -345,6 +347,11 @@ export const PRESENCE: Doc<PresenceSubscription, PresenceSubscriptionVariables> 
   subscription Presence($userIds: [UUID!]!) {
     presence(userIds: $userIds) { userId status }
   }
+`;
+
+/** The status I chose (User.status is what others see: OFFLINE until my socket is open). */
+export const MY_STATUS: Doc<MyStatusQuery, MyStatusQueryVariables> = /* GraphQL */ `
+  query MyStatus { me { id chosenStatus } }
 `;
 
 export const UPDATE_STATUS: Doc<UpdateStatusMutation, UpdateStatusMutationVariables> = /* GraphQL */ `

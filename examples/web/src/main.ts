@@ -68,7 +68,7 @@ function start(user: User) {
   me = user;
   clearError();
   byTestId("me").textContent = `${user.displayName} (@${user.username})`;
-  wireStatusPicker(user.status);
+  wireStatusPicker().catch(showError);
   byTestId("auth").hidden = true;
   byTestId("chat").hidden = false;
   // A socket closed after its session ended (logout revokes it: 4401) must not sign out the

@@ -66,10 +66,11 @@ export function presenceDot(user: User): HTMLElement {
   return dot;
 }
 
-/** Shows my chosen status in the picker and sends a new choice to the server. */
-export function wireStatusPicker(current: UserStatus) {
+/** Shows the status I chose in the picker, and sends the server a new choice. */
+export async function wireStatusPicker() {
   const picker = byTestId<HTMLSelectElement>("my-status");
-  picker.value = current;
+  const data = await request(doc.MY_STATUS);
+  picker.value = data.me?.chosenStatus ?? "ONLINE";
   picker.onchange = () => {
     const status = picker.value as UserStatus;
     request(doc.UPDATE_STATUS, { status }).catch(showError);

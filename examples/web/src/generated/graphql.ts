@@ -425,6 +425,11 @@ export type PresenceSubscriptionVariables = Exact<{
 
 export type PresenceSubscription = { presence: { userId: string, status: UserStatus } };
 
+export type MyStatusQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type MyStatusQuery = { me: { id: string, chosenStatus: UserStatus | null } | null };
+
 export type UpdateStatusMutationVariables = Exact<{
   status: UserStatus;
 }>;
