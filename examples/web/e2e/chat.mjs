@@ -86,9 +86,10 @@ try {
   await a.getByTestId("direct-username").fill(bob.username);
   await a.getByTestId("direct-open").click();
   await shown(a, "room-title", "Bob");
+  await shown(a, "room-info", "2 members");
   await a.locator('[data-testid="messages"][data-ready="true"]').waitFor();
   await shown(b, "room-item", "Ann");
-  step("ann opens a direct room by username; it appears live in bob's list");
+  step("ann opens a direct room by username (its header: 2 members); it appears live in bob's list");
 
   await presence(a, bob, "ONLINE");
   await presence(b, ann, "ONLINE");
@@ -197,10 +198,10 @@ try {
   await a.getByTestId("auth").waitFor();
   await a.getByTestId("auth-username").fill(ann.username);
   await a.getByTestId("auth-password").fill(ann.password);
-  await a.getByTestId("login").click();
+  await a.getByTestId("auth-password").press("Enter");
   await shown(a, "me", ann.username);
   await shown(a, "room-item", "Bob");
-  step("ann logs out and back in and finds her room");
+  step("ann logs out and back in (Enter in the form signs in) and finds her room");
 
   // Her session revoked from elsewhere (here: `logout` over HTTP with her token): the socket
   // closes with 4401 "revoked" and the page says so on the sign-in screen, no raw CloseEvent.

@@ -111,13 +111,14 @@ export function route(): boolean {
 }
 
 export function wireAuth(hooks: AuthHooks) {
+  // Enter in the form signs in; signing up is the second button.
   on("auth-form", "submit", (e) => {
     e.preventDefault();
-    return signUp(hooks);
-  });
-  on("login", "click", (e) => {
-    e.preventDefault();
     return logIn(hooks);
+  });
+  on("signup", "click", (e) => {
+    e.preventDefault();
+    return signUp(hooks);
   });
   on("forgot-open", "click", () => {
     clearError();

@@ -104,7 +104,7 @@ const MESSAGE = /* GraphQL */ `
 
 const ROOM_SUMMARY = /* GraphQL */ `
   fragment RoomSummary on Room {
-    id kind name unreadCount
+    id kind name topic memberCount unreadCount
     members { user { ...UserBits } lastReadMessageId lastDeliveredMessageId }
     lastMessage { id body deletedAt createdAt sender { displayName } }
   }

@@ -150,6 +150,9 @@ async function loadRooms() {
     order.push(node.id);
   }
   renderRooms();
+  // A member joined or left the open room: its header counts them again.
+  const open = current && rooms.get(current.id);
+  if (open) renderHeader(open);
 }
 
 function putRoomFirst(room: RoomSummary) {
@@ -274,7 +277,7 @@ async function openRoom(id: string) {
   list.replaceChildren();
   byTestId("no-room").hidden = true;
   byTestId("room").hidden = false;
-  byTestId("room-title").textContent = roomTitle(rooms.get(id) ?? fallbackRoom(id));
+  renderHeader(rooms.get(id) ?? fallbackRoom(id));
   renderTyping(room);
   renderRooms();
   await loadLatest(room);
@@ -285,7 +288,14 @@ async function openRoom(id: string) {
 }
 
 function fallbackRoom(id: string): RoomSummary {
-  return { id, kind: "GROUP", name: "…", unreadCount: 0, members: [], lastMessage: null };
+  return { id, kind: "GROUP", name: "…", topic: null, memberCount: 0, unreadCount: 0, members: [], lastMessage: null };
+}
+
+/** The open room's header: its title, then how many members and its topic. */
+function renderHeader(room: RoomSummary) {
+  byTestId("room-title").textContent = roomTitle(room);
+  const count = room.memberCount === 1 ? "1 member" : `${room.memberCount} members`;
+  byTestId("room-info").textContent = room.topic ? `${count} · ${room.topic}` : count;
 }
 
 /** The newest page, merged into what is shown (first open, and after a reconnect). */
@@ -299,7 +309,7 @@ async function loadLatest(room: OpenRoom) {
   const { messages, ...summary } = data.room;
   summary.unreadCount = 0;
   rooms.set(room.id, summary);
-  byTestId("room-title").textContent = roomTitle(summary);
+  renderHeader(summary);
   for (const member of summary.members) {
     if (member.user.id === me?.id) {
       room.myLastRead = member.lastReadMessageId;

@@ -150,7 +150,7 @@ export type UserBitsFragment = { id: string, username: string, displayName: stri
 
 export type MessageBitsFragment = { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> };
 
-export type RoomSummaryFragment = { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null };
+export type RoomSummaryFragment = { id: string, kind: RoomKind, name: string | null, topic: string | null, memberCount: number, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null };
 
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -183,7 +183,7 @@ export type MyRoomsQueryVariables = Exact<{
 }>;
 
 
-export type MyRoomsQuery = { myRooms: { edges: Array<{ node: { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type MyRoomsQuery = { myRooms: { edges: Array<{ node: { id: string, kind: RoomKind, name: string | null, topic: string | null, memberCount: number, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type UserByUsernameQueryVariables = Exact<{
   username: string;
@@ -197,7 +197,7 @@ export type OpenDirectRoomMutationVariables = Exact<{
 }>;
 
 
-export type OpenDirectRoomMutation = { openDirectRoom: { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } };
+export type OpenDirectRoomMutation = { openDirectRoom: { id: string, kind: RoomKind, name: string | null, topic: string | null, memberCount: number, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } };
 
 export type RoomMessagesQueryVariables = Exact<{
   id: string;
@@ -206,7 +206,7 @@ export type RoomMessagesQueryVariables = Exact<{
 }>;
 
 
-export type RoomMessagesQuery = { room: { id: string, kind: RoomKind, name: string | null, unreadCount: number, messages: { edges: Array<{ cursor: string, node: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } }>, pageInfo: { hasPreviousPage: boolean, startCursor: string | null } }, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } | null };
+export type RoomMessagesQuery = { room: { id: string, kind: RoomKind, name: string | null, topic: string | null, memberCount: number, unreadCount: number, messages: { edges: Array<{ cursor: string, node: { id: string, roomId: string, body: string | null, createdAt: string, editedAt: string | null, deletedAt: string | null, status: MessageStatus, sender: { id: string, username: string, displayName: string, status: UserStatus } | null, reactions: Array<{ emoji: string, count: number, users: Array<{ id: string }> }> } }>, pageInfo: { hasPreviousPage: boolean, startCursor: string | null } }, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } | null };
 
 export type SendMessageMutationVariables = Exact<{
   input: SendMessageInput;
@@ -277,7 +277,7 @@ export type MyEventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
 export type MyEventsSubscription = { myEvents:
     | { __typename: 'ContactRequested' }
     | { __typename: 'NotificationAdded' }
-    | { __typename: 'RoomAdded', room: { id: string, kind: RoomKind, name: string | null, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } }
+    | { __typename: 'RoomAdded', room: { id: string, kind: RoomKind, name: string | null, topic: string | null, memberCount: number, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } }
     | { __typename: 'RoomDeleted' }
     | { __typename: 'UnreadChanged', roomId: string, unreadCount: number }
    };
