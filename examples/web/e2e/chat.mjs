@@ -1,7 +1,8 @@
 // Two people chat through the example client in headless Chromium, each in a browser context
 // of their own (separate storage, separate sockets), against a real Confab at CONFAB_URL:
-// sign-up, a direct room opened by username, unread badges, live messages, typing, receipts,
-// edits, deletes, paged history after a reload, and logging back in. Every expectation waits up
+// sign-up, a direct room opened by username, presence dots, unread badges, live messages,
+// reactions, typing, receipts, edits, deletes, paged history after a reload, a phone-width
+// page (phone.png), logging back in, and a session revoked from elsewhere. Every expectation waits up
 // to 10 s for the page to show it; none is a fixed sleep. On failure both pages are saved as
 // screenshots in SCREENSHOTS (default target/web-e2e) and the exit code is 1 (on success the
 // final state of both pages is left there too).
@@ -193,6 +194,33 @@ try {
   await presence(a, bob, "ONLINE");
   await until(b, () => document.querySelector('[data-testid="my-status"]').value === "ONLINE");
   step("bob logs out: ann sees him offline; he signs back in: online again, live");
+
+  // A phone, 390 px wide: bob signs in there too; the room list fills the screen, the open
+  // room replaces it (with a way back), and nothing scrolls sideways.
+  const phoneContext = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const phone = await phoneContext.newPage();
+  phone.setDefaultTimeout(WAIT);
+  phone.on("pageerror", (err) => problems.push(`phone page error: ${err.message}`));
+  phone.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`phone console: ${msg.text()}`);
+  });
+  await phone.goto(`${base}/demo/`);
+  await phone.getByTestId("auth-username").fill(bob.username);
+  await phone.getByTestId("auth-password").fill(bob.password);
+  await phone.getByTestId("auth-password").press("Enter");
+  await shown(phone, "room-item", "Ann");
+  const sideways = () => document.documentElement.scrollWidth > window.innerWidth || document.body.scrollWidth > window.innerWidth;
+  if (await phone.evaluate(sideways)) throw new Error("the room list scrolls sideways at 390 px");
+  await phone.getByTestId("room-item").filter({ hasText: "Ann" }).click();
+  await message(phone, "history 40 of 40").waitFor();
+  if (await phone.getByTestId("room-list").isVisible()) throw new Error("the room list still shows beside the room at 390 px");
+  if (await phone.evaluate(sideways)) throw new Error("the open room scrolls sideways at 390 px");
+  mkdirSync(shots, { recursive: true });
+  await phone.screenshot({ path: `${shots}/phone.png` });
+  await phone.getByTestId("room-back").click();
+  await phone.getByTestId("room-list").waitFor();
+  await phoneContext.close();
+  step("at 390 px wide: the list, then the room in its place (no sideways scroll), and back");
 
   await a.getByTestId("logout").click();
   await a.getByTestId("auth").waitFor();

@@ -649,6 +649,10 @@ wireAccount({
   },
 });
 on("logout", "click", () => signOut());
+on("room-back", "click", () => {
+  closeRoom();
+  renderRooms();
+});
 on("error", "click", () => clearError());
 on("show-archived", "change", () => loadRooms());
 on("direct-form", "submit", (e) => {
