@@ -109,6 +109,7 @@ try {
 
   await b.getByTestId("room-item").filter({ hasText: "Ann" }).click();
   await message(b, hello).waitFor();
+  await shown(b, "day-divider", "Today");
   await until(b, () => !document.querySelector('[data-testid="unread-badge"]'));
   await shown(a, "receipt", "Seen by Bob");
   await message(a, hello).getByTestId("message-status").filter({ hasText: "✓✓" }).waitFor();

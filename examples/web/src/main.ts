@@ -9,6 +9,7 @@ import { closeAccount, wireAccount } from "./account";
 import { openSocket, request, subscribe, token } from "./api";
 import { route, showSignIn, wireAuth } from "./auth";
 import { closeCall, openCall, wireCallButtons } from "./call";
+import { withDividers } from "./days";
 import * as doc from "./documents";
 import { byTestId, clearError, el, on, onUnauthenticated, showError } from "./dom";
 import { completeFromUrl, showProviders } from "./oidc";
@@ -455,7 +456,9 @@ function renderMessages(room: OpenRoom) {
   older?.addEventListener("click", () => void loadOlder(room).catch(showError));
   list.replaceChildren(
     ...(older ? [older] : []),
-    ...messages.map((message) => renderMessage(room, message, seenAt.get(message.id), status.get(message.id) ?? null)),
+    ...withDividers(messages, (message) =>
+      renderMessage(room, message, seenAt.get(message.id), status.get(message.id) ?? null),
+    ),
   );
   const input = list.querySelector<HTMLInputElement>('[data-testid="edit-input"]');
   if (input) {
