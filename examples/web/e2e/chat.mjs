@@ -105,7 +105,8 @@ try {
   await a.getByTestId("composer").press("Enter");
   await message(a, hello).waitFor();
   await b.getByTestId("room-item").filter({ hasText: "Ann" }).getByTestId("unread-badge").filter({ hasText: "1" }).waitFor();
-  step("bob sees an unread badge of 1, live");
+  await b.getByTestId("room-item").filter({ hasText: "Ann" }).getByTestId("room-preview").filter({ hasText: hello }).waitFor();
+  step("bob sees an unread badge of 1 and the message in the room's preview, live");
 
   await b.getByTestId("room-item").filter({ hasText: "Ann" }).click();
   await message(b, hello).waitFor();

@@ -66,6 +66,8 @@ import type {
   RoomEventsSubscriptionVariables,
   RoomMessagesQuery,
   RoomMessagesQueryVariables,
+  RoomSummaryQuery,
+  RoomSummaryQueryVariables,
   SendMessageMutation,
   SendMessageMutationVariables,
   SendSignalMutation,
@@ -151,6 +153,13 @@ export const USER_BY_USERNAME: Doc<UserByUsernameQuery, UserByUsernameQueryVaria
 
 export const OPEN_DIRECT_ROOM: Doc<OpenDirectRoomMutation, OpenDirectRoomMutationVariables> = /* GraphQL */ `
   mutation OpenDirectRoom($userId: UUID!) { openDirectRoom(userId: $userId) { ...RoomSummary } }
+  ${ROOM_SUMMARY}
+  ${USER}
+`;
+
+/** One room's list entry, refetched when a message arrives in a room that is not open. */
+export const ROOM_SUMMARY_BY_ID: Doc<RoomSummaryQuery, RoomSummaryQueryVariables> = /* GraphQL */ `
+  query RoomSummary($id: UUID!) { room(id: $id) { ...RoomSummary } }
   ${ROOM_SUMMARY}
   ${USER}
 `;

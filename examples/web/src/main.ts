@@ -170,7 +170,12 @@ function onMyEvent(event: MyEvent) {
       loadRooms().catch(showError);
       return;
     }
-    if (event.unreadCount > room.unreadCount) putRoomFirst(room);
+    if (event.unreadCount > room.unreadCount) {
+      putRoomFirst(room);
+      // A message arrived in a room that is not open: its preview is refetched (the open
+      // room's comes with its roomEvents).
+      if (current?.id !== room.id) refreshSummary(room.id).catch(showError);
+    }
     room.unreadCount = current?.id === room.id ? 0 : event.unreadCount;
   }
   renderRooms();
@@ -179,6 +184,16 @@ function onMyEvent(event: MyEvent) {
 /** The other members of a room, each shown with a presence dot in the list. */
 function othersIn(room: RoomSummary): User[] {
   return room.members.map((m) => m.user).filter((user) => user.id !== me?.id);
+}
+
+/** Refetches one room's list entry (its last message for the preview), keeping its place. */
+async function refreshSummary(id: string) {
+  const data = await request(doc.ROOM_SUMMARY_BY_ID, { id });
+  const known = rooms.get(id);
+  if (!data.room || !known) return;
+  // The unread count is myEvents' to keep; the rest is the server's as of now.
+  rooms.set(id, { ...data.room, unreadCount: known.unreadCount });
+  renderRooms();
 }
 
 function renderRooms() {
@@ -208,7 +223,7 @@ function renderRooms() {
         room.unreadCount > 0 && id !== current?.id
           ? el("span", { className: "badge", testid: "unread-badge", text: String(room.unreadCount) })
           : null,
-        el("span", { className: "preview", text: preview }),
+        el("span", { className: "preview", testid: "room-preview", text: preview }),
       );
       item.dataset.roomId = id;
       item.addEventListener("click", () => void openRoom(id).catch(showError));

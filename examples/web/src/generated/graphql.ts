@@ -199,6 +199,13 @@ export type OpenDirectRoomMutationVariables = Exact<{
 
 export type OpenDirectRoomMutation = { openDirectRoom: { id: string, kind: RoomKind, name: string | null, topic: string | null, memberCount: number, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } };
 
+export type RoomSummaryQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type RoomSummaryQuery = { room: { id: string, kind: RoomKind, name: string | null, topic: string | null, memberCount: number, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } | null };
+
 export type RoomMessagesQueryVariables = Exact<{
   id: string;
   last: number;
