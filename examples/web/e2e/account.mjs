@@ -115,6 +115,7 @@ async function logOut() {
 let ok = false;
 try {
   await page.goto(`${base}/demo/`);
+  await page.getByTestId("signup-mode").click();
   await page.getByTestId("auth-username").fill(cat.username);
   await page.getByTestId("auth-email").fill(cat.email);
   await page.getByTestId("auth-display-name").fill(cat.displayName);

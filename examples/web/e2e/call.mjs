@@ -54,6 +54,7 @@ function step(text) {
 
 async function signUp(page, who, query) {
   await page.goto(`${base}/demo/${query}`);
+  await page.getByTestId("signup-mode").click();
   await page.getByTestId("auth-username").fill(who.username);
   await page.getByTestId("auth-email").fill(`${who.username}@example.com`);
   await page.getByTestId("auth-display-name").fill(who.displayName);

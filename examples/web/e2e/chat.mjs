@@ -57,6 +57,7 @@ function until(page, predicate, arg) {
 
 async function signUp(page, who) {
   await page.goto(`${base}/demo/`);
+  await page.getByTestId("signup-mode").click();
   await page.getByTestId("auth-username").fill(who.username);
   await page.getByTestId("auth-email").fill(`${who.username}@example.com`);
   await page.getByTestId("auth-display-name").fill(who.displayName);

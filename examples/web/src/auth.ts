@@ -28,8 +28,15 @@ export function home(): URL {
 /** Back to the sign-in form at the client's root, with `notice` above it. */
 export function showSignIn(notice = "") {
   if (location.pathname !== home().pathname) history.replaceState(null, "", home());
+  authMode("signin");
   showOnly(VIEWS, "auth-form");
   showNotice(notice);
+}
+
+/** Shows the sign-in fields, or the sign-up ones (email, display name). */
+function authMode(mode: "signin" | "signup") {
+  byTestId("auth-form").dataset.mode = mode;
+  clearError();
 }
 
 function authFields() {
@@ -111,15 +118,13 @@ export function route(): boolean {
 }
 
 export function wireAuth(hooks: AuthHooks) {
-  // Enter in the form signs in; signing up is the second button.
+  // One form, two modes: signing in (Enter logs in), or creating an account (more fields).
   on("auth-form", "submit", (e) => {
     e.preventDefault();
-    return logIn(hooks);
+    return byTestId("auth-form").dataset.mode === "signup" ? signUp(hooks) : logIn(hooks);
   });
-  on("signup", "click", (e) => {
-    e.preventDefault();
-    return signUp(hooks);
-  });
+  on("signup-mode", "click", () => authMode("signup"));
+  on("signin-mode", "click", () => authMode("signin"));
   on("forgot-open", "click", () => {
     clearError();
     showNotice("");
