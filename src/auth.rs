@@ -175,6 +175,8 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
 /// user) it verifies against a fixed dummy, so both answers take the same time.
 pub async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
     tokio::task::spawn_blocking(move || {
+        // An account without a password takes as long to refuse as any other.
+        let hash = hash.filter(|hash| hash != NO_PASSWORD);
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
         let parsed = PasswordHash::new(&hash)
@@ -187,6 +189,10 @@ pub async fn verify_password(password: String, hash: Option<String>) -> ApiResul
     .await
     .map_err(ApiError::internal)?
 }
+
+/// The stored "hash" of an account that has no password (made through an OpenID provider):
+/// no password matches it, and it is not a hash format, so none ever can.
+pub const NO_PASSWORD: &str = "!none";
 
 /// An argon2id hash (default parameters) of a random password nobody knows.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2ngdyw6Z0oyh3zgeLdhMFZyKZ8G0zkSK5kkxY2LSUZs";

@@ -27,14 +27,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::{self, Viewer};
+use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime::{Event, Topic};
 use crate::service::audit::{self, Audit};
 use crate::service::deletion::{self, Deleted};
 use crate::service::membership::Role;
-use crate::service::security::Lockout;
+use crate::service::security::{self, Lockout};
 use crate::state::AppState;
 use crate::store::kinds::{RoomKind, UserRole};
 
@@ -50,13 +50,8 @@ pub async fn delete_account(
     password: String,
     ip: Option<&str>,
 ) -> ApiResult<bool> {
-    let lockout = Lockout::of_account(state, viewer.id());
-    lockout.check().await?;
-    if !auth::verify_password(password, Some(viewer.user.password_hash.clone())).await? {
-        lockout.failed().await;
-        return Err(ApiError::bad_input("password", "wrong password"));
-    }
-    lockout.clear().await;
+    security::confirm_password(state, viewer, password, "password").await?;
+    Lockout::of_account(state, viewer.id()).clear().await;
     let me = viewer.id();
     let at = now();
     let txn = state.write_txn().await?;

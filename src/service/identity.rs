@@ -54,13 +54,10 @@ pub async fn change_email(
     password: String,
 ) -> ApiResult<bool> {
     let email = validate::email("newEmail", new_email)?;
-    let lockout = security::Lockout::of_account(state, viewer.id());
-    lockout.check().await?;
-    if !auth::verify_password(password, Some(viewer.user.password_hash.clone())).await? {
-        lockout.failed().await;
-        return Err(ApiError::bad_input("password", "wrong password"));
-    }
-    lockout.clear().await;
+    security::confirm_password(state, viewer, password, "password").await?;
+    security::Lockout::of_account(state, viewer.id())
+        .clear()
+        .await;
     if email == viewer.user.email {
         return Err(ApiError::bad_input(
             "newEmail",

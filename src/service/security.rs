@@ -100,6 +100,50 @@ pub async fn request_email_verification(state: &AppState, viewer: &Viewer) -> Ap
     Ok(true)
 }
 
+/// How recent a sign-in must be to stand in for the password of an account that has none.
+pub const FRESH_SIGN_IN_MINUTES: i64 = 10;
+
+/// Checks the caller's password (`field` names it in the error) under their [`Lockout`]:
+/// BAD_USER_INPUT when wrong (counted), RATE_LIMITED while locked. The caller clears the
+/// lockout when the whole operation succeeds. An account without a password (made through an
+/// OpenID provider, [`auth::NO_PASSWORD`]) confirms with a fresh sign-in instead: the session
+/// making the request was opened within [`FRESH_SIGN_IN_MINUTES`]; what `password` says is
+/// then not looked at.
+pub async fn confirm_password(
+    state: &AppState,
+    viewer: &Viewer,
+    password: String,
+    field: &'static str,
+) -> ApiResult<()> {
+    let lockout = Lockout::of_account(state, viewer.id());
+    lockout.check().await?;
+    if viewer.user.password_hash == auth::NO_PASSWORD {
+        let fresh = sessions::Entity::find_by_id(viewer.session_id)
+            .filter(
+                sessions::Column::CreatedAt.gt(now() - Duration::minutes(FRESH_SIGN_IN_MINUTES)),
+            )
+            .one(&state.db)
+            .await?
+            .is_some();
+        return if fresh {
+            Ok(())
+        } else {
+            Err(ApiError::bad_input(
+                field,
+                format!(
+                    "this account has no password: sign in again with your provider, then \
+                     try within {FRESH_SIGN_IN_MINUTES} minutes"
+                ),
+            ))
+        };
+    }
+    if !auth::verify_password(password, Some(viewer.user.password_hash.clone())).await? {
+        lockout.failed().await;
+        return Err(ApiError::bad_input(field, "wrong password"));
+    }
+    Ok(())
+}
+
 /// Confirms an address with a token from [`request_email_verification`]; each works once.
 pub async fn verify_email(
     state: &AppState,
@@ -260,13 +304,8 @@ pub async fn change_password(
     validate::password("newPassword", &new)?;
     // Wrong current passwords count like wrong passwords at sign-in: a stolen session cannot
     // guess its way to the password.
-    let lockout = Lockout::of_account(state, viewer.id());
-    lockout.check().await?;
-    if !auth::verify_password(current, Some(viewer.user.password_hash.clone())).await? {
-        lockout.failed().await;
-        return Err(ApiError::bad_input("currentPassword", "wrong password"));
-    }
-    lockout.clear().await;
+    confirm_password(state, viewer, current, "currentPassword").await?;
+    Lockout::of_account(state, viewer.id()).clear().await;
     let hash = auth::hash_password(new).await?;
     let at = now();
     let txn = state.write_txn().await?;

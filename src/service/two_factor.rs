@@ -43,15 +43,10 @@ fn code_hash(code: &str) -> String {
     auth::hash_token(&normal)
 }
 
-/// Checks the caller's password under their lockout; BAD_USER_INPUT on `password` if wrong.
+/// Checks the caller's password under their lockout, not clearing it: a right password
+/// with wrong codes keeps counting.
 async fn check_password(state: &AppState, viewer: &Viewer, password: String) -> ApiResult<()> {
-    let lockout = Lockout::of_account(state, viewer.id());
-    lockout.check().await?;
-    if !auth::verify_password(password, Some(viewer.user.password_hash.clone())).await? {
-        lockout.failed().await;
-        return Err(ApiError::bad_input("password", "wrong password"));
-    }
-    Ok(())
+    security::confirm_password(state, viewer, password, "password").await
 }
 
 /// Ten new recovery codes for the caller (two-factor must be on), replacing earlier ones.

@@ -6,6 +6,8 @@
 
 mod provider;
 
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::util::{TestApp, first_error};
@@ -57,6 +59,7 @@ with_provider!(
     linking_an_identity,
     a_deleted_account_frees_its_identity,
     a_banned_account_is_refused,
+    a_fresh_sign_in_stands_in_for_the_missing_password,
 );
 
 // After the macro, which it uses.
@@ -272,4 +275,53 @@ async fn a_banned_account_is_refused(app: &TestApp, _provider: &Provider) {
     assert_eq!(first_error(&body).0, "FORBIDDEN", "{body}");
     assert_eq!(body["errors"][0]["extensions"]["reason"], "BANNED");
     assert_eq!(app.count("sessions WHERE revoked_at IS NULL AND user_id <> (SELECT id FROM users WHERE username = 'root')").await, 0);
+}
+
+/// An account made through the provider has no password: a sign-in through the provider in
+/// the last ten minutes stands in for it where one is asked for (here to set one, and to
+/// delete the account); an older session does not.
+async fn a_fresh_sign_in_stands_in_for_the_missing_password(app: &TestApp, _provider: &Provider) {
+    let login = "mutation($i: LoginInput!) { login(input: $i) { token } }";
+    let delete = "mutation($p: String!) { deleteAccount(password: $p) }";
+    let (token, _) = sign_in(app, "gina").await;
+    app.ok(
+        Some(&token),
+        "mutation { changePassword(input: { currentPassword: \"\", newPassword: \"password-gina-1\" }) }",
+        json!({}),
+    )
+    .await;
+    // From then on it is a password account like any other.
+    app.ok(
+        None,
+        login,
+        json!({ "i": { "login": "gina", "password": "password-gina-1" } }),
+    )
+    .await;
+    let body = app.gql(Some(&token), delete, json!({ "p": "" })).await;
+    assert_eq!(first_error(&body).2.as_deref(), Some("password"), "{body}");
+
+    // A provider account whose session is an hour old is refused, and nothing changes.
+    let (token, id) = sign_in(app, "hank").await;
+    let id = uuid::Uuid::parse_str(&id).unwrap();
+    let hour_ago = chrono::Utc::now().fixed_offset() - chrono::Duration::hours(1);
+    entity::sessions::Entity::update_many()
+        .col_expr(entity::sessions::Column::CreatedAt, Expr::value(hour_ago))
+        .filter(entity::sessions::Column::UserId.eq(id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let body = app.gql(Some(&token), delete, json!({ "p": "" })).await;
+    let (code, message, field) = first_error(&body);
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("password")),
+        "{body}"
+    );
+    assert!(message.contains("sign in again"), "{message}");
+    assert_eq!(me(app, &token).await["username"], "hank");
+    // Signed in again through the provider, the account can leave.
+    let (fresh, _) = sign_in(app, "hank").await;
+    app.ok(Some(&fresh), delete, json!({ "p": "" })).await;
+    let data = app.ok(Some(&fresh), "{ me { id } }", json!({})).await;
+    assert_eq!(data["me"], Value::Null, "the session went with the account");
 }

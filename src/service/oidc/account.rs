@@ -93,9 +93,10 @@ async fn create(
         .as_deref()
         .and_then(|name| validate::display_name("displayName", name).ok())
         .unwrap_or_else(|| username.clone());
-    // No usable password: the hash of a random one nobody is told, so `login` with a password
-    // fails the ordinary way. A password is set through `requestPasswordReset`.
-    let password_hash = auth::hash_password(auth::new_token()).await?;
+    // No password: `login` with one fails the ordinary way. A fresh sign-in through the
+    // provider stands in for it where one is asked for (`security::confirm_password`), e.g.
+    // to set one with `changePassword`.
+    let password_hash = auth::NO_PASSWORD.to_owned();
     let at = now();
     let id = Uuid::now_v7();
     let (email, verified_at) = match email {
