@@ -115,6 +115,10 @@ try {
   await until(b, () => !document.querySelector('[data-testid="unread-badge"]'));
   await shown(a, "receipt", "Seen by Bob");
   await message(a, hello).getByTestId("message-status").filter({ hasText: "✓✓" }).waitFor();
+  // Ann's own marker sits on her message: bob's page does not call it seen by her.
+  if ((await message(b, hello).getByTestId("receipt").count()) > 0) {
+    throw new Error(`bob's page says ${await message(b, hello).getByTestId("receipt").innerText()}`);
+  }
   step("bob opens the room: the message is there, the badge goes, ann sees 'Seen by Bob' and ✓✓");
 
   const second = `are you there ${stamp}`;

@@ -456,10 +456,17 @@ function sortedMessages(room: OpenRoom): Message[] {
 function renderMessages(room: OpenRoom) {
   const list = byTestId("messages");
   const messages = sortedMessages(room);
-  const seenAt = new Map<string, string[]>();
+  const seenAt = new Map<string, User[]>();
   for (const { user, messageId } of room.readBy.values()) {
-    seenAt.set(messageId, [...(seenAt.get(messageId) ?? []), user.displayName]);
+    seenAt.set(messageId, [...(seenAt.get(messageId) ?? []), user]);
   }
+  // Who has read up to a message, its sender left out (sending one's own marks it read).
+  const seenBy = (message: Message) => {
+    const names = (seenAt.get(message.id) ?? [])
+      .filter((user) => user.id !== message.sender?.id)
+      .map((user) => user.displayName);
+    return names.length > 0 ? names : undefined;
+  };
   const others = (rooms.get(room.id)?.members ?? []).map((m) => m.user.id).filter((id) => id !== me?.id);
   const status = statuses(messages, me?.id, others, {
     read: (user) => room.readBy.get(user)?.messageId,
@@ -472,7 +479,7 @@ function renderMessages(room: OpenRoom) {
   list.replaceChildren(
     ...(older ? [older] : []),
     ...withDividers(messages, (message) =>
-      renderMessage(room, message, seenAt.get(message.id), status.get(message.id) ?? null),
+      renderMessage(room, message, seenBy(message), status.get(message.id) ?? null),
     ),
   );
   const input = list.querySelector<HTMLInputElement>('[data-testid="edit-input"]');
