@@ -34,16 +34,31 @@ const LINES: [&str; 8] = [
     "Reading the design doc now, comments by EOD.",
 ];
 
-/// Seeds the demo data once; a second run changes nothing.
+/// Seeds the demo data once; a second run changes nothing. Processes starting together on
+/// an empty database race to seed it: the data goes in one transaction, so one wins, and the
+/// others' transactions fail on the demo users' unique names and find the data there.
 pub async fn demo(db: &DatabaseConnection) -> anyhow::Result<String> {
-    if users::Entity::find()
+    if demo_present(db).await? {
+        return Ok("demo data already present".to_owned());
+    }
+    match seed_demo(db).await {
+        Ok(report) => Ok(report),
+        Err(_) if demo_present(db).await? => {
+            Ok("demo data already present (seeded by another process)".to_owned())
+        }
+        Err(err) => Err(err),
+    }
+}
+
+async fn demo_present(db: &DatabaseConnection) -> anyhow::Result<bool> {
+    Ok(users::Entity::find()
         .filter(users::Column::Username.eq(DEMO_USERS[0].0))
         .one(db)
         .await?
-        .is_some()
-    {
-        return Ok("demo data already present".to_owned());
-    }
+        .is_some())
+}
+
+async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<String> {
     let hash = auth::hash_password(DEMO_PASSWORD.to_owned())
         .await
         .map_err(|err| anyhow::anyhow!("hashing the demo password: {err:?}"))?;

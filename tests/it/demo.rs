@@ -383,3 +383,23 @@ async fn demo_seeds_once_on_postgres() {
     };
     demo_seeds_on_the_first_start_only(database, url).await;
 }
+
+/// Two processes started with `--demo` at the same moment on an empty database: both serve,
+/// and the data is there once.
+#[actix_web::test]
+async fn demo_seeds_once_when_two_processes_start_together() {
+    let Some((database, url)) = TestDatabase::postgres_migrated().await else {
+        return;
+    };
+    let blobs = tempfile::tempdir().unwrap();
+    let ((one, _), (two, _)) = tokio::join!(
+        serve_demo(&url, blobs.path()),
+        serve_demo(&url, blobs.path())
+    );
+    stop(one);
+    stop(two);
+    let app = TestApp::start(database, url).await;
+    assert_eq!(app.count("users").await, 5, "seeded twice?");
+    assert_eq!(app.count("messages").await, 4000);
+    app.stop().await;
+}
