@@ -4,12 +4,14 @@
 //! groups of settings are in [`sections`] and, for calls, [`calls`]; both are re-exported here.
 
 mod calls;
+mod limits;
 mod mail;
 mod oidc;
 mod search;
 mod sections;
 
 pub use calls::{CallConfig, IceScheme};
+pub use limits::LimitsConfig;
 pub use mail::MailConfig;
 pub use oidc::OidcProviderConfig;
 pub use search::SearchLanguage;
