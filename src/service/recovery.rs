@@ -63,16 +63,12 @@ async fn store_and_mail(
     token: String,
     token_hash: String,
 ) -> Result<(), DbErr> {
-    let at = now();
-    verification_tokens::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        purpose: Set(PURPOSE.to_owned()),
-        token_hash: Set(token_hash),
-        created_at: Set(at),
-        expires_at: Set(at + Duration::hours(RESET_TTL_HOURS)),
-        used_at: Set(None),
-    }
+    security::token_row(
+        user.id,
+        PURPOSE,
+        token_hash,
+        Duration::hours(RESET_TTL_HOURS),
+    )
     .insert(&*state.writer().await)
     .await?;
     let link = state

@@ -77,24 +77,25 @@ pub async fn request_email_verification(state: &AppState, viewer: &Viewer) -> Ap
         return Ok(true);
     }
     let token = auth::new_token();
-    let at = now();
-    verification_tokens::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(viewer.id()),
-        purpose: Set("verify_email".to_owned()),
-        token_hash: Set(auth::hash_token(&token)),
-        created_at: Set(at),
-        expires_at: Set(at + Duration::hours(VERIFY_TTL_HOURS)),
-        used_at: Set(None),
-    }
+    token_row(
+        viewer.id(),
+        "verify_email",
+        auth::hash_token(&token),
+        Duration::hours(VERIFY_TTL_HOURS),
+    )
     .insert(&*state.writer().await)
     .await?;
+    let link = state
+        .config
+        .mail
+        .link(&format!("/confirm-email?token={token}"));
     state.mailer.send(Mail {
         to: viewer.user.email.clone(),
         subject: "Confirm your email address".to_owned(),
         body: format!(
-            "Confirm your address with this token (valid {VERIFY_TTL_HOURS} hours): {token}\n\
-             GraphQL: mutation {{ verifyEmail(token: \"{token}\") {{ id }} }}"
+            "Confirm your address here (the link works once, for {VERIFY_TTL_HOURS} hours):\n\
+             {link}\n\n\
+             Or with the API: mutation {{ verifyEmail(token: \"{token}\") {{ id }} }}"
         ),
     });
     Ok(true)
@@ -142,6 +143,25 @@ pub async fn confirm_password(
         return Err(ApiError::bad_input(field, "wrong password"));
     }
     Ok(())
+}
+
+/// A new single-use token of `purpose` for `user_id` (only its hash is stored), valid for `ttl`.
+pub fn token_row(
+    user_id: Uuid,
+    purpose: &str,
+    token_hash: String,
+    ttl: Duration,
+) -> verification_tokens::ActiveModel {
+    let at = now();
+    verification_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        purpose: Set(purpose.to_owned()),
+        token_hash: Set(token_hash),
+        created_at: Set(at),
+        expires_at: Set(at + ttl),
+        used_at: Set(None),
+    }
 }
 
 /// Confirms an address with a token from [`request_email_verification`]; each works once.

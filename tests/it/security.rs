@@ -39,6 +39,12 @@ async fn email_verification_tokens_work_once(app: &TestApp) {
     .await;
     assert_eq!(app.mailer.outbox.lock().unwrap()[0].to, "ann@example.com");
     let token = last_token(app);
+    // A link to the client's confirm page carries it.
+    let body = app.mailer.outbox.lock().unwrap()[0].body.clone();
+    assert!(
+        body.contains(&format!("/confirm-email?token={token}")),
+        "{body}"
+    );
     // The token itself is not stored.
     assert_eq!(
         app.count(&format!("verification_tokens WHERE token_hash = '{token}'"))
