@@ -1,5 +1,6 @@
 //! Who is calling: bearer tokens, password hashing, and the [`Viewer`] resolved once per request
-//! (from the `Authorization` header on HTTP, from `connection_init` on WebSocket).
+//! (from the `Authorization` header on HTTP, from `connection_init` on WebSocket, or from the
+//! session cookie in a browser: [`cookie`]).
 //!
 //! A session token is 32 random bytes shown to the client once; the database keeps only its
 //! sha256, so a leaked table does not leak sessions.
@@ -24,6 +25,8 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::kinds::UserRole;
+
+pub mod cookie;
 
 const TOKEN_PREFIX: &str = "cfb_";
 /// How long a resolved token is used without asking the database again. A change made

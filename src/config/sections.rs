@@ -234,6 +234,33 @@ pub struct AuthConfig {
         global = true
     )]
     pub session_ttl_hours: i64,
+    /// Browser sessions in a cookie: `login`, `register` and `completeOidcLogin` with
+    /// `cookie: true` set an HttpOnly cookie (`confab_session`) instead of answering the token,
+    /// and requests without `Authorization` are signed in by it (POST only, CSRF-checked).
+    #[arg(
+        long = "cookie-sessions",
+        env = "CONFAB_COOKIE_SESSIONS",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub cookie_sessions: bool,
+    /// Mark the session cookie `Secure` (sent over HTTPS only; browsers make an exception for
+    /// http://localhost). Off only for plain-HTTP testing on another host name.
+    #[arg(
+        long = "cookie-secure",
+        env = "CONFAB_COOKIE_SECURE",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub cookie_secure: bool,
 }
 
 #[derive(Debug, Clone, Args)]

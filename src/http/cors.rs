@@ -25,9 +25,14 @@ use actix_web::http::header::{self, HeaderValue};
 /// Seconds a browser may reuse a preflight answer (Chromium caps this at 7200).
 pub const MAX_AGE_SECS: usize = 3600;
 
-/// Request headers a cross-origin page may send.
-pub const ALLOWED_HEADERS: [header::HeaderName; 3] =
-    [header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT];
+/// Request headers a cross-origin page may send (`X-Confab-CSRF`: see `super::graphql`'s
+/// cookie checks).
+pub const ALLOWED_HEADERS: [header::HeaderName; 4] = [
+    header::AUTHORIZATION,
+    header::CONTENT_TYPE,
+    header::ACCEPT,
+    header::HeaderName::from_static("x-confab-csrf"),
+];
 
 /// Response headers a cross-origin page may read beyond the CORS-safelisted ones
 /// (`Content-Type`, `Cache-Control`, ...): a blob's `ETag` and download file name, and the
@@ -115,6 +120,17 @@ impl Origins {
             .allowed_headers(ALLOWED_HEADERS)
             .expose_headers(EXPOSED_HEADERS)
             .max_age(MAX_AGE_SECS)
+    }
+
+    /// Whether a page of `origin` may act with the browser's credentials (the session
+    /// cookie): Confab's own origin or a listed one. `*` names nobody, so it never counts.
+    pub fn trusts(&self, origin: &HeaderValue, req: &RequestHead) -> bool {
+        same_origin(origin, req)
+            || origin.to_str().is_ok_and(|origin| {
+                self.listed
+                    .iter()
+                    .any(|listed| listed.eq_ignore_ascii_case(origin))
+            })
     }
 
     /// Whether a WebSocket handshake may go ahead: no `Origin` (not a browser), Confab's

@@ -149,6 +149,10 @@ pub enum Event {
     UnreadChanged {
         room_id: Uuid,
         unread_count: i64,
+        /// The room's newest message that is not deleted, when messages changed (what a room
+        /// list previews); none when reading moved the count.
+        last_message: Option<Box<messages::Model>>,
+        last_sender: Option<Box<users::Model>>,
     },
     PresenceChanged {
         user_id: Uuid,

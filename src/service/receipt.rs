@@ -92,6 +92,8 @@ pub async fn mark_read(
             Event::UnreadChanged {
                 room_id,
                 unread_count: counts.get(&room_id).copied().unwrap_or(0),
+                last_message: None,
+                last_sender: None,
             },
         );
     }

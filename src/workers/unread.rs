@@ -4,7 +4,8 @@
 //! it had while the task was busy: a busy room costs one recount per pass, not one per message.
 //! Only members with a `myEvents` subscription open somewhere can hear a count, so only theirs
 //! are computed; everyone else reads `unreadCount` when they next look. (A member who only
-//! watches the room's own events, as a chat window does, is not counted for.)
+//! watches the room's own events, as a chat window does, is not counted for.) Each count
+//! comes with the room's newest message, so a room list updates its preview without asking.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -131,7 +132,14 @@ async fn publish_rooms(
             listeners.entry(room_id).or_default().push(user_id);
         }
     }
+    // What the room lists preview: one lookup for every room with someone listening.
+    let heard: Vec<Uuid> = listeners.keys().copied().collect();
+    let mut last = crate::store::message::last_in_rooms(db, &heard).await?;
     for (room_id, users) in listeners {
+        let (last_message, last_sender) = match last.remove(&room_id) {
+            Some((message, sender)) => (Some(Box::new(message)), sender.map(Box::new)),
+            None => (None, None),
+        };
         for (user_id, unread_count) in
             crate::store::message::unread_counts_in(db, room_id, &users).await?
         {
@@ -141,6 +149,8 @@ async fn publish_rooms(
                 Event::UnreadChanged {
                     room_id,
                     unread_count,
+                    last_message: last_message.clone(),
+                    last_sender: last_sender.clone(),
                 },
             );
         }

@@ -21,6 +21,7 @@ mod calls;
 mod cluster;
 mod config_doc;
 mod contacts;
+mod cookies;
 mod corpus;
 mod cors;
 mod deletion;

@@ -22,7 +22,7 @@ const ROOM_EVENTS: &str = "subscription($room: UUID!) { roomEvents(roomId: $room
 const MY_EVENTS: &str = "subscription { myEvents { __typename
     ... on NotificationAdded { notification { kind title body data } }
     ... on RoomAdded { room { id name } }
-    ... on UnreadChanged { roomId unreadCount }
+    ... on UnreadChanged { roomId unreadCount lastMessage { id body sender { username } } }
 } }";
 
 on_both_backends!(
@@ -211,7 +211,7 @@ async fn my_events_notifications_and_unread(app: &TestApp) {
     kinds.sort();
     assert_eq!(kinds, ["NotificationAdded", "RoomAdded"]);
 
-    app.send(&ann, &room, "lunch @Bob?").await;
+    let lunch = app.send(&ann, &room, "lunch @Bob?").await;
     let mut seen = (false, false);
     for _ in 0..2 {
         let got = ws.next("me").await;
@@ -226,12 +226,29 @@ async fn my_events_notifications_and_unread(app: &TestApp) {
             "UnreadChanged" => {
                 assert_eq!(event["roomId"], room);
                 assert_eq!(event["unreadCount"], 1);
+                // The message that moved the count, for the room list's preview.
+                assert_eq!(event["lastMessage"]["id"], lunch.as_str());
+                assert_eq!(event["lastMessage"]["body"], "lunch @Bob?");
+                assert_eq!(event["lastMessage"]["sender"]["username"], "ann");
                 seen.1 = true;
             }
             other => panic!("unexpected {other}"),
         }
     }
     assert_eq!(seen, (true, true));
+
+    // Reading moves the count but not the preview: no message comes with it.
+    app.ok(
+        Some(&bob),
+        "mutation($r: UUID!, $m: UUID!) { markRead(roomId: $r, messageId: $m) { role } }",
+        json!({ "r": room, "m": lunch }),
+    )
+    .await;
+    let got = ws.next("me").await;
+    let event = &got["data"]["myEvents"];
+    assert_eq!(event["__typename"], "UnreadChanged", "{got}");
+    assert_eq!(event["unreadCount"], 0);
+    assert_eq!(event["lastMessage"], Value::Null);
 
     let list = app
         .ok(

@@ -215,3 +215,58 @@ fn events_cross_the_wire_without_secrets() {
     assert_eq!(got, message);
     assert_eq!(*sender, confab::realtime::public_user(user));
 }
+
+/// `UnreadChanged` gained the room's newest message: an envelope of the release before
+/// (without it) still reads, as no message, and one with it comes back whole.
+#[test]
+fn unread_changed_reads_with_and_without_its_message() {
+    let room = Uuid::now_v7();
+    let user = Uuid::now_v7();
+    let old = json!({
+        "v": 1,
+        "topic": { "User": user },
+        "event": { "type": "UnreadChanged", "room_id": room, "unread_count": 3 },
+    });
+    let back = Envelope::decode(old.to_string().as_bytes()).unwrap();
+    let Event::UnreadChanged {
+        room_id,
+        unread_count,
+        last_message: None,
+        last_sender: None,
+    } = Event::from(back.event)
+    else {
+        panic!("another event came back");
+    };
+    assert_eq!((room_id, unread_count), (room, 3));
+
+    let message = entity::messages::Model {
+        id: Uuid::now_v7(),
+        room_id: room,
+        sender_id: None,
+        kind: "text".to_owned(),
+        body: Some("lunch?".to_owned()),
+        ciphertext: None,
+        epoch: None,
+        reply_to_id: None,
+        metadata: None,
+        created_at: at("2026-01-02T03:04:05.123456+00:00"),
+        edited_at: None,
+        deleted_at: None,
+        reacted: false,
+    };
+    let event = Event::UnreadChanged {
+        room_id: room,
+        unread_count: 1,
+        last_message: Some(Box::new(message.clone())),
+        last_sender: None,
+    };
+    let text = serde_json::to_string(&Envelope::new(Topic::User(user), &event, 0)).unwrap();
+    let Event::UnreadChanged {
+        last_message: Some(got),
+        ..
+    } = Event::from(Envelope::decode(text.as_bytes()).unwrap().event)
+    else {
+        panic!("the message did not come back");
+    };
+    assert_eq!(*got, message);
+}

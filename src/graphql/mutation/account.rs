@@ -3,10 +3,11 @@
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use uuid::Uuid;
 
+use super::session_cookie;
 use crate::auth;
-use crate::graphql::types::{AuthPayload, Session, User, UserStatus};
+use crate::graphql::types::{AuthPayload, User, UserStatus};
 use crate::graphql::{client, client_ip, state, viewer};
-use crate::service::{self, account::SignedIn};
+use crate::service;
 
 /// A new account.
 #[derive(InputObject)]
@@ -19,6 +20,9 @@ pub struct RegisterInput {
     pub password: String,
     /// Shown in the interface; the username when omitted.
     pub display_name: Option<String>,
+    /// Put the session in an HttpOnly cookie instead of answering the token (servers with
+    /// `--cookie-sessions`; see `LoginInput.cookie`).
+    pub cookie: Option<bool>,
 }
 
 /// Credentials for `login`.
@@ -32,6 +36,12 @@ pub struct LoginInput {
     pub totp_code: Option<String>,
     /// One of the account's unused recovery codes, in place of `totpCode` (each works once).
     pub recovery_code: Option<String>,
+    /// Put the session in an HttpOnly `confab_session` cookie instead of answering the token
+    /// (`AuthPayload.token` is then null): for browsers, on servers with `--cookie-sessions`,
+    /// over HTTP only. Requests signed in by the cookie must be POSTs with `Content-Type:
+    /// application/json` (or an `X-Confab-CSRF` header) from Confab's own origin or a
+    /// `--cors-origins` one; FORBIDDEN (`reason: "csrf"`) otherwise.
+    pub cookie: Option<bool>,
 }
 
 /// A new password.
@@ -79,6 +89,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: RegisterInput,
     ) -> Result<AuthPayload> {
+        let to_cookie = session_cookie::wanted(ctx, input.cookie)?;
         let input = service::account::RegisterInput {
             username: input.username,
             email: input.email,
@@ -86,7 +97,7 @@ impl AccountMutation {
             display_name: input.display_name,
         };
         let signed_in = service::account::register(state(ctx)?, input, client(ctx)).await?;
-        Ok(payload(signed_in))
+        session_cookie::payload(ctx, signed_in, to_cookie)
     }
 
     /// Signs in with a username or email and a password; opens a new session.
@@ -95,6 +106,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to do; see the input type.")] input: LoginInput,
     ) -> Result<AuthPayload> {
+        let to_cookie = session_cookie::wanted(ctx, input.cookie)?;
         let input = service::account::LoginInput {
             login: input.login,
             password: input.password,
@@ -102,11 +114,13 @@ impl AccountMutation {
             recovery_code: input.recovery_code,
         };
         let signed_in = service::account::login(state(ctx)?, input, client(ctx)).await?;
-        Ok(payload(signed_in))
+        session_cookie::payload(ctx, signed_in, to_cookie)
     }
 
-    /// Revokes the session making this request.
+    /// Revokes the session making this request, and removes the session cookie when the
+    /// request carried one.
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        session_cookie::clear(ctx);
         let viewer = auth::require(viewer(ctx))?;
         Ok(service::account::logout(state(ctx)?, viewer, client_ip(ctx).as_deref()).await?)
     }
@@ -193,13 +207,5 @@ impl AccountMutation {
         };
         let user = service::user::update_profile(state(ctx)?, viewer, input).await?;
         Ok(User::own(user))
-    }
-}
-
-fn payload(signed_in: SignedIn) -> AuthPayload {
-    AuthPayload {
-        token: signed_in.token,
-        user: User::own(signed_in.user),
-        session: Session(signed_in.session),
     }
 }

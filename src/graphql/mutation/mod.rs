@@ -14,6 +14,7 @@ mod oidc;
 mod realtime;
 mod recovery;
 mod room;
+mod session_cookie;
 mod two_factor;
 
 /// Writes. Each takes its arguments or one `input` object; errors carry `extensions.code`.

@@ -5,7 +5,7 @@ use async_graphql::{Context, Object, Result};
 
 use crate::auth::{self, ClientInfo};
 use crate::graphql::types::oidc::OidcStart;
-use crate::graphql::types::{AuthPayload, Session, User};
+use crate::graphql::types::{AuthPayload, User};
 use crate::graphql::{state, viewer};
 use crate::service;
 
@@ -49,15 +49,16 @@ impl OidcMutation {
         #[graphql(desc = "The provider's `name`, as given to `startOidcLogin`.")] provider: String,
         #[graphql(desc = "The `code` query parameter of the redirect.")] code: String,
         #[graphql(desc = "The `state` query parameter of the redirect.")] state: String,
+        #[graphql(
+            desc = "Put the session in an HttpOnly cookie instead of answering the token (as `LoginInput.cookie`)."
+        )]
+        cookie: Option<bool>,
     ) -> Result<AuthPayload> {
+        let to_cookie = super::session_cookie::wanted(ctx, cookie)?;
         let signed_in =
             service::oidc::complete(self::state(ctx)?, &provider, &code, &state, client(ctx))
                 .await?;
-        Ok(AuthPayload {
-            token: signed_in.token,
-            user: User::own(signed_in.user),
-            session: Session(signed_in.session),
-        })
+        super::session_cookie::payload(ctx, signed_in, to_cookie)
     }
 
     /// Links the provider identity that a sign-in started by the caller (`startOidcLogin`

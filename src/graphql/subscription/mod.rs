@@ -238,9 +238,17 @@ impl Subscription {
                     Event::UnreadChanged {
                         room_id,
                         unread_count,
+                        last_message,
+                        last_sender,
                     } => MyEvent::UnreadChanged(UnreadChanged {
                         room_id: *room_id,
                         unread_count: *unread_count,
+                        last_message: last_message.as_deref().map(|message| {
+                            Fast(Message::with_sender(
+                                message.clone(),
+                                last_sender.as_deref().cloned(),
+                            ))
+                        }),
                     }),
                     Event::RoomDeleted { room_id } => {
                         MyEvent::RoomDeleted(RoomDeleted { room_id: *room_id })

@@ -272,6 +272,11 @@ pub struct UnreadChanged {
     pub room_id: Uuid,
     /// Unread messages there now.
     pub unread_count: i64,
+    /// The room's newest message that is not deleted (as `Room.lastMessage`), with its sender,
+    /// when the count moved because messages changed: what a room list previews, so it need
+    /// not refetch the room. Null when the caller's reading moved the count (`markRead`; the
+    /// newest message is the same) or the room has no message left.
+    pub last_message: Option<Fast<Message>>,
 }
 
 /// A user's presence changed.

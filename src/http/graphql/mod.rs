@@ -16,8 +16,9 @@
 //!   (the pipeline tells, once it has the document, before anything runs).
 //! - Every refusal is a GraphQL error with an `extensions.code`.
 //!
-//! The viewer is resolved here once per request from `Authorization: Bearer <token>`; a missing
-//! or invalid token makes an anonymous request, so `me` is null and protected fields answer
+//! The viewer is resolved here once per request from `Authorization: Bearer <token>`, or
+//! without one from the session cookie (`--cookie-sessions`; [`cookie`] has its CSRF checks);
+//! a missing or invalid token makes an anonymous request, so `me` is null and protected fields answer
 //! UNAUTHENTICATED, with `extensions.reason` saying why: `missing` (no token), `expired`,
 //! `revoked` or `invalid`.
 
@@ -35,6 +36,7 @@ use crate::state::AppState;
 
 mod answer;
 mod body;
+mod cookie;
 mod media;
 
 use answer::{Answer, coded_response, not_acceptable, respond};
@@ -236,12 +238,28 @@ async fn prepare(
     let mut viewer_id = None;
     let mut refused = None;
     let authorization = req.headers().get(header::AUTHORIZATION);
-    let token = authorization
+    let mut token = authorization
         .and_then(|value| value.to_str().ok())
         .and_then(auth::bearer);
     if authorization.is_some() && token.is_none() {
         refused = Some("invalid");
     }
+    let (cookie, cookie_token) = cookie::inspect(state, req);
+    if authorization.is_none()
+        && let Some(cookie_token) = cookie_token.as_deref()
+    {
+        if let Some(why) = cookie.refused {
+            let mut response = coded_response(why, "FORBIDDEN", None);
+            for error in &mut response.errors {
+                if let Some(ext) = error.extensions.as_mut() {
+                    ext.set("reason", "csrf");
+                }
+            }
+            return Err(response);
+        }
+        token = Some(cookie_token);
+    }
+    request = request.data(cookie);
     if let Some(token) = token {
         match crate::service::session::resolve_token(state, token).await {
             Ok(Some(viewer)) => {

@@ -5,7 +5,9 @@
 //! allows it (`super::cors`); one without `Origin` (not a browser) goes ahead.
 //!
 //! The protocol itself is async-graphql's; this module owns the socket around it:
-//! - auth from the `connection_init` payload (`{"Authorization": "Bearer ..."}`); a missing or
+//! - auth from the `connection_init` payload (`{"Authorization": "Bearer ..."}`), or without
+//!   a token there from the handshake's session cookie (`--cookie-sessions`, a page of
+//!   Confab's own origin or a listed one: see `cookie_token`); a missing or
 //!   bad token closes the socket with 4401 and the reason `missing`, `expired`, `revoked` or
 //!   `invalid`, as does revoking the session later (`revoked`); a ban
 //!   (`banUser`) revokes the user's sessions and closes their sockets with 4403 "banned";
@@ -73,6 +75,7 @@ pub async fn upgrade(
             .content_type("text/plain; charset=utf-8")
             .body("this page's origin may not open a WebSocket here (see --cors-origins)"));
     }
+    let cookie = cookie_token(&req, &state);
     let protocol = req
         .headers()
         .get_all(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL)
@@ -92,8 +95,33 @@ pub async fn upgrade(
     // Operations on the socket (a `login` over it, say) see the handshake's address and
     // user agent, as HTTP requests see theirs: rate limits and the sign-in guard key on it.
     let client = super::graphql::client_info(&req);
-    actix_web::rt::spawn(serve(schema, state, protocol, client, session, messages));
+    actix_web::rt::spawn(serve(
+        schema, state, protocol, client, cookie, session, messages,
+    ));
     Ok(response)
+}
+
+/// The session token of the handshake's cookie (`--cookie-sessions`), used when
+/// `connection_init` carries no token: only from a page of Confab's own origin or a listed one
+/// (browsers send `Origin` with every handshake, so a handshake without one is not a page's
+/// and its cookie does not count; nor does a foreign page's under `--cors-origins '*'`).
+fn cookie_token(req: &HttpRequest, state: &AppState) -> Option<String> {
+    if !state.config.auth.cookie_sessions {
+        return None;
+    }
+    let origin = req.headers().get(actix_web::http::header::ORIGIN)?;
+    let trusted = match req.app_data::<web::Data<Origins>>() {
+        Some(origins) => origins.trusts(origin, req.head()),
+        None => Origins::default().trusts(origin, req.head()),
+    };
+    if !trusted {
+        return None;
+    }
+    req.headers()
+        .get_all(actix_web::http::header::COOKIE)
+        .filter_map(|value| value.to_str().ok())
+        .find_map(auth::cookie::token)
+        .map(str::to_owned)
 }
 
 async fn serve(
@@ -101,6 +129,7 @@ async fn serve(
     state: AppState,
     protocol: WebSocketProtocols,
     client: ClientInfo,
+    cookie: Option<String>,
     session: Session,
     mut incoming: actix_ws::AggregatedMessageStream,
 ) {
@@ -121,8 +150,9 @@ async fn serve(
             let rejected = rejected_tx.clone();
             let too_many = too_many_tx.clone();
             let client = client.clone();
+            let cookie = cookie.clone();
             async move {
-                match authenticate(&state, &payload).await {
+                match authenticate(&state, &payload, cookie.as_deref()).await {
                     Ok(viewer)
                         if state.presence.local_count(viewer.id())
                             >= state.config.limits.sockets_per_user =>
@@ -290,18 +320,22 @@ fn refusal(
     }
 }
 
-/// The viewer named by the init payload's `Authorization` (or `authorization`) value, or why
-/// there is none, the close reason: `missing`, `expired`, `revoked` or `invalid` (as
-/// UNAUTHENTICATED's `extensions.reason` over HTTP).
+/// The viewer named by the init payload's `Authorization` (or `authorization`) value, else by
+/// the handshake's session cookie, or why there is none, the close reason: `missing`,
+/// `expired`, `revoked` or `invalid` (as UNAUTHENTICATED's `extensions.reason` over HTTP).
 async fn authenticate(
     state: &AppState,
     payload: &serde_json::Value,
+    cookie: Option<&str>,
 ) -> Result<Viewer, &'static str> {
     let header = ["Authorization", "authorization"]
         .iter()
-        .find_map(|key| payload.get(key).and_then(|v| v.as_str()))
-        .ok_or("missing")?;
-    let token = auth::bearer(header).ok_or("invalid")?;
+        .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
+    let token = match (header, cookie) {
+        (Some(header), _) => auth::bearer(header).ok_or("invalid")?,
+        (None, Some(cookie)) => cookie,
+        (None, None) => return Err("missing"),
+    };
     match crate::service::session::resolve_token(state, token).await {
         Ok(Some(viewer)) => Ok(viewer),
         Ok(None) => Err(crate::service::session::refusal(state, token)

@@ -65,6 +65,11 @@ pub enum WireEvent {
     UnreadChanged {
         room_id: Uuid,
         unread_count: i64,
+        /// Absent from releases before room-list previews (and when reading moved the count).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_message: Option<Box<Message>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_sender: Option<Box<User>>,
     },
     PresenceChanged {
         user_id: Uuid,
@@ -168,9 +173,13 @@ impl From<&Event> for WireEvent {
             Event::UnreadChanged {
                 room_id,
                 unread_count,
+                last_message,
+                last_sender,
             } => Self::UnreadChanged {
                 room_id: *room_id,
                 unread_count: *unread_count,
+                last_message: last_message.as_deref().map(|m| Box::new(m.into())),
+                last_sender: last_sender.as_deref().map(|user| Box::new(user.into())),
             },
             Event::PresenceChanged {
                 user_id,
@@ -292,9 +301,13 @@ impl From<WireEvent> for Event {
             WireEvent::UnreadChanged {
                 room_id,
                 unread_count,
+                last_message,
+                last_sender,
             } => Self::UnreadChanged {
                 room_id,
                 unread_count,
+                last_message: last_message.map(|m| Box::new((*m).into())),
+                last_sender: last_sender.map(|user| Box::new((*user).into())),
             },
             WireEvent::PresenceChanged {
                 user_id,
