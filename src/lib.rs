@@ -67,7 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!("migrations applied");
                 Ok(())
             }
-            Command::Seed { bench } => {
+            Command::Seed { bench, scale } => {
                 let demo = cli.config.http.demo;
                 anyhow::ensure!(
                     demo != bench,
@@ -75,7 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 let db = db::connect_and_migrate(&cli.config.database).await?;
                 let report = if bench {
-                    seed::bench(&db).await?
+                    seed::bench(&db, seed::Scale(scale)).await?
                 } else {
                     seed::demo(&db).await?
                 };

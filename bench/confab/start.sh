@@ -12,5 +12,7 @@ export CONFAB_DELETED_BODY_RETENTION_DAYS=3650
 # would refuse them; the check itself still runs on every send.
 export CONFAB_RATE_MESSAGES_PER_10S=1000000
 export RUST_LOG=${RUST_LOG:-warn}
-"$CONFAB_BIN" seed --bench
+# CONFAB_BENCH_SCALE=N loads N times the data (docs/performance.md, "Loading N× the benchmark
+# data"); give each scale its own CONFAB_BENCH_DB.
+"$CONFAB_BIN" seed --bench --scale "${CONFAB_BENCH_SCALE:-1}"
 exec "$CONFAB_BIN" serve

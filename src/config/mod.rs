@@ -53,6 +53,11 @@ pub enum Command {
         /// `bench-token-<i>`, 500 rooms, 200,000 messages, 50,001 reactions.
         #[arg(long)]
         bench: bool,
+        /// With `--bench`: N times that data, the harness's own as the first of N copies
+        /// (docs/performance.md, "Loading N× the benchmark data").
+        #[arg(long, default_value_t = 1, requires = "bench",
+              value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        scale: u64,
     },
     /// Print the effective settings (passwords hidden) and exit.
     Config,

@@ -57,6 +57,7 @@ mod schema;
 mod search;
 mod search_language;
 mod security;
+mod seed_bench;
 mod spec_http;
 mod spec_ws;
 mod uploads;
