@@ -10,7 +10,8 @@
 # (tests/smtp/sink.py, aiosmtpd) with links to /demo/, and knows a local OpenID provider
 # (tests/oidc/provider.mjs, the certified oidc-provider package) from the [[oidc]] table of a
 # --config file: examples/web/e2e/account.mjs resets a password through the mailed link, sets
-# up two-factor sign-in, and signs in through the provider. The client runs under the
+# up two-factor sign-in, and signs in through the provider. Confab runs with --cookie-sessions:
+# examples/web/e2e/cookie.mjs signs in with a cookie session, reloads, chats and signs out. The client runs under the
 # Content-Security-Policy Confab sends with /demo/ (checked here to be there): Chromium reports
 # any violation as a console error, which fails the tests. On failure: screenshots in
 # target/web-e2e/ and the server's, coturn's and the provider's logs.
@@ -152,7 +153,7 @@ CONFAB_TURN_SECRET="$turn_secret" RUST_LOG="${RUST_LOG:-confab=info,warn}" \
   --database-url "sqlite://$work/e2e.db?mode=rwc" --blob-dir "$work/blobs" \
   --demo-dir "$web/dist" --ice-urls "turn:127.0.0.1:$turn_port?transport=udp" \
   --smtp-url "smtp://127.0.0.1:$smtp_port" --public-url "http://127.0.0.1:$port/demo" \
-  >"$work/server.log" 2>&1 &
+  --cookie-sessions >"$work/server.log" 2>&1 &
 server=$!
 
 for _ in $(seq 1 100); do
@@ -171,6 +172,7 @@ export CONFAB_URL="http://127.0.0.1:$port" SCREENSHOTS="$root/target/web-e2e"
 node "$web/e2e/chat.mjs"
 node "$web/e2e/call.mjs"
 MAIL_LOG="$work/mail.jsonl" node "$web/e2e/account.mjs"
+node "$web/e2e/cookie.mjs"
 
 # CORS in the browser (examples/web/e2e/cors.mjs): a second Confab whose --cors-origins lists
 # one of two page origins (python3 http.server on ports of their own); both pages call it.

@@ -4,7 +4,7 @@
 // (disableTotp); downloading one's data (exportMyData, then the archive's blob URL with the
 // session's token); and deleting the account (deleteAccount, with the password).
 
-import { request, token } from "./api";
+import { authorization, request } from "./api";
 import * as doc from "./documents";
 import { byTestId, el, inputValue, on } from "./dom";
 
@@ -99,7 +99,7 @@ async function disableTotp() {
 async function downloadMyData() {
   const data = await request(doc.EXPORT_MY_DATA);
   const response = await fetch(new URL(data.exportMyData.url, location.href), {
-    headers: { authorization: `Bearer ${token.get() ?? ""}` },
+    headers: authorization(),
   });
   if (!response.ok) throw new Error(`the archive could not be fetched (the server answered ${response.status})`);
   const href = URL.createObjectURL(await response.blob());

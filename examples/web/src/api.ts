@@ -16,11 +16,32 @@ export class ApiError extends Error {
   }
 }
 
+/** Whether this page's session lives in the HttpOnly cookie (nothing in localStorage). */
+let cookieSession = false;
+
+/**
+ * The session: a bearer token in localStorage, or (signed in with "Keep me signed in with a
+ * cookie", on a server with --cookie-sessions) an HttpOnly cookie the page never sees, which
+ * the browser sends with every request and the socket's handshake.
+ */
 export const token = {
   get: (): string | null => localStorage.getItem(TOKEN_KEY),
   set: (value: string) => localStorage.setItem(TOKEN_KEY, value),
-  clear: () => localStorage.removeItem(TOKEN_KEY),
+  useCookie: () => {
+    cookieSession = true;
+  },
+  inCookie: (): boolean => cookieSession,
+  clear: () => {
+    localStorage.removeItem(TOKEN_KEY);
+    cookieSession = false;
+  },
 };
+
+/** The Authorization header for the stored token, or none (the cookie, if any, signs in). */
+export function authorization(): Record<string, string> {
+  const current = token.get();
+  return current ? { authorization: `Bearer ${current}` } : {};
+}
 
 const httpUrl = new URL("/graphql", location.href).toString();
 const wsUrl = httpUrl.replace(/^http/, "ws");
@@ -30,9 +51,7 @@ type VariablesArg<V> = {} extends V ? [variables?: V] : [variables: V];
 
 /** Runs one query or mutation; throws ApiError with the first error's code. */
 export async function request<T, V>(query: Doc<T, V>, ...[variables]: VariablesArg<V>): Promise<T> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  const current = token.get();
-  if (current) headers.authorization = `Bearer ${current}`;
+  const headers: Record<string, string> = { "content-type": "application/json", ...authorization() };
   const response = await fetch(httpUrl, {
     method: "POST",
     headers,
@@ -77,7 +96,11 @@ export function openSocket(hooks: SocketHooks): Client {
     url: wsUrl,
     lazy: false,
     retryAttempts: Infinity,
-    connectionParams: () => ({ Authorization: `Bearer ${token.get() ?? ""}` }),
+    // Without a token the handshake's cookie signs in (a cookie session).
+    connectionParams: () => {
+      const current = token.get();
+      return current ? { Authorization: `Bearer ${current}` } : {};
+    },
     shouldRetry: (event) => !(isCloseEvent(event) && SESSION_OVER.includes(event.code)),
     // The failures not retried are those, which `closed` below handles (signing out);
     // graphql-ws would also print them to the console.

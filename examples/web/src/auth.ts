@@ -16,8 +16,8 @@ const VIEWS = ["auth-form", "forgot-form", "reset-form", "confirm-email-form"];
 const RECOVERY_CODE = /^[a-z0-9]{5}-[a-z0-9]{5}$/i;
 
 export interface AuthHooks {
-  /** A session was opened: store the token and show the chat. */
-  signedIn: (token: string, user: User) => void;
+  /** A session was opened: store the token (null: it is in the cookie) and show the chat. */
+  signedIn: (token: string | null, user: User) => void;
 }
 
 /** The client's own root (`/demo/`), whichever of its pages is open. */
@@ -46,19 +46,21 @@ function authFields() {
     displayName: inputValue("auth-display-name").trim(),
     password: inputValue("auth-password"),
     code: inputValue("auth-code").trim(),
+    // "Keep me signed in with a cookie": the session goes in an HttpOnly cookie, not localStorage.
+    cookie: byTestId<HTMLInputElement>("auth-cookie").checked || null,
   };
 }
 
 async function signUp(hooks: AuthHooks) {
   const f = authFields();
-  const input = { username: f.username, email: f.email, password: f.password, displayName: f.displayName || null };
+  const input = { username: f.username, email: f.email, password: f.password, displayName: f.displayName || null, cookie: f.cookie };
   const data = await request(doc.REGISTER, { input });
   hooks.signedIn(data.register.token, data.register.user);
 }
 
 async function logIn(hooks: AuthHooks) {
   const f = authFields();
-  const input: LoginInput = { login: f.username || f.email, password: f.password };
+  const input: LoginInput = { login: f.username || f.email, password: f.password, cookie: f.cookie };
   if (f.code) input[RECOVERY_CODE.test(f.code) ? "recoveryCode" : "totpCode"] = f.code;
   const data = await request(doc.LOGIN, { input });
   byTestId<HTMLInputElement>("auth-code").value = "";

@@ -66,8 +66,6 @@ import type {
   RoomEventsSubscriptionVariables,
   RoomMessagesQuery,
   RoomMessagesQueryVariables,
-  RoomSummaryQuery,
-  RoomSummaryQueryVariables,
   SendMessageMutation,
   SendMessageMutationVariables,
   SendSignalMutation,
@@ -157,13 +155,6 @@ export const OPEN_DIRECT_ROOM: Doc<OpenDirectRoomMutation, OpenDirectRoomMutatio
   ${USER}
 `;
 
-/** One room's list entry, refetched when a message arrives in a room that is not open. */
-export const ROOM_SUMMARY_BY_ID: Doc<RoomSummaryQuery, RoomSummaryQueryVariables> = /* GraphQL */ `
-  query RoomSummary($id: UUID!) { room(id: $id) { ...RoomSummary } }
-  ${ROOM_SUMMARY}
-  ${USER}
-`;
-
 export const ROOM_MESSAGES: Doc<RoomMessagesQuery, RoomMessagesQueryVariables> = /* GraphQL */ `
   query RoomMessages($id: UUID!, $last: Int!, $before: String) {
     room(id: $id) {
@@ -230,7 +221,7 @@ export const MY_EVENTS: Doc<MyEventsSubscription, MyEventsSubscriptionVariables>
   subscription MyEvents {
     myEvents {
       __typename
-      ... on UnreadChanged { roomId unreadCount }
+      ... on UnreadChanged { roomId unreadCount lastMessage { id body deletedAt createdAt sender { displayName } } }
       ... on RoomAdded { room { ...RoomSummary } }
     }
   }

@@ -60,8 +60,10 @@ function roomTitle(room: RoomSummary): string {
 
 // ---- signing in and out ------------------------------------------------------------------
 
-function signedIn(newToken: string, user: User) {
-  token.set(newToken);
+/** A session was opened: its token to keep, or null when it lives in the HttpOnly cookie. */
+function signedIn(newToken: string | null, user: User) {
+  if (newToken) token.set(newToken);
+  else token.useCookie();
   start(user);
 }
 
@@ -101,14 +103,15 @@ function signOut(): Promise<void> {
 }
 
 async function leave() {
-  const hadToken = token.get();
+  const hadSession = token.get() !== null || token.inCookie();
   closeRoom();
   stopMyEvents?.();
   stopMyEvents = null;
   stopPresence();
   void socket?.dispose();
   socket = null;
-  if (hadToken) await request(doc.LOGOUT).catch(() => {});
+  // Logout revokes the session (and clears the cookie, for a cookie session).
+  if (hadSession) await request(doc.LOGOUT).catch(() => {});
   token.clear();
   me = null;
   rooms.clear();
@@ -170,12 +173,10 @@ function onMyEvent(event: MyEvent) {
       loadRooms().catch(showError);
       return;
     }
-    if (event.unreadCount > room.unreadCount) {
-      putRoomFirst(room);
-      // A message arrived in a room that is not open: its preview is refetched (the open
-      // room's comes with its roomEvents).
-      if (current?.id !== room.id) refreshSummary(room.id).catch(showError);
-    }
+    if (event.unreadCount > room.unreadCount) putRoomFirst(room);
+    // Messages changed there: the event brings the room's newest one for the preview (null
+    // when only reading moved the count).
+    if (event.lastMessage) room.lastMessage = event.lastMessage;
     room.unreadCount = current?.id === room.id ? 0 : event.unreadCount;
   }
   renderRooms();
@@ -184,16 +185,6 @@ function onMyEvent(event: MyEvent) {
 /** The other members of a room, each shown with a presence dot in the list. */
 function othersIn(room: RoomSummary): User[] {
   return room.members.map((m) => m.user).filter((user) => user.id !== me?.id);
-}
-
-/** Refetches one room's list entry (its last message for the preview), keeping its place. */
-async function refreshSummary(id: string) {
-  const data = await request(doc.ROOM_SUMMARY_BY_ID, { id });
-  const known = rooms.get(id);
-  if (!data.room || !known) return;
-  // The unread count is myEvents' to keep; the rest is the server's as of now.
-  rooms.set(id, { ...data.room, unreadCount: known.unreadCount });
-  renderRooms();
 }
 
 function renderRooms() {
@@ -709,9 +700,10 @@ async function boot() {
   if (route()) return;
   showProviders().catch(showError);
   // Back from an OpenID provider with ?code&state: that sign-in wins over a stored token.
-  if ((await completeFromUrl(signedIn)) || !token.get()) return;
+  if (await completeFromUrl(signedIn)) return;
+  // Signed in by a stored token, or (no token) by the session cookie if there is one.
   const data = await request(doc.ME);
-  if (data.me) start(data.me);
+  if (data.me) signedIn(token.get(), data.me);
   else token.clear();
 }
 

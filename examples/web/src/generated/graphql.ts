@@ -50,6 +50,14 @@ export type JoinCallInput = {
 
 /** Credentials for `login`. */
 export type LoginInput = {
+  /**
+   * Put the session in an HttpOnly `confab_session` cookie instead of answering the token
+   * (`AuthPayload.token` is then null): for browsers, on servers with `--cookie-sessions`,
+   * over HTTP only. Requests signed in by the cookie must be POSTs with `Content-Type:
+   * application/json` (or an `X-Confab-CSRF` header) from Confab's own origin or a
+   * `--cors-origins` one; FORBIDDEN (`reason: "csrf"`) otherwise.
+   */
+  cookie?: boolean | null | undefined;
   /** Username or email address. */
   login: string;
   /** The account's password. */
@@ -81,6 +89,11 @@ export type ReceiptMarker =
 
 /** A new account. */
 export type RegisterInput = {
+  /**
+   * Put the session in an HttpOnly cookie instead of answering the token (servers with
+   * `--cookie-sessions`; see `LoginInput.cookie`).
+   */
+  cookie?: boolean | null | undefined;
   /** Shown in the interface; the username when omitted. */
   displayName?: string | null | undefined;
   /** A unique email address. */
@@ -162,14 +175,14 @@ export type RegisterMutationVariables = Exact<{
 }>;
 
 
-export type RegisterMutation = { register: { token: string, user: { id: string, username: string, displayName: string, status: UserStatus } } };
+export type RegisterMutation = { register: { token: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } } };
 
 export type LoginMutationVariables = Exact<{
   input: LoginInput;
 }>;
 
 
-export type LoginMutation = { login: { token: string, user: { id: string, username: string, displayName: string, status: UserStatus } } };
+export type LoginMutation = { login: { token: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } } };
 
 export type LogoutMutationVariables = Exact<{ [key: string]: never; }>;
 
@@ -198,13 +211,6 @@ export type OpenDirectRoomMutationVariables = Exact<{
 
 
 export type OpenDirectRoomMutation = { openDirectRoom: { id: string, kind: RoomKind, name: string | null, topic: string | null, memberCount: number, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } };
-
-export type RoomSummaryQueryVariables = Exact<{
-  id: string;
-}>;
-
-
-export type RoomSummaryQuery = { room: { id: string, kind: RoomKind, name: string | null, topic: string | null, memberCount: number, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } | null };
 
 export type RoomMessagesQueryVariables = Exact<{
   id: string;
@@ -286,7 +292,7 @@ export type MyEventsSubscription = { myEvents:
     | { __typename: 'NotificationAdded' }
     | { __typename: 'RoomAdded', room: { id: string, kind: RoomKind, name: string | null, topic: string | null, memberCount: number, unreadCount: number, members: Array<{ lastReadMessageId: string | null, lastDeliveredMessageId: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } }>, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null } }
     | { __typename: 'RoomDeleted' }
-    | { __typename: 'UnreadChanged', roomId: string, unreadCount: number }
+    | { __typename: 'UnreadChanged', roomId: string, unreadCount: number, lastMessage: { id: string, body: string | null, deletedAt: string | null, createdAt: string, sender: { displayName: string } | null } | null }
    };
 
 export type ParticipantBitsFragment = { sessionId: string, muted: boolean, cameraOff: boolean, screenSharing: boolean, handRaised: boolean, speaking: boolean, connection: CallConnectionState, user: { id: string, username: string, displayName: string, status: UserStatus } };
@@ -411,7 +417,7 @@ export type CompleteOidcLoginMutationVariables = Exact<{
 }>;
 
 
-export type CompleteOidcLoginMutation = { completeOidcLogin: { token: string, user: { id: string, username: string, displayName: string, status: UserStatus } } };
+export type CompleteOidcLoginMutation = { completeOidcLogin: { token: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } } };
 
 export type ExportMyDataMutationVariables = Exact<{ [key: string]: never; }>;
 
