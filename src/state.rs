@@ -25,6 +25,8 @@ use crate::workers::unread::UnreadFeed;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Read replicas for queries (`--database-read-url`; see `db::replica`).
+    pub replicas: Option<Arc<crate::db::replica::ReadReplicas>>,
     pub config: Arc<Config>,
     pub broker: SharedBroker,
     pub presence: Arc<Presence>,
@@ -125,6 +127,7 @@ impl AppState {
                 config.calls.call_session_ttl(),
             ),
             writer,
+            replicas: crate::db::replica::ReadReplicas::start(&config)?,
             db,
             sessions,
             broker,
@@ -138,6 +141,14 @@ impl AppState {
             on_statement: None,
             pools,
         })
+    }
+
+    /// This state reading from `db` (a read replica's pool): for one query's resolvers.
+    pub fn reading_from(&self, db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            ..self.clone()
+        }
     }
 
     /// This state for one of `workers` HTTP worker threads; call on that thread. On

@@ -7,6 +7,7 @@ mod calls;
 mod limits;
 mod mail;
 mod oidc;
+mod replicas;
 mod search;
 mod sections;
 
@@ -14,6 +15,7 @@ pub use calls::{CallConfig, IceScheme};
 pub use limits::LimitsConfig;
 pub use mail::MailConfig;
 pub use oidc::OidcProviderConfig;
+pub use replicas::ReplicaConfig;
 pub use search::SearchLanguage;
 pub use sections::*;
 
@@ -171,6 +173,8 @@ impl Config {
 pub struct Config {
     #[command(flatten)]
     pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub replicas: ReplicaConfig,
     #[command(flatten)]
     pub http: HttpConfig,
     #[command(flatten)]

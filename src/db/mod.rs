@@ -6,6 +6,7 @@
 //! [`WAL_AUTOCHECKPOINT`] pages; the message writer checkpoints it in the background long
 //! before that (`workers::message_writer`).
 
+pub mod replica;
 pub mod search_index;
 mod write;
 
@@ -48,6 +49,23 @@ pub fn worker_pool(config: &DatabaseConfig, max: u32) -> Option<DatabaseConnecti
         .connect_lazy(true);
     // Lazy: connecting is only building the pool, ready on its first poll.
     Database::connect(options).now_or_never()?.ok()
+}
+
+/// A pool on a read replica at `url`, with the primary's settings. Lazy: it opens no
+/// connection until asked, so Confab starts while a replica is down (`replica` keeps queries
+/// off it until it answers).
+pub fn replica_pool(config: &DatabaseConfig, url: &str) -> anyhow::Result<DatabaseConnection> {
+    let config = DatabaseConfig {
+        url: url.to_owned(),
+        ..config.clone()
+    };
+    let mut options = options(&config);
+    options.min_connections(0).connect_lazy(true);
+    // Lazy: connecting is only building the pool, ready on its first poll.
+    match Database::connect(options).now_or_never() {
+        Some(result) => result.with_context(|| format!("the read replica {}", redact(url))),
+        None => anyhow::bail!("the read replica {}: the pool was not ready", redact(url)),
+    }
 }
 
 fn options(config: &DatabaseConfig) -> ConnectOptions {

@@ -18,6 +18,11 @@ pub async fn healthz() -> HttpResponse {
 /// it is reported without failing readiness.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let database = crate::db::ping(&state.db).await;
+    // Reported without failing readiness: queries go to the primary meanwhile (`db::replica`).
+    let replicas = match &state.replicas {
+        Some(replicas) => replicas.report(),
+        None => json!("not configured"),
+    };
     let redis = match state.broker.link_up() {
         None => "not configured",
         Some(true) => "ok",
@@ -27,6 +32,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "status": if database { "ready" } else { "unavailable" },
         "database": if database { "ok" } else { "down" },
         "redis": redis,
+        "replicas": replicas,
     });
     if database {
         HttpResponse::Ok().json(body)

@@ -51,6 +51,7 @@ mod process;
 mod realtime;
 mod receipts;
 mod recovery_codes;
+mod replicas;
 mod rooms;
 mod rows;
 mod schema;

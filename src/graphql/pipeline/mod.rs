@@ -19,16 +19,21 @@ use std::time::Instant;
 
 use async_graphql::extensions::apollo_persisted_queries::{CacheStorage, LruCacheStorage};
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
-use async_graphql::{Data, Executor, Request, Response, ServerError, Value};
+use async_graphql::{Data, Executor, Request, Response, ServerError};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use serde::Deserialize;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::AppSchema;
-use super::limits::{self, ShapeLimits};
-use super::persisted::{self, AllowList};
-use super::wording::Source;
+use crate::graphql::AppSchema;
+use crate::graphql::limits::{self, ShapeLimits};
+use crate::graphql::persisted::{self, AllowList};
+use crate::graphql::wording::Source;
+
+mod finish;
+mod reads;
+
+use finish::finish;
 
 /// Automatic persisted queries remembered per process.
 const APQ_CACHE: usize = 1024;
@@ -88,11 +93,7 @@ impl Pipeline {
         let started = Instant::now();
         async {
             let (label, response, source) = match self.prepare(request).await {
-                Ok(mut prepared) => {
-                    let source = keep_source(&mut prepared.request);
-                    let response = self.0.schema.execute(prepared.request).await;
-                    (prepared.label, response, Some(source))
-                }
+                Ok(prepared) => self.execute_prepared(prepared).await,
                 Err(error) => (
                     "unparsed".to_owned(),
                     Response::from_errors(vec![error]),
@@ -117,11 +118,7 @@ impl Pipeline {
         async {
             let (label, response, source) = match self.prepare(request).await {
                 Ok(prepared) if prepared.mutation => return None,
-                Ok(mut prepared) => {
-                    let source = keep_source(&mut prepared.request);
-                    let response = self.0.schema.execute(prepared.request).await;
-                    (prepared.label, response, Some(source))
-                }
+                Ok(prepared) => self.execute_prepared(prepared).await,
                 Err(error) => (
                     "unparsed".to_owned(),
                     Response::from_errors(vec![error]),
@@ -153,9 +150,22 @@ impl Pipeline {
                 Ok(mut prepared) => {
                     let label = (!prepared.subscription).then_some(prepared.label);
                     let source = keep_source(&mut prepared.request);
+                    let mut writer = prepared
+                        .mutation
+                        .then(|| reads::writer(&prepared.request, Some(&session)))
+                        .flatten();
                     this.0
                         .schema
                         .execute_stream_with_session_data(prepared.request, session)
+                        .then(move |response| {
+                            let writer = writer.take();
+                            async move {
+                                if let Some(writer) = writer {
+                                    writer.wrote().await;
+                                }
+                                response
+                            }
+                        })
                         .map(move |response| {
                             finish(
                                 response,
@@ -189,6 +199,25 @@ impl Pipeline {
         .boxed()
     }
 
+    /// Executes one prepared operation sent over HTTP: a query on a read replica when one may
+    /// serve its caller, a mutation remembered as its caller's write (`reads`).
+    async fn execute_prepared(&self, mut prepared: Prepared) -> (String, Response, Option<Source>) {
+        let source = keep_source(&mut prepared.request);
+        let writer = if prepared.mutation {
+            reads::writer(&prepared.request, None)
+        } else {
+            if !prepared.subscription {
+                reads::route(&mut prepared.request).await;
+            }
+            None
+        };
+        let response = self.0.schema.execute(prepared.request).await;
+        if let Some(writer) = writer {
+            writer.wrote().await;
+        }
+        (prepared.label, response, Some(source))
+    }
+
     async fn prepare(&self, mut request: Request) -> Result<Prepared, ServerError> {
         if let Some(allow_list) = &self.0.allow_list {
             allow_list.admit(&mut request)?;
@@ -203,7 +232,7 @@ impl Pipeline {
         } else {
             self.0.shape.check(request.parsed_query()?)?;
             if !self.0.introspection {
-                super::introspection::refuse(request.parsed_query()?)?;
+                crate::graphql::introspection::refuse(request.parsed_query()?)?;
             }
             self.remember_document(&mut request)?;
         }
@@ -324,76 +353,5 @@ fn keep_source(request: &mut Request) -> Source {
     Source {
         query: std::mem::take(&mut request.query),
         variables: request.variables.clone(),
-    }
-}
-
-/// Gives every error a code, and INTERNAL ones the request id; words async-graphql's own
-/// errors for clients (`wording`); with a metrics `label`, records the operation's outcome and
-/// time.
-fn finish(
-    mut response: Response,
-    request_id: Uuid,
-    label: Option<&str>,
-    started: Instant,
-    source: Option<&Source>,
-) -> Response {
-    for error in &mut response.errors {
-        let code = match error.extensions.as_ref().and_then(|ext| ext.get("code")) {
-            Some(Value::String(code)) => Some(code.clone()),
-            Some(_) => Some(String::new()),
-            None => None,
-        };
-        match code.as_deref() {
-            None if error.path.is_empty() || is_input_error(&error.message) => {
-                set(error, "code", "BAD_USER_INPUT");
-            }
-            None => {
-                // A resolver failed without saying why in a code: ours to fix, not the
-                // client's. The details go to the log, under this request's id.
-                tracing::error!(
-                    %request_id,
-                    path = ?error.path,
-                    error = %error.message,
-                    "uncoded resolver error"
-                );
-                error.message = "internal error".to_owned();
-                set(error, "code", "INTERNAL");
-                set(error, "requestId", &request_id.to_string());
-            }
-            Some("INTERNAL") => set(error, "requestId", &request_id.to_string()),
-            Some(_) => {}
-        }
-        super::wording::reword(error, source);
-    }
-    if let Some(label) = label {
-        crate::telemetry::operation(label.to_owned(), &outcome(&response), started.elapsed());
-    }
-    response
-}
-
-fn set(error: &mut ServerError, key: &str, value: &str) {
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set(key, value);
-}
-
-/// Whether an error raised while resolving a field is async-graphql refusing an argument's
-/// value (a malformed UUID, a wrong type, an input validator), which is the client's doing.
-/// These messages are async-graphql's `InputValueError` and `Variable ... is not defined`.
-fn is_input_error(message: &str) -> bool {
-    message.starts_with("Failed to parse \"")
-        || message.starts_with("Expected input type \"")
-        || (message.starts_with("Variable ") && message.ends_with(" is not defined."))
-}
-
-/// The metrics outcome: `ok`, or the first error's code.
-fn outcome(response: &Response) -> String {
-    match response.errors.first().and_then(|e| e.extensions.as_ref()) {
-        None => "ok".to_owned(),
-        Some(ext) => match ext.get("code") {
-            Some(Value::String(code)) => code.clone(),
-            _ => "error".to_owned(),
-        },
     }
 }
