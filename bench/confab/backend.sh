@@ -6,4 +6,4 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # negotiate TLS with Debian's PostgreSQL, which has ssl = on).
 CONFAB_BENCH_DB=${CONFAB_BENCH_DB:-postgres://postgres@127.0.0.1:5432/confab_bench?sslmode=disable}
 CONFAB_BENCH_PORT=${CONFAB_BENCH_PORT:-5680}
-CONFAB_BIN=${CONFAB_BIN:-$root/target/release/confab}
+CONFAB_BIN=${CONFAB_BIN:-$root/target/dist/confab}

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Builds Confab (release) and prepares its own database: created if missing, migrated by
-# Confab, loaded with exactly the data of the harness's seed.sql by `confab seed --bench`
-# (once; ~10 s on SQLite, ~6 s on PostgreSQL). Not timed by run.sh. Kept across runs, as
-# run.sh keeps chat_peer: start.sh removes an earlier run's writes as reset.sql does (rows,
-# read markers, then VACUUM ANALYZE). To start from a new one, drop it (or delete the
-# SQLite file) first.
+# Builds Confab with the dist profile (fat LTO, one codegen unit: Cargo.toml) and prepares its
+# own database: created if missing, migrated by Confab, loaded with exactly the data of the
+# harness's seed.sql by `confab seed --bench` (once; ~10 s on SQLite, ~6 s on PostgreSQL).
+# Not timed by run.sh. Kept across runs, as run.sh keeps chat_peer: start.sh removes an
+# earlier run's writes as reset.sql does (rows, read markers, then VACUUM ANALYZE). To start
+# from a new one, drop it (or delete the SQLite file) first.
 set -euo pipefail
 . "$(dirname "$0")/backend.sh"
 cd "$root"
-cargo build --release --locked --bin confab
+cargo build --profile dist --locked --bin confab
 case $CONFAB_BENCH_DB in
   postgres://*)
     admin_url=${CONFAB_BENCH_DB%/*}/postgres

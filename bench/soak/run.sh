@@ -9,11 +9,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target/soak}
 if [ -z "${CONFAB_BIN:-}" ]; then
-  # Thin LTO and 16 codegen units: a faster build than the release profile's own settings
-  # on a small machine; the soak measures stability more than peak speed.
-  CARGO_PROFILE_RELEASE_LTO=${CARGO_PROFILE_RELEASE_LTO:-thin} \
-  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=${CARGO_PROFILE_RELEASE_CODEGEN_UNITS:-16} \
-    cargo build --release --bin confab
+  # The release profile, not dist: a faster build on a small machine; the soak measures
+  # stability more than peak speed.
+  cargo build --release --bin confab
   export CONFAB_BIN=$CARGO_TARGET_DIR/release/confab
 fi
 venv=${SOAK_VENV:-$root/target/soak-venv}
