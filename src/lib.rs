@@ -104,7 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     result
 }
 
-/// Connects, migrates and serves until SIGINT or SIGTERM, then drains in-flight requests.
+/// Connects, migrates and serves until SIGINT or SIGTERM, then drains ([`http::drain`]).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let db = db::connect_and_migrate(&config.database).await?;
     let listener = TcpListener::bind(&config.http.bind)
@@ -150,7 +150,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Some(listener) => Some(http::metrics_server(state.clone(), listener)?),
         None => None,
     };
-    run_servers(http::server(state, listener)?, metrics).await?;
+    let drain = http::drain::Drain::default();
+    let period = std::time::Duration::from_secs(state.config.http.shutdown_drain_secs);
+    let main = http::server(state, listener, &drain)?;
+    let handles = std::iter::once(main.handle())
+        .chain(metrics.as_ref().map(actix_web::dev::Server::handle))
+        .collect();
+    let signals = tokio::spawn(http::drain::on_signal(drain, period, handles));
+    run_servers(main, metrics).await?;
+    signals.abort();
     maintenance.abort();
     db.close().await?;
     tracing::info!("stopped");

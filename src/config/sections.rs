@@ -222,6 +222,17 @@ pub struct HttpConfig {
         global = true
     )]
     pub cors_origins: Vec<String>,
+    /// Seconds `serve` keeps serving after SIGTERM or SIGINT with `/readyz` answering 503
+    /// ("draining"), so a load balancer's health check notices and sends nothing new; then
+    /// open WebSockets are closed with 1012 (service restart, clients reconnect elsewhere) and
+    /// in-flight requests finish. 0 stops at once.
+    #[arg(
+        long = "shutdown-drain-secs",
+        env = "CONFAB_SHUTDOWN_DRAIN_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub shutdown_drain_secs: u64,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -14,9 +14,13 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// Whether the process can serve, dependency by dependency: 200 while the database answers,
-/// 503 otherwise. Redis being away degrades fan-out to this instance but does not stop it, so
-/// it is reported without failing readiness.
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+/// 503 otherwise, and 503 `"status":"draining"` from the moment it was told to stop
+/// (`super::drain`). Redis being away degrades fan-out to this instance but does not stop it,
+/// so it is reported without failing readiness.
+pub async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let draining = req
+        .app_data::<web::Data<super::drain::Drain>>()
+        .is_some_and(|drain| drain.is_draining());
     let database = crate::db::ping(&state.db).await;
     // Reported without failing readiness: queries go to the primary meanwhile (`db::replica`).
     let replicas = match &state.replicas {
@@ -28,13 +32,18 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Some(true) => "ok",
         Some(false) => "down",
     };
+    let status = match (draining, database) {
+        (true, _) => "draining",
+        (false, true) => "ready",
+        (false, false) => "unavailable",
+    };
     let body = json!({
-        "status": if database { "ready" } else { "unavailable" },
+        "status": status,
         "database": if database { "ok" } else { "down" },
         "redis": redis,
         "replicas": replicas,
     });
-    if database {
+    if database && !draining {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

@@ -13,6 +13,7 @@ mod blobs;
 mod compress;
 pub mod cors;
 mod demo;
+pub mod drain;
 mod graphiql;
 mod graphql;
 mod headers;
@@ -41,8 +42,13 @@ pub fn metrics_route(cfg: &mut web::ServiceConfig) {
 
 /// An HTTP server on `listener`, not yet running. The schema is built once here, outside the
 /// per-worker factory, so every worker shares it. With `--metrics-bind`, `/metrics` is not
-/// here but on [`metrics_server`].
-pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
+/// here but on [`metrics_server`]. It does not listen for signals: `crate::serve` does, and
+/// drains through `drain` first ([`drain`]).
+pub fn server(
+    state: AppState,
+    listener: TcpListener,
+    drain: &drain::Drain,
+) -> anyhow::Result<Server> {
     let limits = &state.config.limits;
     let allow_list = match &limits.persisted_queries {
         Some(path) => Some(AllowList::load(path, limits.persisted_queries_only)?),
@@ -56,6 +62,7 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
     let demo_dir = state.config.http.demo_dir.clone();
     let demo_embedded = state.config.http.demo && demo_dir.is_none();
     let metrics_here = state.config.exposure.metrics_bind.is_none();
+    let drain = drain.clone();
     if let Some(dir) = &demo_dir {
         demo::check(dir)?;
     }
@@ -70,6 +77,7 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
             .wrap(origins.middleware())
             .app_data(web::Data::new(origins.clone()))
             .app_data(web::Data::new(schema.clone()))
+            .app_data(web::Data::new(drain.clone()))
             .app_data(web::Data::new(state.for_worker(worker_count)))
             .configure(routes)
             .configure(|cfg| {
@@ -92,6 +100,7 @@ pub fn server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> 
             })
     })
     .workers(worker_count)
+    .disable_signals()
     .listen(listener)?
     .shutdown_timeout(10);
     Ok(http.run())
@@ -108,6 +117,7 @@ pub fn metrics_server(state: AppState, listener: TcpListener) -> anyhow::Result<
             .configure(metrics_route)
     })
     .workers(1)
+    .disable_signals()
     .listen(listener)?
     .shutdown_timeout(1);
     Ok(http.run())

@@ -351,7 +351,7 @@ impl TestApp {
             broker: state.broker.clone(),
             listeners: state.listeners.clone(),
         };
-        let server = confab::http::server(state, listener).expect("server");
+        let server = confab::http::server(state, listener, &Default::default()).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
         Self {
@@ -801,6 +801,8 @@ impl ServerProcess {
             .env("CONFAB_BIND", format!("127.0.0.1:{port}"))
             .env("CONFAB_WORKERS", "1")
             .env("RUST_LOG", "warn")
+            // No balancer to wait for unless the test sets one (tests/it/balancer.rs).
+            .env("CONFAB_SHUTDOWN_DRAIN_SECS", "0")
             .stdout(std::process::Stdio::null());
         for (key, value) in env {
             command.env(key, value);

@@ -5,6 +5,7 @@
 //! than [`SUBSCRIBER_BUFFER`](crate::realtime::SUBSCRIBER_BUFFER) events behind is not buffered
 //! further: its connection is told to close (slow consumer).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_graphql::{Context, Result, Subscription};
@@ -115,22 +116,45 @@ pub struct Subscription;
 #[Subscription]
 impl Subscription {
     /// Everything that happens in a room, from now on. Members only; ends when the caller
-    /// leaves or is removed.
+    /// leaves or is removed. With `after`, first the messages sent after that one, oldest
+    /// first, as MessageAdded, then live events with no gap and no message twice: how a client
+    /// that reconnects (say after a 1012 close) gets what it missed.
     async fn room_events(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The room.")] room_id: Uuid,
+        #[graphql(
+            desc = "The last message of this room the client has seen: the messages after it \
+                    (at most 500; further behind, BAD_USER_INPUT on `after`: page with \
+                    Room.messages and subscribe again) come first, as MessageAdded."
+        )]
+        after: Option<Uuid>,
     ) -> Result<impl Stream<Item = RoomEvent> + use<>> {
         let viewer = auth::require(viewer(ctx))?;
         let state = state(ctx)?;
         service::membership::require_member(&state.db, viewer, room_id).await?;
         let me = viewer.id();
+        // Subscribed before reading the history: a message committed in between is in both,
+        // and the live copy is skipped, so none falls in a gap.
         let rx = state.broker.subscribe(Topic::Room(room_id));
-        Ok(events(
+        let missed = match after {
+            Some(after) => service::message::missed(state, room_id, after).await?,
+            None => Vec::new(),
+        };
+        let mut replayed: HashSet<Uuid> = missed.iter().map(|(m, _)| m.id).collect();
+        let replay = missed.into_iter().map(|(message, sender)| {
+            RoomEvent::MessageAdded(MessageAdded {
+                message: Fast(Message::with_sender(message, sender)),
+            })
+        });
+        let live = events(
             rx,
             ctx.data_opt::<ConnectionControl>().cloned(),
             move |event| {
                 let item = match event {
+                    Event::MessageAdded { message, .. } if replayed.remove(&message.id) => {
+                        return Step::Skip;
+                    }
                     Event::MessageAdded { message, sender } => {
                         RoomEvent::MessageAdded(MessageAdded {
                             message: Fast(Message::with_sender(
@@ -206,7 +230,8 @@ impl Subscription {
                 };
                 Step::Yield(item)
             },
-        ))
+        );
+        Ok(stream::iter(replay).chain(live))
     }
 
     /// The caller's notifications, new rooms, contact requests and unread-count changes.

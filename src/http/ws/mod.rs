@@ -16,6 +16,8 @@
 //! - a client that does not read (a send blocked for [`SEND_TIMEOUT`], or a subscription that
 //!   fell a full buffer behind) is closed with 1008 "slow consumer", so it cannot grow memory;
 //! - presence: the user is online while the socket is open;
+//! - a process that stops closes its sockets with 1012 "service restart" after draining
+//!   (`super::drain`): the client should reconnect, to another process behind the balancer;
 //! - graphql-transport-ws's close codes (PROTOCOL.md of graphql-ws), checked in [`Gate::admit`]
 //!   before async-graphql sees a message: a message that is not JSON, of an unknown type or of
 //!   the wrong shape closes with 4400; `subscribe` before `connection_init` with 4401; a second
@@ -38,6 +40,7 @@ use crate::auth::{self, ClientInfo, Viewer};
 use crate::graphql::subscription::ConnectionControl;
 use crate::graphql::{Pipeline, loaders};
 use crate::http::cors::Origins;
+use crate::http::drain::{Drain, SERVICE_RESTART};
 use crate::realtime::{Event, Topic};
 use crate::service;
 use crate::state::AppState;
@@ -95,10 +98,30 @@ pub async fn upgrade(
     // Operations on the socket (a `login` over it, say) see the handshake's address and
     // user agent, as HTTP requests see theirs: rate limits and the sign-in guard key on it.
     let client = super::graphql::client_info(&req);
-    actix_web::rt::spawn(serve(
-        schema, state, protocol, client, cookie, session, messages,
-    ));
+    let drain = req
+        .app_data::<web::Data<Drain>>()
+        .map(|drain| drain.get_ref().clone())
+        .unwrap_or_default();
+    let closer = session.clone();
+    let serving = serve(schema, state, protocol, client, cookie, session, messages);
+    actix_web::rt::spawn(until_drained(serving, drain, closer));
     Ok(response)
+}
+
+/// Runs the socket; when the process drains first, closes it with 1012 "service restart" and
+/// lets `serving` finish (it sees the socket end and cleans up: presence, subscriptions).
+async fn until_drained(serving: impl Future<Output = ()>, drain: Drain, session: Session) {
+    tokio::pin!(serving);
+    tokio::select! {
+        () = &mut serving => return,
+        () = drain.sockets_closing() => {}
+    }
+    let reason = CloseReason {
+        code: CloseCode::from(SERVICE_RESTART),
+        description: Some("service restart: reconnect".to_owned()),
+    };
+    let _ = session.close(Some(reason)).await;
+    serving.await;
 }
 
 /// The session token of the handshake's cookie (`--cookie-sessions`), used when

@@ -1,9 +1,11 @@
 //! Messages: send, edit, soft-delete, react, typing. The batched reads behind the loaders are
 //! in `store::message`.
 
+mod catch_up;
 mod input;
 mod reaction;
 
+pub use catch_up::{CATCH_UP_MAX, missed};
 pub use input::{BODY_MAX, METADATA_MAX_BYTES, METADATA_MAX_DEPTH, metadata};
 pub use reaction::{EMOJI_MAX, react, unreact};
 
