@@ -39,6 +39,9 @@ pub enum ApiError {
     /// PROVIDER_UNAVAILABLE: an OpenID provider could not be reached (or answered nonsense);
     /// trying again later may work.
     ProviderUnavailable(String),
+    /// STORAGE_UNAVAILABLE: the blob store (`--blob-store`) could not be reached or refused;
+    /// trying again later may work. The cause is logged, never sent.
+    StorageUnavailable(crate::blobstore::StoreError),
     Internal(anyhow::Error),
 }
 
@@ -96,6 +99,9 @@ impl ApiError {
                 format!("this account is banned until {}", until.to_rfc3339())
             }
             Self::Banned { until: None } => "this account is banned".to_owned(),
+            Self::StorageUnavailable(_) => {
+                "file storage is unavailable right now; try again later".to_owned()
+            }
             Self::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -109,6 +115,7 @@ impl ApiError {
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::ProviderUnavailable(_) => "PROVIDER_UNAVAILABLE",
+            Self::StorageUnavailable(_) => "STORAGE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -129,6 +136,12 @@ impl From<DbErr> for ApiError {
     }
 }
 
+impl From<crate::blobstore::StoreError> for ApiError {
+    fn from(err: crate::blobstore::StoreError) -> Self {
+        Self::StorageUnavailable(err)
+    }
+}
+
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         err.extend()
@@ -139,6 +152,9 @@ impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
         if let Self::Internal(source) = self {
             tracing::error!(error = ?source, "internal error");
+        }
+        if let Self::StorageUnavailable(source) = self {
+            tracing::warn!(error = %source, "blob store unavailable");
         }
         async_graphql::Error::new(self.message()).extend_with(|_, ext| {
             ext.set("code", self.code());

@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::blobstore::{BlobStore, DirStore};
+use crate::blobstore::BlobStore;
 use crate::config::Config;
 use crate::db;
 use crate::mail::{LogMailer, Mailer};
@@ -34,7 +34,7 @@ pub struct AppState {
     /// an unread count, so the only ones it is computed for.
     pub listeners: Arc<Presence>,
     pub mailer: Arc<dyn Mailer>,
-    pub blobs: Arc<dyn BlobStore>,
+    pub blobs: BlobStore,
     pub limiter: Arc<RateLimiter>,
     /// Signed-in viewers by token, kept fresh through [`AppState::viewer_changed`].
     pub sessions: Arc<crate::auth::SessionCache>,
@@ -134,7 +134,7 @@ impl AppState {
             presence,
             listeners,
             mailer,
-            blobs: Arc::new(DirStore::new(config.blobs.dir.clone())),
+            blobs: BlobStore::from_config(&config.blobs)?,
             limiter,
             oidc: Arc::new(crate::oidc::Discovery::new()?),
             config: Arc::new(config),

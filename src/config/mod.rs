@@ -8,6 +8,7 @@ mod limits;
 mod mail;
 mod oidc;
 mod replicas;
+mod s3;
 mod search;
 mod sections;
 
@@ -16,6 +17,7 @@ pub use limits::LimitsConfig;
 pub use mail::MailConfig;
 pub use oidc::OidcProviderConfig;
 pub use replicas::ReplicaConfig;
+pub use s3::{BlobBackend, S3Config};
 pub use search::SearchLanguage;
 pub use sections::*;
 

@@ -71,6 +71,22 @@ fn otel_endpoint(value: &str) -> Result<String, String> {
 
 #[derive(Debug, Clone, Args)]
 pub struct BlobConfig {
+    /// Where blob bytes live: `dir` (the directory `--blob-dir`) or `s3` (S3-compatible
+    /// object storage, `--s3-*`).
+    #[arg(
+        long = "blob-store",
+        env = "CONFAB_BLOB_STORE",
+        value_enum,
+        default_value = "dir",
+        global = true
+    )]
+    pub backend: super::BlobBackend,
+    /// Answer `GET /blobs/{id}`, once the reader is allowed, with a redirect to a presigned
+    /// URL of the object valid for 5 minutes, so the store serves the bytes (`s3` only).
+    #[arg(long = "blob-redirect", env = "CONFAB_BLOB_REDIRECT", global = true)]
+    pub redirect: bool,
+    #[command(flatten)]
+    pub s3: super::S3Config,
     /// Directory of the content-addressed blob store.
     #[arg(
         long = "blob-dir",

@@ -3,8 +3,14 @@
 //! Anyone else, and any id that does not exist, gets the same 404. The bytes go out with
 //! `headers::BLOB_CSP` (a sandbox), `nosniff`, and `Content-Disposition: attachment` unless
 //! they are an image (`inline`): other types allowed by `--blob-mime-types`, and opaque MLS
-//! uploads, are downloads.
+//! uploads, are downloads. The bytes stream from the store (`--blob-store`); when it does not
+//! answer, 503 with `Retry-After`. With `--blob-redirect` (S3), an allowed reader is sent
+//! (307) to a presigned URL of the object valid for five minutes instead, and the store serves
+//! the bytes with the Content-Type and Content-Disposition stored with them.
 
+use std::time::Duration;
+
+use actix_web::body::SizedStream;
 use actix_web::http::header::{self, CacheControl, CacheDirective, ETag, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -12,6 +18,9 @@ use super::headers::BLOB_CSP;
 use crate::auth;
 use crate::service;
 use crate::state::AppState;
+
+/// How long a presigned URL of `--blob-redirect` works.
+const REDIRECT_TTL: Duration = Duration::from_secs(300);
 
 pub async fn get(
     req: HttpRequest,
@@ -60,28 +69,43 @@ pub async fn get(
             .insert_header(cache)
             .finish();
     }
-    let store = state.blobs.clone();
-    let key = blob.id.clone();
-    // Images may be shown inline; anything else (a type allowed by `--blob-mime-types`, or
-    // opaque MLS bytes) is a download, never rendered by the browser.
-    let disposition = if service::blob::is_image(&blob.mime_type) {
-        "inline"
-    } else {
-        "attachment"
-    };
-    match tokio::task::spawn_blocking(move || store.get(&key)).await {
-        Ok(Ok(Some(bytes))) => HttpResponse::Ok()
+    let disposition = service::blob::disposition(&blob.mime_type);
+    if state.config.blobs.redirect {
+        return match state.blobs.presigned(&blob.id, REDIRECT_TTL).await {
+            Some(Ok(url)) => HttpResponse::TemporaryRedirect()
+                .insert_header((header::LOCATION, url.as_str()))
+                .insert_header(ETag(tag))
+                // Cached for less than the URL lives.
+                .insert_header(CacheControl(vec![
+                    CacheDirective::Private,
+                    CacheDirective::MaxAge(REDIRECT_TTL.as_secs() as u32 / 2),
+                ]))
+                .finish(),
+            Some(Err(err)) => unavailable(&err),
+            None => HttpResponse::InternalServerError().finish(),
+        };
+    }
+    match state.blobs.get(&blob.id).await {
+        Ok(Some(reading)) => HttpResponse::Ok()
             .content_type(blob.mime_type.as_str())
             .insert_header(ETag(tag))
             .insert_header(cache)
             .insert_header((header::CONTENT_SECURITY_POLICY, BLOB_CSP))
             .insert_header((header::CONTENT_DISPOSITION, disposition))
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            .body(bytes),
-        Ok(Ok(None)) => HttpResponse::NotFound().finish(),
-        other => {
-            tracing::error!(?other, "blob bytes unreadable");
-            HttpResponse::InternalServerError().finish()
+            .body(SizedStream::new(reading.size, reading.stream)),
+        Ok(None) => {
+            tracing::error!(blob = %blob.id, "a blob row without its bytes");
+            HttpResponse::NotFound().finish()
         }
+        Err(err) => unavailable(&err),
     }
+}
+
+/// 503: the store did not answer (`--blob-store`); the reader may try again shortly.
+fn unavailable(err: &crate::blobstore::StoreError) -> HttpResponse {
+    tracing::warn!(error = %err, "blob store unavailable");
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, "5"))
+        .finish()
 }

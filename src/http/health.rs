@@ -16,12 +16,14 @@ pub async fn healthz() -> HttpResponse {
 /// Whether the process can serve, dependency by dependency: 200 while the database answers,
 /// 503 otherwise, and 503 `"status":"draining"` from the moment it was told to stop
 /// (`super::drain`). Redis being away degrades fan-out to this instance but does not stop it,
-/// so it is reported without failing readiness.
+/// so it is reported without failing readiness. The blob store (`--blob-store`) being away
+/// fails it: uploads cannot work (`"blobs": "down"`).
 pub async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let draining = req
         .app_data::<web::Data<super::drain::Drain>>()
         .is_some_and(|drain| drain.is_draining());
     let database = crate::db::ping(&state.db).await;
+    let blobs = state.blobs.ready().await;
     // Reported without failing readiness: queries go to the primary meanwhile (`db::replica`).
     let replicas = match &state.replicas {
         Some(replicas) => replicas.report(),
@@ -32,7 +34,7 @@ pub async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         Some(true) => "ok",
         Some(false) => "down",
     };
-    let status = match (draining, database) {
+    let status = match (draining, database && blobs) {
         (true, _) => "draining",
         (false, true) => "ready",
         (false, false) => "unavailable",
@@ -42,8 +44,9 @@ pub async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         "database": if database { "ok" } else { "down" },
         "redis": redis,
         "replicas": replicas,
+        "blobs": if blobs { "ok" } else { "down" },
     });
-    if database && !draining {
+    if database && blobs && !draining {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

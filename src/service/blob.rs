@@ -8,7 +8,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use crate::db::now;
@@ -36,11 +36,53 @@ pub struct UploadInput {
 /// The type stored for opaque uploads.
 pub const OPAQUE: &str = "application/octet-stream";
 
-/// Stores an upload for `uploader`; returns the blob row and the uploader's upload.
+/// How much of an upload's start its type is sniffed from.
+const SNIFF_BYTES: usize = 64 << 10;
+
+/// What one read of an upload's file tells: its content address, its size, its first bytes.
+struct Digest {
+    id: String,
+    size: u64,
+    head: Vec<u8>,
+}
+
+/// Reads `file` from its start once, a chunk at a time, off the async threads.
+async fn digest(file: &std::fs::File) -> ApiResult<Digest> {
+    let mut file = file.try_clone().map_err(ApiError::internal)?;
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        file.rewind()?;
+        let (mut hasher, mut size, mut head) = (Sha256::new(), 0u64, Vec::new());
+        let mut buf = vec![0; 64 << 10];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            let chunk = buf.get(..n).unwrap_or_default();
+            hasher.update(chunk);
+            if head.len() < SNIFF_BYTES {
+                head.extend_from_slice(chunk.get(..SNIFF_BYTES - head.len()).unwrap_or(chunk));
+            }
+            size += n as u64;
+        }
+        Ok::<_, std::io::Error>(Digest {
+            id: hex::encode(hasher.finalize()),
+            size,
+            head,
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|_| ApiError::bad_input("file", "the upload could not be read"))
+}
+
+/// Stores an upload for `uploader` from `file` (the spooled multipart part, streamed to the
+/// blob store, never read whole into memory); returns the blob row and the uploader's upload.
 pub async fn upload(
     state: &AppState,
     uploader: Uuid,
-    bytes: Vec<u8>,
+    file: std::fs::File,
     input: UploadInput,
 ) -> ApiResult<(blobs::Model, blob_uploads::Model)> {
     state
@@ -52,10 +94,11 @@ pub async fn upload(
         )
         .await?;
     let limits = &state.config.blobs;
-    if bytes.is_empty() {
+    let Digest { id, size, head } = digest(&file).await?;
+    if size == 0 {
         return Err(ApiError::bad_input("file", "the file is empty"));
     }
-    if bytes.len() > limits.max_bytes {
+    if size > limits.max_bytes as u64 {
         return Err(ApiError::bad_input(
             "file",
             format!("files are at most {} bytes", limits.max_bytes),
@@ -80,7 +123,7 @@ pub async fn upload(
     let mime = if input.opaque {
         OPAQUE
     } else {
-        infer::get(&bytes).map(|t| t.mime_type()).unwrap_or(OPAQUE)
+        infer::get(&head).map(|t| t.mime_type()).unwrap_or(OPAQUE)
     };
     if !input.opaque && !limits.mime_types.iter().any(|allowed| allowed == mime) {
         return Err(ApiError::bad_input(
@@ -95,10 +138,8 @@ pub async fn upload(
         .filename
         .as_deref()
         .and_then(crate::service::filename::sanitize);
-    let id = hex::encode(Sha256::digest(&bytes));
-    let size = bytes.len() as i64;
-    let bytes = std::sync::Arc::new(bytes);
-    put(state, &id, &bytes).await?;
+    put(state, &id, &file, size, mime).await?;
+    let size = i64::try_from(size).map_err(ApiError::internal)?;
 
     let at = now();
     let txn = state.write_txn().await?;
@@ -167,19 +208,34 @@ pub async fn upload(
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("blob row vanished")))?;
     // `deleteUpload` may have removed the bytes between the write above and this transaction
     // (it removes them before its commit, so by now that is visible): write them again.
-    put(state, &id, &bytes).await?;
+    put(state, &id, &file, size as u64, mime).await?;
     txn.commit().await?;
     Ok((blob, upload))
 }
 
-/// Writes the bytes of `id` unless stored (`BlobStore::put` checks).
-async fn put(state: &AppState, id: &str, bytes: &std::sync::Arc<Vec<u8>>) -> ApiResult<()> {
-    let store = state.blobs.clone();
-    let (key, bytes) = (id.to_owned(), bytes.clone());
-    tokio::task::spawn_blocking(move || store.put(&key, &bytes))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+/// Streams `file` to the store as `id` unless stored (`BlobStore::put_file` checks).
+async fn put(
+    state: &AppState,
+    id: &str,
+    file: &std::fs::File,
+    size: u64,
+    mime: &str,
+) -> ApiResult<()> {
+    let file = file.try_clone().map_err(ApiError::internal)?;
+    Ok(state
+        .blobs
+        .put_file(id, file, size, mime, disposition(mime))
+        .await?)
+}
+
+/// How a browser is to take bytes of `mime`: images inline, anything else (a type allowed by
+/// `--blob-mime-types`, opaque MLS bytes) as a download, never rendered.
+pub fn disposition(mime: &str) -> &'static str {
+    if is_image(mime) {
+        "inline"
+    } else {
+        "attachment"
+    }
 }
 
 fn ignore_duplicate<T>(result: Result<T, DbErr>) -> ApiResult<()> {
@@ -247,6 +303,8 @@ pub async fn storage_used(state: &AppState, user_id: Uuid) -> ApiResult<i64> {
 pub struct Attached {
     pub blob: blobs::Model,
     pub filename: Option<String>,
+    /// Width and height, when it is an image (read from the store before any transaction).
+    pub dimensions: Option<(u32, u32)>,
 }
 
 /// Checks attachment ids for a message by `sender`: at most ten, distinct, each readable.
@@ -280,16 +338,24 @@ pub async fn check_attachments(
             names.insert(upload.blob_id, upload.filename);
         }
     }
-    Ok(blobs::Entity::find()
+    let blobs = blobs::Entity::find()
         .filter(blobs::Column::Id.is_in(ids.iter().cloned()))
         .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|blob| Attached {
+        .await?;
+    let mut found = Vec::with_capacity(blobs.len());
+    for blob in blobs {
+        let dimensions = if is_image(&blob.mime_type) {
+            state.blobs.image_size(&blob.id, blob.size).await
+        } else {
+            None
+        };
+        found.push(Attached {
             filename: names.remove(&blob.id).flatten(),
+            dimensions,
             blob,
-        })
-        .collect())
+        });
+    }
+    Ok(found)
 }
 
 /// Whether bytes of `mime` type are an image a browser may show inline (and whose size is
@@ -299,32 +365,31 @@ pub fn is_image(mime: &str) -> bool {
 }
 
 /// Attachment rows for a new message, with what clients show before downloading.
-pub fn attachment_rows(
-    state: &AppState,
-    message_id: Uuid,
-    found: &[Attached],
-) -> Vec<attachments::ActiveModel> {
+pub fn attachment_rows(message_id: Uuid, found: &[Attached]) -> Vec<attachments::ActiveModel> {
     found
         .iter()
-        .map(|Attached { blob, filename }| {
-            let (width, height) = is_image(&blob.mime_type)
-                .then(|| state.blobs.image_size(&blob.id))
-                .flatten()
-                .unzip();
-            attachments::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                message_id: Set(message_id),
-                blob_id: Set(blob.id.clone()),
-                filename: Set(filename.clone()),
-                metadata: Set(Some(serde_json::json!({
-                    "mimeType": blob.mime_type,
-                    "size": blob.size,
-                    "width": width,
-                    "height": height,
-                }))),
-                created_at: Set(now()),
-            }
-        })
+        .map(
+            |Attached {
+                 blob,
+                 filename,
+                 dimensions,
+             }| {
+                let (width, height) = dimensions.unzip();
+                attachments::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    message_id: Set(message_id),
+                    blob_id: Set(blob.id.clone()),
+                    filename: Set(filename.clone()),
+                    metadata: Set(Some(serde_json::json!({
+                        "mimeType": blob.mime_type,
+                        "size": blob.size,
+                        "width": width,
+                        "height": height,
+                    }))),
+                    created_at: Set(now()),
+                }
+            },
+        )
         .collect()
 }
 

@@ -287,11 +287,7 @@ async fn store(
 ) -> ApiResult<(blobs::Model, blob_uploads::Model)> {
     let id = hex::encode(Sha256::digest(&bytes));
     let size = bytes.len() as i64;
-    let (blob_store, key) = (state.blobs.clone(), id.clone());
-    tokio::task::spawn_blocking(move || blob_store.put(&key, &bytes))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    state.blobs.put(&id, bytes, MIME, "attachment").await?;
     let filename = format!("confab-export-{}.json", Utc::now().format("%Y-%m-%d"));
     let txn = state.write_txn().await?;
     blobs::Entity::insert(blobs::ActiveModel {

@@ -73,12 +73,7 @@ pub async fn delete(state: &AppState, viewer: &Viewer, blob_id: &str) -> ApiResu
             .await?;
         // Before the commit: an upload of the same bytes waits for it (the row lock, or the
         // writer turn) and then finds the bytes gone, and writes them again.
-        let store = state.blobs.clone();
-        let key = blob_id.to_owned();
-        tokio::task::spawn_blocking(move || store.delete(&key))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
+        state.blobs.delete(blob_id).await?;
     }
     txn.commit().await?;
     Ok(freed)

@@ -23,7 +23,7 @@ pub async fn run(
     turn: Arc<Mutex<()>>,
     retention: RetentionConfig,
     every: Duration,
-    blobs: Arc<dyn BlobStore>,
+    blobs: BlobStore,
 ) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -40,7 +40,7 @@ pub async fn run(
 pub async fn deleted_uploads(
     db: &DatabaseConnection,
     turn: &Arc<Mutex<()>>,
-    blobs: &Arc<dyn BlobStore>,
+    blobs: &BlobStore,
     days: i64,
 ) -> usize {
     let done = async {
@@ -48,12 +48,10 @@ pub async fn deleted_uploads(
         let mut freed = crate::store::deleted_uploads::remove(&*txn, days).await?;
         freed.extend(crate::store::deleted_uploads::unreferenced(&*txn).await?);
         for id in &freed {
-            let (store, key) = (Arc::clone(blobs), id.clone());
-            let removed = tokio::task::spawn_blocking(move || store.delete(&key)).await;
-            if !matches!(removed, Ok(Ok(()))) {
+            if let Err(err) = blobs.delete(id).await {
                 // The row is gone either way: stray bytes are the lesser harm than a row
                 // whose bytes are gone (earlier ones in this round already are).
-                tracing::warn!(blob = %id, "bytes of a freed blob not removed");
+                tracing::warn!(blob = %id, error = %err, "bytes of a freed blob not removed");
             }
         }
         txn.commit().await?;

@@ -237,8 +237,7 @@ async fn rooms_are_deleted_by_their_owners(app: &TestApp) {
     assert_eq!(data["deleteUpload"], false, "Cat's message still holds it");
     let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
     let scratch = tempfile::tempdir().unwrap();
-    let blobs: std::sync::Arc<dyn confab::blobstore::BlobStore> =
-        std::sync::Arc::new(confab::blobstore::DirStore::new(scratch.path()));
+    let blobs = confab::blobstore::BlobStore::dir(scratch.path()).expect("blob dir");
     assert_eq!(
         confab::workers::maintenance::deleted_uploads(&app.db, &turn, &blobs, 30).await,
         0
@@ -444,8 +443,7 @@ async fn accounts_are_deleted_for_good(app: &TestApp) {
     // (the message holds it), the other goes.
     let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
     let scratch = tempfile::tempdir().unwrap();
-    let blobs: std::sync::Arc<dyn confab::blobstore::BlobStore> =
-        std::sync::Arc::new(confab::blobstore::DirStore::new(scratch.path()));
+    let blobs = confab::blobstore::BlobStore::dir(scratch.path()).expect("blob dir");
     let kept_days = confab::workers::maintenance::deleted_uploads(&app.db, &turn, &blobs, 30).await;
     assert_eq!(kept_days, 0, "within the retention period nothing goes");
     assert_eq!(app.count("blob_uploads").await, 2);

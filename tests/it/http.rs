@@ -20,7 +20,7 @@ async fn health_readiness_and_graphiql(app: &TestApp) {
     assert_eq!(status, 200);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&ready).unwrap(),
-        json!({ "status": "ready", "database": "ok", "redis": "not configured" })
+        json!({ "status": "ready", "database": "ok", "redis": "not configured", "replicas": "not configured", "blobs": "ok" })
     );
     let (status, page) = app.get("/").await;
     assert_eq!(status, 200);

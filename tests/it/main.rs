@@ -56,6 +56,7 @@ mod recovery_codes;
 mod replicas;
 mod rooms;
 mod rows;
+mod s3;
 mod schema;
 mod search;
 mod search_language;

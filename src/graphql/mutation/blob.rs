@@ -40,20 +40,15 @@ impl BlobMutation {
         let value = file
             .value(ctx)
             .map_err(|_| ApiError::bad_input("file", "the upload could not be read"))?;
-        let filename = Some(value.filename.clone());
-        let bytes = tokio::task::spawn_blocking(move || {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut value.into_read(), &mut bytes).map(|_| bytes)
-        })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|_| ApiError::bad_input("file", "the upload could not be read"))?;
         let input = UploadInput {
-            filename,
+            filename: Some(value.filename),
             room_id,
             opaque,
         };
-        let (blob, upload) = service::blob::upload(state(ctx)?, viewer.id(), bytes, input).await?;
+        // The part is a temporary file already (the multipart parser spooled it there):
+        // the service streams it to the store.
+        let (blob, upload) =
+            service::blob::upload(state(ctx)?, viewer.id(), value.content, input).await?;
         Ok(Blob(blob, Some(upload)))
     }
 

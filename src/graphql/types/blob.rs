@@ -118,11 +118,7 @@ async fn dimensions(ctx: &Context<'_>, blob: &blobs::Model) -> Result<Option<(u3
     if !is_image(&blob.mime_type) {
         return Ok(None);
     }
-    let store = state(ctx)?.blobs.clone();
-    let id = blob.id.clone();
-    Ok(tokio::task::spawn_blocking(move || store.image_size(&id))
-        .await
-        .unwrap_or(None))
+    Ok(state(ctx)?.blobs.image_size(&blob.id, blob.size).await)
 }
 
 /// A file attached to a message.

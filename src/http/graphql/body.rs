@@ -1,13 +1,11 @@
-//! Reading a request: a GET's query string, a POST's JSON body or multipart upload, each into
-//! a GraphQL request or a reason it is malformed.
+//! Reading a request: a GET's query string or a POST's JSON body, each into a GraphQL request
+//! or a reason it is malformed (multipart uploads: `spool`).
 
 use std::collections::HashMap;
 
 use actix_web::web;
 use async_graphql::{BatchRequest, Value, Variables};
 use serde::Deserialize;
-
-use super::MAX_FILES;
 
 /// What the body's `Content-Type` says it holds.
 pub(super) enum BodyKind {
@@ -30,28 +28,6 @@ impl BodyKind {
             _ => None,
         }
     }
-}
-
-/// The file parts of a multipart body (the parts with a file name), counted with the parser
-/// async-graphql uses, before any of them is written anywhere. (async-graphql's
-/// `MultipartOptions::max_num_files` only sizes the stream limit: it counts nothing.)
-pub(super) async fn count_files(
-    content_type: &str,
-    body: web::Bytes,
-) -> Result<usize, multer::Error> {
-    let boundary = multer::parse_boundary(content_type)?;
-    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
-    let mut multipart = multer::Multipart::new(stream, boundary);
-    let mut files = 0;
-    while let Some(field) = multipart.next_field().await? {
-        if field.file_name().is_some() {
-            files += 1;
-            if files > MAX_FILES {
-                break;
-            }
-        }
-    }
-    Ok(files)
 }
 
 /// A GET's parameters: `query`, `operationName`, and `variables` and `extensions` as JSON.

@@ -25,7 +25,6 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::MultipartOptions;
 use async_graphql::{BatchRequest, Response};
 use futures_util::StreamExt;
 use uuid::Uuid;
@@ -38,9 +37,10 @@ mod answer;
 mod body;
 mod cookie;
 mod media;
+mod spool;
 
 use answer::{Answer, coded_response, not_acceptable, respond};
-use body::{BodyKind, count_files, get_request, parse_json};
+use body::{BodyKind, get_request, parse_json};
 use media::Media;
 
 /// File parts one multipart request may carry.
@@ -126,10 +126,14 @@ async fn post(
             "send the request as Content-Type: application/json (multipart/form-data for uploads)",
         );
     };
-    let limit = match kind {
-        BodyKind::Multipart => state.config.blobs.max_bytes + 1024 * 1024,
-        BodyKind::Json => state.config.limits.body_bytes,
-    };
+    if let BodyKind::Multipart = kind {
+        let content_type = content_type.unwrap_or_default();
+        return match spool::receive(state, content_type, payload).await {
+            Ok(batch) => run_batch(schema, state, req, batch).await,
+            Err((status, message)) => Answer::refused(status, &message),
+        };
+    }
+    let limit = state.config.limits.body_bytes;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let Ok(chunk) = chunk else {
@@ -146,32 +150,19 @@ async fn post(
         }
         body.extend_from_slice(&chunk);
     }
-    let body = body.freeze();
-    let batch = match kind {
-        BodyKind::Json => parse_json(&body),
-        BodyKind::Multipart => {
-            let content_type = content_type.unwrap_or_default();
-            match count_files(content_type, body.clone()).await {
-                Ok(files) if files > MAX_FILES => Err(format!(
-                    "a request may carry at most {MAX_FILES} files, not {files}"
-                )),
-                Ok(_) => {
-                    let options = MultipartOptions::default()
-                        .max_file_size(state.config.blobs.max_bytes)
-                        .max_num_files(MAX_FILES);
-                    let reader = futures_util::io::Cursor::new(body);
-                    async_graphql::http::receive_batch_body(Some(content_type), reader, options)
-                        .await
-                        .map_err(|err| format!("malformed request: {err}"))
-                }
-                Err(err) => Err(format!("malformed request: {err}")),
-            }
-        }
-    };
-    let batch = match batch {
-        Ok(batch) => batch,
-        Err(message) => return Answer::refused(StatusCode::BAD_REQUEST, &message),
-    };
+    match parse_json(&body) {
+        Ok(batch) => run_batch(schema, state, req, batch).await,
+        Err(message) => Answer::refused(StatusCode::BAD_REQUEST, &message),
+    }
+}
+
+/// Runs the operations of a POST, one after the other.
+async fn run_batch(
+    schema: &Pipeline,
+    state: &AppState,
+    req: &HttpRequest,
+    batch: BatchRequest,
+) -> Answer {
     match batch {
         BatchRequest::Single(request) => Answer::Single(run(schema, state, req, request).await),
         BatchRequest::Batch(requests) => {

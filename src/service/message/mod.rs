@@ -98,7 +98,7 @@ pub async fn send(
             .exec_with_returning(&*txn)
             .await?;
         entity::attachments::Entity::insert_many(crate::service::blob::attachment_rows(
-            state, message.id, &attached,
+            message.id, &attached,
         ))
         .exec(&*txn)
         .await?;
