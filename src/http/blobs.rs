@@ -1,5 +1,6 @@
 //! `GET /blobs/{id}`: a blob's bytes, to its uploaders and to members of rooms where it is
-//! attached, with the sniffed Content-Type and an ETag (the content hash) for caching.
+//! attached (signed in by the bearer token, or by the session cookie with `--cookie-sessions`),
+//! with the sniffed Content-Type and an ETag (the content hash) for caching.
 //! Anyone else, and any id that does not exist, gets the same 404. The bytes go out with
 //! `headers::BLOB_CSP` (a sandbox), `nosniff`, and `Content-Disposition: attachment` unless
 //! they are an image (`inline`): other types allowed by `--blob-mime-types`, and opaque MLS
@@ -27,11 +28,17 @@ pub async fn get(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(auth::bearer);
+    let token = match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => value.to_str().ok().and_then(auth::bearer),
+        // A browser with a cookie session (an <img>, a download): reading changes nothing,
+        // and SameSite=Lax keeps the cookie off other sites' embeds.
+        None if state.config.auth.cookie_sessions => req
+            .headers()
+            .get_all(header::COOKIE)
+            .filter_map(|value| value.to_str().ok())
+            .find_map(auth::cookie::token),
+        None => None,
+    };
     let viewer = match token {
         Some(token) => crate::service::session::resolve_token(&state, token)
             .await

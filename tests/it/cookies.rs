@@ -58,6 +58,7 @@ with_cookies! {
     websocket_signed_in_by_the_cookie: super::on,
     any_origin_never_counts_for_the_cookie: super::on_any_origin,
     cookie_sessions_are_off_by_default: super::off,
+    blobs_are_read_with_the_cookie: super::on,
 }
 
 /// A POST to /graphql with exactly these headers and body: (status, headers, JSON answer).
@@ -489,4 +490,42 @@ async fn cookie_sessions_are_off_by_default(app: &TestApp) {
     )
     .await;
     assert_eq!(body["data"]["me"], Value::Null, "{body}");
+}
+
+async fn blobs_are_read_with_the_cookie(app: &TestApp) {
+    user(app, "ann").await;
+    let (cookie, _) = cookie_login(app, "ann", &app.base).await;
+    let cookie_header = format!("confab_session={cookie}");
+    let multipart = format!("multipart/form-data; boundary={BOUNDARY}");
+    let (_, _, body) = post(
+        app,
+        &[
+            ("Content-Type", &multipart),
+            ("Origin", &app.base),
+            ("Cookie", &cookie_header),
+            ("X-Confab-CSRF", "1"),
+        ],
+        upload_form(),
+    )
+    .await;
+    let id = body["data"]["uploadBlob"]["id"].as_str().expect("blob id");
+    // An <img> or a download link of the page: the cookie is all it sends.
+    let path = format!("/blobs/{id}");
+    let (status, headers, _) = app.fetch(&path, None, &[("Cookie", &cookie_header)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("image/png")
+    );
+    let (status, _, _) = app.fetch(&path, None, &[]).await;
+    assert_eq!(status, 401);
+    // Signed out, the cookie reads nothing.
+    post(
+        app,
+        &pairs(&own_page(app, &cookie)),
+        operation("mutation { logout }", json!({})),
+    )
+    .await;
+    let (status, _, _) = app.fetch(&path, None, &[("Cookie", &cookie_header)]).await;
+    assert_eq!(status, 401);
 }
