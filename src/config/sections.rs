@@ -153,6 +153,21 @@ pub struct DatabaseConfig {
         global = true
     )]
     pub plan_cache_mode: PlanCacheMode,
+    /// `--database-url` is a PgBouncer (1.21 or later, transaction pooling with
+    /// `max_prepared_statements`): nothing is sent in the startup packet, which PgBouncer refuses
+    /// (`--db-plan-cache-mode` and `jit` come from its `connect_query` instead). Off for a direct
+    /// connection (docs/deploy.md, "Connection pooling (PgBouncer)").
+    #[arg(
+        long = "db-pgbouncer",
+        env = "CONFAB_DB_PGBOUNCER",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub pgbouncer: bool,
     /// The language of full-text message search: a PostgreSQL text search configuration
     /// (`simple` for no stemming). The index is rebuilt at start-up when it was built for
     /// another one (docs/configuration.md).

@@ -81,21 +81,24 @@ fn options(config: &DatabaseConfig) -> ConnectOptions {
         // outside a transaction cost two round trips. A connection is now checked only after
         // it sat idle, when the server or the network may have dropped it.
         .test_before_acquire_if_idle_for(IDLE_CHECK)
-        .sqlx_logging(false)
-        // Sent in the startup packet: no statement of its own. No JIT: it compiles any plan
-        // whose cost estimate passes `jit_above_cost`, and ours are short reads whose estimates
-        // can (the unread counts of 20 rooms: estimated 152,536, run in 1 ms, JIT added 64 ms).
-        .map_sqlx_postgres_opts(move |opts| {
+        .sqlx_logging(false);
+    // Sent in the startup packet: no statement of its own. No JIT: it compiles any plan whose
+    // cost estimate passes `jit_above_cost`, and ours are short reads whose estimates can (the
+    // unread counts of 20 rooms: estimated 152,536, run in 1 ms, JIT added 64 ms). PgBouncer
+    // refuses these parameters (`--db-pgbouncer`): its `connect_query` sets them instead.
+    if !config.pgbouncer {
+        options.map_sqlx_postgres_opts(move |opts| {
             opts.options([("plan_cache_mode", plan_cache_mode), ("jit", "off")])
-        })
-        .map_sqlx_sqlite_opts(|opts| {
-            opts.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-                .create_if_missing(true)
-                .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT.to_string())
         });
+    }
+    options.map_sqlx_sqlite_opts(|opts| {
+        opts.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .create_if_missing(true)
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT.to_string())
+    });
     options
 }
 

@@ -49,6 +49,7 @@ mod mls;
 mod mls_reads;
 mod moderation;
 mod otel;
+mod pgbouncer;
 mod process;
 mod realtime;
 mod receipts;
