@@ -12,7 +12,7 @@ mod s3;
 
 use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -32,6 +32,16 @@ pub const PART: usize = 5 << 20;
 const IMAGE_HEAD: u64 = 64 << 10;
 /// How long a readiness probe waits for the store.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Image sizes remembered (blobs never change, so neither do they): a page of uploads or
+/// attachments asks the store once per image, not once per request.
+const SIZES_CACHED: usize = 8192;
+
+type SizeCache = Arc<std::sync::Mutex<lru::LruCache<String, Option<(u32, u32)>>>>;
+
+fn size_cache() -> SizeCache {
+    let capacity = std::num::NonZeroUsize::new(SIZES_CACHED).unwrap_or(std::num::NonZeroUsize::MIN);
+    Arc::new(std::sync::Mutex::new(lru::LruCache::new(capacity)))
+}
 
 /// The store could not be asked or refused (down, unreachable, credentials refused).
 #[derive(Debug)]
@@ -81,6 +91,8 @@ pub struct BlobStore {
     /// Whether objects carry their Content-Type and Content-Disposition (S3, so a presigned
     /// URL serves them right; the directory keeps none).
     attributes: bool,
+    /// Width and height by id, for images read before.
+    sizes: SizeCache,
 }
 
 impl BlobStore {
@@ -97,6 +109,7 @@ impl BlobStore {
                     store: s3.clone(),
                     signer: Some(s3),
                     attributes: true,
+                    sizes: size_cache(),
                 })
             }
         }
@@ -111,6 +124,7 @@ impl BlobStore {
             store: Arc::new(local),
             signer: None,
             attributes: false,
+            sizes: size_cache(),
         })
     }
 
@@ -220,15 +234,26 @@ impl BlobStore {
         Ok(self.store.get_range(&Self::key(id)?, range).await?)
     }
 
+    fn sizes_cache(&self) -> std::sync::MutexGuard<'_, lru::LruCache<String, Option<(u32, u32)>>> {
+        self.sizes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Width and height when `id` (of `size` bytes) is an image, read from its first bytes.
     pub async fn image_size(&self, id: &str, size: i64) -> Option<(u32, u32)> {
+        if let Some(known) = self.sizes_cache().get(id) {
+            return *known;
+        }
         let end = u64::try_from(size).ok()?.min(IMAGE_HEAD);
+        // Not remembered when the store did not answer: next time it may.
         let head = self.read_range(id, 0..end).await.ok()?;
-        let found = imagesize::blob_size(&head).ok()?;
-        Some((
-            u32::try_from(found.width).ok()?,
-            u32::try_from(found.height).ok()?,
-        ))
+        let found = imagesize::blob_size(&head).ok().and_then(|found| {
+            Some((
+                u32::try_from(found.width).ok()?,
+                u32::try_from(found.height).ok()?,
+            ))
+        });
+        self.sizes_cache().put(id.to_owned(), found);
+        found
     }
 
     /// Removes the bytes of `id`; removing what is not there is no error.
