@@ -264,6 +264,18 @@ pub struct HttpConfig {
         global = true
     )]
     pub shutdown_drain_secs: u64,
+    /// Proxies (networks in CIDR form, comma-separated: `10.0.0.0/8,127.0.0.1/32`) whose
+    /// `X-Forwarded-For` is believed: a request from one of them is taken to come from the
+    /// address its proxies recorded (read from the right, past the trusted ones). Unset: the
+    /// header is ignored and the peer's address is the client's.
+    #[arg(
+        long = "trusted-proxies",
+        env = "CONFAB_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(ipnet::IpNet),
+        global = true
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone, Args)]

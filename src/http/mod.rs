@@ -14,6 +14,7 @@ mod compress;
 pub mod cors;
 mod demo;
 pub mod drain;
+mod forwarded;
 mod graphiql;
 mod graphql;
 mod headers;

@@ -281,11 +281,14 @@ async fn prepare(
     Ok((request, request_id, refused))
 }
 
-/// The client's address (the TCP peer) and user agent; WebSocket operations get the
-/// handshake's.
+/// The client's address (the TCP peer, or behind `--trusted-proxies` the address they
+/// forwarded: `super::forwarded`) and user agent; WebSocket operations get the handshake's.
 pub(super) fn client_info(req: &HttpRequest) -> ClientInfo {
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(&[][..], |state| &state.config.http.trusted_proxies[..]);
     ClientInfo {
-        ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+        ip: super::forwarded::client_ip(req, trusted).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

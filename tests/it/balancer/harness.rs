@@ -23,15 +23,21 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    pub async fn start(binary: &str, processes: &[ServerProcess]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
+    pub async fn start(binary: &str, processes: &[&ServerProcess]) -> Self {
+        Self::start_on(binary, "127.0.0.1", processes).await
+    }
+
+    /// The same, listening on `host` (`127.0.0.1`, or `[::1]` for clients that must come from
+    /// another address than the balancer's own).
+    pub async fn start_on(binary: &str, host: &str, processes: &[&ServerProcess]) -> Self {
+        let port = std::net::TcpListener::bind(format!("{host}:0"))
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/haproxy/haproxy.cfg");
         let mut config = std::fs::read_to_string(path).unwrap();
-        config = config.replace("bind 127.0.0.1:8080", &format!("bind 127.0.0.1:{port}"));
+        config = config.replace("bind 127.0.0.1:8080", &format!("bind {host}:{port}"));
         for (n, process) in processes.iter().enumerate() {
             let documented = format!("127.0.0.1:{} check", 8081 + n);
             assert!(config.contains(&documented), "{documented} not in {path}");
@@ -50,7 +56,7 @@ impl Balancer {
             .spawn()
             .expect("start haproxy");
         let balancer = Self {
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://{host}:{port}"),
             child,
             _dir: dir,
         };

@@ -58,7 +58,7 @@ async fn three_processes_behind_haproxy_drain_without_losing_events() {
     for _ in 0..3 {
         processes.push(ServerProcess::start(&env).await);
     }
-    let balancer = Balancer::start(haproxy, &processes).await;
+    let balancer = Balancer::start(haproxy, &processes.iter().collect::<Vec<_>>()).await;
     let lb = balancer.base.clone();
     let api = TestApp::remote(&lb);
     let (ann, _) = api.register("ann").await;
@@ -300,4 +300,46 @@ async fn three_processes_behind_haproxy_drain_without_losing_events() {
         );
     }
     drop(balancer);
+}
+
+/// With `--trusted-proxies` naming the balancer, sessions (and rate limits, the sign-in guard
+/// and audit rows, which take the same address) see the client's address from the balancer's
+/// `X-Forwarded-For`, and an address the client put there itself is not believed; without the
+/// setting they see the balancer's. The client comes over IPv6 loopback, the balancer over IPv4.
+#[actix_web::test]
+async fn trusted_proxies_give_the_client_address() {
+    let Some(haproxy) = haproxy() else { return };
+    let (_trusting_db, trusting_url) = TestDatabase::sqlite_migrated().await;
+    let trusting = ServerProcess::start(&[
+        ("CONFAB_DATABASE_URL", trusting_url.as_str()),
+        ("CONFAB_TRUSTED_PROXIES", "127.0.0.1/32"),
+    ])
+    .await;
+    let (_plain_db, plain_url) = TestDatabase::sqlite_migrated().await;
+    let plain = ServerProcess::start(&[("CONFAB_DATABASE_URL", plain_url.as_str())]).await;
+    for (process, seen) in [(&trusting, "::1"), (&plain, "127.0.0.1")] {
+        let balancer = Balancer::start_on(haproxy, "[::1]", &[process, process, process]).await;
+        let mut response = awc::Client::default()
+            .post(format!("{}/graphql", balancer.base))
+            .insert_header(("X-Forwarded-For", "203.0.113.7"))
+            .send_json(&json!({
+                "query": "mutation($input: RegisterInput!) { register(input: $input) { token } }",
+                "variables": { "input": { "username": "ann", "email": "ann@x.io", "password": "password1" } },
+            }))
+            .await
+            .unwrap();
+        let body: serde_json::Value = response.json().await.unwrap();
+        let token = body["data"]["register"]["token"]
+            .as_str()
+            .expect("a token")
+            .to_owned();
+        let (_, sessions) = post(
+            &balancer.base,
+            Some(&token),
+            "{ sessions { ip } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(sessions["data"]["sessions"][0]["ip"], seen, "{sessions}");
+    }
 }
