@@ -91,3 +91,29 @@ impl std::fmt::Debug for S3Config {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_secret_key_is_never_printed() {
+        let config = crate::config::Cli::load_from([
+            "confab",
+            "--blob-store",
+            "s3",
+            "--s3-bucket",
+            "b",
+            "--s3-secret-access-key",
+            "hunter2-secret",
+        ])
+        .expect("settings")
+        .config;
+        assert_eq!(config.blobs.backend, super::BlobBackend::S3);
+        assert_eq!(
+            config.blobs.s3.secret_access_key.as_deref(),
+            Some("hunter2-secret")
+        );
+        let shown = config.describe();
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("<hidden>"), "{shown}");
+    }
+}
