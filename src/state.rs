@@ -145,10 +145,7 @@ impl AppState {
 
     /// This state reading from `db` (a read replica's pool): for one query's resolvers.
     pub fn reading_from(&self, db: DatabaseConnection) -> Self {
-        Self {
-            db,
-            ..self.clone()
-        }
+        Self { db, ..self.clone() }
     }
 
     /// This state for one of `workers` HTTP worker threads; call on that thread. On
