@@ -15,6 +15,54 @@ const ROOM_EVENTS: &str = "subscription($room: UUID!, $after: UUID) {
 /// The header deploy/haproxy/haproxy.cfg sets to the name of the process that answered.
 const BACKEND: &str = "x-confab-backend";
 
+/// A Redis server of the test's own: other tests on the shared one drop every pub/sub
+/// connection now and then (tests/it/cluster.rs), and events published meanwhile are lost, which
+/// this test would count as lost by the drain.
+pub struct OwnRedis {
+    pub url: String,
+    child: Child,
+}
+
+impl OwnRedis {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let redis = Self {
+            url: format!("redis://127.0.0.1:{port}"),
+            child,
+        };
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        for _ in 0..100 {
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                && redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .is_ok()
+            {
+                return redis;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis-server did not answer on port {port}");
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// HAProxy in the foreground on a free port, with the repository's config.
 pub struct Balancer {
     pub base: String,

@@ -20,7 +20,7 @@ mod follower;
 mod harness;
 
 use follower::Follower;
-use harness::{Balancer, Client, haproxy, post};
+use harness::{Balancer, Client, OwnRedis, haproxy, post};
 
 const SEND: &str =
     "mutation($r: UUID!, $b: String!) { sendMessage(input: { roomId: $r, body: $b }) { id } }";
@@ -40,19 +40,19 @@ fn process_name(processes: &[ServerProcess], process: &ServerProcess) -> String 
 
 #[actix_web::test]
 async fn three_processes_behind_haproxy_drain_without_losing_events() {
-    let Some(redis) = redis_url() else { return };
+    // The shared Redis must be there (a CI failure otherwise), but this test runs its own.
+    let Some(_) = redis_url() else { return };
     let Some(haproxy) = haproxy() else { return };
+    let redis = OwnRedis::start().await;
     let Some((_database, url)) = TestDatabase::postgres_migrated().await else {
         return;
     };
     let rate = MESSAGES_PER_10S.to_string();
     let env = [
         ("CONFAB_DATABASE_URL", url.as_str()),
-        ("CONFAB_REDIS_URL", redis.as_str()),
+        ("CONFAB_REDIS_URL", redis.url.as_str()),
         ("CONFAB_SHUTDOWN_DRAIN_SECS", "5"),
         ("CONFAB_RATE_MESSAGES_PER_10S", rate.as_str()),
-        // Registrations all come from HAProxy's address, as do other tests' on this Redis.
-        ("CONFAB_RATE_REGISTER_PER_MINUTE", "1000"),
     ];
     let mut processes = Vec::new();
     for _ in 0..3 {
