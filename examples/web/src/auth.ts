@@ -16,8 +16,8 @@ const VIEWS = ["auth-form", "forgot-form", "reset-form", "confirm-email-form"];
 const RECOVERY_CODE = /^[a-z0-9]{5}-[a-z0-9]{5}$/i;
 
 export interface AuthHooks {
-  /** A session was opened: store the token (null: it is in the cookie) and show the chat. */
-  signedIn: (token: string | null, user: User) => void;
+  /** A session was opened: store the token (empty: it is in the cookie) and show the chat. */
+  signedIn: (token: string, user: User) => void;
 }
 
 /** The client's own root (`/demo/`), whichever of its pages is open. */

@@ -60,8 +60,8 @@ function roomTitle(room: RoomSummary): string {
 
 // ---- signing in and out ------------------------------------------------------------------
 
-/** A session was opened: its token to keep, or null when it lives in the HttpOnly cookie. */
-function signedIn(newToken: string | null, user: User) {
+/** A session was opened: its token to keep, or empty when it lives in the HttpOnly cookie. */
+function signedIn(newToken: string, user: User) {
   if (newToken) token.set(newToken);
   else token.useCookie();
   start(user);
@@ -703,7 +703,7 @@ async function boot() {
   if (await completeFromUrl(signedIn)) return;
   // Signed in by a stored token, or (no token) by the session cookie if there is one.
   const data = await request(doc.ME);
-  if (data.me) signedIn(token.get(), data.me);
+  if (data.me) signedIn(token.get() ?? "", data.me);
   else token.clear();
 }
 

@@ -49,7 +49,7 @@ async function start(provider: Provider) {
  * On a page the provider sent back (?code&state, or ?error&state): signs in and returns true.
  * Returns false on any other page. Either way code and state leave the address bar.
  */
-export async function completeFromUrl(signedIn: (token: string | null, user: User) => void): Promise<boolean> {
+export async function completeFromUrl(signedIn: (token: string, user: User) => void): Promise<boolean> {
   const params = new URLSearchParams(location.search);
   const code = params.get("code");
   const state = params.get("state");

@@ -37,7 +37,7 @@ pub struct LoginInput {
     /// One of the account's unused recovery codes, in place of `totpCode` (each works once).
     pub recovery_code: Option<String>,
     /// Put the session in an HttpOnly `confab_session` cookie instead of answering the token
-    /// (`AuthPayload.token` is then null): for browsers, on servers with `--cookie-sessions`,
+    /// (`AuthPayload.token` is then the empty string): for browsers, on servers with `--cookie-sessions`,
     /// over HTTP only. Requests signed in by the cookie must be POSTs with `Content-Type:
     /// application/json` (or an `X-Confab-CSRF` header) from Confab's own origin or a
     /// `--cors-origins` one; FORBIDDEN (`reason: "csrf"`) otherwise.

@@ -36,8 +36,9 @@ pub(super) fn wanted(ctx: &Context<'_>, cookie: Option<bool>) -> Result<bool> {
     }
 }
 
-/// What a sign-in answers: the token, or (`to_cookie`) the cookie set on the answer and no
-/// token, so that page scripts never see it.
+/// What a sign-in answers: the token, or (`to_cookie`) the cookie set on the answer and the
+/// empty string for the token, so that page scripts never see it (the field stays non-null,
+/// as clients are written against it).
 pub(super) fn payload(
     ctx: &Context<'_>,
     signed_in: SignedIn,
@@ -49,9 +50,9 @@ pub(super) fn payload(
             .num_seconds()
             .max(0);
         ctx.append_http_header("set-cookie", cookie::set(&signed_in.token, max_age, secure));
-        None
+        String::new()
     } else {
-        Some(signed_in.token)
+        signed_in.token
     };
     Ok(AuthPayload {
         token,

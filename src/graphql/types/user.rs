@@ -319,10 +319,10 @@ impl Session {
 /// A new session. The token is shown only here: send it as `Authorization: Bearer <token>`.
 #[derive(SimpleObject)]
 pub struct AuthPayload {
-    /// Bearer token for HTTP requests and the WebSocket `connection_init` payload; null when
-    /// the session went into the `confab_session` cookie (`cookie: true`), which page scripts
-    /// cannot read.
-    pub token: Option<String>,
+    /// Bearer token for HTTP requests and the WebSocket `connection_init` payload; the empty
+    /// string when the session went into the `confab_session` cookie (`cookie: true`), which
+    /// page scripts cannot read.
+    pub token: String,
     /// The signed-in user.
     pub user: User,
     /// The session the token belongs to.

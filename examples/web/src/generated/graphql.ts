@@ -52,7 +52,7 @@ export type JoinCallInput = {
 export type LoginInput = {
   /**
    * Put the session in an HttpOnly `confab_session` cookie instead of answering the token
-   * (`AuthPayload.token` is then null): for browsers, on servers with `--cookie-sessions`,
+   * (`AuthPayload.token` is then the empty string): for browsers, on servers with `--cookie-sessions`,
    * over HTTP only. Requests signed in by the cookie must be POSTs with `Content-Type:
    * application/json` (or an `X-Confab-CSRF` header) from Confab's own origin or a
    * `--cors-origins` one; FORBIDDEN (`reason: "csrf"`) otherwise.
@@ -175,14 +175,14 @@ export type RegisterMutationVariables = Exact<{
 }>;
 
 
-export type RegisterMutation = { register: { token: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } } };
+export type RegisterMutation = { register: { token: string, user: { id: string, username: string, displayName: string, status: UserStatus } } };
 
 export type LoginMutationVariables = Exact<{
   input: LoginInput;
 }>;
 
 
-export type LoginMutation = { login: { token: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } } };
+export type LoginMutation = { login: { token: string, user: { id: string, username: string, displayName: string, status: UserStatus } } };
 
 export type LogoutMutationVariables = Exact<{ [key: string]: never; }>;
 
@@ -417,7 +417,7 @@ export type CompleteOidcLoginMutationVariables = Exact<{
 }>;
 
 
-export type CompleteOidcLoginMutation = { completeOidcLogin: { token: string | null, user: { id: string, username: string, displayName: string, status: UserStatus } } };
+export type CompleteOidcLoginMutation = { completeOidcLogin: { token: string, user: { id: string, username: string, displayName: string, status: UserStatus } } };
 
 export type ExportMyDataMutationVariables = Exact<{ [key: string]: never; }>;
 
