@@ -803,6 +803,11 @@ impl ServerProcess {
             .env("RUST_LOG", "warn")
             // No balancer to wait for unless the test sets one (tests/it/balancer.rs).
             .env("CONFAB_SHUTDOWN_DRAIN_SECS", "0")
+            // Every process test registers from 127.0.0.1, and with Redis the per-address
+            // limits are shared by all of them at once: as in-process servers, high unless
+            // the test sets its own.
+            .env("CONFAB_RATE_REGISTER_PER_MINUTE", "10000")
+            .env("CONFAB_RATE_LOGIN_PER_MINUTE", "10000")
             .stdout(std::process::Stdio::null());
         for (key, value) in env {
             command.env(key, value);
