@@ -97,19 +97,19 @@ run() { # setup round -> one line per workload
 } | tee "$OUT"
 for round in $(seq "$ROUNDS"); do
   for setup in direct direct-pgb pgbouncer; do
-    run "$setup" "$round" | tee -a "$OUT"
+    run "$setup" "$round" | tee -a "$OUT" "$work/runs.txt"
   done
 done
 {
   echo
-  echo "MEDIAN of $ROUNDS runs"
+  echo "MEDIAN of $ROUNDS runs (each column's median taken on its own)"
   echo "setup      work     req/s  p50 ms  p99 ms"
   for setup in direct direct-pgb pgbouncer; do
     for w in page send; do
-      awk -v s="$setup" -v w="$w" '$1 == s && $2 == w {print $4, $5, $6}' "$OUT" | sort -n -k1 \
+      awk -v s="$setup" -v w="$w" '$1 == s && $2 == w {print $4}' "$work/runs.txt" | sort -n \
         | awk -v s="$setup" -v w="$w" '{r[NR]=$1} END {m=int((NR+1)/2); printf "%-10s %-5s", s, w; printf " %9.1f", r[m]}'
       for col in 5 6; do
-        awk -v s="$setup" -v w="$w" -v c="$col" '$1 == s && $2 == w {print $c}' "$OUT" | sort -n \
+        awk -v s="$setup" -v w="$w" -v c="$col" '$1 == s && $2 == w {print $c}' "$work/runs.txt" | sort -n \
           | awk '{r[NR]=$1} END {printf " %7.2f", r[int((NR+1)/2)]}'
       done
       echo
