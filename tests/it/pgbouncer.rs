@@ -47,7 +47,7 @@ impl PgBouncer {
             .output()
             .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
             .unwrap_or_default();
-        // "PgBouncer 1.25.2": max_prepared_statements came with 1.21.
+        // "PgBouncer 1.24.1": max_prepared_statements came with 1.21.
         let minor = version
             .split_whitespace()
             .nth(1)
