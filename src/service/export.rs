@@ -15,7 +15,6 @@ use entity::{
     audit_events, blob_uploads, blobs, contacts, message_reactions, messages, room_members, rooms,
     sessions, users,
 };
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -290,20 +289,7 @@ async fn store(
     state.blobs.put(&id, bytes, MIME, "attachment").await?;
     let filename = format!("confab-export-{}.json", Utc::now().format("%Y-%m-%d"));
     let txn = state.write_txn().await?;
-    blobs::Entity::insert(blobs::ActiveModel {
-        id: Set(id.clone()),
-        size: Set(size),
-        mime_type: Set(MIME.to_owned()),
-        uploader_id: Set(Some(me)),
-        created_at: Set(at),
-    })
-    .on_conflict(
-        OnConflict::column(blobs::Column::Id)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(&*txn)
-    .await?;
+    crate::store::blob::record(&*txn, &id, size, MIME, me, at).await?;
     let upload = blob_uploads::ActiveModel {
         blob_id: Set(id.clone()),
         user_id: Set(me),

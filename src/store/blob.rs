@@ -1,6 +1,8 @@
-//! Reading blobs: which of some blobs a user may read, and bytes stored.
+//! Blob rows: recording one, which of some blobs a user may read, and bytes stored.
 
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use entity::blobs;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Set};
 use uuid::Uuid;
 
 use super::sql::Sql;
@@ -74,4 +76,35 @@ pub async fn bytes_stored(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
         Sql::new("SELECT CAST(SUM(size) AS BIGINT) AS total FROM blobs"),
     )
     .await
+}
+
+/// Records the blob `id` (its bytes already in the store) unless it is recorded: content
+/// addressing makes a second record of the same id the same blob.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    id: &str,
+    size: i64,
+    mime: &str,
+    uploader: Uuid,
+    at: chrono::DateTime<chrono::FixedOffset>,
+) -> Result<(), DbErr> {
+    let row = blobs::ActiveModel {
+        id: Set(id.to_owned()),
+        size: Set(size),
+        mime_type: Set(mime.to_owned()),
+        uploader_id: Set(Some(uploader)),
+        created_at: Set(at),
+    };
+    let inserted = blobs::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(blobs::Column::Id)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await;
+    match inserted {
+        Ok(_) | Err(DbErr::RecordNotInserted) => Ok(()),
+        Err(err) => Err(err),
+    }
 }

@@ -145,22 +145,7 @@ pub async fn upload(
 
     let at = now();
     let txn = state.write_txn().await?;
-    ignore_duplicate(
-        blobs::Entity::insert(blobs::ActiveModel {
-            id: Set(id.clone()),
-            size: Set(size),
-            mime_type: Set(mime.to_owned()),
-            uploader_id: Set(Some(uploader)),
-            created_at: Set(at),
-        })
-        .on_conflict(
-            OnConflict::column(blobs::Column::Id)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&*txn)
-        .await,
-    )?;
+    store::blob::record(&*txn, &id, size, mime, uploader, at).await?;
     let upload = match blob_uploads::Entity::find_by_id((id.clone(), uploader))
         .one(&*txn)
         .await?
