@@ -3,7 +3,9 @@
 //! the one the index was built with (`db::search_index`): with another the index is not used.
 
 use entity::messages;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, FromQueryResult, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::sql::Sql;
@@ -21,7 +23,7 @@ pub enum Scope {
 /// Up to `limit` live messages matching every one of `words` (lowercase, stemmed in
 /// `language` as the index is), from `offset`, best first.
 pub async fn messages(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     language: SearchLanguage,
     words: &[String],
     scope: Scope,
@@ -82,7 +84,19 @@ pub async fn messages(
         .bind(limit as i64)
         .push(" OFFSET ")
         .bind(offset as i64);
-    messages::Model::find_by_statement(query.statement(backend))
-        .all(db)
-        .await
+    let statement = messages::Model::find_by_statement(query.statement(backend));
+    if backend == DatabaseBackend::Sqlite {
+        return statement.all(db).await;
+    }
+    // Planned for its words. Confab's connections plan prepared statements once, generically
+    // (`--db-plan-cache-mode`), and a generic plan cannot tell a rare word from one in every
+    // message: it took the full-text index for both, and for a common word that meant fetching
+    // and ranking every message that has it (1.13 s at 10x the benchmark data, against 25-28
+    // ms planned for the word: docs/performance.md). Two statements more, in one transaction.
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+        .await?;
+    let found = statement.all(&txn).await?;
+    txn.commit().await?;
+    Ok(found)
 }
