@@ -18,7 +18,7 @@ use anyhow::Context;
 use futures_util::FutureExt as _;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
 use crate::config::{DatabaseConfig, redact};
 
@@ -42,13 +42,7 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnecti
 /// runtime (see `AppState::for_worker`, which keeps SQLite, whose connections have threads of
 /// their own, on the shared pool). None should the pool not be ready at once.
 pub fn worker_pool(config: &DatabaseConfig, max: u32) -> Option<DatabaseConnection> {
-    let mut options = options(config);
-    options
-        .max_connections(max)
-        .min_connections(0)
-        .connect_lazy(true);
-    // Lazy: connecting is only building the pool, ready on its first poll.
-    Database::connect(options).now_or_never()?.ok()
+    lazy_pool(config, max)?.ok()
 }
 
 /// A pool on a read replica at `url`, with the primary's settings. Lazy: it opens no
@@ -59,13 +53,21 @@ pub fn replica_pool(config: &DatabaseConfig, url: &str) -> anyhow::Result<Databa
         url: url.to_owned(),
         ..config.clone()
     };
-    let mut options = options(&config);
-    options.min_connections(0).connect_lazy(true);
-    // Lazy: connecting is only building the pool, ready on its first poll.
-    match Database::connect(options).now_or_never() {
+    match lazy_pool(&config, config.max_connections) {
         Some(result) => result.with_context(|| format!("the read replica {}", redact(url))),
         None => anyhow::bail!("the read replica {}: the pool was not ready", redact(url)),
     }
+}
+
+/// A pool of at most `max` connections that opens none until asked. Connecting is then only
+/// building the pool, ready on its first poll: None should that ever change.
+fn lazy_pool(config: &DatabaseConfig, max: u32) -> Option<Result<DatabaseConnection, DbErr>> {
+    let mut options = options(config);
+    options
+        .max_connections(max)
+        .min_connections(0)
+        .connect_lazy(true);
+    Database::connect(options).now_or_never()
 }
 
 fn options(config: &DatabaseConfig) -> ConnectOptions {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{TestApp, first_error};
+use crate::util::{TestApp, first_error, python_module};
 
 const REQUEST: &str = "mutation($e: String!) { requestPasswordReset(email: $e) }";
 const RESET: &str =
@@ -18,24 +18,6 @@ const RESET: &str =
 const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { token } }";
 /// Needs a live session.
 const SESSIONS: &str = "{ sessions { id } }";
-
-/// Whether aiosmtpd is importable; under CI (whose .ci/run installs it) it must be.
-fn aiosmtpd_installed() -> bool {
-    let found = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the SMTP tests: pip install aiosmtpd"
-        );
-        eprintln!("python3 -c 'import aiosmtpd' fails (pip install aiosmtpd): skipping");
-    }
-    found
-}
 
 /// tests/smtp/sink.py on a free port; killed when dropped.
 struct Sink {
@@ -147,7 +129,7 @@ fn token_in(body: &str) -> String {
 }
 
 async fn reset_mail_arrives_and_works_once(postgres: bool) {
-    if !aiosmtpd_installed() {
+    if !python_module("aiosmtpd", "pip install aiosmtpd") {
         return;
     }
     let sink = Sink::start(0);
@@ -243,7 +225,7 @@ async fn reset_mail_arrives_and_works_once(postgres: bool) {
 /// An SMTP server that refuses: the mutation still answers `true`; a refused send is retried,
 /// and one refused every time is counted as failed.
 async fn refused_mail_fails_nothing_and_is_counted(postgres: bool) {
-    if !aiosmtpd_installed() {
+    if !python_module("aiosmtpd", "pip install aiosmtpd") {
         return;
     }
     // The sink refuses the first 5 tries it sees: the mail sent first is refused on each of

@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::util::{ServerProcess, TestApp, TestDatabase, redis_url};
+use crate::util::{ServerProcess, TestApp, TestDatabase, redis_url, required_env};
 
 /// One test at a time pauses the (shared) replica.
 static REPLICA: Mutex<()> = Mutex::const_new(());
@@ -18,17 +18,10 @@ const BODIES: &str = "query($r: UUID!) { room(id: $r) { messages(first: 50) { no
 
 /// The replica's admin URL, or None to skip (a failure under CI).
 fn replica_admin_url() -> Option<String> {
-    match std::env::var("CONFAB_TEST_REPLICA_URL") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the replica suite: set CONFAB_TEST_REPLICA_URL (scripts/replica/start.sh)"
-            );
-            eprintln!("CONFAB_TEST_REPLICA_URL not set: skipping the replica tests");
-            None
-        }
-    }
+    required_env(
+        "CONFAB_TEST_REPLICA_URL",
+        "the replica suite (scripts/replica/start.sh)",
+    )
 }
 
 /// The URL of `primary_url`'s database on the replica.

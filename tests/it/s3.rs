@@ -13,28 +13,10 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::util::{TestApp, first_error};
+use crate::util::{TestApp, first_error, python_module};
 
 const UPLOAD: &str =
     "mutation($file: Upload!) { uploadBlob(file: $file) { id size mimeType width height url } }";
-
-/// Whether moto's server is installed; under CI (whose .ci/run installs it) it must be.
-fn moto_installed() -> bool {
-    let found = Command::new("python3")
-        .args(["-c", "import moto.server"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the S3 tests: pip install 'moto[server]'"
-        );
-        eprintln!("python3 -c 'import moto.server' fails (pip install 'moto[server]'): skipping");
-    }
-    found
-}
 
 /// A moto S3 server on a free port with one bucket; killed when dropped.
 struct Moto {
@@ -45,7 +27,7 @@ struct Moto {
 
 impl Moto {
     async fn start() -> Option<Self> {
-        if !moto_installed() {
+        if !python_module("moto.server", "pip install 'moto[server]'") {
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0")

@@ -169,15 +169,44 @@ fn sqlite_url(dir: &std::path::Path) -> String {
 }
 
 fn postgres_admin_url() -> Option<String> {
-    let Ok(admin_url) = std::env::var("CONFAB_TEST_POSTGRES_URL") else {
+    required_env("CONFAB_TEST_POSTGRES_URL", "the PostgreSQL suite")
+}
+
+/// Whether something a test needs from outside (a server, a tool, a setting) is here. When it
+/// is not: a skip, with `missing` printed, and under CI, whose .ci/run provides every one of
+/// them, a failure.
+pub fn required(here: bool, missing: &str) -> bool {
+    if !here {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI must run the PostgreSQL suite: set CONFAB_TEST_POSTGRES_URL"
+            "CI must run this test: {missing}"
         );
-        eprintln!("CONFAB_TEST_POSTGRES_URL not set: skipping the PostgreSQL run");
-        return None;
-    };
-    Some(admin_url)
+        eprintln!("skipping: {missing}");
+    }
+    here
+}
+
+/// The value of the environment variable `name` that `suite` needs, or None to skip (a
+/// failure under CI).
+pub fn required_env(name: &str, suite: &str) -> Option<String> {
+    let value = std::env::var(name).ok();
+    required(value.is_some(), &format!("{suite} needs {name}"))
+        .then_some(value)
+        .flatten()
+}
+
+/// Whether python3 can import `module` (a test server from PyPI), as [`required`] has it.
+pub fn python_module(module: &str, install: &str) -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    required(
+        found,
+        &format!("python3 cannot import {module} ({install})"),
+    )
 }
 
 /// `admin_url` with its database replaced by `name`.
@@ -857,17 +886,7 @@ impl Drop for ServerProcess {
 
 /// The Redis URL for tests, or None to skip (a failure under CI).
 pub fn redis_url() -> Option<String> {
-    match std::env::var("CONFAB_TEST_REDIS_URL") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the Redis suite: set CONFAB_TEST_REDIS_URL"
-            );
-            eprintln!("CONFAB_TEST_REDIS_URL not set: skipping the Redis run");
-            None
-        }
-    }
+    required_env("CONFAB_TEST_REDIS_URL", "the Redis suite")
 }
 
 /// The value of one series in Prometheus text: `confab_event_listeners`, or with labels as the
