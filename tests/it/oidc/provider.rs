@@ -70,8 +70,10 @@ impl Provider {
             // Keep reading: the provider logs to stdout, and a closed pipe would kill it.
             let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
+        // Generous: under a full parallel suite on two cores, loading oidc-provider and making
+        // an RSA key once took longer than 30 s in CI.
         let line = rx
-            .recv_timeout(Duration::from_secs(30))
+            .recv_timeout(Duration::from_secs(120))
             .expect("the OpenID provider did not start");
         let issuer = line
             .trim()
