@@ -6,6 +6,7 @@
 //! [`WAL_AUTOCHECKPOINT`] pages; the message writer checkpoints it in the background long
 //! before that (`workers::message_writer`).
 
+mod migrate;
 pub mod replica;
 pub mod search_index;
 mod write;
@@ -16,7 +17,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::FutureExt as _;
-use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
@@ -104,13 +104,12 @@ fn options(config: &DatabaseConfig) -> ConnectOptions {
     options
 }
 
-/// Connects, applies every pending migration and builds the search index for the configured
+/// Connects, applies every pending migration (see [`migrate`] for processes starting together
+/// and databases a newer release has migrated) and builds the search index for the configured
 /// language if it was built for another.
 pub async fn connect_and_migrate(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
     let db = connect(config).await?;
-    Migrator::up(&db, None)
-        .await
-        .context("applying migrations")?;
+    migrate::migrate(&db, config.pgbouncer).await?;
     search_index::reconcile(&db, config.search_language)
         .await
         .context("building the search index for --search-language")?;

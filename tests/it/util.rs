@@ -810,6 +810,15 @@ pub fn first_error(body: &Value) -> (String, String, Option<String>) {
     )
 }
 
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
 /// A `confab serve` child process on a free port; killed when dropped.
 pub struct ServerProcess {
     pub base: String,
@@ -819,12 +828,13 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the real binary with `env` and waits until `/readyz` answers.
     pub async fn start(env: &[(&str, &str)]) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("free port")
-            .local_addr()
-            .expect("address")
-            .port();
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_confab"));
+        Self::launch(env!("CARGO_BIN_EXE_confab"), free_port(), env).await
+    }
+
+    /// Starts `binary` (this release's or another's) on `port` with `env`, and waits until
+    /// `/readyz` answers.
+    pub async fn launch(binary: &str, port: u16, env: &[(&str, &str)]) -> Self {
+        let mut command = std::process::Command::new(binary);
         command
             .arg("serve")
             .env("CONFAB_BIND", format!("127.0.0.1:{port}"))
@@ -856,6 +866,14 @@ impl ServerProcess {
             actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!("confab did not become ready on port {port}");
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.base
+            .rsplit_once(':')
+            .and_then(|(_, port)| port.parse().ok())
+            .expect("http://127.0.0.1:port")
     }
 
     /// Sends SIGTERM and waits (at most `within`) for a clean exit; returns how long it took.

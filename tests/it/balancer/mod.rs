@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::util::{ServerProcess, TestApp, TestDatabase, redis_url};
 
 mod follower;
-mod harness;
+pub mod harness;
 
 use follower::Follower;
 use harness::{Balancer, Client, OwnRedis, haproxy, post};
