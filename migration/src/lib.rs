@@ -38,12 +38,15 @@ mod m20261206_000030_create_email_changes;
 mod m20261206_000031_bans_and_audit_events;
 mod m20261206_000032_create_recovery_codes;
 mod m20261206_000033_create_oidc;
+mod m20261206_000037_add_messages_fts_room;
 mod util;
 
 /// The statements that build the full-text index for a language (the server rebuilds it at
 /// start-up when `--search-language` differs from the one it was built with).
-pub use m20261206_000029_search_language_english::{
-    postgres_index as search_index_postgres, sqlite_index as search_index_sqlite,
+pub use m20261206_000029_search_language_english::postgres_index as search_index_postgres;
+/// SQLite's full-text index for a language, and the token naming a room in its `room` column.
+pub use m20261206_000037_add_messages_fts_room::{
+    room_token as search_room_token, sqlite_index as search_index_sqlite,
 };
 
 pub struct Migrator;
@@ -84,6 +87,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000031_bans_and_audit_events::Migration),
             Box::new(m20261206_000032_create_recovery_codes::Migration),
             Box::new(m20261206_000033_create_oidc::Migration),
+            Box::new(m20261206_000037_add_messages_fts_room::Migration),
         ]
     }
 }
