@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -60,6 +61,11 @@ struct Args {
     /// Client threads, each a single-threaded runtime holding its share of the sockets.
     #[arg(long, default_value_t = 2)]
     client_threads: usize,
+    /// Local addresses the sockets connect from, 127.0.0.1 up to 127.0.0.N in turn: Linux
+    /// gives each source address its own ephemeral ports (about 28,000 by default), so more
+    /// than that many sockets to one server need more than one. Loopback servers only.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=254))]
+    source_addrs: u8,
     /// A running server (http://host:port) already seeded with `confab seed --bench`;
     /// without it the bench starts and seeds its own.
     #[arg(long)]
@@ -94,6 +100,23 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let started_at = chrono::Utc::now();
+    // One descriptor per socket here and in the server (which inherits this process's limit
+    // when the bench starts it), plus some for the database, the log and HTTP sends.
+    let needed = args.sockets as u64 + 256;
+    let client_files = raise_open_files()?;
+    if client_files < needed {
+        bail!(
+            "{} sockets need about {needed} open files, and this process may open {client_files} \
+             (its hard limit: raise it with `ulimit -Hn` as root, or in the unit's LimitNOFILE)",
+            args.sockets
+        );
+    }
+    if let (Some(_), Some(pid)) = (&args.url, args.pid)
+        && let Some((server_files, _)) = open_files(Some(pid))
+        && server_files < needed
+    {
+        bail!("the server (pid {pid}) may open {server_files} files, {needed} needed");
+    }
     let mut server = match &args.url {
         Some(url) => Server::External {
             url: url.trim_end_matches('/').to_owned(),
@@ -250,9 +273,11 @@ fn member(r: usize, k: usize) -> usize {
 struct Plan {
     user: usize,
     room: usize,
+    /// The local address to connect from (`--source-addrs`), none for the system's choice.
+    source: Option<IpAddr>,
 }
 
-fn plan(sockets: usize) -> Vec<Plan> {
+fn plan(sockets: usize, source_addrs: u8) -> Vec<Plan> {
     let mut rooms_of: Vec<Vec<usize>> = vec![Vec::new(); USERS];
     for r in 0..ROOMS {
         for k in 0..MEMBERS_PER_ROOM {
@@ -266,6 +291,14 @@ fn plan(sockets: usize) -> Vec<Plan> {
             Plan {
                 user,
                 room: rooms[(i / USERS) % rooms.len()],
+                source: (source_addrs > 1).then(|| {
+                    IpAddr::V4(Ipv4Addr::new(
+                        127,
+                        0,
+                        0,
+                        1 + (i % usize::from(source_addrs)) as u8,
+                    ))
+                }),
             }
         })
         .collect()
@@ -364,9 +397,11 @@ async fn subscriber(
     };
     // Held only while the handshake is in flight.
     let mut permit = shared.connect_slots.acquire().await.ok();
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .finish();
+    let mut client = awc::Client::builder().timeout(Duration::from_secs(60));
+    if let Some(source) = plan.source {
+        client = client.local_address(source);
+    }
+    let client = client.finish();
     let connected = client
         .ws(&*ws_url)
         .protocols(["graphql-transport-ws"])
@@ -498,6 +533,41 @@ async fn subscriber(
     result
 }
 
+/// The soft and hard limits on open files of a process (this one without `pid`), from
+/// /proc/<pid>/limits.
+fn open_files(pid: Option<u32>) -> Option<(u64, u64)> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/limits"),
+        None => "/proc/self/limits".to_owned(),
+    };
+    let limits = std::fs::read_to_string(path).ok()?;
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?;
+    let mut values = line.split_whitespace().map(|v| match v {
+        "unlimited" => Some(u64::MAX),
+        v => v.parse().ok(),
+    });
+    Some((values.next()??, values.next()??))
+}
+
+/// Raises this process's soft limit on open files to its hard limit, with util-linux's
+/// `prlimit` (no root needed for one's own process; the server the bench starts inherits it),
+/// and returns the limit now in force.
+fn raise_open_files() -> anyhow::Result<u64> {
+    let (soft, hard) = open_files(None).context("reading /proc/self/limits")?;
+    if soft < hard {
+        let status = Command::new("prlimit")
+            .arg(format!("--pid={}", std::process::id()))
+            .arg(format!("--nofile={hard}:{hard}"))
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!("could not raise the open-files limit from {soft} to {hard} with prlimit");
+        }
+    }
+    Ok(open_files(None).map_or(soft, |(soft, _)| soft))
+}
+
 /// RSS and peak RSS (kB) and CPU time (s) of a process, from /proc.
 #[derive(Clone, Copy, Default)]
 struct ProcStat {
@@ -544,6 +614,8 @@ fn clock_ticks() -> f64 {
 /// Everything measured, for the report.
 struct Outcome {
     sockets_planned: usize,
+    /// The server's soft limit on open files.
+    server_files: Option<u64>,
     rooms_used: usize,
     acked: usize,
     failed: usize,
@@ -571,7 +643,7 @@ struct RoundTiming {
 }
 
 async fn run(args: &Args, base: &str, pid: Option<u32>) -> anyhow::Result<Outcome> {
-    let plans = plan(args.sockets);
+    let plans = plan(args.sockets, args.source_addrs);
     let mut subscribers_per_room = vec![0usize; ROOMS];
     for p in &plans {
         subscribers_per_room[p.room] += 1;
@@ -756,6 +828,7 @@ async fn run(args: &Args, base: &str, pid: Option<u32>) -> anyhow::Result<Outcom
 
     Ok(Outcome {
         sockets_planned: total,
+        server_files: open_files(pid).map(|l| l.0),
         rooms_used: rooms.len(),
         acked,
         failed: shared.failed.load(Ordering::Relaxed),
@@ -837,6 +910,14 @@ fn report(
     let _ = writeln!(r, "commit:   {}", git_commit());
     let _ = writeln!(r, "machine:  {}", machine());
     let _ = writeln!(r, "database: {database}");
+    let _ = writeln!(
+        r,
+        "limits:   open files {} (client), {} (server); {} source address(es)",
+        open_files(None).map_or_else(|| "?".to_owned(), |l| l.0.to_string()),
+        o.server_files
+            .map_or_else(|| "?".to_owned(), |l| l.to_string()),
+        args.source_addrs
+    );
     let _ = writeln!(
         r,
         "settings: {} sockets planned over {} rooms, {} measured rounds, {} sends in flight, {} ms between rounds, {} client threads",
