@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
-use super::{Broker, Event, SUBSCRIBER_BUFFER, Topic};
+use super::{Broker, Event, Topic};
 
 #[derive(Default)]
 pub struct LocalBroker {
@@ -37,7 +37,7 @@ impl Broker for LocalBroker {
         match self.channels.lock() {
             Ok(mut channels) => channels
                 .entry(topic)
-                .or_insert_with(|| broadcast::channel(SUBSCRIBER_BUFFER).0)
+                .or_insert_with(|| broadcast::channel(topic.buffer()).0)
                 .subscribe(),
             // A poisoned map only happens after a panic elsewhere; hand out a dead receiver.
             Err(_) => broadcast::channel(1).1,

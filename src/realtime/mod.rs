@@ -23,6 +23,12 @@ use uuid::Uuid;
 /// How many events a subscriber may fall behind before it is dropped as a slow consumer.
 pub const SUBSCRIBER_BUFFER: usize = 256;
 
+/// The buffer of a [`Topic::Session`] channel. It carries only `SessionRevoked`, read by the
+/// session's sockets at once (a socket that lags skips to the newest event, which is the
+/// revocation), and every open session holds one: a channel's ring is allocated whole, used
+/// or not, so [`SUBSCRIBER_BUFFER`] slots were kilobytes per signed-in socket.
+pub const SESSION_BUFFER: usize = 4;
+
 /// Which of a member's receipt markers moved. Its serde form is part of [`wire::Envelope`];
 /// the default is `Read`, the only marker releases before delivery receipts moved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +82,14 @@ impl Topic {
             Self::Auth => "auth",
             Self::Call(_) => "call",
             Self::CallSession(_) => "call_session",
+        }
+    }
+
+    /// The buffer of this topic's channel in each process.
+    pub fn buffer(&self) -> usize {
+        match self {
+            Self::Session(_) => SESSION_BUFFER,
+            _ => SUBSCRIBER_BUFFER,
         }
     }
 

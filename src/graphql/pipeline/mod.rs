@@ -145,27 +145,41 @@ impl Pipeline {
         let request_id = Uuid::now_v7();
         let span = span(request_id);
         let started = Instant::now();
-        let responses = stream::once(async move {
+        // Boxed: the preparing future is dropped once the operation runs, instead of sizing
+        // the stream a subscription holds for as long as it lives.
+        let responses = stream::once(Box::pin(async move {
             match this.prepare(request).await {
                 Ok(mut prepared) => {
                     let label = (!prepared.subscription).then_some(prepared.label);
                     let source = keep_source(&mut prepared.request);
-                    let mut writer = prepared
+                    let writer = prepared
                         .mutation
                         .then(|| reads::writer(&prepared.request, Some(&session)))
                         .flatten();
-                    this.0
+                    let responses = this
+                        .0
                         .schema
-                        .execute_stream_with_session_data(prepared.request, session)
-                        .then(move |response| {
-                            let writer = writer.take();
-                            async move {
-                                if let Some(writer) = writer {
-                                    writer.wrote().await;
-                                }
-                                response
-                            }
-                        })
+                        .execute_stream_with_session_data(prepared.request, session);
+                    // Only a mutation waits for its write: a `then` stage on every stream
+                    // would keep room for that wait in each live subscription.
+                    let responses = match writer {
+                        Some(writer) => {
+                            let mut writer = Some(writer);
+                            responses
+                                .then(move |response| {
+                                    let writer = writer.take();
+                                    async move {
+                                        if let Some(writer) = writer {
+                                            writer.wrote().await;
+                                        }
+                                        response
+                                    }
+                                })
+                                .boxed()
+                        }
+                        None => responses,
+                    };
+                    responses
                         .map(move |response| {
                             finish(
                                 response,
@@ -189,7 +203,7 @@ impl Pipeline {
                     .boxed()
                 }
             }
-        })
+        }))
         .flatten();
         let mut responses = Box::pin(responses);
         stream::poll_fn(move |cx| {

@@ -26,6 +26,7 @@
 
 use std::ops::ControlFlow;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -59,6 +60,7 @@ const BANNED: u16 = 4403;
 const INIT_TIMED_OUT: u16 = 4408;
 const SUBSCRIBER_EXISTS: u16 = 4409;
 const TOO_MANY: u16 = 4429;
+const TOO_MANY_SOCKETS: &str = "too many open sockets for this user";
 
 /// Upgrades `GET /graphql` to a WebSocket and serves it until either side closes.
 pub async fn upgrade(
@@ -163,15 +165,16 @@ async fn serve(
     let mut signed_in = Some(signed_in);
     let init_state = state.clone();
     let init_control = control.clone();
-    let (rejected_tx, mut rejected_rx) = mpsc::channel::<&'static str>(1);
-    let (too_many_tx, mut too_many_rx) = mpsc::channel::<()>(1);
+    // Why the init callback refused the connection, for the close: a plain slot, as every
+    // socket holds it (a tokio channel allocates a block of 32 slots up front).
+    let refused: Arc<OnceLock<(u16, &'static str)>> = Arc::default();
+    let init_refused = Arc::clone(&refused);
     let mut protocol_out = WebSocket::new(schema, ReceiverStream::new(from_client), protocol)
         .on_connection_init(move |payload| {
             let state = init_state.clone();
             let control = init_control.clone();
             let signed_in = signed_in.take();
-            let rejected = rejected_tx.clone();
-            let too_many = too_many_tx.clone();
+            let refused = Arc::clone(&init_refused);
             let client = client.clone();
             let cookie = cookie.clone();
             async move {
@@ -180,10 +183,8 @@ async fn serve(
                         if state.presence.local_count(viewer.id())
                             >= state.config.limits.sockets_per_user =>
                     {
-                        let _ = too_many.try_send(());
-                        Err(async_graphql::Error::new(
-                            "too many open sockets for this user",
-                        ))
+                        let _ = refused.set((TOO_MANY, TOO_MANY_SOCKETS));
+                        Err(async_graphql::Error::new(TOO_MANY_SOCKETS))
                     }
                     Ok(viewer) => {
                         let mut data = Data::default();
@@ -197,7 +198,7 @@ async fn serve(
                         Ok(data)
                     }
                     Err(reason) => {
-                        let _ = rejected.try_send(reason);
+                        let _ = refused.set((UNAUTHORIZED, reason));
                         Err(async_graphql::Error::new(
                             "unauthorized: send a valid Authorization token",
                         ))
@@ -258,15 +259,17 @@ async fn serve(
                     }
                 }
                 Some(WsMessage::Close(code, reason)) => {
-                    break Some(refusal(&mut rejected_rx, &mut too_many_rx).unwrap_or_else(|| gate.close_code(code, reason)));
+                    break Some(refusal(&refused).unwrap_or_else(|| gate.close_code(code, reason)));
                 }
                 None => {
-                    break Some(refusal(&mut rejected_rx, &mut too_many_rx).unwrap_or((1000, String::new())));
+                    break Some(refusal(&refused).unwrap_or((1000, String::new())));
                 }
             },
             Ok(v) = &mut viewer_rx, if viewer.is_none() => {
                 revoked = Some(state.broker.subscribe(Topic::Session(v.session_id)));
-                went_online(&state, &v).await;
+                // Boxed, as are the other rare awaits with database or Redis calls: a task is
+                // as big as its biggest await, and every idle socket's task would carry them.
+                Box::pin(went_online(&state, &v)).await;
                 viewer = Some(v);
             }
             event = async { match revoked.as_mut() { Some(rx) => rx.recv().await.ok(), None => std::future::pending().await } } => {
@@ -274,7 +277,7 @@ async fn serve(
                     && matches!(*event, Event::SessionRevoked { .. })
                 {
                     let banned = match viewer.as_ref() {
-                        Some(v) => service::session::banned(&state, v.id()).await.unwrap_or(false),
+                        Some(v) => Box::pin(service::session::banned(&state, v.id())).await.unwrap_or(false),
                         None => false,
                     };
                     break Some(if banned {
@@ -298,7 +301,7 @@ async fn serve(
         let _ = s.close(reason).await;
     }
     if let Some(v) = viewer {
-        went_offline(&state, &v).await;
+        Box::pin(went_offline(&state, &v)).await;
     }
 }
 
@@ -330,17 +333,10 @@ async fn take_text(
 }
 
 /// Why the init callback refused the connection, if it did: the close code to use.
-fn refusal(
-    rejected: &mut mpsc::Receiver<&'static str>,
-    too_many: &mut mpsc::Receiver<()>,
-) -> Option<(u16, String)> {
-    if let Ok(reason) = rejected.try_recv() {
-        Some((UNAUTHORIZED, reason.to_owned()))
-    } else if too_many.try_recv().is_ok() {
-        Some((TOO_MANY, "too many open sockets for this user".to_owned()))
-    } else {
-        None
-    }
+fn refusal(refused: &OnceLock<(u16, &'static str)>) -> Option<(u16, String)> {
+    refused
+        .get()
+        .map(|&(code, reason)| (code, reason.to_owned()))
 }
 
 /// The viewer named by the init payload's `Authorization` (or `authorization`) value, else by
