@@ -1,0 +1,8 @@
+-- 2 statements of one request, recorded by bench/ceiling/capture.sh
+\if :prepared = 0
+PREPARE ceiling_1(uuid, uuid) AS SELECT r."id", r."kind", r."name", r."topic", r."join_code", r."max_members", r."created_by", r."epoch", r."direct_key", r."archived_at", r."created_at", r."updated_at", r."deleted_at", m."room_id", m."user_id", m."role", m."joined_at", m."left_at", m."last_delivered_message_id", m."last_read_message_id", m."muted_until" FROM rooms r JOIN room_members m ON m.room_id = r.id WHERE r.id = $1 AND r.deleted_at IS NULL AND m.user_id = $2 AND m.left_at IS NULL;
+PREPARE ceiling_2(uuid, timestamptz, uuid, int8) AS SELECT messages."id", messages."room_id", messages."sender_id", messages."kind", messages."body", messages."ciphertext", messages."epoch", messages."reply_to_id", messages."metadata", messages."created_at", messages."edited_at", messages."deleted_at", messages."reacted", u."id", u."username", u."email", u."display_name", u."password_hash", u."role", u."status", u."last_seen_at", u."email_verified_at", u."totp_secret", u."totp_enabled_at", u."avatar_blob_id", u."created_at", u."updated_at", u."deleted_at", u."totp_last_step", u."banned_at", u."banned_until", u."ban_reason" FROM messages LEFT JOIN users u ON u.id = messages.sender_id WHERE messages.room_id = $1 AND (messages.created_at, messages.id) < ($2, $3) ORDER BY messages.created_at DESC, messages.id DESC LIMIT $4;
+\set prepared 1
+\endif
+EXECUTE ceiling_1('00000000-0000-4000-9000-000000000007', '00000000-0000-4000-8000-0000000001ea');
+EXECUTE ceiling_2('00000000-0000-4000-9000-000000000007', '2025-05-02 12:47:00+00', '288df43d-6243-f83d-68f6-1a6fbd759b3e', '51');
