@@ -6,4 +6,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # negotiate TLS with Debian's PostgreSQL, which has ssl = on).
 CONFAB_BENCH_DB=${CONFAB_BENCH_DB:-postgres://postgres@127.0.0.1:5432/confab_bench?sslmode=disable}
 CONFAB_BENCH_PORT=${CONFAB_BENCH_PORT:-5680}
-CONFAB_BIN=${CONFAB_BIN:-$root/target/dist/confab}
+# The dist profile (fat LTO) unless CONFAB_BENCH_PROFILE says otherwise (release: a quicker
+# build, for a comparison within one run of builds alike).
+# CONFAB_BIN names a binary built already (install.sh then builds nothing).
+CONFAB_BENCH_PROFILE=${CONFAB_BENCH_PROFILE:-dist}
+CONFAB_BENCH_BUILD=${CONFAB_BIN:+no}
+CONFAB_BIN=${CONFAB_BIN:-$root/target/$CONFAB_BENCH_PROFILE/confab}

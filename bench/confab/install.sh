@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds Confab with the dist profile (fat LTO, one codegen unit: Cargo.toml) and prepares its
+# Builds Confab with the dist profile (fat LTO, one codegen unit: Cargo.toml; or
+# CONFAB_BENCH_PROFILE) and prepares its
 # own database: created if missing, migrated by Confab, loaded with exactly the data of the
 # harness's seed.sql by `confab seed --bench` (once; ~10 s on SQLite, ~6 s on PostgreSQL).
 # Not timed by run.sh. Kept across runs, as run.sh keeps chat_peer: start.sh removes an
@@ -8,7 +9,7 @@
 set -euo pipefail
 . "$(dirname "$0")/backend.sh"
 cd "$root"
-cargo build --profile dist --locked --bin confab
+[ "$CONFAB_BENCH_BUILD" = no ] || cargo build --profile "$CONFAB_BENCH_PROFILE" --locked --bin confab
 case $CONFAB_BENCH_DB in
   postgres://*)
     admin_url=${CONFAB_BENCH_DB%/*}/postgres
