@@ -16,89 +16,12 @@ use std::time::Duration;
 use sea_orm::ConnectionTrait as _;
 use serde_json::json;
 
-use crate::balancer::harness::OwnRedis;
+use crate::balancer::harness::{Client, OwnRedis};
 use crate::util::{ServerProcess, TestApp, TestDatabase, free_port, redis_url, required_env};
-use crate::wsclient::{Got, TRANSPORT, Ws};
 
-/// A room's events; the previous release's `roomEvents` has no `after:` yet.
-const ROOM_EVENTS: &str = "subscription($room: UUID!) {
-    roomEvents(roomId: $room) { __typename ... on MessageAdded { message { id body } } }
-}";
-const ROOM_EVENTS_AFTER: &str = "subscription($room: UUID!, $after: UUID!) {
-    roomEvents(roomId: $room, after: $after) { __typename ... on MessageAdded { message { id body } } }
-}";
 const SUBSCRIBERS: &str = r#"confab_broker_subscribers{topic="room"}"#;
 const HISTORY: &str = "query($r: UUID!) { room(id: $r) { unreadCount messages(last: 100) {
     edges { node { id body sender { username } } } } } }";
-
-/// A subscriber to a room's events on one process.
-struct Follower {
-    ws: Ws,
-    /// Every message received: (id, body).
-    seen: Vec<(String, String)>,
-}
-
-impl Follower {
-    async fn subscribe(base: &str, token: &str, room: &str, after: Option<&str>) -> Self {
-        let mut ws = Ws::connect_to(base, TRANSPORT, Some(token)).await;
-        match ws.recv().await {
-            Got::Message(m) if m["type"] == "connection_ack" => {}
-            other => panic!("expected connection_ack from {base}, got {other:?}"),
-        }
-        match after {
-            None => ws.subscribe("room", ROOM_EVENTS, json!({ "room": room })),
-            Some(after) => ws.subscribe(
-                "room",
-                ROOM_EVENTS_AFTER,
-                json!({ "room": room, "after": after }),
-            ),
-        }
-        .await;
-        Self {
-            ws,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Reads one event: a message (kept), or the socket closing (its code).
-    async fn read(&mut self) -> Result<(), Option<u16>> {
-        match self.ws.recv_within(Duration::from_secs(15)).await {
-            Got::Message(m) if m["type"] == "next" => {
-                let message = &m["payload"]["data"]["roomEvents"]["message"];
-                let (Some(id), Some(body)) = (message["id"].as_str(), message["body"].as_str())
-                else {
-                    panic!("not a message: {m}");
-                };
-                self.seen.push((id.to_owned(), body.to_owned()));
-                Ok(())
-            }
-            Got::Message(m) => panic!("unexpected {m}"),
-            Got::Closed(code) => Err(code),
-            Got::Nothing => panic!("no event within 15 s (seen {:?})", self.seen),
-        }
-    }
-
-    /// Reads until `n` messages were seen, then checks that nothing more comes.
-    async fn read_all(&mut self, n: usize) {
-        while self.seen.len() < n {
-            if let Err(code) = self.read().await {
-                panic!("closed ({code:?}) after {:?}", self.seen);
-            }
-        }
-        assert!(
-            matches!(
-                self.ws.recv_within(Duration::from_millis(300)).await,
-                Got::Nothing
-            ),
-            "more messages than were sent: {:?}",
-            self.seen
-        );
-    }
-
-    fn bodies(&self) -> Vec<&str> {
-        self.seen.iter().map(|(_, body)| body.as_str()).collect()
-    }
-}
 
 /// The room's history (bodies, oldest first) and the caller's unread count, as `api` answers.
 async fn history(api: &TestApp, token: &str, room: &str) -> (Vec<String>, i64) {
@@ -146,13 +69,13 @@ async fn the_previous_release_and_this_one_serve_side_by_side() {
         old_api.send(&ann, &room, &body).await;
         all.push(body);
     }
-    let mut bob_ws = Follower::subscribe(&old.base, &bob, &room, None).await;
+    let mut bob_ws = Client::direct(&old.base, &bob, &room, None).await;
     old_api.wait_for_metric(SUBSCRIBERS, 1.0).await;
 
     // During: this release starts beside it, migrates, and both serve the room.
     let new = ServerProcess::start(&env).await;
     let new_api = TestApp::remote(&new.base);
-    let mut cat_ws = Follower::subscribe(&new.base, &cat, &room, None).await;
+    let mut cat_ws = Client::direct(&new.base, &cat, &room, None).await;
     new_api.wait_for_metric(SUBSCRIBERS, 1.0).await;
     let mut during = Vec::new();
     for n in 0..10 {
@@ -182,7 +105,7 @@ async fn the_previous_release_and_this_one_serve_side_by_side() {
     // through this release reaches him when he reconnects to it asking for what he missed.
     old.terminate(Duration::from_secs(30));
     let closed = loop {
-        if let Err(code) = bob_ws.read().await {
+        if let Err(code) = bob_ws.read(Duration::from_secs(15)).await {
             break code;
         }
     };
@@ -194,7 +117,7 @@ async fn the_previous_release_and_this_one_serve_side_by_side() {
         missed.push(body);
     }
     let last = bob_ws.seen.last().map(|(id, _)| id.clone());
-    let mut bob_again = Follower::subscribe(&new.base, &bob, &room, last.as_deref()).await;
+    let mut bob_again = Client::direct(&new.base, &bob, &room, last.as_deref()).await;
     bob_again.read_all(missed.len()).await;
     assert_eq!(bob_again.bodies(), missed);
     cat_ws.read_all(all.len() - 3 + missed.len()).await;

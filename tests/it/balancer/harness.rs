@@ -12,6 +12,10 @@ use crate::wsclient::{Got, TRANSPORT, Ws};
 const ROOM_EVENTS: &str = "subscription($room: UUID!, $after: UUID) {
     roomEvents(roomId: $room, after: $after) { __typename ... on MessageAdded { message { id body } } }
 }";
+/// The same without `after:`, which releases before 2026-12-06 do not have (tests/it/upgrade.rs).
+const ROOM_EVENTS_FROM_NOW: &str = "subscription($room: UUID!) {
+    roomEvents(roomId: $room) { __typename ... on MessageAdded { message { id body } } }
+}";
 /// The header deploy/haproxy/haproxy.cfg sets to the name of the process that answered.
 const BACKEND: &str = "x-confab-backend";
 
@@ -198,29 +202,56 @@ pub struct Client {
 impl Client {
     /// Connects through `base` and subscribes to `room` (after `after`, if given).
     pub async fn connect(base: &str, token: &str, room: &str, after: Option<&str>) -> Self {
+        let (headers, ws) = Self::open(base, token).await;
+        let mut client = Self {
+            token: token.to_owned(),
+            backend: backend(&headers),
+            ws,
+            seen: Vec::new(),
+        };
+        client
+            .ws
+            .subscribe("room", ROOM_EVENTS, json!({ "room": room, "after": after }))
+            .await;
+        client
+    }
+
+    /// Connects to one process at `base` (no balancer) and subscribes to `room`: from now on,
+    /// in the words of any release, or after `after`.
+    pub async fn direct(base: &str, token: &str, room: &str, after: Option<&str>) -> Self {
+        let (_, ws) = Self::open(base, token).await;
+        let mut client = Self {
+            token: token.to_owned(),
+            backend: base.to_owned(),
+            ws,
+            seen: Vec::new(),
+        };
+        let (query, variables) = match after {
+            None => (ROOM_EVENTS_FROM_NOW, json!({ "room": room })),
+            Some(after) => (ROOM_EVENTS, json!({ "room": room, "after": after })),
+        };
+        client.ws.subscribe("room", query, variables).await;
+        client
+    }
+
+    /// A `graphql-transport-ws` socket to `base`, acknowledged for `token`, and the handshake's
+    /// response headers.
+    async fn open(base: &str, token: &str) -> (awc::http::header::HeaderMap, Ws) {
         let url = format!("{}/graphql", base.replacen("http", "ws", 1));
         let (response, framed) = awc::Client::new()
             .ws(url)
             .protocols([TRANSPORT])
             .connect()
             .await
-            .expect("handshake through the balancer");
-        let backend = backend(response.headers());
+            .expect("websocket handshake");
         let mut ws = Ws::from_framed(framed, TRANSPORT);
         ws.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }))
             .await;
         match ws.recv().await {
             Got::Message(m) if m["type"] == "connection_ack" => {}
-            other => panic!("expected connection_ack, got {other:?}"),
+            other => panic!("expected connection_ack from {base}, got {other:?}"),
         }
-        ws.subscribe("room", ROOM_EVENTS, json!({ "room": room, "after": after }))
-            .await;
-        Self {
-            token: token.to_owned(),
-            backend,
-            ws,
-            seen: Vec::new(),
-        }
+        (response.headers().clone(), ws)
     }
 
     /// Reads one event: a message (kept), or the socket closing (its code).
