@@ -20,6 +20,7 @@ pub mod oidc_logins;
 pub mod recovery_codes;
 pub mod room_member_stints;
 pub mod room_members;
+pub mod room_seqs;
 pub mod rooms;
 pub mod sessions;
 pub mod users;

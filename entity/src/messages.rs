@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    #[sea_orm(unique_key = "idx_messages_room_seq")]
     pub room_id: Uuid,
     pub sender_id: Option<Uuid>,
     pub kind: String,
@@ -23,6 +24,8 @@ pub struct Model {
     pub edited_at: Option<DateTimeWithTimeZone>,
     pub deleted_at: Option<DateTimeWithTimeZone>,
     pub reacted: bool,
+    #[sea_orm(unique_key = "idx_messages_room_seq")]
+    pub seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ pub use super::oidc_logins::Entity as OidcLogins;
 pub use super::recovery_codes::Entity as RecoveryCodes;
 pub use super::room_member_stints::Entity as RoomMemberStints;
 pub use super::room_members::Entity as RoomMembers;
+pub use super::room_seqs::Entity as RoomSeqs;
 pub use super::rooms::Entity as Rooms;
 pub use super::sessions::Entity as Sessions;
 pub use super::users::Entity as Users;

@@ -39,6 +39,8 @@ pub enum Relation {
     RoomMemberStints,
     #[sea_orm(has_many = "super::room_members::Entity")]
     RoomMembers,
+    #[sea_orm(has_one = "super::room_seqs::Entity")]
+    RoomSeqs,
     #[sea_orm(
         belongs_to = "super::users::Entity",
         from = "Column::CreatedBy",
@@ -82,6 +84,12 @@ impl Related<super::room_member_stints::Entity> for Entity {
 impl Related<super::room_members::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::RoomMembers.def()
+    }
+}
+
+impl Related<super::room_seqs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::RoomSeqs.def()
     }
 }
 

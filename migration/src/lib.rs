@@ -38,6 +38,7 @@ mod m20261206_000030_create_email_changes;
 mod m20261206_000031_bans_and_audit_events;
 mod m20261206_000032_create_recovery_codes;
 mod m20261206_000033_create_oidc;
+mod m20261206_000036_count_unread_by_seq;
 mod m20261206_000037_add_messages_fts_room;
 mod util;
 
@@ -87,6 +88,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000031_bans_and_audit_events::Migration),
             Box::new(m20261206_000032_create_recovery_codes::Migration),
             Box::new(m20261206_000033_create_oidc::Migration),
+            Box::new(m20261206_000036_count_unread_by_seq::Migration),
             Box::new(m20261206_000037_add_messages_fts_room::Migration),
         ]
     }

@@ -204,7 +204,7 @@ impl Loader<UnreadIn> for Loaders {
             return Ok(HashMap::new());
         };
         let counts =
-            store::message::unread_counts(&self.state.db, viewer_id, &ids(keys, |k| k.0)).await?;
+            store::unread::unread_counts(&self.state.db, viewer_id, &ids(keys, |k| k.0)).await?;
         Ok(shared(
             keys.iter()
                 .map(|k| (*k, counts.get(&k.0).copied().unwrap_or(0))),

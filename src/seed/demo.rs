@@ -148,6 +148,7 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<String> {
                     kind: Set(MessageKind::Text.as_str().to_owned()),
                     body: Set(Some(format!("{} (#{i})", LINES[i % LINES.len()]))),
                     created_at: Set(at),
+                    seq: Set(i as i64 + 1),
                     ..Default::default()
                 }
             })
@@ -159,6 +160,7 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<String> {
         }
         message_count += MESSAGES_PER_ROOM;
     }
+    crate::store::seq::recount(&txn).await?;
     txn.commit().await?;
     Ok(format!(
         "seeded {} users (password \"{DEMO_PASSWORD}\"), 4 rooms, {message_count} messages",

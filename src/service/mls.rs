@@ -112,6 +112,7 @@ pub async fn send(
         edited_at: sea_orm::Set(None),
         deleted_at: sea_orm::Set(None),
         reacted: sea_orm::Set(false),
+        seq: sea_orm::Set(crate::store::seq::next(&*txn, input.room_id).await?),
     };
     let message = messages::Entity::insert(message)
         .exec_with_returning(&*txn)

@@ -85,7 +85,7 @@ pub async fn mark_read(
     txn.commit().await?;
     publish(state, viewer, &target, ReceiptMarker::Read);
     if let Ok(counts) =
-        crate::store::message::unread_counts(&state.db, viewer.id(), &[room_id]).await
+        crate::store::unread::unread_counts(&state.db, viewer.id(), &[room_id]).await
     {
         state.publish(
             Topic::User(viewer.id()),

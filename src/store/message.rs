@@ -1,5 +1,6 @@
 //! Reading messages in batches, for the loaders: pages per room, each room's last message,
-//! unread counts, reactions and read receipts, each in one statement however many keys.
+//! reactions and read receipts, each in one statement however many keys (unread counts are
+//! in `store::unread`).
 
 use std::collections::HashMap;
 
@@ -207,70 +208,6 @@ pub async fn last_in_rooms(
         .collect())
 }
 
-/// Unread messages for `user_id` per room: after their read marker, not deleted, not theirs.
-///
-/// Each room's count is an index range scan of `(room_id, created_at, id)` that starts at the
-/// read marker, so it reads the unread messages and no others. (A condition "no marker, or
-/// after it" in one scan kept the planners from starting the range at the marker: every
-/// message of the room was read to count the few after it.) Without a marker, all count.
-pub async fn unread_counts(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    room_ids: &[Uuid],
-) -> Result<HashMap<Uuid, i64>, DbErr> {
-    if room_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut members = Sql::new("rm.user_id = ");
-    members
-        .bind(user_id)
-        .push(" AND rm.room_id IN (")
-        .list(room_ids.iter().copied())
-        .push(")");
-    Ok(unread_of_members(db, "rm.room_id", members)
-        .await?
-        .into_iter()
-        .collect())
-}
-
-#[derive(FromQueryResult)]
-struct Counted {
-    id: Uuid,
-    n: i64,
-}
-
-/// Each unread count of the memberships `rm` that `members` selects, keyed by `key` (a column
-/// of `rm`).
-async fn unread_of_members(
-    db: &impl ConnectionTrait,
-    key: &str,
-    members: Sql,
-) -> Result<Vec<(Uuid, i64)>, DbErr> {
-    let mut query = Sql::new("SELECT ");
-    query
-        .push(key)
-        .push(" AS id, ")
-        .push(UNREAD_OF_MEMBER)
-        .push(
-            " AS n FROM room_members rm LEFT JOIN messages r ON r.id = rm.last_read_message_id \
-             WHERE ",
-        )
-        .append(members);
-    let rows = Counted::find_by_statement(query.statement(db.get_database_backend()))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.n)).collect())
-}
-
-/// The unread count of the member `rm` whose read marker is the message `r` (outer-joined):
-/// one counting scan that starts at the marker, or, without one, of the whole room.
-const UNREAD_OF_MEMBER: &str = "CASE WHEN r.id IS NULL THEN \
-    (SELECT COUNT(*) FROM messages m WHERE m.room_id = rm.room_id AND m.deleted_at IS NULL \
-     AND (m.sender_id IS NULL OR m.sender_id <> rm.user_id)) \
-    ELSE (SELECT COUNT(*) FROM messages m WHERE m.room_id = rm.room_id \
-     AND (m.created_at, m.id) > (r.created_at, r.id) AND m.deleted_at IS NULL \
-     AND (m.sender_id IS NULL OR m.sender_id <> rm.user_id)) END";
-
 /// A reaction and who made it.
 pub type Reaction = (message_reactions::Model, Option<users::Model>);
 
@@ -381,19 +318,4 @@ pub async fn readers(
         grouped.entry(row.message_id).or_default().push(row.user_id);
     }
     Ok(grouped)
-}
-
-/// The unread counts of `users` (active members) in one room, in one statement.
-pub async fn unread_counts_in(
-    db: &impl ConnectionTrait,
-    room_id: Uuid,
-    users: &[Uuid],
-) -> Result<Vec<(Uuid, i64)>, DbErr> {
-    let mut members = Sql::new("rm.room_id = ");
-    members
-        .bind(room_id)
-        .push(" AND rm.left_at IS NULL AND rm.user_id IN (")
-        .list(users.iter().copied())
-        .push(")");
-    unread_of_members(db, "rm.user_id", members).await
 }

@@ -20,8 +20,10 @@ pub mod retention;
 pub mod room;
 pub mod rows;
 pub mod search;
+pub mod seq;
 pub mod sql;
 pub mod stint;
+pub mod unread;
 pub mod upload;
 pub mod user;
 

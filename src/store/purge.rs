@@ -78,6 +78,7 @@ pub async fn room(db: &impl ConnectionTrait, room_id: Uuid) -> Result<u64, DbErr
     .await?;
     exec(db, "DELETE FROM calls WHERE room_id = ", None, room_id).await?;
     let messages = exec(db, "DELETE FROM messages WHERE room_id = ", None, room_id).await?;
+    exec(db, "DELETE FROM room_seqs WHERE room_id = ", None, room_id).await?;
     // Notifications about the room (added to it, mentioned in it) name it in their data.
     let backend = db.get_database_backend();
     let mut query = Sql::new(match backend {

@@ -156,7 +156,7 @@ impl Positional for users::Model {
 
 impl Positional for messages::Model {
     type Entity = messages::Entity;
-    const COLUMNS: usize = 13;
+    const COLUMNS: usize = 14;
 
     fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
         let mut c = Columns { row, at };
@@ -174,6 +174,7 @@ impl Positional for messages::Model {
             edited_at: c.nullable()?,
             deleted_at: c.nullable()?,
             reacted: c.next()?,
+            seq: c.next()?,
         })
     }
 }

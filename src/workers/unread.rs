@@ -141,7 +141,7 @@ async fn publish_rooms(
             None => (None, None),
         };
         for (user_id, unread_count) in
-            crate::store::message::unread_counts_in(db, room_id, &users).await?
+            crate::store::unread::unread_counts_in(db, room_id, &users).await?
         {
             crate::realtime::publish_to(
                 broker,

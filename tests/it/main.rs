@@ -65,6 +65,7 @@ mod security;
 mod seed_bench;
 mod spec_http;
 mod spec_ws;
+mod unread;
 mod upgrade;
 mod uploads;
 mod voice_room;

@@ -34,7 +34,7 @@ async fn up_down_up(url: &str) {
         exec(&db, "PRAGMA foreign_keys = ON").await.unwrap();
     }
     Migrator::up(&db, None).await.unwrap();
-    assert_eq!(user_tables(&db).await, 22);
+    assert_eq!(user_tables(&db).await, 23);
     constraints_hold(&db).await;
     Migrator::reset(&db).await.unwrap();
     assert_eq!(
@@ -43,7 +43,7 @@ async fn up_down_up(url: &str) {
         "down() must drop everything up() made"
     );
     Migrator::up(&db, None).await.unwrap();
-    assert_eq!(user_tables(&db).await, 22);
+    assert_eq!(user_tables(&db).await, 23);
     if db.get_database_backend() == DatabaseBackend::Postgres {
         // The search index merges its pending list at 256 kB, not at the 4 MB default, so no
         // send waits behind a long merge (migration 19).

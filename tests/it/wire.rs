@@ -193,6 +193,7 @@ fn events_cross_the_wire_without_secrets() {
         edited_at: None,
         deleted_at: None,
         reacted: true,
+        seq: 9,
     };
     let event = Event::MessageAdded {
         message: message.clone(),
@@ -253,6 +254,7 @@ fn unread_changed_reads_with_and_without_its_message() {
         edited_at: None,
         deleted_at: None,
         reacted: false,
+        seq: 3,
     };
     let event = Event::UnreadChanged {
         room_id: room,

@@ -25,6 +25,9 @@ pub struct Message {
     pub edited_at: Option<Time>,
     pub deleted_at: Option<Time>,
     pub reacted: bool,
+    /// The message's place in its room (`store::seq`); 0 from a release before it.
+    #[serde(default)]
+    pub seq: i64,
 }
 
 impl From<&messages::Model> for Message {
@@ -43,6 +46,7 @@ impl From<&messages::Model> for Message {
             edited_at,
             deleted_at,
             reacted,
+            seq,
         } = message;
         Self {
             id: *id,
@@ -58,6 +62,7 @@ impl From<&messages::Model> for Message {
             edited_at: *edited_at,
             deleted_at: *deleted_at,
             reacted: *reacted,
+            seq: *seq,
         }
     }
 }
@@ -78,6 +83,7 @@ impl From<Message> for messages::Model {
             edited_at,
             deleted_at,
             reacted,
+            seq,
         } = message;
         Self {
             id,
@@ -93,6 +99,7 @@ impl From<Message> for messages::Model {
             edited_at,
             deleted_at,
             reacted,
+            seq,
         }
     }
 }

@@ -71,6 +71,7 @@ pub async fn bench(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<Stri
         DbBackend::Postgres => postgres::load(db, scale, &at, &hash).await?,
         _ => sqlite::load(db, scale, &at, &hash).await?,
     };
+    crate::store::seq::recount(db).await?;
     analyze(db).await?;
     Ok(format!(
         "seeded {} users (tokens bench-token-<i>, password \"{BENCH_PASSWORD}\"), \
@@ -107,6 +108,8 @@ async fn reset(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<String> 
          (SELECT 1 FROM messages m WHERE m.id = room_members.last_read_message_id)",
     )
     .await?;
+    // Send runs numbered their messages after the seed's, so the rest keep theirs.
+    crate::store::seq::recount(db).await?;
     analyze(db).await?;
     Ok(format!(
         "benchmark data present; removed {} messages of earlier send runs",
@@ -126,7 +129,8 @@ async fn reset(db: &DatabaseConnection, scale: Scale) -> anyhow::Result<String> 
 async fn analyze(db: &DatabaseConnection) -> anyhow::Result<()> {
     if db.get_database_backend() == DbBackend::Postgres {
         db.execute_unprepared(
-            "VACUUM ANALYZE users, sessions, rooms, room_members, messages, message_reactions",
+            "VACUUM ANALYZE users, sessions, rooms, room_members, room_seqs, messages, \
+             message_reactions",
         )
         .await?;
         return Ok(());

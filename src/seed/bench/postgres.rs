@@ -105,8 +105,8 @@ pub async fn load(
     .await?;
     let messages = copy(
         &mut txn,
-        "COPY messages (id, room_id, sender_id, kind, body, created_at, deleted_at, reacted) \
-         FROM STDIN",
+        "COPY messages (id, room_id, sender_id, kind, body, created_at, deleted_at, reacted, \
+         seq) FROM STDIN",
         (0..scale.messages()).map(|i| rows::message(at, i)),
         |row, message| {
             row.show(message.id)
@@ -119,7 +119,8 @@ pub async fn load(
                 Some(deleted) => row.time(deleted),
                 None => row.null(),
             }
-            .show(if message.reacted { 't' } else { 'f' });
+            .show(if message.reacted { 't' } else { 'f' })
+            .show(message.seq);
         },
     )
     .await?;

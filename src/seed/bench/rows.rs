@@ -179,6 +179,9 @@ pub struct Message {
     pub deleted_at: Option<DateTime<FixedOffset>>,
     /// Whether [`reactions`] gives it any.
     pub reacted: bool,
+    /// Its place in its room (`store::seq`): the room's messages come every [`ROOMS`] indices
+    /// of the block, in time order.
+    pub seq: i64,
 }
 
 pub fn message(at: &Epochs, i: u64) -> Message {
@@ -196,6 +199,7 @@ pub fn message(at: &Epochs, i: u64) -> Message {
         created_at,
         deleted_at: (j % 97 == 0).then(|| created_at + Duration::minutes(5)),
         reacted: j % REACTED_EVERY == 0,
+        seq: (j / ROOMS + 1) as i64,
     }
 }
 

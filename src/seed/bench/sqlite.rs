@@ -124,8 +124,8 @@ async fn load_rows(
     .await?;
     let messages = insert(
         conn,
-        "messages (id, room_id, sender_id, kind, body, created_at, deleted_at, reacted)",
-        8,
+        "messages (id, room_id, sender_id, kind, body, created_at, deleted_at, reacted, seq)",
+        9,
         (0..scale.messages()).map(|i| rows::message(at, i)),
         |q, message| {
             q.bind(message.id)
@@ -136,6 +136,7 @@ async fn load_rows(
                 .bind(message.created_at)
                 .bind(message.deleted_at)
                 .bind(message.reacted)
+                .bind(message.seq)
         },
     )
     .await?;

@@ -72,6 +72,8 @@ pub async fn send(
         edited_at: None,
         deleted_at: None,
         reacted: false,
+        // Numbered when written: by the message writer, or below.
+        seq: 0,
     };
     let message = if input.attachment_blob_ids.is_empty() {
         // The writer checks what `may_send` checks inside its INSERT; a refused message was
@@ -94,7 +96,9 @@ pub async fn send(
             crate::service::blob::check_attachments(state, viewer.id(), &input.attachment_blob_ids)
                 .await?;
         let txn = state.write_txn().await?;
-        let message = messages::Entity::insert(messages::ActiveModel::from(message))
+        let seq = crate::store::seq::next(&*txn, message.room_id).await?;
+        let message = messages::ActiveModel::from(messages::Model { seq, ..message });
+        let message = messages::Entity::insert(message)
             .exec_with_returning(&*txn)
             .await?;
         entity::attachments::Entity::insert_many(crate::service::blob::attachment_rows(

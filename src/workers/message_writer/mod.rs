@@ -1,6 +1,7 @@
 //! Group commit for text messages. Sends that arrive while a write is in progress queue up
-//! and reach the database together: one multi-row INSERT and one read-marker UPDATE in one
-//! transaction (on PostgreSQL, one statement) instead of a transaction each. Nobody waits for
+//! and reach the database together: one multi-row INSERT (numbered in each room: `store::seq`)
+//! and one read-marker UPDATE in one transaction (on PostgreSQL, one statement) instead of a
+//! transaction each. Nobody waits for
 //! a batch to fill: a writer takes whatever is queued when it is free, so a lone send costs
 //! what it always did, and under load the cost of a transaction (round trips, commit, SQLite's
 //! one writer at a time) is shared by every message in it.
@@ -16,7 +17,7 @@
 //! (`BEGIN IMMEDIATE; INSERT ...; UPDATE ...; COMMIT`): one hand-off to SQLite's worker thread
 //! instead of four, and a page cache that no other connection's write invalidates.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -24,11 +25,13 @@ use std::time::{Duration, Instant};
 use entity::messages;
 use sea_orm::sqlx;
 use sea_orm::sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SqlxSqliteConnector, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SqlxSqliteConnector};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::store::sql::Sql;
+mod statement;
+
+pub use statement::move_read_markers;
 
 /// The most messages in one write: 9 bound values each on SQLite, far below its limit (on
 /// PostgreSQL the batch is one bound value).
@@ -200,7 +203,7 @@ impl Store {
         match together {
             Ok(written) => messages
                 .into_iter()
-                .map(|m| Ok(written.contains(&m.id).then_some(m)))
+                .map(|m| Ok(numbered(&written, m)))
                 .collect(),
             Err(err) if messages.len() == 1 => vec![Err(err)],
             Err(err) => {
@@ -208,51 +211,18 @@ impl Store {
                 let mut results = Vec::with_capacity(messages.len());
                 for message in messages {
                     let written = self.write(&[&message]).await;
-                    results.push(
-                        written.map(|written| written.contains(&message.id).then_some(message)),
-                    );
+                    results.push(written.map(|written| numbered(&written, message)));
                 }
                 results
             }
         }
     }
 
-    /// Writes those of `messages` the checks allow, and their senders' read markers, all or
-    /// none; returns the ids written.
-    async fn write(&self, messages: &[&messages::Model]) -> Result<HashSet<Uuid>, DbErr> {
+    /// Writes those of `messages` the checks allow, numbered in their rooms, and their
+    /// senders' read markers, all or none; returns the ids written with their seqs.
+    async fn write(&self, messages: &[&messages::Model]) -> Result<HashMap<Uuid, i64>, DbErr> {
         let backend = self.db.get_database_backend();
-        let query = if backend == DbBackend::Postgres {
-            // A data-modifying CTE is atomic by itself: one round trip, no transaction. The
-            // batch is one JSON value, so the statement's text is the same for any batch:
-            // prepared once per connection, where a VALUES list of N rows is a statement of
-            // its own for every N, each parsed and planned anew.
-            let mut q = Sql::new("WITH batch(");
-            q.push(COLUMNS)
-                .push(") AS (")
-                .append(from_json(messages))
-                .push("), ins AS (")
-                .push(INSERT_CHECKED)
-                .push(" RETURNING id, room_id, sender_id, created_at), v AS (")
-                .append(newest(Sql::new("ins")))
-                .push("), marker AS (")
-                .push(UPDATE_MARKERS)
-                .push(") SELECT id FROM ins");
-            q
-        } else {
-            // SQLite: the whole transaction in one call, in the writer turn.
-            let mut q = Sql::new("BEGIN IMMEDIATE; WITH batch(");
-            q.push(COLUMNS)
-                .push(") AS (VALUES ")
-                .append(rows(messages))
-                .push(") ")
-                .push(INSERT_CHECKED)
-                .push(" RETURNING id; WITH v AS (")
-                .append(newest_of_ids(messages.iter().map(|m| m.id)))
-                .push(") ")
-                .push(UPDATE_MARKERS)
-                .push("; COMMIT");
-            q
-        };
+        let query = statement::write(backend, messages);
         let _turn = match backend {
             DbBackend::Sqlite => Some(self.turn.lock().await),
             _ => None,
@@ -265,118 +235,13 @@ impl Store {
         }
         written?
             .iter()
-            .map(|row| row.try_get::<Uuid>("", "id"))
+            .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "seq")?)))
             .collect()
     }
 }
 
-/// Moves each sender's read marker forward to their newest of `ids` (already written, or
-/// written by the same transaction).
-pub async fn move_read_markers(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
-    let mut query = Sql::new("WITH v AS (");
-    query
-        .append(newest_of_ids(ids.iter().copied()))
-        .push(") ")
-        .push(UPDATE_MARKERS);
-    db.execute_raw(query.statement(db.get_database_backend()))
-        .await?;
-    Ok(())
-}
-
-const COLUMNS: &str = "id, room_id, sender_id, kind, body, reply_to_id, metadata, created_at";
-/// The batch's messages whose sender may send them: the room is live and not archived, the
-/// sender an active member, in a direct room neither has blocked the other (a block is kept
-/// on both sides), and a reply's message is in the room and not deleted. The same rules as
-/// `service::message::send` checks one by one when a message is refused.
-const INSERT_CHECKED: &str = "INSERT INTO messages \
-    (id, room_id, sender_id, kind, body, reply_to_id, metadata, created_at) \
-    SELECT b.id, b.room_id, b.sender_id, b.kind, b.body, b.reply_to_id, b.metadata, b.created_at \
-    FROM batch b JOIN rooms r ON r.id = b.room_id \
-    JOIN room_members rm ON rm.room_id = b.room_id AND rm.user_id = b.sender_id \
-    WHERE r.deleted_at IS NULL AND r.archived_at IS NULL AND rm.left_at IS NULL \
-    AND (r.direct_key IS NULL OR NOT EXISTS (SELECT 1 FROM contacts c \
-      JOIN room_members peer ON peer.room_id = b.room_id AND peer.user_id = c.contact_id \
-      WHERE c.user_id = b.sender_id AND c.status = 'blocked')) \
-    AND (b.reply_to_id IS NULL OR EXISTS (SELECT 1 FROM messages p \
-      WHERE p.id = b.reply_to_id AND p.room_id = b.room_id AND p.deleted_at IS NULL))";
-
-/// Each sender's newest message per room among the rows of `source` (one row per room and
-/// sender: an UPDATE ... FROM with two would pick either).
-fn newest(source: Sql) -> Sql {
-    let mut q = Sql::new(
-        "SELECT room_id, user_id, id, created_at FROM (SELECT room_id, sender_id AS user_id, id, \
-         created_at, ROW_NUMBER() OVER (PARTITION BY room_id, sender_id \
-         ORDER BY created_at DESC, id DESC) AS n FROM ",
-    );
-    q.append(source).push(" s) newest WHERE n = 1");
-    q
-}
-
-/// [`newest`] among the messages `ids`.
-fn newest_of_ids(ids: impl IntoIterator<Item = Uuid>) -> Sql {
-    let mut source = Sql::new("(SELECT * FROM messages WHERE id IN (");
-    source.list(ids).push("))");
-    newest(source)
-}
-
-/// Moves each marker forward only: never to a message older than the one it is at (two sends
-/// of one member can reach the queue in the other order than they were created).
-const UPDATE_MARKERS: &str = "UPDATE room_members SET last_read_message_id = v.id FROM v \
-    WHERE room_members.room_id = v.room_id AND room_members.user_id = v.user_id \
-    AND NOT EXISTS (SELECT 1 FROM messages cur WHERE cur.id = room_members.last_read_message_id \
-      AND (cur.created_at > v.created_at OR (cur.created_at = v.created_at AND cur.id > v.id)))";
-
-/// The batch's rows on PostgreSQL, from one JSON array bound as one value. `metadata` travels
-/// as its JSON text, so that a JSON `null` stays a value and only a missing one is NULL. Times
-/// keep their microseconds (all PostgreSQL stores, and all `db::now` gives).
-fn from_json(messages: &[&messages::Model]) -> Sql {
-    let batch: Value = serde_json::Value::Array(
-        messages
-            .iter()
-            .map(|m| {
-                serde_json::json!({
-                    "id": m.id,
-                    "room_id": m.room_id,
-                    "sender_id": m.sender_id,
-                    "kind": m.kind,
-                    "body": m.body,
-                    "reply_to_id": m.reply_to_id,
-                    "metadata": m.metadata.as_ref().map(ToString::to_string),
-                    "created_at": m.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                })
-            })
-            .collect(),
-    )
-    .into();
-    let mut q = Sql::new(
-        "SELECT id, room_id, sender_id, kind, body, reply_to_id, metadata::jsonb, created_at \
-         FROM jsonb_to_recordset(",
-    );
-    q.bind(batch).push(
-        ") AS j(id uuid, room_id uuid, sender_id uuid, kind text, body text, \
-         reply_to_id uuid, metadata text, created_at timestamptz)",
-    );
-    q
-}
-
-/// The VALUES rows of the INSERT (SQLite).
-fn rows(messages: &[&messages::Model]) -> Sql {
-    Sql::join(
-        messages.iter().map(|m| {
-            let row: [Value; 8] = [
-                m.id.into(),
-                m.room_id.into(),
-                m.sender_id.into(),
-                m.kind.clone().into(),
-                m.body.clone().into(),
-                m.reply_to_id.into(),
-                m.metadata.clone().into(),
-                m.created_at.into(),
-            ];
-            let mut q = Sql::new("(");
-            q.list(row).push(")");
-            q
-        }),
-        ", ",
-    )
+/// `message` with the seq it was written with, or `None` if it was not written.
+fn numbered(written: &HashMap<Uuid, i64>, mut message: messages::Model) -> Option<messages::Model> {
+    message.seq = *written.get(&message.id)?;
+    Some(message)
 }
