@@ -35,7 +35,7 @@ impl Moto {
             .local_addr()
             .expect("address")
             .port();
-        let child = Command::new("python3")
+        let mut child = Command::new("python3")
             .args([
                 "-m",
                 "moto.server",
@@ -48,8 +48,13 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto");
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Generous: importing moto took longer than 30 s under the full parallel suite on two
+        // cores. A moto that exits (its port taken meanwhile) fails at once.
+        let deadline = Instant::now() + Duration::from_secs(120);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("moto exited on port {port}: {status}");
+            }
             assert!(Instant::now() < deadline, "moto did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
