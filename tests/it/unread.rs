@@ -29,6 +29,12 @@ struct Member<'a> {
     name: &'a str,
 }
 
+impl<'a> Member<'a> {
+    fn new(token: &'a str, name: &'a str) -> Self {
+        Self { token, name }
+    }
+}
+
 /// What counting gives for `name` in `room`: the messages after their marker in (time, id)
 /// order, not deleted, not theirs (all of them without a marker).
 async fn counted(app: &TestApp, room: &str, name: &str) -> i64 {
@@ -101,26 +107,8 @@ async fn unread_counts_stay_exact(app: &TestApp) {
     let (bob_t, bob_id) = app.register("bob").await;
     let (cat_t, cat_id) = app.register("cat").await;
     let (dan_t, dan_id) = app.register("dan").await;
-    let (ann, bob) = (
-        Member {
-            token: &ann_t,
-            name: "ann",
-        },
-        Member {
-            token: &bob_t,
-            name: "bob",
-        },
-    );
-    let (cat, dan) = (
-        Member {
-            token: &cat_t,
-            name: "cat",
-        },
-        Member {
-            token: &dan_t,
-            name: "dan",
-        },
-    );
+    let (ann, bob) = (Member::new(&ann_t, "ann"), Member::new(&bob_t, "bob"));
+    let (cat, dan) = (Member::new(&cat_t, "cat"), Member::new(&dan_t, "dan"));
     let id = app.create_room(&ann_t, "r", &[&bob_id, &cat_id]).await;
     let room = (id.as_str(), "r");
     let three = [&ann, &bob, &cat];
@@ -257,15 +245,6 @@ async fn a_message_written_without_a_number_gets_one(app: &TestApp) {
         .await;
     }
     app.send(&ann_t, &id, "four").await;
-    let (ann, bob) = (
-        Member {
-            token: &ann_t,
-            name: "ann",
-        },
-        Member {
-            token: &bob_t,
-            name: "bob",
-        },
-    );
+    let (ann, bob) = (Member::new(&ann_t, "ann"), Member::new(&bob_t, "bob"));
     check(app, (id.as_str(), "r"), &[&ann, &bob], &[0, 4]).await;
 }
