@@ -21,11 +21,7 @@ impl Drop for Server {
 
 /// `confab serve` with its log (JSON lines) written to `log`.
 async fn serve(url: &str, log: &std::path::Path) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::util::free_port();
     let child = Server(
         Command::new(env!("CARGO_BIN_EXE_confab"))
             .arg("serve")

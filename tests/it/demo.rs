@@ -280,11 +280,7 @@ async fn demo_dir_wins_over_the_built_in_client() {
 
 /// `confab serve --demo` on `url` until it answers; the child and the server's base URL.
 async fn serve_demo(url: &str, blobs: &std::path::Path) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::util::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
         .args(["serve", "--demo"])
         .env("CONFAB_BIND", format!("127.0.0.1:{port}"))

@@ -4,7 +4,6 @@
 //! an SMTP server that refuses is retried, and a send that never succeeds fails nothing but
 //! is counted in `/metrics`.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,11 +31,7 @@ impl Sink {
     fn start(reject: i32) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("received.jsonl");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("free port")
-            .local_addr()
-            .expect("address")
-            .port();
+        let port = crate::util::free_port();
         let child = Command::new("python3")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/sink.py"))
             .arg(port.to_string())

@@ -5,7 +5,7 @@
 //! must prepare them again where they land (`max_prepared_statements`, PgBouncer 1.21+).
 
 use std::collections::BTreeSet;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -68,11 +68,7 @@ impl PgBouncer {
         }
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/pgbouncer");
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("free port")
-            .local_addr()
-            .expect("address")
-            .port();
+        let port = crate::util::free_port();
         let userlist = dir.path().join("userlist.txt");
         std::fs::copy(repo.join("userlist.txt"), &userlist).expect("copy userlist.txt");
         let ini = std::fs::read_to_string(repo.join("pgbouncer.ini")).expect("pgbouncer.ini");

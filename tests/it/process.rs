@@ -10,11 +10,7 @@ use crate::util::{TestApp, TestDatabase};
 #[actix_web::test]
 async fn binary_serves_and_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::util::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
         .arg("serve")
         .env("CONFAB_BIND", format!("127.0.0.1:{port}"))

@@ -5,7 +5,6 @@
 //! and maintenance freeing objects. Each case on SQLite and PostgreSQL.
 
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,11 +29,7 @@ impl Moto {
         if !python_module("moto.server", "pip install 'moto[server]'") {
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("free port")
-            .local_addr()
-            .expect("address")
-            .port();
+        let port = crate::util::free_port();
         let mut child = Command::new("python3")
             .args([
                 "-m",

@@ -79,20 +79,9 @@ async fn misnumbered(app: &TestApp) -> i64 {
 
 /// Each member's `unreadCount` is what counting gives, and `expected` (in `members`' order).
 async fn check(app: &TestApp, room: (&str, &str), members: &[&Member<'_>], expected: &[i64]) {
-    let (id, name) = room;
     let mut got = Vec::new();
     for member in members {
-        let data = app
-            .ok(Some(member.token), UNREAD, json!({ "room": id }))
-            .await;
-        let unread = data["room"]["unreadCount"].as_i64().unwrap();
-        assert_eq!(
-            unread,
-            counted(app, name, member.name).await,
-            "{}'s unread count",
-            member.name
-        );
-        got.push(unread);
+        got.push(unread_as_counted(app, room, member).await);
     }
     assert_eq!(got, expected);
     assert_eq!(misnumbered(app).await, 0, "rooms numbered 1..n");
@@ -189,18 +178,25 @@ async fn unread_counts_stay_exact(app: &TestApp) {
     )
     .await;
     for member in three {
-        let data = app
-            .ok(Some(member.token), UNREAD, json!({ "room": id }))
-            .await;
-        let unread = data["room"]["unreadCount"].as_i64().unwrap();
-        assert_eq!(
-            unread,
-            counted(app, "r", member.name).await,
-            "{}",
-            member.name
-        );
+        unread_as_counted(app, room, member).await;
     }
     assert_eq!(misnumbered(app).await, 0, "rooms numbered 1..n");
+}
+
+/// `member`'s `unreadCount` in `room` (its id and name), checked against what counting gives.
+async fn unread_as_counted(app: &TestApp, room: (&str, &str), member: &Member<'_>) -> i64 {
+    let (id, name) = room;
+    let data = app
+        .ok(Some(member.token), UNREAD, json!({ "room": id }))
+        .await;
+    let unread = data["room"]["unreadCount"].as_i64().unwrap();
+    assert_eq!(
+        unread,
+        counted(app, name, member.name).await,
+        "{}'s unread count",
+        member.name
+    );
+    unread
 }
 
 /// Deleting a room deletes its counter with its messages.
