@@ -17,6 +17,8 @@
 //! (`--send-concurrency`) or paced (`--send-rate`). Message bodies carry the send time, so a
 //! subscriber computes the delivery latency from the frame alone.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod layout;
 mod report;
 mod send;
@@ -33,11 +35,12 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use futures_util::StreamExt;
 
+use crate::common::proc_stat;
 use crate::layout::{Layout, Plan, send_message};
 use crate::report::{Outcome, report};
 use crate::server::Servers;
 use crate::socket::{Shared, SocketResult, subscriber};
-use crate::system::{open_files, proc_stat, raise_open_files, servers_stat};
+use crate::system::{open_files, raise_open_files, servers_stat};
 
 #[derive(Debug, Parser)]
 #[command(about = "Confab fan-out benchmark: many graphql-transport-ws subscribers")]

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::Args;
+use crate::common::{ProcStat, git_commit, machine, percentile};
 use crate::socket::SocketResult;
-use crate::system::{ProcStat, git_commit, machine, open_files};
+use crate::system::open_files;
 
 /// Everything measured, for the report.
 pub struct Outcome {
@@ -39,14 +40,6 @@ pub struct Outcome {
 pub struct RoundTiming {
     pub first_send_us: u64,
     pub last_send_done_us: u64,
-}
-
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    f64::from(sorted[rank.clamp(1, sorted.len()) - 1]) / 1000.0
 }
 
 fn mib(kb: u64) -> f64 {

@@ -14,6 +14,8 @@
 //! the latency from the frame alone. Not a test: without `--bench` it does nothing.
 
 mod client;
+#[path = "../common/mod.rs"]
+mod common;
 mod report;
 mod server;
 
@@ -268,7 +270,7 @@ async fn run(args: &Args, urls: &[String], pids: &[u32]) -> anyhow::Result<Outco
 
     // Measured rounds.
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let before: Vec<_> = pids.iter().map(|&p| server::proc_stat(Some(p))).collect();
+    let before: Vec<_> = pids.iter().map(|&p| common::proc_stat(Some(p))).collect();
     let sdp = client::fake_sdp(args.sdp_bytes);
     let graphql_send = format!("{send_url}/graphql");
     let mut n = 0u32;
@@ -334,8 +336,8 @@ async fn run(args: &Args, urls: &[String], pids: &[u32]) -> anyhow::Result<Outco
     while shared.delivered.load(Ordering::Relaxed) < accepted.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let after: Vec<_> = pids.iter().map(|&p| server::proc_stat(Some(p))).collect();
-    let client_cpu_s = server::proc_stat(None).map(|s| s.cpu_s);
+    let after: Vec<_> = pids.iter().map(|&p| common::proc_stat(Some(p))).collect();
+    let client_cpu_s = common::proc_stat(None).map(|s| s.cpu_s);
 
     let _ = stop_tx.send(true);
     let mut results = Vec::with_capacity(total);

@@ -2,10 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::path::Path;
-use std::process::Command;
 
 use crate::Args;
+use crate::common::{git_commit, machine, percentile};
 
 /// Everything measured, for the report.
 pub struct Outcome {
@@ -26,18 +25,10 @@ pub struct Outcome {
     pub accepted: Vec<u32>,
     pub results: Vec<crate::client::SocketResult>,
     pub server_cpu_s: Vec<Option<f64>>,
-    pub server_rss: Vec<Option<crate::server::ProcStat>>,
+    pub server_rss: Vec<Option<crate::common::ProcStat>>,
     pub client_cpu_s: Option<f64>,
     /// /proc/loadavg just before the rounds (other work on the machine shows here).
     pub load_before: String,
-}
-
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    f64::from(sorted[rank.clamp(1, sorted.len()) - 1]) / 1000.0
 }
 
 fn summary(values: &mut [u32]) -> String {
@@ -196,50 +187,4 @@ pub fn report(
         let _ = writeln!(r, "client:   CPU time {cpu:.2} s in all");
     }
     r
-}
-
-fn git_commit() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .map(|s| s.trim().to_owned())
-    };
-    let commit = run(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
-    let dirty =
-        run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-    if dirty {
-        format!("{commit} (with uncommitted changes in the tree)")
-    } else {
-        commit
-    }
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|l| l.split_whitespace().next()?.parse::<u64>().ok())
-        })
-        .map_or_else(
-            || "?".to_owned(),
-            |kb| format!("{:.1} GiB", kb as f64 / 1048576.0),
-        );
-    format!("{cores} cores ({cpu}), {mem} RAM, client and server(s) on the same machine")
 }

@@ -194,36 +194,3 @@ pub async fn metric(url: &str, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series))
         .and_then(|rest| rest.trim().parse().ok())
 }
-
-/// RSS and peak RSS (kB) and CPU time (s) of a process, from /proc.
-#[derive(Clone, Copy, Default)]
-pub struct ProcStat {
-    pub rss_kb: u64,
-    pub hwm_kb: u64,
-    pub cpu_s: f64,
-}
-
-pub fn proc_stat(pid: Option<u32>) -> Option<ProcStat> {
-    let path = match pid {
-        Some(pid) => PathBuf::from(format!("/proc/{pid}")),
-        None => PathBuf::from("/proc/self"),
-    };
-    let status = std::fs::read_to_string(path.join("status")).ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse::<u64>().ok())
-    };
-    let stat = std::fs::read_to_string(path.join("stat")).ok()?;
-    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ProcStat {
-        rss_kb: field("VmRSS:")?,
-        hwm_kb: field("VmHWM:")?,
-        cpu_s: ticks as f64 / 100.0,
-    })
-}
