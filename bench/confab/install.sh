@@ -24,4 +24,4 @@ case $CONFAB_BENCH_DB in
     mkdir -p "$(dirname "${path%%\?*}")"
     ;;
 esac
-RUST_LOG=warn "$CONFAB_BIN" --database-url "$CONFAB_BENCH_DB" seed --bench
+RUST_LOG=warn "$CONFAB_BIN" --database-url "$CONFAB_BENCH_DB" seed --bench --scale "${CONFAB_BENCH_SCALE:-1}"
