@@ -120,6 +120,11 @@ fn main() -> anyhow::Result<()> {
         println!("fanout: a benchmark; run it with `cargo bench --bench fanout`");
         return Ok(());
     }
+    if let Some(rate) = args.send_rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        bail!("--send-rate {rate}: messages per second, above 0");
+    }
     let started_at = chrono::Utc::now();
     // One descriptor per socket here and in the servers (which inherit this process's limit
     // when the bench starts them), plus some for the database, the log and HTTP sends.
