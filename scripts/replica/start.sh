@@ -7,13 +7,26 @@ set -euo pipefail
 
 port=${REPLICA_PORT:-5433}
 primary_port=${PRIMARY_PORT:-5432}
-if pg_isready -q -h 127.0.0.1 -p "$port"; then
-  exit 0
-fi
 version=$(ls /etc/postgresql | sort -n | tail -n1)
 bin=/usr/lib/postgresql/$version/bin
 dir=${REPLICA_DIR:-/var/lib/postgresql/confab-replica-$port}
 admin="postgres://postgres@127.0.0.1:$primary_port/postgres"
+
+streaming() {
+  [ "$(psql -qAtX "$admin" -c "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")" -gt 0 ]
+}
+if pg_isready -q -h 127.0.0.1 -p "$port"; then
+  # It reconnects every 5 s after a broken stream: give it that long.
+  for _ in $(seq 1 20); do
+    streaming && exit 0
+    sleep 0.5
+  done
+  # Answering but not streaming: the primary recycled WAL it still needed (there is no
+  # replication slot, so a large load on the primary can outrun it). Only a new copy helps.
+  echo "the replica on $port answers but does not stream from the primary: making it again" >&2
+  runuser -u postgres -- "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null || true
+  rm -f "$dir/standby.signal"
+fi
 
 # Replication connections match only lines that name `replication`, never `all`.
 hba=/etc/postgresql/$version/main/pg_hba.conf
