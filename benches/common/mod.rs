@@ -1,8 +1,12 @@
 //! What the benchmarks under benches/ share: /proc figures of a process, percentiles, and the
 //! commit and machine their reports name. Each bench includes it with `#[path]`.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
 
 /// RSS and peak RSS (kB) and CPU time (s) of a process, from /proc.
 #[derive(Clone, Copy, Default)]
@@ -100,4 +104,39 @@ pub fn machine() -> String {
             |kb| format!("{:.1} GiB", kb as f64 / 1048576.0),
         );
     format!("{cores} cores ({cpu}), {mem} RAM, client and server(s) on the same machine")
+}
+
+/// Runs `confab seed --bench` on `database` with `binary`, and says how long it took.
+pub fn seed_bench(binary: &str, database: &str) -> anyhow::Result<()> {
+    let seeding = Instant::now();
+    let status = Command::new(binary)
+        .args(["seed", "--bench", "--database-url", database])
+        .env("RUST_LOG", "warn")
+        .status()
+        .context("running confab seed --bench")?;
+    if !status.success() {
+        bail!("confab seed --bench failed: {status}");
+    }
+    eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A report's first lines: the bench `name`, when it started, its command line, the commit
+/// and the machine.
+pub fn report_header(name: &str, started_at: chrono::DateTime<chrono::Utc>) -> String {
+    let mut r = String::new();
+    let command: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let _ = writeln!(r, "# Confab {name} benchmark");
+    let _ = writeln!(r, "started:  {}", started_at.format("%Y-%m-%dT%H:%M:%SZ"));
+    let _ = writeln!(
+        r,
+        "command:  cargo bench --bench {name} -- {}",
+        command.join(" ")
+    );
+    let _ = writeln!(r, "commit:   {}", git_commit());
+    let _ = writeln!(r, "machine:  {}", machine());
+    r
 }

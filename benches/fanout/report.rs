@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::Args;
-use crate::common::{ProcStat, git_commit, machine, percentile};
+use crate::common::{ProcStat, percentile, report_header};
 use crate::socket::SocketResult;
 use crate::system::open_files;
 
@@ -52,20 +52,7 @@ pub fn report(
     database: &str,
     o: &Outcome,
 ) -> String {
-    let mut r = String::new();
-    let command: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    let _ = writeln!(r, "# Confab fan-out benchmark");
-    let _ = writeln!(r, "started:  {}", started_at.format("%Y-%m-%dT%H:%M:%SZ"));
-    let _ = writeln!(
-        r,
-        "command:  cargo bench --bench fanout -- {}",
-        command.join(" ")
-    );
-    let _ = writeln!(r, "commit:   {}", git_commit());
-    let _ = writeln!(r, "machine:  {}", machine());
+    let mut r = report_header("fanout", started_at);
     let _ = writeln!(r, "database: {database}");
     let _ = writeln!(
         r,

@@ -48,16 +48,7 @@ impl Servers {
             bail!("--processes above 1 needs a PostgreSQL --database-url and a --redis-url");
         }
         if !args.no_seed {
-            let seeding = Instant::now();
-            let status = Command::new(binary)
-                .args(["seed", "--bench", "--database-url", &database])
-                .env("RUST_LOG", "warn")
-                .status()
-                .context("running confab seed --bench")?;
-            if !status.success() {
-                bail!("confab seed --bench failed: {status}");
-            }
-            eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
+            crate::common::seed_bench(binary, &database)?;
         }
         let mut servers = Servers {
             urls: Vec::new(),

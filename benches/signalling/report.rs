@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use crate::Args;
-use crate::common::{git_commit, machine, percentile};
+use crate::common::{percentile, report_header};
 
 /// Everything measured, for the report.
 pub struct Outcome {
@@ -48,20 +48,7 @@ pub fn report(
     database: &str,
     o: &Outcome,
 ) -> String {
-    let mut r = String::new();
-    let command: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    let _ = writeln!(r, "# Confab signalling benchmark");
-    let _ = writeln!(r, "started:  {}", started_at.format("%Y-%m-%dT%H:%M:%SZ"));
-    let _ = writeln!(
-        r,
-        "command:  cargo bench --bench signalling -- {}",
-        command.join(" ")
-    );
-    let _ = writeln!(r, "commit:   {}", git_commit());
-    let _ = writeln!(r, "machine:  {}", machine());
+    let mut r = report_header("signalling", started_at);
     let _ = writeln!(
         r,
         "load:     /proc/loadavg before the rounds: {}",

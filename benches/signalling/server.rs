@@ -63,16 +63,7 @@ impl Servers {
             created,
             _dir: dir,
         };
-        let seeding = Instant::now();
-        let status = Command::new(binary)
-            .args(["seed", "--bench", "--database-url", &database_url])
-            .env("RUST_LOG", "warn")
-            .status()
-            .context("running confab seed --bench")?;
-        if !status.success() {
-            bail!("confab seed --bench failed: {status}");
-        }
-        eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
+        crate::common::seed_bench(binary, &database_url)?;
 
         for p in 0..args.processes {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
