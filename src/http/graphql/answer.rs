@@ -24,8 +24,15 @@ pub(super) enum Answer {
 }
 
 impl Answer {
+    /// A request refused before it ran: `INTERNAL` when the status says the fault is ours,
+    /// `BAD_USER_INPUT` otherwise.
     pub(super) fn refused(status: StatusCode, message: &str) -> Answer {
-        Answer::Refused(status, coded_response(message, "BAD_USER_INPUT", None))
+        let code = if status.is_server_error() {
+            "INTERNAL"
+        } else {
+            "BAD_USER_INPUT"
+        };
+        Answer::Refused(status, coded_response(message, code, None))
     }
 }
 
