@@ -22,6 +22,7 @@ pub mod room_member_stints;
 pub mod room_members;
 pub mod room_seqs;
 pub mod rooms;
+pub mod search_documents;
 pub mod sessions;
 pub mod users;
 pub mod verification_tokens;

@@ -20,6 +20,7 @@ pub use super::room_member_stints::Entity as RoomMemberStints;
 pub use super::room_members::Entity as RoomMembers;
 pub use super::room_seqs::Entity as RoomSeqs;
 pub use super::rooms::Entity as Rooms;
+pub use super::search_documents::Entity as SearchDocuments;
 pub use super::sessions::Entity as Sessions;
 pub use super::users::Entity as Users;
 pub use super::verification_tokens::Entity as VerificationTokens;

@@ -40,14 +40,18 @@ mod m20261206_000032_create_recovery_codes;
 mod m20261206_000033_create_oidc;
 mod m20261206_000036_count_unread_by_seq;
 mod m20261206_000037_add_messages_fts_room;
+mod m20261207_000038_create_search_documents;
 mod util;
 
-/// The statements that build the full-text index for a language (the server rebuilds it at
-/// start-up when `--search-language` differs from the one it was built with).
-pub use m20261206_000029_search_language_english::postgres_index as search_index_postgres;
 /// SQLite's full-text index for a language, and the token naming a room in its `room` column.
 pub use m20261206_000037_add_messages_fts_room::{
     room_token as search_room_token, sqlite_index as search_index_sqlite,
+};
+/// The statements that make PostgreSQL's search documents in a language (the server makes them
+/// again at start-up when `--search-language` differs from the one they were made in), and
+/// the fill of an empty `search_documents` (the benchmark seed's).
+pub use m20261207_000038_create_search_documents::{
+    FILL as search_documents_fill, postgres_documents as search_documents_postgres,
 };
 
 pub struct Migrator;
@@ -90,6 +94,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000033_create_oidc::Migration),
             Box::new(m20261206_000036_count_unread_by_seq::Migration),
             Box::new(m20261206_000037_add_messages_fts_room::Migration),
+            Box::new(m20261207_000038_create_search_documents::Migration),
         ]
     }
 }

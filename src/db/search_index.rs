@@ -1,13 +1,13 @@
 //! Keeps the full-text index in the language of `--search-language`.
 //!
-//! A PostgreSQL GIN expression index serves a query only when the query names the same text
-//! search configuration, and SQLite's FTS5 table stems (or not) as its tokenizer says: the
-//! index and the queries must agree. The index itself records what it was built with (the
-//! index definition on PostgreSQL, the table's SQL on SQLite), so no setting is stored
-//! elsewhere: at start-up, after the migrations, the index is read and, when it was built for
-//! another language, rebuilt in one transaction (every message body is indexed again: on a
-//! large PostgreSQL database this takes a while, and writes to `messages` wait for it). The
-//! queries then use the setting. Instances sharing a database must share the setting.
+//! PostgreSQL's stored search documents are stemmed as the SQL function `search_document`
+//! says, and SQLite's FTS5 table as its tokenizer says: the documents and the queries must
+//! agree. The index itself records what it was built with (that function's source on
+//! PostgreSQL, the table's SQL on SQLite), so no setting is stored elsewhere: at start-up,
+//! after the migrations, it is read and, when it was built for another language, rebuilt in
+//! one transaction (every message body is indexed again: on a large PostgreSQL database this
+//! takes a while, and writes to `messages` wait for it). The queries then use the setting.
+//! Instances sharing a database must share the setting.
 
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait,
@@ -21,10 +21,10 @@ pub async fn reconcile(db: &DatabaseConnection, language: SearchLanguage) -> Res
     let backend = db.get_database_backend();
     let (probe, wanted, statements) = match backend {
         DatabaseBackend::Postgres => (
-            "SELECT indexdef AS def FROM pg_indexes \
-             WHERE schemaname = current_schema() AND indexname = 'idx_messages_search'",
+            "SELECT prosrc AS def FROM pg_proc WHERE proname = 'search_document' \
+             AND pronamespace = current_schema()::regnamespace",
             format!("to_tsvector('{}'::regconfig", language.as_str()),
-            migration::search_index_postgres(language.as_str()),
+            migration::search_documents_postgres(language.as_str()),
         ),
         _ => (
             "SELECT sql AS def FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts'",

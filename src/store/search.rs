@@ -1,6 +1,7 @@
-//! Full-text search over messages: FTS5 on SQLite, a GIN expression index on PostgreSQL.
-//! Queries name the text search configuration of `--search-language`, the one the index was
-//! built with (`db::search_index`): with another the index is not used.
+//! Full-text search over messages: FTS5 on SQLite, on PostgreSQL the stored documents of
+//! `search_documents` (migration 38) with a GIN index. Queries name the text search
+//! configuration of `--search-language`, the one the documents were made with
+//! (`db::search_index`): with another, words would be stemmed differently.
 //!
 //! Results are ranked by how often the words occur in a message, then newest first. On
 //! PostgreSQL that is `ts_rank` (normalization 0: not divided by length; for several words it
@@ -10,7 +11,7 @@
 //! them), so its cost grew with the database rather than with what the caller can see.
 //!
 //! Neither reads other rooms' messages. PostgreSQL, planned for the words, starts a common
-//! word from the memberships and the room timeline index; SQLite asks FTS5 for the words in
+//! word from the memberships and the documents' room index; SQLite asks FTS5 for the words in
 //! `body` AND one of the rooms' tokens in `room` (migration 37), an intersection of two lists
 //! in the index. Either way the work grows with the matches in the caller's rooms (each is
 //! ranked), not with the table.
@@ -45,62 +46,57 @@ pub async fn messages(
     limit: u64,
 ) -> Result<Vec<messages::Model>, DbErr> {
     let backend = db.get_database_backend();
-    let mut query = match backend {
-        DatabaseBackend::Sqlite => match sqlite_matcher(db, words, scope).await? {
-            Some(matcher) => {
-                let mut q = Sql::new(
-                    "SELECT m.* FROM messages_fts f JOIN messages m ON m.rowid = f.rowid \
-                     WHERE messages_fts MATCH ",
-                );
-                q.bind(matcher);
-                q
-            }
-            None => return Ok(Vec::new()),
-        },
-        _ => {
-            // The configuration is a name from a fixed list, written into the SQL: the index
-            // is used only when the expression is the index's, constant included.
-            let config = language.as_str();
-            let mut q = Sql::new("SELECT m.* FROM messages m WHERE to_tsvector('");
-            q.push(config)
-                .push("', coalesce(m.body, '')) @@ plainto_tsquery('")
-                .push(config)
-                .push("', ")
-                .bind(words.join(" "))
-                .push(")");
-            q
-        }
-    };
-    query.push(" AND m.deleted_at IS NULL AND ");
-    match scope {
-        Scope::Room(room_id) => query.push("m.room_id = ").bind(room_id),
-        Scope::RoomsOf(user_id) => query
-            .push("m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ")
-            .bind(user_id)
-            .push(" AND left_at IS NULL)"),
-    };
-    match backend {
+    if backend == DatabaseBackend::Sqlite {
+        let Some(matcher) = sqlite_matcher(db, words, scope).await? else {
+            return Ok(Vec::new());
+        };
+        let mut query = Sql::new(
+            "SELECT m.* FROM messages_fts f JOIN messages m ON m.rowid = f.rowid \
+             WHERE messages_fts MATCH ",
+        );
+        query.bind(matcher).push(" AND m.deleted_at IS NULL AND ");
+        in_scope(&mut query, "m.room_id", scope);
         // Each highlighted match adds its two markers to the body's length.
-        DatabaseBackend::Sqlite => query
-            .push(" ORDER BY length(highlight(messages_fts, 0, '[', ']')) - length(m.body) DESC"),
-        _ => query
-            .push(" ORDER BY ts_rank(to_tsvector('")
-            .push(language.as_str())
-            .push("', coalesce(m.body, '')), plainto_tsquery('")
+        query.push(
+            " ORDER BY length(highlight(messages_fts, 0, '[', ']')) - length(m.body) DESC, \
+             m.created_at DESC, m.id DESC LIMIT ",
+        );
+        query
+            .bind(limit as i64)
+            .push(" OFFSET ")
+            .bind(offset as i64);
+        return messages::Model::find_by_statement(query.statement(backend))
+            .all(db)
+            .await;
+    }
+    // The stored documents of live messages (migration 38), ranked without touching
+    // `messages`; only the page's messages are read. The configuration is a name from a fixed
+    // list, written into the SQL as the documents were made with it.
+    let words = words.join(" ");
+    let tsquery = |q: &mut Sql| {
+        q.push("plainto_tsquery('")
             .push(language.as_str())
             .push("', ")
-            .bind(words.join(" "))
-            .push(")) DESC"),
+            .bind(words.clone())
+            .push(")");
     };
+    let mut query =
+        Sql::new("SELECT m.* FROM (SELECT d.message_id, d.created_at, ts_rank(d.document, ");
+    tsquery(&mut query);
+    query.push(") AS rank FROM search_documents d WHERE d.document @@ ");
+    tsquery(&mut query);
+    query.push(" AND ");
+    in_scope(&mut query, "d.room_id", scope);
     query
-        .push(", m.created_at DESC, m.id DESC LIMIT ")
+        .push(" ORDER BY rank DESC, d.created_at DESC, d.message_id DESC LIMIT ")
         .bind(limit as i64)
         .push(" OFFSET ")
-        .bind(offset as i64);
+        .bind(offset as i64)
+        .push(
+            ") top JOIN messages m ON m.id = top.message_id \
+             ORDER BY top.rank DESC, top.created_at DESC, top.message_id DESC",
+        );
     let statement = messages::Model::find_by_statement(query.statement(backend));
-    if backend == DatabaseBackend::Sqlite {
-        return statement.all(db).await;
-    }
     // Planned for its words. Confab's connections plan prepared statements once, generically
     // (`--db-plan-cache-mode`), and a generic plan cannot tell a rare word from one in every
     // message: it took the full-text index for both, and for a common word that meant fetching
@@ -112,6 +108,18 @@ pub async fn messages(
     let found = statement.all(&txn).await?;
     txn.commit().await?;
     Ok(found)
+}
+
+/// `column` (a room id) within `scope`.
+fn in_scope(query: &mut Sql, column: &str, scope: Scope) {
+    query.push(column);
+    match scope {
+        Scope::Room(room_id) => query.push(" = ").bind(room_id),
+        Scope::RoomsOf(user_id) => query
+            .push(" IN (SELECT room_id FROM room_members WHERE user_id = ")
+            .bind(user_id)
+            .push(" AND left_at IS NULL)"),
+    };
 }
 
 #[derive(FromQueryResult)]

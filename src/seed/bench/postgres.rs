@@ -2,8 +2,9 @@
 //! made in Rust, all tables on one connection in one transaction, so an interrupted load
 //! leaves nothing behind.
 //!
-//! The secondary indexes of `messages` and `message_reactions` (all but those behind a
-//! constraint) are dropped in that transaction and built again after the rows are in: one
+//! The secondary indexes of `messages`, `message_reactions` and `search_documents` (all but
+//! those behind a constraint) are dropped in that transaction and built again after the rows
+//! are in, and the search documents are made in one statement after the messages: one
 //! sorted build per index instead of an insert per row, and for the full-text GIN index no
 //! merge of its pending list every few hundred rows (its list is kept small for sends:
 //! migration 19). The definitions are read from the catalog, so the rebuilt indexes are the
@@ -25,8 +26,13 @@ const CHUNK: usize = 1 << 20;
 /// The indexes dropped for the load: name and definition.
 const SECONDARY_INDEXES: &str = "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) \
      FROM pg_index i \
-     WHERE i.indrelid IN ('messages'::regclass, 'message_reactions'::regclass) \
+     WHERE i.indrelid IN ('messages'::regclass, 'message_reactions'::regclass, \
+       'search_documents'::regclass) \
      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)";
+
+/// The foreign keys of `search_documents`: name and definition.
+const DOCUMENT_KEYS: &str = "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+     WHERE conrelid = 'search_documents'::regclass AND contype = 'f'";
 
 pub async fn load(
     db: &DatabaseConnection,
@@ -103,6 +109,10 @@ pub async fn load(
         },
     )
     .await?;
+    // The search documents are made after the load, in one statement, not by the trigger
+    // from a transition table of every message.
+    txn.execute("ALTER TABLE messages DISABLE TRIGGER search_documents_insert")
+        .await?;
     let messages = copy(
         &mut txn,
         "COPY messages (id, room_id, sender_id, kind, body, created_at, deleted_at, reacted, \
@@ -136,6 +146,23 @@ pub async fn load(
         },
     )
     .await?;
+    txn.execute("ALTER TABLE messages ENABLE TRIGGER search_documents_insert")
+        .await?;
+    // Its foreign key is checked once, by one join, not by a queued check per row.
+    let keys: Vec<(String, String)> = sqlx::query_as(DOCUMENT_KEYS).fetch_all(&mut *txn).await?;
+    for (name, _) in &keys {
+        txn.execute(AssertSqlSafe(format!(
+            "ALTER TABLE search_documents DROP CONSTRAINT {name}"
+        )))
+        .await?;
+    }
+    txn.execute(migration::search_documents_fill).await?;
+    for (name, definition) in keys {
+        txn.execute(AssertSqlSafe(format!(
+            "ALTER TABLE search_documents ADD CONSTRAINT {name} {definition}"
+        )))
+        .await?;
+    }
     // Memory for the sorts of the index builds (PostgreSQL's default is 64 MB).
     txn.execute("SET LOCAL maintenance_work_mem = '512MB'")
         .await?;
