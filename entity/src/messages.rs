@@ -52,8 +52,6 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Rooms,
-    #[sea_orm(has_one = "super::search_documents::Entity")]
-    SearchDocuments,
     #[sea_orm(
         belongs_to = "super::users::Entity",
         from = "Column::SenderId",
@@ -85,12 +83,6 @@ impl Related<super::room_members::Entity> for Entity {
 impl Related<super::rooms::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Rooms.def()
-    }
-}
-
-impl Related<super::search_documents::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::SearchDocuments.def()
     }
 }
 

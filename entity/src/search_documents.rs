@@ -15,21 +15,6 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::messages::Entity",
-        from = "Column::MessageId",
-        to = "super::messages::Column::Id",
-        on_update = "NoAction",
-        on_delete = "Cascade"
-    )]
-    Messages,
-}
-
-impl Related<super::messages::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Messages.def()
-    }
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -10,9 +10,10 @@
 //!
 //! `search_documents` holds one row per live message with a body: its id, room, time and the
 //! `tsvector` of its body, with a GIN index on the document and a btree on the room. Triggers
-//! keep it: one per inserting statement (a transition table, so the writer's batch is indexed
-//! in one statement), one per row for an update of the body, the deletion mark or the room; a
-//! message's deletion cascades. The expression index on `messages` goes. The language of
+//! keep it: per inserting or deleting statement (transition tables, so the writer's batch is
+//! indexed in one statement), per row for an update of the body, the deletion mark or the
+//! room. No foreign key: its check would be one more query and row lock per message sent,
+//! and only these triggers write the table. The expression index on `messages` goes. The language of
 //! `--search-language` is named in one place, the SQL function `search_document(body)`.
 //!
 //! The language is the one the expression index had (`--search-language`'s), read from its
@@ -47,11 +48,11 @@ pub fn postgres_documents(config: &str) -> Vec<String> {
 
 /// The table, its triggers and (after the fill) its indexes.
 const TABLE: &str = "CREATE TABLE search_documents ( \
-       message_id uuid NOT NULL PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE, \
+       message_id uuid NOT NULL PRIMARY KEY, \
        room_id uuid NOT NULL, \
        created_at timestamp with time zone NOT NULL, \
        document tsvector NOT NULL)";
-const TRIGGERS: [&str; 4] = [
+const TRIGGERS: [&str; 6] = [
     "CREATE FUNCTION search_documents_insert() RETURNS trigger LANGUAGE plpgsql AS $$ \
      BEGIN \
        INSERT INTO search_documents (message_id, room_id, created_at, document) \
@@ -68,12 +69,19 @@ const TRIGGERS: [&str; 4] = [
        END IF; \
        RETURN NULL; \
      END $$",
+    "CREATE FUNCTION search_documents_delete() RETURNS trigger LANGUAGE plpgsql AS $$ \
+     BEGIN \
+       DELETE FROM search_documents d USING gone WHERE d.message_id = gone.id; \
+       RETURN NULL; \
+     END $$",
     "CREATE TRIGGER search_documents_insert AFTER INSERT ON messages \
      REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION search_documents_insert()",
     "CREATE TRIGGER search_documents_update AFTER UPDATE OF body, deleted_at, room_id ON messages \
      FOR EACH ROW WHEN (OLD.body IS DISTINCT FROM NEW.body OR OLD.deleted_at IS DISTINCT FROM NEW.deleted_at \
        OR OLD.room_id IS DISTINCT FROM NEW.room_id) \
      EXECUTE FUNCTION search_documents_update()",
+    "CREATE TRIGGER search_documents_delete AFTER DELETE ON messages \
+     REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION search_documents_delete()",
 ];
 const INDEXES: [&str; 2] = [
     "CREATE INDEX idx_search_documents_document ON search_documents USING GIN (document) \
@@ -104,8 +112,10 @@ impl MigrationTrait for Migration {
         let mut statements = vec![
             "DROP TRIGGER search_documents_insert ON messages".to_owned(),
             "DROP TRIGGER search_documents_update ON messages".to_owned(),
+            "DROP TRIGGER search_documents_delete ON messages".to_owned(),
             "DROP FUNCTION search_documents_insert()".to_owned(),
             "DROP FUNCTION search_documents_update()".to_owned(),
+            "DROP FUNCTION search_documents_delete()".to_owned(),
             "DROP TABLE search_documents".to_owned(),
             "DROP FUNCTION search_document(text)".to_owned(),
         ];

@@ -30,10 +30,6 @@ const SECONDARY_INDEXES: &str = "SELECT i.indexrelid::regclass::text, pg_get_ind
        'search_documents'::regclass) \
      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)";
 
-/// The foreign keys of `search_documents`: name and definition.
-const DOCUMENT_KEYS: &str = "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
-     WHERE conrelid = 'search_documents'::regclass AND contype = 'f'";
-
 pub async fn load(
     db: &DatabaseConnection,
     scale: Scale,
@@ -148,21 +144,7 @@ pub async fn load(
     .await?;
     txn.execute("ALTER TABLE messages ENABLE TRIGGER search_documents_insert")
         .await?;
-    // Its foreign key is checked once, by one join, not by a queued check per row.
-    let keys: Vec<(String, String)> = sqlx::query_as(DOCUMENT_KEYS).fetch_all(&mut *txn).await?;
-    for (name, _) in &keys {
-        txn.execute(AssertSqlSafe(format!(
-            "ALTER TABLE search_documents DROP CONSTRAINT {name}"
-        )))
-        .await?;
-    }
     txn.execute(migration::search_documents_fill).await?;
-    for (name, definition) in keys {
-        txn.execute(AssertSqlSafe(format!(
-            "ALTER TABLE search_documents ADD CONSTRAINT {name} {definition}"
-        )))
-        .await?;
-    }
     // Memory for the sorts of the index builds (PostgreSQL's default is 64 MB).
     txn.execute("SET LOCAL maintenance_work_mem = '512MB'")
         .await?;
