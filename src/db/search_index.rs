@@ -19,6 +19,9 @@ use crate::config::SearchLanguage;
 /// when it did.
 pub async fn reconcile(db: &DatabaseConnection, language: SearchLanguage) -> Result<bool, DbErr> {
     let backend = db.get_database_backend();
+    if backend == DatabaseBackend::Postgres {
+        drop_legacy_index(db).await?;
+    }
     let (probe, wanted, statements) = match backend {
         DatabaseBackend::Postgres => (
             "SELECT prosrc AS def FROM pg_proc WHERE proname = 'search_document' \
@@ -52,4 +55,23 @@ pub async fn reconcile(db: &DatabaseConnection, language: SearchLanguage) -> Res
     }
     txn.commit().await?;
     Ok(true)
+}
+
+/// Drops the GIN expression index of releases before migration 38, when a process of one of
+/// them, started after that migration, built it again (its own start-up check finds it
+/// missing): nothing reads it any more, and every send would keep paying for it.
+async fn drop_legacy_index(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let found = db
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT 1 AS found FROM pg_indexes \
+             WHERE schemaname = current_schema() AND indexname = 'idx_messages_search'",
+        ))
+        .await?;
+    if found.is_some() {
+        tracing::info!("search index: dropping idx_messages_search, left by an earlier release");
+        db.execute_unprepared("DROP INDEX IF EXISTS idx_messages_search")
+            .await?;
+    }
+    Ok(())
 }
