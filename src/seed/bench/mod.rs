@@ -130,7 +130,7 @@ async fn analyze(db: &DatabaseConnection) -> anyhow::Result<()> {
     if db.get_database_backend() == DbBackend::Postgres {
         db.execute_unprepared(
             "VACUUM ANALYZE users, sessions, rooms, room_members, room_seqs, messages, \
-             message_reactions",
+             message_reactions, search_documents",
         )
         .await?;
         return Ok(());
