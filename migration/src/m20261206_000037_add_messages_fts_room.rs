@@ -77,7 +77,7 @@ impl MigrationTrait for Migration {
             return Ok(());
         }
         let tokenizer = tokenizer(manager).await?;
-        run(manager, sqlite_index(&tokenizer)).await
+        crate::util::run_all(manager, sqlite_index(&tokenizer)).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -88,7 +88,7 @@ impl MigrationTrait for Migration {
         let mut statements =
             crate::m20261206_000029_search_language_english::sqlite_index(&tokenizer);
         statements.insert(4, "DROP VIEW IF EXISTS messages_fts_source".to_owned());
-        run(manager, statements).await
+        crate::util::run_all(manager, statements).await
     }
 
     fn use_transaction(&self) -> Option<bool> {
@@ -111,11 +111,4 @@ async fn tokenizer(manager: &SchemaManager<'_>) -> Result<String, DbErr> {
         .and_then(|(_, rest)| rest.split_once('\''))
         .map(|(tokenizer, _)| tokenizer.to_owned())
         .ok_or_else(|| DbErr::Migration(format!("no tokenize option in {sql}")))
-}
-
-async fn run(manager: &SchemaManager<'_>, statements: Vec<String>) -> Result<(), DbErr> {
-    for sql in statements {
-        manager.get_connection().execute_unprepared(&sql).await?;
-    }
-    Ok(())
 }

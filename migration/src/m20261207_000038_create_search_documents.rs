@@ -104,7 +104,7 @@ impl MigrationTrait for Migration {
         statements.extend(postgres_documents(&config));
         statements.extend(INDEXES.map(str::to_owned));
         statements.push("DROP INDEX idx_messages_search".to_owned());
-        run(manager, statements).await
+        crate::util::run_all(manager, statements).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -123,7 +123,7 @@ impl MigrationTrait for Migration {
             "DROP FUNCTION search_document(text)".to_owned(),
         ];
         statements.extend(crate::m20261206_000029_search_language_english::postgres_index(&config));
-        run(manager, statements).await
+        crate::util::run_all(manager, statements).await
     }
 
     fn use_transaction(&self) -> Option<bool> {
@@ -152,11 +152,4 @@ async fn config(manager: &SchemaManager<'_>) -> Result<String, DbErr> {
         .and_then(|(_, rest)| rest.split_once('\''))
         .map(|(config, _)| config.to_owned())
         .ok_or_else(|| DbErr::Migration(format!("no text search configuration in {def}")))
-}
-
-async fn run(manager: &SchemaManager<'_>, statements: Vec<String>) -> Result<(), DbErr> {
-    for sql in statements {
-        manager.get_connection().execute_unprepared(&sql).await?;
-    }
-    Ok(())
 }

@@ -57,3 +57,11 @@ pub async fn postgres_only(manager: &SchemaManager<'_>, sql: &str) -> Result<(),
     }
     Ok(())
 }
+
+/// Runs `statements` in order (raw SQL the migration chose for this backend).
+pub async fn run_all(manager: &SchemaManager<'_>, statements: Vec<String>) -> Result<(), DbErr> {
+    for sql in statements {
+        manager.get_connection().execute_unprepared(&sql).await?;
+    }
+    Ok(())
+}
