@@ -18,7 +18,7 @@
 //! The tokenizer is the one the table had (`--search-language`'s), read from its SQL.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{DatabaseBackend, Statement};
+use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -98,17 +98,11 @@ impl MigrationTrait for Migration {
 
 /// The `tokenize` option of the FTS5 table as it is.
 async fn tokenizer(manager: &SchemaManager<'_>) -> Result<String, DbErr> {
-    let row = manager
-        .get_connection()
-        .query_one_raw(Statement::from_string(
-            DatabaseBackend::Sqlite,
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts'",
-        ))
-        .await?
-        .ok_or_else(|| DbErr::Migration("messages_fts does not exist".to_owned()))?;
-    let sql: String = row.try_get("", "sql")?;
-    sql.split_once("tokenize='")
-        .and_then(|(_, rest)| rest.split_once('\''))
-        .map(|(tokenizer, _)| tokenizer.to_owned())
-        .ok_or_else(|| DbErr::Migration(format!("no tokenize option in {sql}")))
+    crate::util::quoted_in_definition(
+        manager,
+        "SELECT sql AS def FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts'",
+        "tokenize='",
+        "messages_fts",
+    )
+    .await
 }

@@ -20,7 +20,7 @@
 //! definition.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{DatabaseBackend, Statement};
+use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -134,22 +134,15 @@ impl MigrationTrait for Migration {
 /// The text search configuration of the search index as it is: the expression index's before
 /// this migration, `search_document`'s after it.
 async fn config(manager: &SchemaManager<'_>) -> Result<String, DbErr> {
-    let row = manager
-        .get_connection()
-        .query_one_raw(Statement::from_string(
-            DatabaseBackend::Postgres,
-            "SELECT coalesce( \
-               (SELECT prosrc FROM pg_proc WHERE proname = 'search_document' \
-                  AND pronamespace = current_schema()::regnamespace), \
-               (SELECT indexdef FROM pg_indexes \
-                  WHERE schemaname = current_schema() AND indexname = 'idx_messages_search')) AS def",
-        ))
-        .await?
-        .ok_or_else(|| DbErr::Migration("no search index".to_owned()))?;
-    let def: Option<String> = row.try_get("", "def")?;
-    let def = def.ok_or_else(|| DbErr::Migration("no search index".to_owned()))?;
-    def.split_once("to_tsvector('")
-        .and_then(|(_, rest)| rest.split_once('\''))
-        .map(|(config, _)| config.to_owned())
-        .ok_or_else(|| DbErr::Migration(format!("no text search configuration in {def}")))
+    crate::util::quoted_in_definition(
+        manager,
+        "SELECT coalesce( \
+           (SELECT prosrc FROM pg_proc WHERE proname = 'search_document' \
+              AND pronamespace = current_schema()::regnamespace), \
+           (SELECT indexdef FROM pg_indexes \
+              WHERE schemaname = current_schema() AND indexname = 'idx_messages_search')) AS def",
+        "to_tsvector('",
+        "the search index",
+    )
+    .await
 }

@@ -1,7 +1,7 @@
 //! Small builders the migrations share: foreign keys, checks and indexes named the same way.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DatabaseBackend;
+use sea_orm_migration::sea_orm::{DatabaseBackend, Statement};
 
 /// A foreign key `table.column -> target.id` named `fk_{table}_{column}`.
 pub fn fk(
@@ -64,4 +64,26 @@ pub async fn run_all(manager: &SchemaManager<'_>, statements: Vec<String>) -> Re
         manager.get_connection().execute_unprepared(&sql).await?;
     }
     Ok(())
+}
+
+/// The quoted value after `marker` in the text `sql` selects as `def` (a definition read from
+/// the catalog: an FTS5 table's SQL, a function's source), e.g. `english` after
+/// `to_tsvector('`; `what` names the object in the error when there is none.
+pub async fn quoted_in_definition(
+    manager: &SchemaManager<'_>,
+    sql: &str,
+    marker: &str,
+    what: &str,
+) -> Result<String, DbErr> {
+    let row = manager
+        .get_connection()
+        .query_one_raw(Statement::from_string(manager.get_database_backend(), sql))
+        .await?
+        .ok_or_else(|| DbErr::Migration(format!("{what} does not exist")))?;
+    let def: Option<String> = row.try_get("", "def")?;
+    let def = def.ok_or_else(|| DbErr::Migration(format!("{what} does not exist")))?;
+    def.split_once(marker)
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .map(|(value, _)| value.to_owned())
+        .ok_or_else(|| DbErr::Migration(format!("no {marker}...' in {def}")))
 }
