@@ -12,7 +12,7 @@
 //! compares each reader with sea-orm's on fully populated rows of both backends.
 
 use entity::{message_reactions, messages, room_members, rooms, users};
-use sea_orm::sqlx::{Decode, Postgres, Row as _, Type, ValueRef as _};
+use sea_orm::sqlx::{Decode, Postgres, Row as _, Sqlite, Type, ValueRef as _};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, TryGetable};
 
 use super::sql::Sql;
@@ -44,25 +44,44 @@ struct Columns<'a> {
     at: usize,
 }
 
-/// A column type both sea-orm and sqlx's PostgreSQL driver can decode.
-trait Column: TryGetable + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
+/// A column type sea-orm and both of sqlx's drivers can decode.
+trait Column:
+    TryGetable
+    + for<'r> Decode<'r, Postgres>
+    + Type<Postgres>
+    + for<'r> Decode<'r, Sqlite>
+    + Type<Sqlite>
+{
+}
 
-impl<T: TryGetable + for<'r> Decode<'r, Postgres> + Type<Postgres>> Column for T {}
+impl<T> Column for T where
+    T: TryGetable
+        + for<'r> Decode<'r, Postgres>
+        + Type<Postgres>
+        + for<'r> Decode<'r, Sqlite>
+        + Type<Sqlite>
+{
+}
 
 impl Columns<'_> {
-    /// On PostgreSQL the value is decoded without sqlx's per-value type check (sea-orm's path
-    /// clones the column's type info and compares it with `T`'s for every value: 6.5% of the
-    /// nested benchmark's instructions, callgrind). The queries that use these readers select
-    /// the entity's own columns, whose types the migrations fix, and the `rows` integration
-    /// test reads every column of every reader on both backends and compares with sea-orm.
+    /// The value is decoded without sqlx's per-value type check (sea-orm's path clones the
+    /// column's type info and compares it with `T`'s for every value: on PostgreSQL 6.5% of
+    /// the nested benchmark's instructions, callgrind; on SQLite about 6% of the server's CPU
+    /// per nested request, docs/performance.md). The queries that use these readers
+    /// select the entity's own columns, whose types the migrations fix, and the `rows`
+    /// integration test reads every column of every reader on both backends and compares with
+    /// sea-orm.
     fn next<T: Column>(&mut self) -> Result<T, DbErr> {
+        let at = self.at;
         self.at += 1;
-        if let Some(row) = self.row.try_as_pg_row() {
-            return row
-                .try_get_unchecked::<T, _>(self.at - 1)
-                .map_err(|err| DbErr::Type(format!("column {}: {err}", self.at - 1)));
-        }
-        self.row.try_get_by_index(self.at - 1)
+        let decoded = if let Some(row) = self.row.try_as_pg_row() {
+            row.try_get_unchecked::<T, _>(at)
+        } else if let Some(row) = self.row.try_as_sqlite_row() {
+            row.try_get_unchecked::<T, _>(at)
+        } else {
+            return self.row.try_get_by_index(at);
+        };
+        decoded.map_err(|err| DbErr::Type(format!("column {at}: {err}")))
     }
 
     /// The value of a nullable column. sea-orm reads an `Option<T>` by decoding a `T` and
