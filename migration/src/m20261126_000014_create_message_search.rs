@@ -56,8 +56,5 @@ async fn run(manager: &SchemaManager<'_>, sqlite: &[&str], postgres: &[&str]) ->
         DatabaseBackend::Postgres => postgres,
         other => return Err(DbErr::Migration(format!("unsupported backend {other:?}"))),
     };
-    for sql in statements {
-        manager.get_connection().execute_unprepared(sql).await?;
-    }
-    Ok(())
+    crate::util::run_all(manager, statements).await
 }

@@ -86,8 +86,5 @@ async fn run(
         DatabaseBackend::Postgres => postgres,
         other => return Err(DbErr::Migration(format!("unsupported backend {other:?}"))),
     };
-    for sql in statements {
-        manager.get_connection().execute_unprepared(&sql).await?;
-    }
-    Ok(())
+    crate::util::run_all(manager, statements).await
 }

@@ -59,9 +59,15 @@ pub async fn postgres_only(manager: &SchemaManager<'_>, sql: &str) -> Result<(),
 }
 
 /// Runs `statements` in order (raw SQL the migration chose for this backend).
-pub async fn run_all(manager: &SchemaManager<'_>, statements: Vec<String>) -> Result<(), DbErr> {
+pub async fn run_all(
+    manager: &SchemaManager<'_>,
+    statements: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Result<(), DbErr> {
     for sql in statements {
-        manager.get_connection().execute_unprepared(&sql).await?;
+        manager
+            .get_connection()
+            .execute_unprepared(sql.as_ref())
+            .await?;
     }
     Ok(())
 }
