@@ -113,6 +113,7 @@ impl AppState {
         let sessions = Arc::new(crate::auth::SessionCache::default());
         tokio::spawn(forget_changed_viewers(
             broker.subscribe(Topic::Auth),
+            broker.resumptions(),
             Arc::downgrade(&sessions),
         ));
         let writer = Arc::default();
@@ -219,15 +220,27 @@ impl AppState {
 }
 
 /// Applies other instances' `ViewerChanged` events to this one's cache (its own were applied
-/// when published). Missed events (the receiver fell behind) clear the whole cache.
+/// when published). Missed events (the receiver fell behind, or the Redis link was down for a
+/// while) clear the whole cache.
 async fn forget_changed_viewers(
     mut events: broadcast::Receiver<Arc<Event>>,
+    mut resumed: Option<tokio::sync::watch::Receiver<u64>>,
     sessions: Weak<crate::auth::SessionCache>,
 ) {
     loop {
-        let event = events.recv().await;
+        let event = tokio::select! {
+            event = events.recv() => Some(event),
+            Some(Ok(())) = async { match resumed.as_mut() {
+                Some(rx) => Some(rx.changed().await),
+                None => None,
+            } } => None,
+        };
         let Some(sessions) = sessions.upgrade() else {
             break;
+        };
+        let Some(event) = event else {
+            sessions.clear();
+            continue;
         };
         match event {
             Ok(event) => {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 use entity::{call_sessions, calls, messages, notifications, room_members, rooms, users};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 /// How many events a subscriber may fall behind before it is dropped as a slow consumer.
@@ -224,6 +224,13 @@ pub trait Broker: Send + Sync + 'static {
     fn link_up(&self) -> Option<bool> {
         None
     }
+    /// Changes each time the cross-process link comes back after an outage: what other
+    /// processes published meanwhile never reached this one's subscribers, so they must catch
+    /// up from the database (sockets are closed with 1012, caches dropped). `None` when there
+    /// is no such link.
+    fn resumptions(&self) -> Option<watch::Receiver<u64>> {
+        None
+    }
     /// Live subscriptions in this process by [`Topic::kind`], every kind listed (for the
     /// `confab_broker_subscribers` gauge).
     fn subscribers_by_kind(&self) -> [(&'static str, usize); Topic::KINDS.len()];
@@ -231,6 +238,27 @@ pub trait Broker: Send + Sync + 'static {
     /// subscription is registered before it writes.
     #[doc(hidden)]
     fn local_subscribers(&self, topic: Topic) -> usize;
+}
+
+/// After the cross-process link comes back, each socket closes at a random moment within this,
+/// so that the clients' catch-up reads do not all reach the database at once.
+pub const RESUME_SPREAD: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Resolves at a random moment within [`RESUME_SPREAD`] after [`Broker::resumptions`] next
+/// changes; never without a cross-process link.
+pub async fn resumed(resumptions: Option<watch::Receiver<u64>>) {
+    let Some(mut resumptions) = resumptions else {
+        return std::future::pending().await;
+    };
+    if resumptions.changed().await.is_err() {
+        // The broker is gone: the process is stopping, and its drain closes the sockets.
+        return std::future::pending().await;
+    }
+    let spread = RESUME_SPREAD.as_millis() as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(
+        0..=spread,
+    )))
+    .await;
 }
 
 /// The broker as shared by the server.

@@ -3,7 +3,11 @@
 //! Every instance publishes its events to Redis (`confab:<topic>`) and subscribes to
 //! `confab:*`, delivering what arrives to its own subscribers through a [`LocalBroker`]; so an
 //! event reaches subscribers once, in publish order, whichever instance they are on. Both links
-//! reconnect on their own. While Redis is unreachable, events are delivered locally only.
+//! reconnect on their own. While Redis is unreachable, events are delivered locally only, at
+//! once. What a process may have missed is never left silent: when its subscription comes back,
+//! or another process says some of its events reached only its own subscribers (the resync
+//! notice, sent as soon as that process can publish again), [`Broker::resumptions`] changes,
+//! and the process's sockets are closed so that their clients catch up from the database.
 //!
 //! Events travel as [`Envelope`]s (see [`super::wire`]). A message this build cannot read, of
 //! another wire version or not decodable, is skipped and counted in
@@ -11,23 +15,34 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use redis::AsyncCommands;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use super::local::LocalBroker;
 use super::wire::{Envelope, Unreadable};
 use super::{Broker, Event, Topic};
 
 const CHANNEL_PREFIX: &str = "confab:";
+/// A publisher's notice that events it wrote while Redis did not take them reached only its
+/// own subscribers: every instance treats it as its own link coming back. (Releases before it
+/// skip it as undecodable.)
+const RESYNC_CHANNEL: &str = "confab:resync";
 /// Events waiting to be published; beyond this they are delivered locally only.
 const OUTBOX: usize = 10_000;
 const RETRY_MIN: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(5);
+/// Longest a publish (or the connection before it) may take; past it, the event is delivered
+/// locally.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(1);
+/// After a failed publish, how long events go straight to local subscribers before Redis is
+/// tried again.
+const PUBLISH_REST: Duration = Duration::from_secs(1);
 
 const SKIPPED: &str = "confab_events_skipped_total";
+const RESUMED: &str = "confab_broker_resumptions_total";
 
 /// An event waiting for the publish link; it becomes an [`Envelope`] there, off the request path.
 struct Outgoing {
@@ -53,6 +68,7 @@ pub struct RedisBroker {
     local: Arc<LocalBroker>,
     outbox: mpsc::Sender<Outgoing>,
     up: Arc<AtomicBool>,
+    resumed: watch::Sender<u64>,
 }
 
 impl RedisBroker {
@@ -63,6 +79,14 @@ impl RedisBroker {
             SKIPPED,
             "Events from Redis not delivered: of an unknown wire version, or not decodable"
         );
+        metrics::describe_counter!(
+            RESUMED,
+            "Times this process's sockets were closed to catch up: its Redis subscription came \
+             back after an outage (cause link), or another process's publishes had failed (peer)"
+        );
+        for cause in ["link", "peer"] {
+            metrics::counter!(RESUMED, "cause" => cause).increment(0);
+        }
         // Listed from the start, so that a rate over them has a zero to start from.
         for reason in ["version", "decode"] {
             metrics::counter!(SKIPPED, "reason" => reason).increment(0);
@@ -70,9 +94,20 @@ impl RedisBroker {
         let local = Arc::new(LocalBroker::default());
         let up = Arc::new(AtomicBool::new(false));
         let (outbox, inbox) = mpsc::channel(OUTBOX);
+        let resumed = watch::Sender::new(0);
         tokio::spawn(publish_loop(client.clone(), inbox, local.clone()));
-        tokio::spawn(subscribe_loop(client, local.clone(), up.clone()));
-        Ok(Self { local, outbox, up })
+        tokio::spawn(subscribe_loop(
+            client,
+            local.clone(),
+            up.clone(),
+            resumed.clone(),
+        ));
+        Ok(Self {
+            local,
+            outbox,
+            up,
+            resumed,
+        })
     }
 }
 
@@ -100,6 +135,10 @@ impl Broker for RedisBroker {
         Some(self.up.load(Ordering::Relaxed))
     }
 
+    fn resumptions(&self) -> Option<watch::Receiver<u64>> {
+        Some(self.resumed.subscribe())
+    }
+
     fn subscribers_by_kind(&self) -> [(&'static str, usize); Topic::KINDS.len()] {
         self.local.subscribers_by_kind()
     }
@@ -109,16 +148,34 @@ impl Broker for RedisBroker {
     }
 }
 
+/// Publishes what `publish` queued, in order. An event Redis does not take goes to this
+/// instance's subscribers directly (see [`PublishLink`]), and the other instances are told
+/// as soon as Redis takes messages again: the resync notice.
 async fn publish_loop(
     client: redis::Client,
     mut inbox: mpsc::Receiver<Outgoing>,
     local: Arc<LocalBroker>,
 ) {
-    let mut connection: Option<redis::aio::ConnectionManager> = None;
-    while let Some(outgoing) = inbox.recv().await {
-        if connection.is_none() {
-            connection = client.get_connection_manager().await.ok();
-        }
+    let mut link = PublishLink {
+        client,
+        connection: None,
+        resting_until: None,
+        owed_notice: false,
+    };
+    loop {
+        let next = if link.owed_notice {
+            // Owed even if nothing else is published: try again every rest.
+            tokio::select! {
+                next = inbox.recv() => next,
+                () = tokio::time::sleep(PUBLISH_REST) => {
+                    link.notice().await;
+                    continue;
+                }
+            }
+        } else {
+            inbox.recv().await
+        };
+        let Some(outgoing) = next else { break };
         let envelope = Envelope::new(outgoing.topic, &outgoing.event, outgoing.published_at_us);
         let payload = match serde_json::to_string(&envelope) {
             Ok(payload) => payload,
@@ -128,20 +185,90 @@ async fn publish_loop(
             }
         };
         let channel = format!("{CHANNEL_PREFIX}{}", outgoing.topic.key());
-        let sent = match connection.as_mut() {
-            Some(conn) => conn.publish::<_, _, i64>(channel, payload).await.is_ok(),
-            None => false,
-        };
-        if !sent {
+        if !link.publish(channel, payload).await {
             // Redis is away: this instance's subscribers still get the event.
-            connection = None;
             local.deliver(outgoing.topic, Arc::new(outgoing.event));
         }
     }
 }
 
-async fn subscribe_loop(client: redis::Client, local: Arc<LocalBroker>, up: Arc<AtomicBool>) {
+/// The publishing connection. A publish that Redis does not take within [`PUBLISH_TIMEOUT`]
+/// fails, and for [`PUBLISH_REST`] after a failure every publish fails at once (no wait on a
+/// dead link): while Redis is away, a process's own subscribers hear what it wrote without
+/// delay. The other instances never hear those events, so the link owes them a notice
+/// ([`RESYNC_CHANNEL`]), sent before anything else once Redis answers again; it makes every
+/// instance close its sockets for their clients to catch up.
+struct PublishLink {
+    client: redis::Client,
+    connection: Option<redis::aio::MultiplexedConnection>,
+    resting_until: Option<Instant>,
+    owed_notice: bool,
+}
+
+impl PublishLink {
+    /// Publishes `payload` on `channel` (the notice first, if one is owed); false when Redis did
+    /// not take it.
+    async fn publish(&mut self, channel: String, payload: String) -> bool {
+        let sent = (!self.owed_notice || self.notice().await) && self.send(channel, payload).await;
+        if !sent && !self.owed_notice {
+            tracing::warn!("redis publish failed; delivering locally until it is back");
+            self.owed_notice = true;
+        }
+        sent
+    }
+
+    /// Sends the resync notice; true once it is sent.
+    async fn notice(&mut self) -> bool {
+        if self.send(RESYNC_CHANNEL.to_owned(), "{}".to_owned()).await {
+            tracing::warn!("redis publish back: told the other instances to catch up");
+            self.owed_notice = false;
+        }
+        !self.owed_notice
+    }
+
+    async fn send(&mut self, channel: String, payload: String) -> bool {
+        if self
+            .resting_until
+            .is_some_and(|until| Instant::now() < until)
+        {
+            return false;
+        }
+        if self.connection.is_none() {
+            let connect = self.client.get_multiplexed_async_connection();
+            self.connection = tokio::time::timeout(PUBLISH_TIMEOUT, connect)
+                .await
+                .ok()
+                .and_then(Result::ok);
+        }
+        let sent = match self.connection.as_mut() {
+            Some(conn) => matches!(
+                tokio::time::timeout(PUBLISH_TIMEOUT, conn.publish::<_, _, i64>(channel, payload))
+                    .await,
+                Ok(Ok(_))
+            ),
+            None => false,
+        };
+        if sent {
+            self.resting_until = None;
+        } else {
+            self.connection = None;
+            self.resting_until = Some(Instant::now() + PUBLISH_REST);
+        }
+        sent
+    }
+}
+
+/// Holds the pattern subscription, reconnecting with backoff. Every time it is up again after
+/// a failed attempt or a lost link (not the first time, when no socket can have missed
+/// anything), `resumed` changes.
+async fn subscribe_loop(
+    client: redis::Client,
+    local: Arc<LocalBroker>,
+    up: Arc<AtomicBool>,
+    resumed: watch::Sender<u64>,
+) {
     let mut backoff = RETRY_MIN;
+    let mut interrupted = false;
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => {
@@ -152,10 +279,22 @@ async fn subscribe_loop(client: redis::Client, local: Arc<LocalBroker>, up: Arc<
                 {
                     up.store(true, Ordering::Relaxed);
                     backoff = RETRY_MIN;
-                    tracing::info!("redis subscription up");
+                    if interrupted {
+                        tracing::warn!("redis subscription back: sockets will catch up");
+                        resume(&resumed, "link");
+                    } else {
+                        tracing::info!("redis subscription up");
+                    }
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
-                        receive(&local, message.get_payload_bytes());
+                        if message.get_channel_name() == RESYNC_CHANNEL {
+                            tracing::warn!(
+                                "an instance's events did not all cross Redis: sockets will catch up"
+                            );
+                            resume(&resumed, "peer");
+                        } else {
+                            receive(&local, message.get_payload_bytes());
+                        }
                     }
                 }
                 up.store(false, Ordering::Relaxed);
@@ -163,9 +302,17 @@ async fn subscribe_loop(client: redis::Client, local: Arc<LocalBroker>, up: Arc<
             }
             Err(err) => tracing::debug!(error = %err, "redis unreachable"),
         }
+        interrupted = true;
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(RETRY_MAX);
     }
+}
+
+/// Tells this instance's sockets and caches that events may have been missed: `cause` is
+/// `link` (this instance's subscription was down) or `peer` (another's publishes failed).
+fn resume(resumed: &watch::Sender<u64>, cause: &'static str) {
+    metrics::counter!(RESUMED, "cause" => cause).increment(1);
+    resumed.send_modify(|n| *n += 1);
 }
 
 /// Delivers one message from Redis to this instance's subscribers, or skips and counts it.

@@ -1,11 +1,12 @@
 //! Two server processes on one PostgreSQL and one Redis: a client on one instance sees what
-//! was written through the other, presence is shared, and fan-out survives Redis dropping
-//! its connections.
+//! was written through the other, presence is shared, fan-out survives Redis dropping
+//! its connections, and a client loses nothing that was sent while Redis was away.
 
 use std::time::Duration;
 
 use serde_json::json;
 
+use crate::balancer::harness::{Client, OwnRedis};
 use crate::util::{ServerProcess, TestApp, TestDatabase, redis_url};
 use crate::wsclient::{Got, TRANSPORT, Ws};
 
@@ -18,10 +19,14 @@ async fn remote(base: &str) -> TestApp {
 
 #[actix_web::test]
 async fn two_instances_share_events_and_presence_through_redis() {
-    let Some(redis) = redis_url() else { return };
+    // The shared Redis must be there (a CI failure otherwise), but this test drops every
+    // subscription on its own, so that no other test's sockets are closed by it.
+    let Some(_) = redis_url() else { return };
     let Some((_database, url)) = TestDatabase::postgres_migrated().await else {
         return;
     };
+    let own = OwnRedis::start().await;
+    let redis = own.url.clone();
     let env = [
         ("CONFAB_DATABASE_URL", url.as_str()),
         ("CONFAB_REDIS_URL", redis.as_str()),
@@ -129,7 +134,9 @@ async fn two_instances_share_events_and_presence_through_redis() {
     assert_eq!(got["data"]["presence"]["status"], "AWAY", "{got}");
     drop(watcher);
 
-    // Redis drops every client connection; both instances reconnect and fan-out resumes.
+    // Redis drops every subscription; both instances subscribe again, and A closes bob's
+    // socket with 1012 (whatever was published meanwhile is his to catch up on); on a new
+    // socket, events cross again.
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let _: redis::Value = redis::cmd("CLIENT")
@@ -139,6 +146,14 @@ async fn two_instances_share_events_and_presence_through_redis() {
         .query_async(&mut conn)
         .await
         .unwrap();
+    match ws.recv_within(Duration::from_secs(20)).await {
+        Got::Closed(code) => assert_eq!(code, Some(1012)),
+        other => panic!("expected a 1012 close, got {other:?}"),
+    }
+    let mut ws = Ws::connect_to(&a.base, TRANSPORT, Some(&bob)).await;
+    assert!(matches!(ws.recv().await, Got::Message(m) if m["type"] == "connection_ack"));
+    ws.subscribe("1", ROOM_EVENTS, json!({ "room": room }))
+        .await;
     let mut delivered = false;
     for attempt in 0..50 {
         on_b.send(&ann, &room, &format!("after reconnect {attempt}"))
@@ -186,9 +201,142 @@ async fn two_instances_share_events_and_presence_through_redis() {
     );
 }
 
+/// While Redis is down, a message written through A cannot reach B's subscribers. When B's
+/// link is back, B closes its sockets with 1012 ("events interrupted"), and the client that
+/// reconnects with `after:` gets the message it was owed, then live events across processes
+/// again.
+#[actix_web::test]
+async fn what_a_redis_outage_kept_from_a_client_reaches_it_on_reconnect() {
+    // The shared Redis must be there (a CI failure otherwise), but this test stops its own.
+    let Some(_) = redis_url() else { return };
+    let Some((_database, url)) = TestDatabase::postgres_migrated().await else {
+        return;
+    };
+    let mut redis = OwnRedis::start().await;
+    let env = [
+        ("CONFAB_DATABASE_URL", url.as_str()),
+        ("CONFAB_REDIS_URL", redis.url.as_str()),
+    ];
+    let a = ServerProcess::start(&env).await;
+    let b = ServerProcess::start(&env).await;
+    let (on_a, on_b) = (remote(&a.base).await, remote(&b.base).await);
+    let (ann, _) = on_a.register("ann").await;
+    let (bob, bob_id) = on_b.register("bob").await;
+    let room = on_a.create_room(&ann, "outage", &[&bob_id]).await;
+    let (cat, _) = on_a.register("cat").await;
+    let me = "{ me { username } }";
+    // Cat's session is in B's cache of signed-in viewers from here on.
+    assert_eq!(
+        on_b.ok(Some(&cat), me, json!({})).await["me"]["username"],
+        "cat"
+    );
+    assert!(redis_is(&on_b, "ok").await, "B's Redis link never came up");
+
+    let mut bob_ws = Client::direct(&b.base, &bob, &room, None).await;
+    let mut ann_ws = Client::direct(&a.base, &ann, &room, None).await;
+    on_b.wait_for_metric(r#"confab_broker_subscribers{topic="room"}"#, 1.0)
+        .await;
+    on_a.wait_for_metric(r#"confab_broker_subscribers{topic="room"}"#, 1.0)
+        .await;
+    on_a.send(&ann, &room, "before").await;
+    bob_ws.read_all(1).await;
+    ann_ws.read_all(1).await;
+
+    redis.stop();
+    assert!(
+        redis_is(&on_b, "down").await,
+        "B did not notice Redis going"
+    );
+    // A's own subscribers hear what is sent through A at once, Redis or not.
+    let started = std::time::Instant::now();
+    for body in ["during 1", "during 2"] {
+        on_a.send(&ann, &room, body).await;
+        assert_eq!(ann_ws.read(Duration::from_secs(20)).await, Ok(()));
+    }
+    // (Not the seconds a reconnecting client would wait: 1 s at most for the first.)
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "A delivered its own events after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(ann_ws.bodies(), ["before", "during 1", "during 2"]);
+    // B never hears of this logout; its cache is dropped when the link is back.
+    on_a.ok(Some(&cat), "mutation { logout }", json!({})).await;
+    redis.restart().await;
+    // B's link comes back within its backoff (at most 5 s) and the socket closes within the
+    // spread after that; what was sent during the outage never arrives on it.
+    let closed = bob_ws.read(Duration::from_secs(20)).await;
+    assert_eq!(closed, Err(Some(1012)), "seen {:?}", bob_ws.bodies());
+    assert_eq!(bob_ws.bodies(), ["before"]);
+    assert_eq!(
+        on_b.metric(r#"confab_broker_resumptions_total{cause="link"}"#)
+            .await,
+        Some(1.0)
+    );
+    assert!(
+        on_b.ok(Some(&cat), me, json!({})).await["me"].is_null(),
+        "B still accepts a session ended during the outage"
+    );
+
+    // A's publishes failed during the outage, so A owes the others a notice, sent once Redis
+    // takes it; B closes its sockets on it too.
+    assert!(
+        eventually_within(Duration::from_secs(10), || async {
+            on_b.metric(r#"confab_broker_resumptions_total{cause="peer"}"#)
+                .await
+                .is_some_and(|n| n >= 1.0)
+        })
+        .await,
+        "A's resync notice did not reach B"
+    );
+
+    // Bob reconnects with `after:` on every 1012, as a client should, and misses nothing.
+    let mut seen = bob_ws.seen.clone();
+    follow(&b.base, &bob, &room, &mut seen, 3).await;
+    on_a.send(&ann, &room, "after").await;
+    follow(&b.base, &bob, &room, &mut seen, 4).await;
+    let bodies: Vec<&str> = seen.iter().map(|(_, body)| body.as_str()).collect();
+    assert_eq!(bodies, ["before", "during 1", "during 2", "after"]);
+}
+
+/// Follows `room` on the process at `base` as a client should: subscribed after the last
+/// message in `seen`, reconnecting on every 1012 close, until `seen` holds `n` messages.
+async fn follow(base: &str, token: &str, room: &str, seen: &mut Vec<(String, String)>, n: usize) {
+    while seen.len() < n {
+        let last = seen.last().map(|(id, _)| id.clone());
+        let mut client = Client::direct(base, token, room, last.as_deref()).await;
+        while seen.len() < n {
+            match client.read(Duration::from_secs(20)).await {
+                Ok(()) => seen.push(client.seen.last().cloned().expect("read")),
+                Err(Some(1012)) => break,
+                Err(code) => panic!("closed with {code:?} after {seen:?}"),
+            }
+        }
+    }
+}
+
+/// Whether `/readyz` reports the Redis link as `state` ("ok" or "down") within ten seconds.
+async fn redis_is(api: &TestApp, state: &str) -> bool {
+    let want = format!("\"redis\":\"{state}\"");
+    for _ in 0..100 {
+        if api.get("/readyz").await.1.contains(&want) {
+            return true;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// Whether `check` comes true within two seconds (an event crossing Redis takes a moment).
 async fn eventually<F: std::future::Future<Output = bool>>(check: impl Fn() -> F) -> bool {
-    for _ in 0..40 {
+    eventually_within(Duration::from_secs(2), check).await
+}
+
+async fn eventually_within<F: std::future::Future<Output = bool>>(
+    within: Duration,
+    check: impl Fn() -> F,
+) -> bool {
+    for _ in 0..within.as_millis() / 50 {
         if check().await {
             return true;
         }

@@ -41,8 +41,8 @@ async fn the_previous_release_and_this_one_serve_side_by_side() {
     let Some(previous) = required_env("CONFAB_PREVIOUS_BIN", "the rolling-upgrade test") else {
         return;
     };
-    // The shared Redis must be there (a CI failure otherwise), but this test runs its own:
-    // tests/it/cluster.rs drops every pub/sub connection on the shared one now and then.
+    // The shared Redis must be there (a CI failure otherwise), but this test runs its own, so
+    // that it counts events no other test's processes publish.
     let Some(_) = redis_url() else { return };
     let Some((_database, url)) = TestDatabase::postgres().await else {
         return;

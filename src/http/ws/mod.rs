@@ -18,6 +18,9 @@
 //! - presence: the user is online while the socket is open;
 //! - a process that stops closes its sockets with 1012 "service restart" after draining
 //!   (`super::drain`): the client should reconnect, to another process behind the balancer;
+//!   so does one whose Redis subscription comes back after an outage (reason "events
+//!   interrupted", spread over [`realtime::RESUME_SPREAD`]): what other processes published
+//!   meanwhile never reached it, and a client reconnecting with `roomEvents(after:)` catches up;
 //! - graphql-transport-ws's close codes (PROTOCOL.md of graphql-ws), checked in [`Gate::admit`]
 //!   before async-graphql sees a message: a message that is not JSON, of an unknown type or of
 //!   the wrong shape closes with 4400; `subscribe` before `connection_init` with 4401; a second
@@ -34,7 +37,7 @@ use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
 use async_graphql::Data;
 use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
 use futures_util::StreamExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::auth::{self, ClientInfo, Viewer};
@@ -42,7 +45,7 @@ use crate::graphql::subscription::ConnectionControl;
 use crate::graphql::{Pipeline, loaders};
 use crate::http::cors::Origins;
 use crate::http::drain::{Drain, SERVICE_RESTART};
-use crate::realtime::{Event, Topic};
+use crate::realtime::{self, Event, Topic};
 use crate::service;
 use crate::state::AppState;
 
@@ -105,22 +108,30 @@ pub async fn upgrade(
         .map(|drain| drain.get_ref().clone())
         .unwrap_or_default();
     let closer = session.clone();
+    let resumed = state.broker.resumptions();
     let serving = serve(schema, state, protocol, client, cookie, session, messages);
-    actix_web::rt::spawn(until_drained(serving, drain, closer));
+    actix_web::rt::spawn(until_drained(serving, drain, resumed, closer));
     Ok(response)
 }
 
-/// Runs the socket; when the process drains first, closes it with 1012 "service restart" and
-/// lets `serving` finish (it sees the socket end and cleans up: presence, subscriptions).
-async fn until_drained(serving: impl Future<Output = ()>, drain: Drain, session: Session) {
+/// Runs the socket; when the process drains first, or its Redis link comes back after an
+/// outage ([`realtime::resumed`]), closes it with 1012 and lets `serving` finish (it sees the
+/// socket end and cleans up: presence, subscriptions).
+async fn until_drained(
+    serving: impl Future<Output = ()>,
+    drain: Drain,
+    resumed: Option<watch::Receiver<u64>>,
+    session: Session,
+) {
     tokio::pin!(serving);
-    tokio::select! {
+    let description = tokio::select! {
         () = &mut serving => return,
-        () = drain.sockets_closing() => {}
-    }
+        () = drain.sockets_closing() => "service restart: reconnect",
+        () = realtime::resumed(resumed) => "events interrupted: reconnect",
+    };
     let reason = CloseReason {
         code: CloseCode::from(SERVICE_RESTART),
-        description: Some("service restart: reconnect".to_owned()),
+        description: Some(description.to_owned()),
     };
     let _ = session.close(Some(reason)).await;
     serving.await;

@@ -19,9 +19,9 @@ const ROOM_EVENTS_FROM_NOW: &str = "subscription($room: UUID!) {
 /// The header deploy/haproxy/haproxy.cfg sets to the name of the process that answered.
 const BACKEND: &str = "x-confab-backend";
 
-/// A Redis server of the test's own: other tests on the shared one drop every pub/sub
-/// connection now and then (tests/it/cluster.rs), and events published meanwhile are lost, which
-/// this test would count as lost by the drain.
+/// A Redis server of the test's own, for a test that counts every event (nothing another test
+/// does to a shared Redis can reach it) or that stops and drops Redis itself
+/// (tests/it/cluster.rs).
 pub struct OwnRedis {
     pub url: String,
     child: Child,
@@ -34,17 +34,47 @@ impl OwnRedis {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("redis-server")
+        let redis = Self {
+            url: format!("redis://127.0.0.1:{port}"),
+            child: Self::spawn(port),
+        };
+        redis.wait_ready().await;
+        redis
+    }
+
+    /// Stops the server (every connection to it drops, and new ones are refused) until
+    /// [`OwnRedis::restart`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port, empty.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.child = Self::spawn(self.port());
+        self.wait_ready().await;
+    }
+
+    fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port")
+    }
+
+    fn spawn(port: u16) -> Child {
+        Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .spawn()
-            .expect("start redis-server");
-        let redis = Self {
-            url: format!("redis://127.0.0.1:{port}"),
-            child,
-        };
-        let client = redis::Client::open(redis.url.as_str()).unwrap();
+            .expect("start redis-server")
+    }
+
+    async fn wait_ready(&self) {
+        let client = redis::Client::open(self.url.as_str()).unwrap();
         for _ in 0..100 {
             if let Ok(mut conn) = client.get_multiplexed_async_connection().await
                 && redis::cmd("PING")
@@ -52,11 +82,11 @@ impl OwnRedis {
                     .await
                     .is_ok()
             {
-                return redis;
+                return;
             }
             actix_web::rt::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("redis-server did not answer on port {port}");
+        panic!("redis-server did not answer at {}", self.url);
     }
 }
 
