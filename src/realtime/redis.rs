@@ -35,8 +35,9 @@ const OUTBOX: usize = 10_000;
 const RETRY_MIN: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 /// Longest a publish (or the connection before it) may take; past it, the event is delivered
-/// locally.
-const PUBLISH_TIMEOUT: Duration = Duration::from_secs(1);
+/// locally. A Redis that is down refuses at once; this bounds one that does not answer, and is
+/// long enough that a busy process, slow to poll the answer, does not give up on a live link.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(3);
 /// After a failed publish, how long events go straight to local subscribers before Redis is
 /// tried again.
 const PUBLISH_REST: Duration = Duration::from_secs(1);

@@ -253,9 +253,10 @@ async fn what_a_redis_outage_kept_from_a_client_reaches_it_on_reconnect() {
         on_a.send(&ann, &room, body).await;
         assert_eq!(ann_ws.read(Duration::from_secs(20)).await, Ok(()));
     }
-    // (Not the seconds a reconnecting client would wait: 1 s at most for the first.)
+    // (Not the many seconds of a reconnecting Redis client: a stopped Redis refuses at once,
+    // and one that does not answer is given up on after 3 s.)
     assert!(
-        started.elapsed() < Duration::from_secs(4),
+        started.elapsed() < Duration::from_secs(6),
         "A delivered its own events after {:?}",
         started.elapsed()
     );
