@@ -30,7 +30,8 @@ const CHANNEL_PREFIX: &str = "confab:";
 /// own subscribers: every instance treats it as its own link coming back. (Releases before it
 /// skip it as undecodable.)
 const RESYNC_CHANNEL: &str = "confab:resync";
-/// Events waiting to be published; beyond this they are delivered locally only.
+/// Events waiting to be published; beyond this they are delivered locally only (and the other
+/// instances are sent the resync notice).
 const OUTBOX: usize = 10_000;
 const RETRY_MIN: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(5);
@@ -68,6 +69,9 @@ fn record_lag(published_at_us: i64) {
 pub struct RedisBroker {
     local: Arc<LocalBroker>,
     outbox: mpsc::Sender<Outgoing>,
+    /// Set when an event skipped a full outbox (delivered locally only): the publish link then
+    /// owes the other instances a notice, as for a failed publish.
+    overflowed: Arc<AtomicBool>,
     up: Arc<AtomicBool>,
     resumed: watch::Sender<u64>,
 }
@@ -96,7 +100,15 @@ impl RedisBroker {
         let up = Arc::new(AtomicBool::new(false));
         let (outbox, inbox) = mpsc::channel(OUTBOX);
         let resumed = watch::Sender::new(0);
-        tokio::spawn(publish_loop(client.clone(), inbox, local.clone()));
+        let overflowed = Arc::new(AtomicBool::new(false));
+        let link = PublishLink {
+            client: client.clone(),
+            connection: None,
+            resting_until: None,
+            owed_notice: false,
+            overflowed: overflowed.clone(),
+        };
+        tokio::spawn(publish_loop(link, inbox, local.clone()));
         tokio::spawn(subscribe_loop(
             client,
             local.clone(),
@@ -106,6 +118,7 @@ impl RedisBroker {
         Ok(Self {
             local,
             outbox,
+            overflowed,
             up,
             resumed,
         })
@@ -124,6 +137,7 @@ impl Broker for RedisBroker {
                 mpsc::error::TrySendError::Full(o) | mpsc::error::TrySendError::Closed(o) => o,
             };
             tracing::warn!("redis outbox full: delivering locally only");
+            self.overflowed.store(true, Ordering::Relaxed);
             self.local.deliver(outgoing.topic, Arc::new(outgoing.event));
         }
     }
@@ -153,16 +167,10 @@ impl Broker for RedisBroker {
 /// instance's subscribers directly (see [`PublishLink`]), and the other instances are told
 /// as soon as Redis takes messages again: the resync notice.
 async fn publish_loop(
-    client: redis::Client,
+    mut link: PublishLink,
     mut inbox: mpsc::Receiver<Outgoing>,
     local: Arc<LocalBroker>,
 ) {
-    let mut link = PublishLink {
-        client,
-        connection: None,
-        resting_until: None,
-        owed_notice: false,
-    };
     loop {
         let next = if link.owed_notice {
             // Owed even if nothing else is published: try again every rest.
@@ -204,12 +212,17 @@ struct PublishLink {
     connection: Option<redis::aio::MultiplexedConnection>,
     resting_until: Option<Instant>,
     owed_notice: bool,
+    /// [`RedisBroker::overflowed`].
+    overflowed: Arc<AtomicBool>,
 }
 
 impl PublishLink {
     /// Publishes `payload` on `channel` (the notice first, if one is owed); false when Redis did
     /// not take it.
     async fn publish(&mut self, channel: String, payload: String) -> bool {
+        if self.overflowed.swap(false, Ordering::Relaxed) {
+            self.owed_notice = true;
+        }
         let sent = (!self.owed_notice || self.notice().await) && self.send(channel, payload).await;
         if !sent && !self.owed_notice {
             tracing::warn!("redis publish failed; delivering locally until it is back");
