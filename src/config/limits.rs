@@ -76,6 +76,16 @@ pub struct LimitsConfig {
         global = true
     )]
     pub subscriptions_per_socket: usize,
+    /// Seconds between the WebSocket pings the server sends each socket; a socket that sent
+    /// nothing (not even the pong a browser answers with) for two of them is closed with 1001,
+    /// so a client whose network vanished goes offline. 0: no pings.
+    #[arg(
+        long = "ws-ping-secs",
+        env = "CONFAB_WS_PING_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub ws_ping_secs: u64,
     /// Sign-in attempts per client address per minute.
     #[arg(
         long = "rate-login-per-minute",

@@ -38,6 +38,7 @@ mod hostile;
 mod housekeeping;
 mod http;
 mod ice;
+mod keepalive;
 mod layers;
 mod limits;
 mod loaders;

@@ -120,6 +120,28 @@ impl Ws {
         }
     }
 
+    /// Reads for `period`, answering every ping frame with a pong, as a browser does: the pings
+    /// seen, or the close code if the socket closed meanwhile.
+    pub async fn answer_pings(&mut self, period: Duration) -> Result<usize, Option<u16>> {
+        let deadline = tokio::time::Instant::now() + period;
+        let mut pings = 0;
+        loop {
+            match tokio::time::timeout_at(deadline, self.framed.next()).await {
+                Err(_) => return Ok(pings),
+                Ok(Some(Ok(Frame::Ping(bytes)))) => {
+                    pings += 1;
+                    self.framed
+                        .send(Message::Pong(bytes))
+                        .await
+                        .expect("send pong");
+                }
+                Ok(Some(Ok(Frame::Close(reason)))) => return Err(reason.map(|r| r.code.into())),
+                Ok(None | Some(Err(_))) => return Err(None),
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// Starts operation `id` (`subscribe` or legacy `start`).
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         let kind = if self.protocol == TRANSPORT {

@@ -15,7 +15,8 @@
 //! - a message past `--max-ws-message-bytes` closes with 1009 (message too big);
 //! - a client that does not read (a send blocked for [`SEND_TIMEOUT`], or a subscription that
 //!   fell a full buffer behind) is closed with 1008 "slow consumer", so it cannot grow memory;
-//! - presence: the user is online while the socket is open;
+//! - presence: the user is online while the socket is open; the server pings every socket
+//!   (`--ws-ping-secs`) and closes one silent for two periods with 1001 ([`heartbeat`]);
 //! - a process that stops closes its sockets with 1012 "service restart" after draining
 //!   (`super::drain`): the client should reconnect, to another process behind the balancer;
 //!   so does one whose Redis subscription comes back after an outage (reason "events
@@ -49,13 +50,19 @@ use crate::realtime::{self, Event, Topic};
 use crate::service;
 use crate::state::AppState;
 
+mod cookie;
 mod gate;
+mod heartbeat;
 
+use cookie::cookie_token;
 use gate::{Admit, Gate, finished};
+use heartbeat::{Beat, Heartbeat};
 
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The peer answered no ping for two periods (`--ws-ping-secs`).
+const GOING_AWAY: u16 = 1001;
 const BAD_REQUEST: u16 = 4400;
 const UNAUTHORIZED: u16 = 4401;
 /// The user was banned (`banUser`): their sessions are revoked and sockets closed with this.
@@ -137,29 +144,6 @@ async fn until_drained(
     serving.await;
 }
 
-/// The session token of the handshake's cookie (`--cookie-sessions`), used when
-/// `connection_init` carries no token: only from a page of Confab's own origin or a listed one
-/// (browsers send `Origin` with every handshake, so a handshake without one is not a page's
-/// and its cookie does not count; nor does a foreign page's under `--cors-origins '*'`).
-fn cookie_token(req: &HttpRequest, state: &AppState) -> Option<String> {
-    if !state.config.auth.cookie_sessions {
-        return None;
-    }
-    let origin = req.headers().get(actix_web::http::header::ORIGIN)?;
-    let trusted = match req.app_data::<web::Data<Origins>>() {
-        Some(origins) => origins.trusts(origin, req.head()),
-        None => Origins::default().trusts(origin, req.head()),
-    };
-    if !trusted {
-        return None;
-    }
-    req.headers()
-        .get_all(actix_web::http::header::COOKIE)
-        .filter_map(|value| value.to_str().ok())
-        .find_map(auth::cookie::token)
-        .map(str::to_owned)
-}
-
 async fn serve(
     schema: Pipeline,
     state: AppState,
@@ -225,9 +209,10 @@ async fn serve(
     let mut revoked: Option<tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>> = None;
     let deadline = tokio::time::sleep(INIT_TIMEOUT);
     tokio::pin!(deadline);
+    let mut heartbeat = Heartbeat::new(state.config.limits.ws_ping_secs);
     let close: Option<(u16, String)> = loop {
         tokio::select! {
-            frame = incoming.next() => match frame {
+            frame = incoming.next() => match heartbeat.heard_then(frame) {
                 Some(Ok(AggregatedMessage::Text(text))) => {
                     if let ControlFlow::Break(close) =
                         take_text(&mut gate, text.to_string(), &to_protocol, &mut session).await
@@ -299,6 +284,15 @@ async fn serve(
                 }
             }
             () = control.slow.notified() => break Some((1008, "slow consumer".to_owned())),
+            beat = heartbeat.due() => match beat {
+                Beat::Silent => break Some((GOING_AWAY, "no answer to ping".to_owned())),
+                Beat::Ping => {
+                    let Some(s) = session.as_mut() else { break None };
+                    if s.ping(b"").await.is_err() {
+                        break None;
+                    }
+                }
+            },
             () = &mut deadline, if viewer.is_none() => {
                 break Some((INIT_TIMED_OUT, "connection initialisation timeout".to_owned()));
             }
