@@ -230,10 +230,7 @@ async fn forget_changed_viewers(
     loop {
         let event = tokio::select! {
             event = events.recv() => Some(event),
-            Some(Ok(())) = async { match resumed.as_mut() {
-                Some(rx) => Some(rx.changed().await),
-                None => None,
-            } } => None,
+            () = crate::realtime::resumption(&mut resumed) => None,
         };
         let Some(sessions) = sessions.upgrade() else {
             break;

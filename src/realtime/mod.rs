@@ -244,16 +244,20 @@ pub trait Broker: Send + Sync + 'static {
 /// so that the clients' catch-up reads do not all reach the database at once.
 pub const RESUME_SPREAD: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Resolves at a random moment within [`RESUME_SPREAD`] after [`Broker::resumptions`] next
-/// changes; never without a cross-process link.
-pub async fn resumed(resumptions: Option<watch::Receiver<u64>>) {
-    let Some(mut resumptions) = resumptions else {
-        return std::future::pending().await;
-    };
-    if resumptions.changed().await.is_err() {
-        // The broker is gone: the process is stopping, and its drain closes the sockets.
-        return std::future::pending().await;
+/// Resolves when [`Broker::resumptions`] next changes; never without a cross-process link, nor
+/// once the broker is gone (the process is stopping).
+pub async fn resumption(resumptions: &mut Option<watch::Receiver<u64>>) {
+    if let Some(rx) = resumptions
+        && rx.changed().await.is_ok()
+    {
+        return;
     }
+    std::future::pending().await
+}
+
+/// Resolves at a random moment within [`RESUME_SPREAD`] after the next [`resumption`].
+pub async fn resumed(mut resumptions: Option<watch::Receiver<u64>>) {
+    resumption(&mut resumptions).await;
     let spread = RESUME_SPREAD.as_millis() as u64;
     tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(
         0..=spread,
