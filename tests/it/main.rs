@@ -44,6 +44,7 @@ mod limits;
 mod loaders;
 mod lockout;
 mod mail;
+mod message_writer;
 mod messages;
 mod migrations;
 mod mls;
