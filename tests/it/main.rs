@@ -44,7 +44,6 @@ mod limits;
 mod loaders;
 mod lockout;
 mod mail;
-mod message_writer;
 mod messages;
 mod migrations;
 mod mls;

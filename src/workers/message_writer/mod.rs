@@ -1,10 +1,10 @@
-//! Group commit for text messages. Sends that arrive while the writer is busy queue up and
-//! reach the database together: one multi-row INSERT (numbered in each room: `store::seq`)
+//! Group commit for text messages. Sends that arrive while a write is in progress queue up
+//! and reach the database together: one multi-row INSERT (numbered in each room: `store::seq`)
 //! and one read-marker UPDATE in one transaction (on PostgreSQL, one statement) instead of a
-//! transaction each. Nobody waits for a batch to fill: the writer takes whatever is queued
-//! when it has a batch to spare (on PostgreSQL two are written at once, [`depth`]), so a lone
-//! send costs what it always did, and under load the cost of a transaction (round trips,
-//! commit, SQLite's one writer at a time) is shared by every message in it.
+//! transaction each. Nobody waits for
+//! a batch to fill: a writer takes whatever is queued when it is free, so a lone send costs
+//! what it always did, and under load the cost of a transaction (round trips, commit, SQLite's
+//! one writer at a time) is shared by every message in it.
 //!
 //! The write checks what a send needs (a live room that is not archived, an active membership
 //! of the sender, no block in a direct room, a reply's message in the room) in the INSERT
@@ -17,14 +17,12 @@
 //! (`BEGIN IMMEDIATE; INSERT ...; UPDATE ...; COMMIT`): one hand-off to SQLite's worker thread
 //! instead of four, and a page cache that no other connection's write invalidates.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use entity::messages;
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use sea_orm::sqlx;
 use sea_orm::sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SqlxSqliteConnector};
@@ -57,13 +55,29 @@ pub struct MessageWriter {
 
 impl MessageWriter {
     /// Starts the writer: one task that takes whatever is queued (up to [`MAX_BATCH`]) whenever
-    /// it has a batch to spare ([`depth`]) and writes it as one batch. Must run inside the tokio
-    /// runtime; the task stops when the last clone of the writer is dropped. `turn` is the
-    /// process's SQLite writer turn, shared with every other write transaction.
+    /// it is free and writes it as one batch. Must run inside the tokio runtime; the task stops
+    /// when the last clone of the writer is dropped. `turn` is the process's SQLite writer
+    /// turn, shared with every other write transaction. One writer on either backend:
+    /// batches commit in turn, so each sees the read markers the one before it moved (two
+    /// writers on PostgreSQL could move a marker back, each batch checking against a snapshot
+    /// without the other's message). Two writers, each taking a share of the senders, measured
+    /// no faster on PostgreSQL than one.
     pub fn start(db: DatabaseConnection, turn: Arc<Mutex<()>>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        let depth = depth(db.get_database_backend());
-        tokio::spawn(run(Store::new(&db, turn), queue, depth));
+        let store = Store::new(&db, turn);
+        tokio::spawn(async move {
+            let mut queue = queue;
+            let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+            while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+                metrics::histogram!("confab_message_batch_size").record(jobs.len() as f64);
+                let (done, messages): (Vec<_>, Vec<_>) =
+                    jobs.drain(..).map(|job| (job.done, job.message)).unzip();
+                let written = store.write_all(messages).await;
+                for (done, written) in done.into_iter().zip(written) {
+                    let _ = done.send(written);
+                }
+            }
+        });
         Self { jobs }
     }
 
@@ -79,85 +93,6 @@ impl MessageWriter {
             .map_err(|_| stopped())?;
         written.await.map_err(|_| stopped())?
     }
-}
-
-/// How many batches are written at once. On PostgreSQL two: while one waits for its commit
-/// to reach the disk, the next is written, where one at a time left every send waiting for
-/// the batch in progress and then for its own (the database was mostly idle: see
-/// docs/performance.md, "Sending messages"). On SQLite one: its writes take turns anyway.
-///
-/// Two batches in flight stay correct because
-/// - a room's counter is an upsert that waits for the other batch's lock on it, then counts
-///   on from what that batch committed, and both batches lock their rooms' counters in the
-///   same order (by room id), so neither waits for the other in a cycle;
-/// - a batch with a message of a sender to a room that the batch in progress also writes to
-///   waits for that batch to finish ([`run`]): a sender's read marker moves forward only, which
-///   a batch checks against its own snapshot, and that snapshot would lack the other batch's
-///   message.
-pub fn depth(backend: DbBackend) -> usize {
-    match backend {
-        DbBackend::Postgres => 2,
-        _ => 1,
-    }
-}
-
-/// Whose read marker a message moves: its room and sender.
-type Marker = (Uuid, Option<Uuid>);
-
-/// The writer's task: takes batches off `queue` while fewer than `depth` are being written,
-/// holding back a batch that moves a read marker a batch in progress moves too, until that
-/// one is done; answers each send when its batch is.
-async fn run(store: Store, mut queue: mpsc::Receiver<Job>, depth: usize) {
-    let mut writing = FuturesUnordered::new();
-    // The markers the batches in progress move (no two of them share one).
-    let mut busy: HashSet<Marker> = HashSet::new();
-    let mut held: Option<Vec<Job>> = None;
-    let mut open = true;
-    loop {
-        if let Some(jobs) = held.take() {
-            if writing.is_empty() || !jobs.iter().any(|job| busy.contains(&marker(job))) {
-                busy.extend(jobs.iter().map(marker));
-                writing.push(write_batch(store.clone(), jobs));
-            } else {
-                held = Some(jobs);
-            }
-        }
-        let take = open && held.is_none() && writing.len() < depth;
-        let mut jobs = Vec::new();
-        tokio::select! {
-            biased;
-            Some(done) = writing.next(), if !writing.is_empty() => {
-                for marker in done {
-                    busy.remove(&marker);
-                }
-            }
-            taken = queue.recv_many(&mut jobs, MAX_BATCH), if take => {
-                if taken == 0 {
-                    open = false;
-                } else {
-                    held = Some(jobs);
-                }
-            }
-            else => break,
-        }
-    }
-}
-
-fn marker(job: &Job) -> Marker {
-    (job.message.room_id, job.message.sender_id)
-}
-
-/// Writes one batch and answers its sends; returns the markers it moved.
-async fn write_batch(store: Store, jobs: Vec<Job>) -> Vec<Marker> {
-    metrics::histogram!("confab_message_batch_size").record(jobs.len() as f64);
-    let markers = jobs.iter().map(marker).collect();
-    let (done, messages): (Vec<_>, Vec<_>) =
-        jobs.into_iter().map(|job| (job.done, job.message)).unzip();
-    let written = store.write_all(messages).await;
-    for (done, written) in done.into_iter().zip(written) {
-        let _ = done.send(written);
-    }
-    markers
 }
 
 /// Where the writer writes: on SQLite a connection of its own (a pool of one beside the

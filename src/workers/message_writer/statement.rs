@@ -14,9 +14,7 @@ use crate::store::sql::Sql;
 /// per connection, where a VALUES list of N rows is a statement of its own for every N, each
 /// parsed and planned anew. The rooms' counters move first (an upsert that waits for, then
 /// reads, the counter another transaction holds), and the messages take the numbers below
-/// them: the same numbers the counters' new values end at, whatever committed meanwhile. The
-/// counters are locked in the order of their rooms' ids, so two batches in flight (the
-/// writer's `depth`) that share rooms wait for each other in turn, never in a cycle.
+/// them: the same numbers the counters' new values end at, whatever committed meanwhile.
 ///
 /// SQLite: the whole transaction in one call, in the writer turn, which no other write
 /// shares: the messages take numbers after their rooms' counters, then the counters move to
@@ -31,7 +29,7 @@ pub fn write(backend: DbBackend, messages: &[&messages::Model]) -> Sql {
             .push(CHECKED)
             .push(
                 "), counted AS (INSERT INTO room_seqs (room_id, last_seq) \
-                 SELECT room_id, COUNT(*) FROM checked GROUP BY room_id ORDER BY room_id \
+                 SELECT room_id, COUNT(*) FROM checked GROUP BY room_id \
                  ON CONFLICT (room_id) DO UPDATE SET last_seq = room_seqs.last_seq + excluded.last_seq \
                  RETURNING room_id, last_seq), ins AS (",
             )
