@@ -18,9 +18,12 @@
 //! as before. Same origin means the `Origin`'s host and port are the request's `Host` (or
 //! `X-Forwarded-Host`, for a proxy that rewrites `Host`).
 
+use std::borrow::Cow;
+
 use actix_cors::Cors;
 use actix_web::dev::RequestHead;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, web};
 
 /// Seconds a browser may reuse a preflight answer (Chromium caps this at 7200).
 pub const MAX_AGE_SECS: usize = 3600;
@@ -51,6 +54,15 @@ pub struct Origins {
 }
 
 impl Origins {
+    /// The origins the server was started with, or for an embedder that serves `routes`
+    /// without `server` (and so registered none) the default: Confab's own origin only.
+    pub fn of(req: &HttpRequest) -> Cow<'_, Self> {
+        match req.app_data::<web::Data<Self>>() {
+            Some(origins) => Cow::Borrowed(origins.get_ref()),
+            None => Cow::Owned(Self::default()),
+        }
+    }
+
     /// Parses `--cors-origins`: `*` alone, or origins like `https://app.example.com` or
     /// `http://localhost:5173` (no path, no trailing slash).
     pub fn parse(values: &[String]) -> anyhow::Result<Self> {

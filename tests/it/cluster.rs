@@ -17,6 +17,21 @@ async fn remote(base: &str) -> TestApp {
     TestApp::remote(base)
 }
 
+/// Two instances on one database and one Redis, and a client for each.
+async fn two_instances(
+    database_url: &str,
+    redis_url: &str,
+) -> (ServerProcess, ServerProcess, TestApp, TestApp) {
+    let env = [
+        ("CONFAB_DATABASE_URL", database_url),
+        ("CONFAB_REDIS_URL", redis_url),
+    ];
+    let a = ServerProcess::start(&env).await;
+    let b = ServerProcess::start(&env).await;
+    let (on_a, on_b) = (remote(&a.base).await, remote(&b.base).await);
+    (a, b, on_a, on_b)
+}
+
 #[actix_web::test]
 async fn two_instances_share_events_and_presence_through_redis() {
     // The shared Redis must be there (a CI failure otherwise), but this test drops every
@@ -27,13 +42,7 @@ async fn two_instances_share_events_and_presence_through_redis() {
     };
     let own = OwnRedis::start().await;
     let redis = own.url.clone();
-    let env = [
-        ("CONFAB_DATABASE_URL", url.as_str()),
-        ("CONFAB_REDIS_URL", redis.as_str()),
-    ];
-    let a = ServerProcess::start(&env).await;
-    let b = ServerProcess::start(&env).await;
-    let (on_a, on_b) = (remote(&a.base).await, remote(&b.base).await);
+    let (a, b, on_a, on_b) = two_instances(&url, &redis).await;
 
     let (ann, _) = on_b.register("ann").await;
     let (bob, bob_id) = on_a.register("bob").await;
@@ -213,13 +222,7 @@ async fn what_a_redis_outage_kept_from_a_client_reaches_it_on_reconnect() {
         return;
     };
     let mut redis = OwnRedis::start().await;
-    let env = [
-        ("CONFAB_DATABASE_URL", url.as_str()),
-        ("CONFAB_REDIS_URL", redis.url.as_str()),
-    ];
-    let a = ServerProcess::start(&env).await;
-    let b = ServerProcess::start(&env).await;
-    let (on_a, on_b) = (remote(&a.base).await, remote(&b.base).await);
+    let (a, b, on_a, on_b) = two_instances(&url, &redis.url).await;
     let (ann, _) = on_a.register("ann").await;
     let (bob, bob_id) = on_b.register("bob").await;
     let room = on_a.create_room(&ann, "outage", &[&bob_id]).await;

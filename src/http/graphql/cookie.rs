@@ -16,7 +16,6 @@
 
 use actix_web::HttpRequest;
 use actix_web::http::{Method, header};
-use actix_web::web;
 
 use super::body::BodyKind;
 use crate::auth::cookie::{self, CookieRequest};
@@ -67,16 +66,12 @@ fn csrf(req: &HttpRequest) -> Result<(), &'static str> {
             "a request signed in by the session cookie must be Content-Type: application/json or carry an X-Confab-CSRF header",
         );
     }
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let trusted = match req.app_data::<web::Data<Origins>>() {
-            Some(origins) => origins.trusts(origin, req.head()),
-            None => Origins::default().trusts(origin, req.head()),
-        };
-        if !trusted {
-            return Err(
-                "a request signed in by the session cookie must come from Confab's own origin or one --cors-origins lists",
-            );
-        }
+    if let Some(origin) = req.headers().get(header::ORIGIN)
+        && !Origins::of(req).trusts(origin, req.head())
+    {
+        return Err(
+            "a request signed in by the session cookie must come from Confab's own origin or one --cors-origins lists",
+        );
     }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! The session cookie of a WebSocket handshake, for a page that signs in with cookies.
 
 use actix_web::HttpRequest;
-use actix_web::web;
 
 use crate::auth;
 use crate::http::cors::Origins;
@@ -16,11 +15,7 @@ pub(super) fn cookie_token(req: &HttpRequest, state: &AppState) -> Option<String
         return None;
     }
     let origin = req.headers().get(actix_web::http::header::ORIGIN)?;
-    let trusted = match req.app_data::<web::Data<Origins>>() {
-        Some(origins) => origins.trusts(origin, req.head()),
-        None => Origins::default().trusts(origin, req.head()),
-    };
-    if !trusted {
+    if !Origins::of(req).trusts(origin, req.head()) {
         return None;
     }
     req.headers()

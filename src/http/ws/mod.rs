@@ -81,11 +81,7 @@ pub async fn upgrade(
 ) -> actix_web::Result<HttpResponse> {
     // A page of another origin opens sockets only where `--cors-origins` allows it (embedders
     // that serve `routes` without `server` get the same-origin rule).
-    let allowed = match req.app_data::<web::Data<Origins>>() {
-        Some(origins) => origins.websocket_allowed(req.head()),
-        None => Origins::default().websocket_allowed(req.head()),
-    };
-    if !allowed {
+    if !Origins::of(&req).websocket_allowed(req.head()) {
         return Ok(HttpResponse::Forbidden()
             .content_type("text/plain; charset=utf-8")
             .body("this page's origin may not open a WebSocket here (see --cors-origins)"));
