@@ -25,6 +25,9 @@ use crate::workers::unread::UnreadFeed;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// SQLite: the threads the DataLoaders' list reads run on (`--sqlite-readers`; see
+    /// `db::direct`), reached through [`AppState::reads`].
+    sqlite_readers: Option<Arc<db::direct::Readers>>,
     /// Read replicas for queries (`--database-read-url`; see `db::replica`).
     pub replicas: Option<Arc<crate::db::replica::ReadReplicas>>,
     pub config: Arc<Config>,
@@ -116,6 +119,17 @@ impl AppState {
             broker.resumptions(),
             Arc::downgrade(&sessions),
         ));
+        let sqlite_readers = match db::direct::Readers::for_pool(
+            &db,
+            config.database.sqlite_readers,
+        ) {
+            Some(Ok(readers)) => Some(Arc::new(readers)),
+            Some(Err(err)) => {
+                tracing::warn!(error = %err, "no SQLite readers: every read goes through the pool");
+                None
+            }
+            None => None,
+        };
         let writer = Arc::default();
         let pools = Arc::new(Mutex::new(vec![db.clone()]));
         Ok(Self {
@@ -128,6 +142,7 @@ impl AppState {
                 config.calls.call_session_ttl(),
             ),
             writer,
+            sqlite_readers,
             replicas: crate::db::replica::ReadReplicas::start(&config)?,
             db,
             sessions,
@@ -142,6 +157,21 @@ impl AppState {
             on_statement: None,
             pools,
         })
+    }
+
+    /// The pool for the reads of `store` that take a [`db::direct::Source`]: on SQLite they
+    /// run on the reader threads (`db::direct`), on PostgreSQL through this state's pool.
+    pub fn reads(&self) -> db::direct::Reads<'_> {
+        db::direct::Reads {
+            db: &self.db,
+            readers: self.sqlite_readers.as_deref(),
+            on_statement: self.on_statement.as_ref(),
+        }
+    }
+
+    /// The SQLite readers, if this process has them.
+    pub fn sqlite_readers(&self) -> Option<&Arc<db::direct::Readers>> {
+        self.sqlite_readers.as_ref()
     }
 
     /// This state reading from `db` (a read replica's pool): for one query's resolvers.

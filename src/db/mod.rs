@@ -6,6 +6,7 @@
 //! [`WAL_AUTOCHECKPOINT`] pages; the message writer checkpoints it in the background long
 //! before that (`workers::message_writer`).
 
+pub mod direct;
 mod migrate;
 pub mod replica;
 pub mod search_index;

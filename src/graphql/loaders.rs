@@ -133,7 +133,7 @@ impl Loader<UserId> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[UserId]) -> Loaded<UserId, users::Model> {
-        let rows = store::user::many(&self.state.db, ids(keys, |k| k.0)).await?;
+        let rows = store::user::many(&self.state.reads(), ids(keys, |k| k.0)).await?;
         Ok(shared(rows.into_iter().map(|u| (UserId(u.id), u))))
     }
 }
@@ -168,7 +168,7 @@ impl Loader<MembersOf> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[MembersOf]) -> Loaded<MembersOf, Vec<Member>> {
-        let rows = store::member::active_in(&self.state.db, ids(keys, |k| k.0)).await?;
+        let rows = store::member::active_in(&self.state.reads(), ids(keys, |k| k.0)).await?;
         let mut grouped: HashMap<MembersOf, Vec<Member>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
@@ -186,7 +186,7 @@ impl Loader<LastMessageOf> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[LastMessageOf]) -> Loaded<LastMessageOf, MessageWithSender> {
-        let found = store::message::last_in_rooms(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let found = store::message::last_in_rooms(&self.state.reads(), &ids(keys, |k| k.0)).await?;
         Ok(shared(
             found
                 .into_iter()
@@ -220,7 +220,7 @@ impl Loader<ReactionsOn> for Loaders {
         &self,
         keys: &[ReactionsOn],
     ) -> Loaded<ReactionsOn, Vec<store::message::Reaction>> {
-        let mut found = store::message::reactions(&self.state.db, &ids(keys, |k| k.0)).await?;
+        let mut found = store::message::reactions(&self.state.reads(), &ids(keys, |k| k.0)).await?;
         Ok(shared(
             keys.iter()
                 .map(|k| (*k, found.remove(&k.0).unwrap_or_default())),
@@ -240,7 +240,7 @@ impl Loader<ReadersOf> for Loaders {
         let users: HashMap<Uuid, users::Model> = if user_ids.is_empty() {
             HashMap::new()
         } else {
-            store::user::many(&self.state.db, user_ids)
+            store::user::many(&self.state.reads(), user_ids)
                 .await?
                 .into_iter()
                 .map(|u| (u.id, u))
@@ -269,7 +269,7 @@ impl Loader<MessagesOf> for Loaders {
         }
         let mut slices = HashMap::new();
         for ((page, since), rooms) in by_page {
-            let pages = store::message::pages(&self.state.db, &rooms, page, since).await?;
+            let pages = store::message::pages(&self.state.reads(), &rooms, page, since).await?;
             slices.extend(
                 pages
                     .into_iter()

@@ -92,7 +92,7 @@ pub async fn log(
         None => scope.room_id,
     };
     if let Some(room_id) = room_id {
-        require_member(&state.db, viewer, room_id).await?;
+        require_member(&state.reads(), viewer, room_id).await?;
     }
     connection_logs::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -205,7 +205,7 @@ pub async fn stats(
             query.filter(connection_logs::Column::CallSessionId.eq(session_id))
         }
         (Some(room_id), None) => {
-            require_member(&state.db, viewer, room_id).await?;
+            require_member(&state.reads(), viewer, room_id).await?;
             query.filter(connection_logs::Column::RoomId.eq(room_id))
         }
         (None, None) => query.filter(connection_logs::Column::UserId.eq(viewer.id())),

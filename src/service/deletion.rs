@@ -32,7 +32,7 @@ pub async fn delete_room(
     room_id: Uuid,
     ip: Option<&str>,
 ) -> ApiResult<bool> {
-    let owner = match require_member(&state.db, viewer, room_id).await {
+    let owner = match require_member(&state.reads(), viewer, room_id).await {
         Ok((_, membership)) => Role::parse(&membership.role) == Role::Owner,
         Err(ApiError::NotFound(why)) if viewer.is_admin() => {
             rooms::Entity::find_by_id(room_id)

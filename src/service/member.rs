@@ -18,7 +18,7 @@ use crate::store::kinds::RoomKind;
 /// Leaves softly (`left_at`); joining again clears it. The last owner must hand over first
 /// while others remain.
 pub async fn leave(state: &AppState, viewer: &Viewer, room_id: Uuid) -> ApiResult<bool> {
-    let (room, membership) = require_member(&state.db, viewer, room_id).await?;
+    let (room, membership) = require_member(&state.reads(), viewer, room_id).await?;
     if room.kind == RoomKind::Group && Role::parse(&membership.role) == Role::Owner {
         let owners = store::member::count_role(&state.db, room_id, Role::Owner.as_str()).await?;
         let members = store::member::active_count(&state.db, room_id).await?;
@@ -43,7 +43,7 @@ pub async fn add(
     user_id: Uuid,
     role: Option<Role>,
 ) -> ApiResult<room_members::Model> {
-    let (room, membership) = require_member(&state.db, viewer, room_id).await?;
+    let (room, membership) = require_member(&state.reads(), viewer, room_id).await?;
     let actor = Role::parse(&membership.role);
     actor.require_manager()?;
     if room.kind != RoomKind::Group {
@@ -101,7 +101,7 @@ pub async fn remove(
     room_id: Uuid,
     user_id: Uuid,
 ) -> ApiResult<bool> {
-    let (room, actor) = match require_member(&state.db, viewer, room_id).await {
+    let (room, actor) = match require_member(&state.reads(), viewer, room_id).await {
         Ok((room, membership)) => (room, Role::parse(&membership.role)),
         Err(ApiError::NotFound(why)) if viewer.is_admin() => {
             let room = rooms::Entity::find_by_id(room_id)
@@ -153,7 +153,7 @@ pub async fn set_role(
     user_id: Uuid,
     role: Role,
 ) -> ApiResult<room_members::Model> {
-    let (room, membership) = require_member(&state.db, viewer, room_id).await?;
+    let (room, membership) = require_member(&state.reads(), viewer, room_id).await?;
     let actor = Role::parse(&membership.role);
     actor.require_manager()?;
     if room.kind != RoomKind::Group {

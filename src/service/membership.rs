@@ -3,7 +3,7 @@
 //! messages all build on it; it builds on none of them.
 
 use entity::{room_members, rooms};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -147,7 +147,7 @@ pub async fn rejoin_direct(state: &AppState, room: &rooms::Model, user_id: Uuid)
 /// A live room the caller is an active member of, with that membership; NOT_FOUND otherwise,
 /// so a stranger cannot tell a private room from no room.
 pub async fn require_member(
-    db: &impl ConnectionTrait,
+    db: &impl crate::db::direct::Source,
     viewer: &Viewer,
     room_id: Uuid,
 ) -> ApiResult<(rooms::Model, room_members::Model)> {

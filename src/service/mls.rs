@@ -64,7 +64,7 @@ pub async fn send(
     input: Ciphertext,
 ) -> ApiResult<messages::Model> {
     let bytes = decode("ciphertext", &input.ciphertext, CIPHERTEXT_MAX)?;
-    require_member(&state.db, viewer, input.room_id).await?;
+    require_member(&state.reads(), viewer, input.room_id).await?;
     let txn = state.write_txn().await?;
     let stale = || ApiError::Conflict("stale epoch: fetch the room's epoch and retry".to_owned());
     match input.kind {

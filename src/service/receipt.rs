@@ -25,7 +25,7 @@ pub async fn mark_delivered(
     room_id: Uuid,
     message_id: Uuid,
 ) -> ApiResult<room_members::Model> {
-    let (_, membership) = require_member(&state.db, viewer, room_id).await?;
+    let (_, membership) = require_member(&state.reads(), viewer, room_id).await?;
     let target = message_in(&state.db, room_id, message_id).await?;
     let txn = state.write_txn().await?;
     // The row lock orders concurrent marks: each compares against the committed marker.
@@ -55,7 +55,7 @@ pub async fn mark_read(
     room_id: Uuid,
     message_id: Uuid,
 ) -> ApiResult<room_members::Model> {
-    let (_, membership) = require_member(&state.db, viewer, room_id).await?;
+    let (_, membership) = require_member(&state.reads(), viewer, room_id).await?;
     let target = message_in(&state.db, room_id, message_id).await?;
     let txn = state.write_txn().await?;
     member::lock(&*txn, room_id, viewer.id()).await?;

@@ -45,7 +45,7 @@ pub async fn search(
 ) -> ApiResult<Vec<messages::Model>> {
     let words = terms(query)?;
     if let Some(room_id) = room_id {
-        require_member(&state.db, viewer, room_id).await?;
+        require_member(&state.reads(), viewer, room_id).await?;
     }
     let scope = match room_id {
         Some(room_id) => store::search::Scope::Room(room_id),

@@ -24,7 +24,7 @@ pub async fn page(
 ) -> ApiResult<(Vec<Upload>, bool)> {
     let owner = match room_id {
         Some(room_id) => {
-            require_member(&state.db, viewer, room_id).await?;
+            require_member(&state.reads(), viewer, room_id).await?;
             Owner::Room(room_id)
         }
         None => Owner::User(viewer.id()),

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::rows;
 use super::sql::Sql;
+use crate::db::direct::Source;
 
 /// Active members of a room.
 pub async fn active_count(db: &impl ConnectionTrait, room_id: Uuid) -> Result<u64, DbErr> {
@@ -22,7 +23,7 @@ pub async fn active_count(db: &impl ConnectionTrait, room_id: Uuid) -> Result<u6
 
 /// The active members of each room with their users, longest-standing first.
 pub async fn active_in(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     room_ids: Vec<Uuid>,
 ) -> Result<Vec<(room_members::Model, Option<users::Model>)>, DbErr> {
     if room_ids.is_empty() {

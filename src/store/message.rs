@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::page::{Page, Slice};
 use super::rows::{self, Positional as _};
 use super::sql::Sql;
+use crate::db::direct::Source;
 
 /// Messages by id.
 pub async fn many(
@@ -39,7 +40,7 @@ const SQLITE_MAX_BRANCHES: usize = 400;
 /// rows.
 /// With `since`, only the messages after that time (a floor, whichever way the page walks).
 pub async fn pages(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     room_ids: &[Uuid],
     page: Page,
     since: Option<DateTime<FixedOffset>>,
@@ -59,7 +60,7 @@ enum Messages {
 }
 
 async fn pages_of(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     room_ids: &[Uuid],
     page: Page,
     messages: Messages,
@@ -194,7 +195,7 @@ async fn pages_of(
 /// was a `ROW_NUMBER()` over every undeleted message of the rooms, which read and sorted whole
 /// histories to keep one row each (a room list of 20 rooms of 400 messages: 8,000 rows).
 pub async fn last_in_rooms(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     room_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, MessageWithSender>, DbErr> {
     let newest = Page::Backward {
@@ -222,7 +223,7 @@ pub type MessageWithSender = (messages::Model, Option<users::Model>);
 /// 0` keeps it from flattening the join back into that scan. Measured on the benchmark's data
 /// (50,000 reactions, a page of 400 messages): 1.5 ms against 4.3 ms.
 pub async fn reactions(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     message_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Reaction>>, DbErr> {
     if message_ids.is_empty() {
@@ -259,7 +260,7 @@ pub async fn reactions(
 
 /// Pairs each message with its sender, fetched in one statement for all of them.
 pub async fn with_senders(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     messages: Vec<messages::Model>,
 ) -> Result<Vec<(messages::Model, Option<users::Model>)>, DbErr> {
     let mut ids: Vec<Uuid> = messages.iter().filter_map(|m| m.sender_id).collect();

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::rows::{self, Positional as _};
 use super::sql::Sql;
+use crate::db::direct::Source;
 
 /// `marker` (an alias of `messages` joined on a member's marker) is at or past message `m`.
 fn at_or_past(marker: &str) -> String {
@@ -38,7 +39,7 @@ fn recipients(select: &str, inner: bool, extra: &str) -> Sql {
 
 /// The users each message has reached (delivered or read), by username.
 pub async fn delivered_to(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     message_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<users::Model>>, DbErr> {
     if message_ids.is_empty() {
@@ -53,7 +54,7 @@ pub async fn delivered_to(
     ));
     let found = rows::fetch(db, query, |row| {
         Ok((
-            row.try_get_by_index::<Uuid>(0)?,
+            <Uuid as rows::Column>::get(row, 0)?,
             users::Model::read(row, 1)?,
         ))
     })

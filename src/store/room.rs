@@ -11,10 +11,11 @@ use uuid::Uuid;
 use super::page::{Key, Page, Slice};
 use super::rows::{self, Positional as _};
 use super::sql::Sql;
+use crate::db::direct::Source;
 
 /// A live room and `user_id`'s active membership of it, if both exist.
 pub async fn with_membership(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     room_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<(rooms::Model, room_members::Model)>, DbErr> {

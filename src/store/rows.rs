@@ -12,10 +12,28 @@
 //! compares each reader with sea-orm's on fully populated rows of both backends.
 
 use entity::{message_reactions, messages, room_members, rooms, users};
+use sea_orm::prelude::{DateTimeWithTimeZone, Json};
 use sea_orm::sqlx::{Decode, Postgres, Row as _, Sqlite, Type, ValueRef as _};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, TryGetable};
+use sea_orm::{DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, TryGetable};
+use uuid::Uuid;
 
 use super::sql::Sql;
+use crate::db::direct::Source;
+
+/// One row of a result, its columns read by position: a row sqlx read (through sea-orm), or
+/// one a SQLite reader is stepping on its own thread ([`crate::db::direct`]).
+pub trait Row {
+    /// Whether the column holds NULL; false when that cannot be told (the read then decides).
+    fn is_null(&self, at: usize) -> bool;
+    fn uuid(&self, at: usize) -> Result<Uuid, DbErr>;
+    fn text(&self, at: usize) -> Result<String, DbErr>;
+    fn int32(&self, at: usize) -> Result<i32, DbErr>;
+    fn int64(&self, at: usize) -> Result<i64, DbErr>;
+    fn boolean(&self, at: usize) -> Result<bool, DbErr>;
+    fn bytes(&self, at: usize) -> Result<Vec<u8>, DbErr>;
+    fn time(&self, at: usize) -> Result<DateTimeWithTimeZone, DbErr>;
+    fn json(&self, at: usize) -> Result<Json, DbErr>;
+}
 
 /// A model read from `COLUMNS` consecutive columns of a row, in its entity's column order.
 pub trait Positional: Sized {
@@ -23,12 +41,12 @@ pub trait Positional: Sized {
     const COLUMNS: usize;
 
     /// The model from the columns at `at..at + COLUMNS`.
-    fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr>;
+    fn read(row: &dyn Row, at: usize) -> Result<Self, DbErr>;
 
     /// The model, or `None` where an outer join found none (its first column, a key, is
     /// NULL).
-    fn read_optional(row: &QueryResult, at: usize) -> Result<Option<Self>, DbErr> {
-        if is_null(row, at) {
+    fn read_optional(row: &dyn Row, at: usize) -> Result<Option<Self>, DbErr> {
+        if row.is_null(at) {
             Ok(None)
         } else {
             Self::read(row, at).map(Some)
@@ -36,52 +54,45 @@ pub trait Positional: Sized {
     }
 }
 
+/// A column's Rust type, read from a [`Row`].
+pub trait Column: Sized {
+    fn get(row: &dyn Row, at: usize) -> Result<Self, DbErr>;
+}
+
+macro_rules! column {
+    ($($t:ty => $read:ident),* $(,)?) => {$(
+        impl Column for $t {
+            fn get(row: &dyn Row, at: usize) -> Result<Self, DbErr> {
+                row.$read(at)
+            }
+        }
+    )*};
+}
+
+column!(
+    Uuid => uuid,
+    String => text,
+    i32 => int32,
+    i64 => int64,
+    bool => boolean,
+    Vec<u8> => bytes,
+    DateTimeWithTimeZone => time,
+    Json => json,
+);
+
 /// The columns of one row from a position on, read in turn: a reader lists its model's fields
 /// in column order (struct fields are evaluated in the order written), so no index is written
 /// by hand.
 struct Columns<'a> {
-    row: &'a QueryResult,
+    row: &'a dyn Row,
     at: usize,
 }
 
-/// A column type sea-orm and both of sqlx's drivers can decode.
-trait Column:
-    TryGetable
-    + for<'r> Decode<'r, Postgres>
-    + Type<Postgres>
-    + for<'r> Decode<'r, Sqlite>
-    + Type<Sqlite>
-{
-}
-
-impl<T> Column for T where
-    T: TryGetable
-        + for<'r> Decode<'r, Postgres>
-        + Type<Postgres>
-        + for<'r> Decode<'r, Sqlite>
-        + Type<Sqlite>
-{
-}
-
 impl Columns<'_> {
-    /// The value is decoded without sqlx's per-value type check (sea-orm's path clones the
-    /// column's type info and compares it with `T`'s for every value: on PostgreSQL 6.5% of
-    /// the nested benchmark's instructions, callgrind; on SQLite about 6% of the server's CPU
-    /// per nested request, docs/performance.md). The queries that use these readers
-    /// select the entity's own columns, whose types the migrations fix, and the `rows`
-    /// integration test reads every column of every reader on both backends and compares with
-    /// sea-orm.
     fn next<T: Column>(&mut self) -> Result<T, DbErr> {
         let at = self.at;
         self.at += 1;
-        let decoded = if let Some(row) = self.row.try_as_pg_row() {
-            row.try_get_unchecked::<T, _>(at)
-        } else if let Some(row) = self.row.try_as_sqlite_row() {
-            row.try_get_unchecked::<T, _>(at)
-        } else {
-            return self.row.try_get_by_index(at);
-        };
-        decoded.map_err(|err| DbErr::Type(format!("column {at}: {err}")))
+        T::get(self.row, at)
     }
 
     /// The value of a nullable column. sea-orm reads an `Option<T>` by decoding a `T` and
@@ -89,7 +100,7 @@ impl Columns<'_> {
     /// into a new string first: for the page benchmark's ~300 NULLs per answer, 7.5% of the
     /// server's instructions (callgrind). A NULL is seen here before anything is decoded.
     fn nullable<T: Column>(&mut self) -> Result<Option<T>, DbErr> {
-        if is_null(self.row, self.at) {
+        if self.row.is_null(self.at) {
             self.at += 1;
             Ok(None)
         } else {
@@ -98,33 +109,104 @@ impl Columns<'_> {
     }
 }
 
-/// Whether the column at `at` holds NULL; false when that cannot be told here (the decode that
-/// follows then decides, as before).
-fn is_null(row: &QueryResult, at: usize) -> bool {
-    if let Some(row) = row.try_as_pg_row() {
-        return row.try_get_raw(at).is_ok_and(|value| value.is_null());
+/// A column type sea-orm and both of sqlx's drivers can decode.
+trait SqlxColumn:
+    TryGetable
+    + for<'r> Decode<'r, Postgres>
+    + Type<Postgres>
+    + for<'r> Decode<'r, Sqlite>
+    + Type<Sqlite>
+{
+}
+
+impl<T> SqlxColumn for T where
+    T: TryGetable
+        + for<'r> Decode<'r, Postgres>
+        + Type<Postgres>
+        + for<'r> Decode<'r, Sqlite>
+        + Type<Sqlite>
+{
+}
+
+/// The value is decoded without sqlx's per-value type check (sea-orm's path clones the
+/// column's type info and compares it with `T`'s for every value: on PostgreSQL 6.5% of the
+/// nested benchmark's instructions, callgrind; on SQLite about 6% of the server's CPU per
+/// nested request, docs/performance.md). The queries that use these readers select the
+/// entity's own columns, whose types the migrations fix, and the `rows` integration test
+/// reads every column of every reader on both backends and compares with sea-orm.
+fn decode<T: SqlxColumn>(row: &QueryResult, at: usize) -> Result<T, DbErr> {
+    let decoded = if let Some(row) = row.try_as_pg_row() {
+        row.try_get_unchecked::<T, _>(at)
+    } else if let Some(row) = row.try_as_sqlite_row() {
+        row.try_get_unchecked::<T, _>(at)
+    } else {
+        return row.try_get_by_index(at);
+    };
+    decoded.map_err(|err| DbErr::Type(format!("column {at}: {err}")))
+}
+
+impl Row for QueryResult {
+    fn is_null(&self, at: usize) -> bool {
+        if let Some(row) = self.try_as_pg_row() {
+            return row.try_get_raw(at).is_ok_and(|value| value.is_null());
+        }
+        if let Some(row) = self.try_as_sqlite_row() {
+            return row.try_get_raw(at).is_ok_and(|value| value.is_null());
+        }
+        false
     }
-    if let Some(row) = row.try_as_sqlite_row() {
-        return row.try_get_raw(at).is_ok_and(|value| value.is_null());
+    fn uuid(&self, at: usize) -> Result<Uuid, DbErr> {
+        decode(self, at)
     }
-    false
+    fn text(&self, at: usize) -> Result<String, DbErr> {
+        decode(self, at)
+    }
+    fn int32(&self, at: usize) -> Result<i32, DbErr> {
+        decode(self, at)
+    }
+    fn int64(&self, at: usize) -> Result<i64, DbErr> {
+        decode(self, at)
+    }
+    fn boolean(&self, at: usize) -> Result<bool, DbErr> {
+        decode(self, at)
+    }
+    fn bytes(&self, at: usize) -> Result<Vec<u8>, DbErr> {
+        decode(self, at)
+    }
+    fn time(&self, at: usize) -> Result<DateTimeWithTimeZone, DbErr> {
+        decode(self, at)
+    }
+    fn json(&self, at: usize) -> Result<Json, DbErr> {
+        decode(self, at)
+    }
 }
 
 /// A model and its outer-joined partner, from a row that selects [`columns`] of `A`, then of
 /// `B`.
-pub fn joined<A: Positional, B: Positional>(row: &QueryResult) -> Result<(A, Option<B>), DbErr> {
+pub fn joined<A: Positional, B: Positional>(row: &dyn Row) -> Result<(A, Option<B>), DbErr> {
     Ok((A::read(row, 0)?, B::read_optional(row, A::COLUMNS)?))
 }
 
-/// Runs `query` and reads each row with `read`.
-pub async fn fetch<T>(
-    db: &impl ConnectionTrait,
+/// Runs `query` and reads each row with `read`: on a SQLite reader's own thread where `db`
+/// has them, else through sqlx.
+pub async fn fetch<T: Send + 'static>(
+    db: &impl Source,
     query: Sql,
-    read: impl Fn(&QueryResult) -> Result<T, DbErr>,
+    read: impl Fn(&dyn Row) -> Result<T, DbErr> + Send + 'static,
 ) -> Result<Vec<T>, DbErr> {
-    let rows = db
-        .query_all_raw(query.statement(db.get_database_backend()))
-        .await?;
+    let mut statement = query.statement(db.get_database_backend());
+    if let Some(readers) = db.readers()
+        && let Some(values) = crate::db::direct::bind(&statement)
+    {
+        let started = std::time::Instant::now();
+        let (sql, found) = readers
+            .fetch(std::mem::take(&mut statement.sql), values, read)
+            .await;
+        statement.sql = sql;
+        db.ran(&statement, started.elapsed(), found.is_err());
+        return found;
+    }
+    let rows = db.query_all_raw(statement).await?;
     // Sized up front: collecting into a `Result` loses the length, and the models are a few
     // hundred bytes each, moved on every doubling.
     let mut read_rows = Vec::with_capacity(rows.len());
@@ -147,7 +229,7 @@ impl Positional for users::Model {
     type Entity = users::Entity;
     const COLUMNS: usize = 19;
 
-    fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+    fn read(row: &dyn Row, at: usize) -> Result<Self, DbErr> {
         let mut c = Columns { row, at };
         Ok(Self {
             id: c.next()?,
@@ -177,7 +259,7 @@ impl Positional for messages::Model {
     type Entity = messages::Entity;
     const COLUMNS: usize = 14;
 
-    fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+    fn read(row: &dyn Row, at: usize) -> Result<Self, DbErr> {
         let mut c = Columns { row, at };
         Ok(Self {
             id: c.next()?,
@@ -202,7 +284,7 @@ impl Positional for rooms::Model {
     type Entity = rooms::Entity;
     const COLUMNS: usize = 13;
 
-    fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+    fn read(row: &dyn Row, at: usize) -> Result<Self, DbErr> {
         let mut c = Columns { row, at };
         Ok(Self {
             id: c.next()?,
@@ -226,7 +308,7 @@ impl Positional for room_members::Model {
     type Entity = room_members::Entity;
     const COLUMNS: usize = 8;
 
-    fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+    fn read(row: &dyn Row, at: usize) -> Result<Self, DbErr> {
         let mut c = Columns { row, at };
         Ok(Self {
             room_id: c.next()?,
@@ -245,7 +327,7 @@ impl Positional for message_reactions::Model {
     type Entity = message_reactions::Entity;
     const COLUMNS: usize = 4;
 
-    fn read(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+    fn read(row: &dyn Row, at: usize) -> Result<Self, DbErr> {
         let mut c = Columns { row, at };
         Ok(Self {
             message_id: c.next()?,

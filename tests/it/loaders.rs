@@ -136,8 +136,23 @@ async fn bench_nested_workload_costs_at_most_eight_statements(app: &TestApp) {
         app.settle().await;
         app.ok(Some(&ann), "{ me { id } }", json!({})).await;
         let before = app.statements();
+        let read_before = app.sqlite_reads();
         let data = app.ok(Some(&ann), &bench_nested(target), json!({})).await;
         counts.push(app.statements() - before);
+        // On SQLite the list reads (members, messages and their senders, reactions) run on
+        // the readers' own connections (confab::db::direct).
+        if let (Some(before), Some(after)) = (read_before, app.sqlite_reads()) {
+            assert!(
+                after - before >= 4,
+                "reads on the SQLite readers: {before} -> {after}"
+            );
+        } else {
+            assert_eq!(
+                app.db.get_database_backend(),
+                sea_orm::DbBackend::Postgres,
+                "a SQLite server without its readers"
+            );
+        }
 
         let nodes = data["rooms"]["nodes"].as_array().unwrap();
         assert_eq!(nodes.len(), target);

@@ -1,10 +1,15 @@
 //! The hot loaders read rows by column position (`confab::store::rows`): on rows with every
-//! column set, each must give exactly what sea-orm's own reader gives.
+//! column set, each must give exactly what sea-orm's own reader gives, through sqlx and, on
+//! SQLite, through the readers that decode on their own threads (`confab::db::direct`).
 
 use chrono::Duration;
+use confab::db::direct::{Readers, Reads, Source};
 use confab::store::page::Page;
 use entity::{blobs, message_reactions, messages, room_members, rooms, users};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel,
+    QueryFilter, Set,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -100,11 +105,53 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
     group.archived_at = Set(Some(at(7)));
     let group = group.update(db).await.unwrap();
 
+    let readers = Readers::for_pool(db, 2).map(|opened| opened.expect("SQLite readers"));
+    // On SQLite the server reads through its readers (db::direct): they must be there, and
+    // give exactly what sqlx and sea-orm give.
+    assert_eq!(
+        readers.is_some(),
+        db.get_database_backend() == DbBackend::Sqlite
+    );
+    let reads = Reads {
+        db,
+        readers: readers.as_ref(),
+        on_statement: None,
+    };
+    let ids = Ids {
+        ann: ann_uuid,
+        bob: bob_id.parse().unwrap(),
+        room: room_uuid,
+        direct,
+        first: first.parse().unwrap(),
+    };
+    compare(db, db, &ids, &group, &member).await;
+    compare(db, &reads, &ids, &group, &member).await;
+}
+
+struct Ids {
+    ann: Uuid,
+    bob: Uuid,
+    room: Uuid,
+    direct: Uuid,
+    first: Uuid,
+}
+
+/// Each positional reader run on `source` against sea-orm's reader on `db`.
+async fn compare(
+    db: &DatabaseConnection,
+    source: &impl Source,
+    ids: &Ids,
+    group: &rooms::Model,
+    member: &room_members::Model,
+) {
+    let (ann_uuid, room_uuid, direct) = (ids.ann, ids.room, ids.direct);
     // Users.
-    let ids = vec![ann_uuid, bob_id.parse().unwrap()];
-    let mut positional = confab::store::user::many(db, ids.clone()).await.unwrap();
+    let user_ids = vec![ann_uuid, ids.bob];
+    let mut positional = confab::store::user::many(source, user_ids.clone())
+        .await
+        .unwrap();
     let mut expected = users::Entity::find()
-        .filter(users::Column::Id.is_in(ids))
+        .filter(users::Column::Id.is_in(user_ids))
         .all(db)
         .await
         .unwrap();
@@ -124,12 +171,12 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
         user: ann_user,
         session_id: Uuid::nil(),
     };
-    let found = confab::service::membership::require_member(db, &viewer, room_uuid)
+    let found = confab::service::membership::require_member(source, &viewer, room_uuid)
         .await
         .unwrap();
-    assert_eq!(found, (group, member));
+    assert_eq!(found, (group.clone(), member.clone()));
     // A direct room has the one column a group room cannot have (its pair's key).
-    let (found, _) = confab::service::membership::require_member(db, &viewer, direct)
+    let (found, _) = confab::service::membership::require_member(source, &viewer, direct)
         .await
         .unwrap();
     let expected = rooms::Entity::find_by_id(direct)
@@ -141,7 +188,7 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
     assert_eq!(found, expected);
 
     // Members with their users.
-    let members = confab::store::member::active_in(db, vec![room_uuid])
+    let members = confab::store::member::active_in(source, vec![room_uuid])
         .await
         .unwrap();
     let expected = room_members::Entity::find()
@@ -158,7 +205,7 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
 
     // A page of messages with their senders.
     let pages = confab::store::message::pages(
-        db,
+        source,
         &[room_uuid],
         Page::Backward {
             before: None,
@@ -180,8 +227,8 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
     assert!(expected.iter().any(|(_, sender)| sender.is_some()));
 
     // Reactions with their users.
-    let first_uuid: Uuid = first.parse().unwrap();
-    let reactions = confab::store::message::reactions(db, &[first_uuid])
+    let first_uuid = ids.first;
+    let reactions = confab::store::message::reactions(source, &[first_uuid])
         .await
         .unwrap();
     let mut expected = message_reactions::Entity::find()

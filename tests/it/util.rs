@@ -47,6 +47,8 @@ pub struct TestApp {
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
     /// The server's background machinery tests wait for (in-process servers only).
     background: Option<Background>,
+    /// The server's SQLite readers (in-process SQLite servers only).
+    sqlite_readers: Option<Arc<confab::db::direct::Readers>>,
     client: awc::Client,
     _database: TestDatabase,
     _blob_dir: Option<tempfile::TempDir>,
@@ -373,6 +375,7 @@ impl TestApp {
             state = state.with_mailer(Arc::new(mailer.clone()));
         }
         let state = state.with_statement_hook(hook);
+        let sqlite_readers = state.sqlite_readers().cloned();
         let sessions = state.sessions.clone();
         let writer = state.writer.clone();
         let background = Background {
@@ -392,6 +395,7 @@ impl TestApp {
             sessions: Some(sessions),
             writer: Some(writer),
             background: Some(background),
+            sqlite_readers,
             client: awc::Client::default(),
             _database: database,
             _blob_dir: Some(blob_dir),
@@ -410,6 +414,7 @@ impl TestApp {
             sessions: None,
             writer: None,
             background: None,
+            sqlite_readers: None,
             client: awc::Client::default(),
             _database: TestDatabase::None,
             _blob_dir: None,
@@ -590,6 +595,13 @@ impl TestApp {
     /// SQL statements the server (and this test's own `db` handle) have run so far.
     pub fn statements(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
+    }
+
+    /// Statements the server's SQLite readers ran (`confab::db::direct`); None without them.
+    pub fn sqlite_reads(&self) -> Option<u64> {
+        self.sqlite_readers
+            .as_ref()
+            .map(|readers| readers.statements())
     }
 
     /// Creates a group room as `token` with `members` (user ids); returns the room id.

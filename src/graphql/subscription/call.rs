@@ -38,7 +38,7 @@ pub async fn call_events(
 ) -> Result<impl Stream<Item = CallEvent> + use<>> {
     let viewer = auth::require(viewer(ctx))?;
     let state = state(ctx)?;
-    service::membership::require_member(&state.db, viewer, room_id).await?;
+    service::membership::require_member(&state.reads(), viewer, room_id).await?;
     let own = match session_id {
         Some(id) => Some(live::own_in_room(state, viewer, id, room_id).await?),
         None => None,

@@ -132,7 +132,7 @@ impl Subscription {
     ) -> Result<impl Stream<Item = RoomEvent> + use<>> {
         let viewer = auth::require(viewer(ctx))?;
         let state = state(ctx)?;
-        service::membership::require_member(&state.db, viewer, room_id).await?;
+        service::membership::require_member(&state.reads(), viewer, room_id).await?;
         let me = viewer.id();
         // Subscribed before reading the history: a message committed in between is in both,
         // and the live copy is skipped, so none falls in a gap.

@@ -84,7 +84,7 @@ pub async fn stats_room(
     let (_, call) = store::call_history::session_with_call(&state.db, session_id)
         .await?
         .ok_or_else(not_found)?;
-    match membership::require_member(&state.db, viewer, call.room_id).await {
+    match membership::require_member(&state.reads(), viewer, call.room_id).await {
         Ok(_) => {}
         Err(ApiError::NotFound(_)) => return Err(not_found()),
         Err(err) => return Err(err),

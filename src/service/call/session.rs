@@ -51,7 +51,7 @@ pub async fn join(
     room_id: Uuid,
     flags: JoinFlags,
 ) -> ApiResult<(calls::Model, call_sessions::Model)> {
-    let (room, _) = membership::require_member(&state.db, viewer, room_id).await?;
+    let (room, _) = membership::require_member(&state.reads(), viewer, room_id).await?;
     if room.archived_at.is_some() {
         return Err(ApiError::Forbidden("the room is archived".to_owned()));
     }

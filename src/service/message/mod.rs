@@ -142,7 +142,7 @@ pub async fn send(
 /// between the two, BAD_USER_INPUT when the message replied to is not in the room. The
 /// message writer checks the same in its INSERT.
 async fn may_send(state: &AppState, viewer: &Viewer, input: &SendMessage) -> ApiResult<()> {
-    let (room, _) = require_member(&state.db, viewer, input.room_id).await?;
+    let (room, _) = require_member(&state.reads(), viewer, input.room_id).await?;
     if room.archived_at.is_some() {
         return Err(ApiError::Forbidden("the room is archived".to_owned()));
     }
@@ -172,7 +172,7 @@ pub async fn set_typing(
     room_id: Uuid,
     typing: bool,
 ) -> ApiResult<bool> {
-    require_member(&state.db, viewer, room_id).await?;
+    require_member(&state.reads(), viewer, room_id).await?;
     state.publish(
         Topic::Room(room_id),
         Event::Typing {
@@ -290,7 +290,7 @@ pub async fn visible(
         .one(&state.db)
         .await?
         .ok_or_else(not_found)?;
-    let (_, membership) = require_member(&state.db, viewer, message.room_id)
+    let (_, membership) = require_member(&state.reads(), viewer, message.room_id)
         .await
         .map_err(|_| not_found())?;
     Ok((message, Role::parse(&membership.role)))

@@ -50,7 +50,7 @@ pub async fn visible(
     viewer: &Viewer,
     room_id: Uuid,
 ) -> ApiResult<Option<rooms::Model>> {
-    match require_member(&state.db, viewer, room_id).await {
+    match require_member(&state.reads(), viewer, room_id).await {
         Ok((room, _)) => Ok(Some(room)),
         Err(ApiError::NotFound(_)) => Ok(None),
         Err(err) => Err(err),
@@ -328,7 +328,7 @@ pub async fn update(
     room_id: Uuid,
     input: UpdateRoom,
 ) -> ApiResult<rooms::Model> {
-    let (room, membership) = require_member(&state.db, viewer, room_id).await?;
+    let (room, membership) = require_member(&state.reads(), viewer, room_id).await?;
     Role::parse(&membership.role).require_manager()?;
     if room.kind == RoomKind::Direct
         && (input.name.is_some() || input.max_members.is_some() || input.with_join_code.is_some())
