@@ -60,9 +60,7 @@ pub struct AppState {
     pools: Arc<Mutex<Vec<DatabaseConnection>>>,
 }
 
-/// Called with every statement the HTTP workers' pools run (see
-/// [`AppState::with_statement_hook`]).
-pub type StatementHook = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
+pub use crate::db::direct::StatementHook;
 
 impl AppState {
     /// A write transaction in this process's writer turn (see [`db::begin_write`]).

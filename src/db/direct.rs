@@ -30,8 +30,24 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::state::StatementHook;
-use crate::store::rows::Row;
+/// One row of a result, its columns read by position: a row sqlx read (through sea-orm), or
+/// one a SQLite reader is stepping on its own thread ([`Readers`]).
+pub trait Row {
+    /// Whether the column holds NULL; false when that cannot be told (the read then decides).
+    fn is_null(&self, at: usize) -> bool;
+    fn uuid(&self, at: usize) -> Result<Uuid, DbErr>;
+    fn text(&self, at: usize) -> Result<String, DbErr>;
+    fn int32(&self, at: usize) -> Result<i32, DbErr>;
+    fn int64(&self, at: usize) -> Result<i64, DbErr>;
+    fn boolean(&self, at: usize) -> Result<bool, DbErr>;
+    fn bytes(&self, at: usize) -> Result<Vec<u8>, DbErr>;
+    fn time(&self, at: usize) -> Result<DateTimeWithTimeZone, DbErr>;
+    fn json(&self, at: usize) -> Result<Json, DbErr>;
+}
+
+/// Called with every statement the HTTP workers' pools and the SQLite readers run (see
+/// `AppState::with_statement_hook`).
+pub type StatementHook = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
 
 /// Statements each reader keeps prepared (sqlx's default cache holds 100).
 const STATEMENTS: usize = 128;

@@ -18,22 +18,8 @@ use sea_orm::{DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, TryGetable}
 use uuid::Uuid;
 
 use super::sql::Sql;
+pub use crate::db::direct::Row;
 use crate::db::direct::Source;
-
-/// One row of a result, its columns read by position: a row sqlx read (through sea-orm), or
-/// one a SQLite reader is stepping on its own thread ([`crate::db::direct`]).
-pub trait Row {
-    /// Whether the column holds NULL; false when that cannot be told (the read then decides).
-    fn is_null(&self, at: usize) -> bool;
-    fn uuid(&self, at: usize) -> Result<Uuid, DbErr>;
-    fn text(&self, at: usize) -> Result<String, DbErr>;
-    fn int32(&self, at: usize) -> Result<i32, DbErr>;
-    fn int64(&self, at: usize) -> Result<i64, DbErr>;
-    fn boolean(&self, at: usize) -> Result<bool, DbErr>;
-    fn bytes(&self, at: usize) -> Result<Vec<u8>, DbErr>;
-    fn time(&self, at: usize) -> Result<DateTimeWithTimeZone, DbErr>;
-    fn json(&self, at: usize) -> Result<Json, DbErr>;
-}
 
 /// A model read from `COLUMNS` consecutive columns of a row, in its entity's column order.
 pub trait Positional: Sized {
