@@ -144,15 +144,10 @@ pub struct DatabaseConfig {
     )]
     pub acquire_timeout_secs: u64,
     /// SQLite: threads that run the DataLoaders' list reads on connections of their own and
-    /// decode the rows there (docs/performance.md, "SQLite, the embedded default"); 0 sends
-    /// every read through the pool. Ignored on PostgreSQL.
-    #[arg(
-        long = "sqlite-readers",
-        env = "CONFAB_SQLITE_READERS",
-        default_value_t = 4,
-        global = true
-    )]
-    pub sqlite_readers: usize,
+    /// decode the rows there (docs/performance.md, "SQLite, the embedded default"); one per
+    /// core when unset, 0 sends every read through the pool. Ignored on PostgreSQL.
+    #[arg(long = "sqlite-readers", env = "CONFAB_SQLITE_READERS", global = true)]
+    pub sqlite_readers: Option<usize>,
     /// How PostgreSQL plans Confab's prepared statements: its `plan_cache_mode`, set on every
     /// connection Confab opens. Ignored on SQLite.
     #[arg(
