@@ -5,7 +5,9 @@
 //! reads hundreds of rows, formatting and looking up names costs more than everything else
 //! in it (docs/performance.md, "Reading rows"). Here a query selects [`columns`] of an
 //! entity, which lists them in the entity's own order, and [`Positional::read`] takes them by
-//! index from a given offset.
+//! index from a given offset. A [`Row`] is one sqlx read (through sea-orm) or one a SQLite
+//! reader is stepping on its own thread: [`fetch`] runs a query on the readers when its
+//! [`Source`] has them (`crate::db::direct`), so the same readers serve both.
 //!
 //! Each `read` names every field of its model, so a column added to an entity (and so to the
 //! generated model) does not compile until it is read here too; the `rows` integration test
