@@ -125,7 +125,14 @@ async fn positional_readers_match_sea_orm(app: &TestApp) {
         first: first.parse().unwrap(),
     };
     compare(db, db, &ids, &group, &member).await;
+    let ran = || readers.as_ref().map(|r| r.statements());
+    let before = ran();
     compare(db, &reads, &ids, &group, &member).await;
+    // Every read of `compare` took the readers (none fell back to sqlx): users, two
+    // memberships, members, a page and its senders, reactions.
+    if let (Some(before), Some(after)) = (before, ran()) {
+        assert_eq!(after - before, 7, "statements on the readers");
+    }
 }
 
 struct Ids {
