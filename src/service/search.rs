@@ -52,7 +52,7 @@ pub async fn search(
         None => store::search::Scope::RoomsOf(viewer.id()),
     };
     Ok(store::search::messages(
-        &state.db,
+        &state.reads(),
         state.config.database.search_language,
         &words,
         scope,

@@ -18,13 +18,13 @@
 
 use entity::messages;
 use migration::search_room_token;
-use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, FromQueryResult, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult, TransactionTrait};
 use uuid::Uuid;
 
+use super::rows::{self, Positional as _};
 use super::sql::Sql;
 use crate::config::SearchLanguage;
+use crate::db::direct::Reads;
 
 /// Which messages a search looks in.
 #[derive(Debug, Clone, Copy)]
@@ -38,20 +38,23 @@ pub enum Scope {
 /// Up to `limit` live messages matching every one of `words` (lowercase, stemmed in
 /// `language` as the index is), from `offset`, best first.
 pub async fn messages(
-    db: &DatabaseConnection,
+    reads: &Reads<'_>,
     language: SearchLanguage,
     words: &[String],
     scope: Scope,
     offset: u64,
     limit: u64,
 ) -> Result<Vec<messages::Model>, DbErr> {
+    let db = reads.db;
     let backend = db.get_database_backend();
     if backend == DatabaseBackend::Sqlite {
-        let Some(matcher) = sqlite_matcher(db, words, scope).await? else {
+        // Both statements run on the SQLite readers (`db::direct`).
+        let Some(matcher) = sqlite_matcher(reads, words, scope).await? else {
             return Ok(Vec::new());
         };
-        let mut query = Sql::new(
-            "SELECT m.* FROM messages_fts f JOIN messages m ON m.rowid = f.rowid \
+        let mut query = Sql::new("SELECT ");
+        query.push(&rows::columns::<messages::Model>("m")).push(
+            " FROM messages_fts f JOIN messages m ON m.rowid = f.rowid \
              WHERE messages_fts MATCH ",
         );
         query.bind(matcher).push(" AND m.deleted_at IS NULL AND ");
@@ -65,9 +68,7 @@ pub async fn messages(
             .bind(limit as i64)
             .push(" OFFSET ")
             .bind(offset as i64);
-        return messages::Model::find_by_statement(query.statement(backend))
-            .all(db)
-            .await;
+        return rows::fetch(reads, query, |row| messages::Model::read(row, 0)).await;
     }
     // The stored documents of live messages (migration 38), ranked without touching
     // `messages`; only the page's messages are read. The configuration is a name from a fixed
@@ -122,16 +123,11 @@ fn in_scope(query: &mut Sql, column: &str, scope: Scope) {
     };
 }
 
-#[derive(FromQueryResult)]
-struct RoomTokens {
-    rooms: Option<String>,
-}
-
 /// The FTS5 query for `words` in the bodies of `scope`'s rooms: `body : ("a" "b") AND
 /// room : (r…0 OR r…0)`, or `None` when the scope has no room. The words are letters and
 /// digits only (`service::search::terms`), so quoting them is enough.
 async fn sqlite_matcher(
-    db: &DatabaseConnection,
+    reads: &Reads<'_>,
     words: &[String],
     scope: Scope,
 ) -> Result<Option<String>, DbErr> {
@@ -147,10 +143,17 @@ async fn sqlite_matcher(
             .bind(user_id)
             .push(" AND left_at IS NULL"),
     };
-    let tokens = RoomTokens::find_by_statement(rooms.statement(DatabaseBackend::Sqlite))
-        .one(db)
-        .await?
-        .and_then(|row| row.rooms);
+    let tokens = rows::fetch(reads, rooms, |row| {
+        if row.is_null(0) {
+            Ok(None)
+        } else {
+            row.text(0).map(Some)
+        }
+    })
+    .await?
+    .into_iter()
+    .next()
+    .flatten();
     let words = words
         .iter()
         .map(|w| format!("\"{w}\""))

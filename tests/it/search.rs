@@ -34,7 +34,16 @@ async fn search_finds_ranked_scoped_and_current(app: &TestApp) {
         .await;
 
     // Ranked: the body saying "deploy" most comes first; cat's room is not searched for bob.
+    let read_before = app.sqlite_reads();
     let data = app.ok(Some(&bob), SEARCH, json!({ "q": "DEPLOY" })).await;
+    // On SQLite both of the search's statements (bob's rooms' tokens, then the matches) run
+    // on the server's readers (confab::db::direct).
+    if let (Some(before), Some(after)) = (read_before, app.sqlite_reads()) {
+        assert!(
+            after - before >= 2,
+            "search on the SQLite readers: {before} -> {after}"
+        );
+    }
     let found = bodies(&data);
     assert_eq!(found.len(), 3, "{found:?}");
     assert_eq!(found[0], "deploy deploy deploy, Déploiement!");
