@@ -309,24 +309,24 @@ pub struct Reads<'a> {
 /// A connection the readers of `store` run on: the pool or a transaction through sqlx, or
 /// [`Reads`], whose SQLite readers run a whole statement on their own thread.
 pub trait Source: ConnectionTrait {
-    /// The SQLite readers to run reads on instead of sqlx, if this is the pool that has them.
-    fn readers(&self) -> Option<&Readers> {
+    /// This source as [`Reads`], the one kind that may have SQLite readers.
+    fn direct(&self) -> Option<&Reads<'_>> {
         None
     }
-
-    /// Tells the statement hook (tests count statements with it) that a reader ran one.
-    fn ran(&self, _statement: &Statement, _elapsed: Duration, _failed: bool) {}
 }
 
 impl Source for DatabaseConnection {}
 impl Source for DatabaseTransaction {}
 
 impl Source for Reads<'_> {
-    fn readers(&self) -> Option<&Readers> {
-        self.readers
+    fn direct(&self) -> Option<&Reads<'_>> {
+        Some(self)
     }
+}
 
-    fn ran(&self, statement: &Statement, elapsed: Duration, failed: bool) {
+impl Reads<'_> {
+    /// Tells the statement hook (tests count statements with it) that a reader ran one.
+    pub fn ran(&self, statement: &Statement, elapsed: Duration, failed: bool) {
         if let Some(hook) = self.on_statement {
             hook(&sea_orm::metric::Info {
                 elapsed,

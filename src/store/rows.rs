@@ -57,6 +57,20 @@ macro_rules! column {
     )*};
 }
 
+/// A nullable column. sea-orm reads an `Option<T>` by decoding a `T` and turning the error a
+/// NULL gives into `None`, and that error formats the column's index into a new string first:
+/// for the page benchmark's ~300 NULLs per answer, 7.5% of the server's instructions
+/// (callgrind). A NULL is seen here before anything is decoded.
+impl<T: Column> Column for Option<T> {
+    fn get(row: &dyn Row, at: usize) -> Result<Self, DbErr> {
+        if row.is_null(at) {
+            Ok(None)
+        } else {
+            T::get(row, at).map(Some)
+        }
+    }
+}
+
 column!(
     Uuid => uuid,
     String => text,
@@ -81,19 +95,6 @@ impl Columns<'_> {
         let at = self.at;
         self.at += 1;
         T::get(self.row, at)
-    }
-
-    /// The value of a nullable column. sea-orm reads an `Option<T>` by decoding a `T` and
-    /// turning the error a NULL gives into `None`, and that error formats the column's index
-    /// into a new string first: for the page benchmark's ~300 NULLs per answer, 7.5% of the
-    /// server's instructions (callgrind). A NULL is seen here before anything is decoded.
-    fn nullable<T: Column>(&mut self) -> Result<Option<T>, DbErr> {
-        if self.row.is_null(self.at) {
-            self.at += 1;
-            Ok(None)
-        } else {
-            self.next().map(Some)
-        }
     }
 }
 
@@ -183,7 +184,8 @@ pub async fn fetch<T: Send + 'static>(
     read: impl Fn(&dyn Row) -> Result<T, DbErr> + Send + 'static,
 ) -> Result<Vec<T>, DbErr> {
     let mut statement = query.statement(db.get_database_backend());
-    if let Some(readers) = db.readers()
+    if let Some(reads) = db.direct()
+        && let Some(readers) = reads.readers
         && let Some(values) = crate::db::direct::bind(&statement)
     {
         let started = std::time::Instant::now();
@@ -191,7 +193,7 @@ pub async fn fetch<T: Send + 'static>(
             .fetch(std::mem::take(&mut statement.sql), values, read)
             .await;
         statement.sql = sql;
-        db.ran(&statement, started.elapsed(), found.is_err());
+        reads.ran(&statement, started.elapsed(), found.is_err());
         return found;
     }
     let rows = db.query_all_raw(statement).await?;
@@ -227,18 +229,18 @@ impl Positional for users::Model {
             password_hash: c.next()?,
             role: c.next()?,
             status: c.next()?,
-            last_seen_at: c.nullable()?,
-            email_verified_at: c.nullable()?,
-            totp_secret: c.nullable()?,
-            totp_enabled_at: c.nullable()?,
-            avatar_blob_id: c.nullable()?,
+            last_seen_at: c.next()?,
+            email_verified_at: c.next()?,
+            totp_secret: c.next()?,
+            totp_enabled_at: c.next()?,
+            avatar_blob_id: c.next()?,
             created_at: c.next()?,
             updated_at: c.next()?,
-            deleted_at: c.nullable()?,
-            totp_last_step: c.nullable()?,
-            banned_at: c.nullable()?,
-            banned_until: c.nullable()?,
-            ban_reason: c.nullable()?,
+            deleted_at: c.next()?,
+            totp_last_step: c.next()?,
+            banned_at: c.next()?,
+            banned_until: c.next()?,
+            ban_reason: c.next()?,
         })
     }
 }
@@ -252,16 +254,16 @@ impl Positional for messages::Model {
         Ok(Self {
             id: c.next()?,
             room_id: c.next()?,
-            sender_id: c.nullable()?,
+            sender_id: c.next()?,
             kind: c.next()?,
-            body: c.nullable()?,
-            ciphertext: c.nullable()?,
-            epoch: c.nullable()?,
-            reply_to_id: c.nullable()?,
-            metadata: c.nullable()?,
+            body: c.next()?,
+            ciphertext: c.next()?,
+            epoch: c.next()?,
+            reply_to_id: c.next()?,
+            metadata: c.next()?,
             created_at: c.next()?,
-            edited_at: c.nullable()?,
-            deleted_at: c.nullable()?,
+            edited_at: c.next()?,
+            deleted_at: c.next()?,
             reacted: c.next()?,
             seq: c.next()?,
         })
@@ -277,17 +279,17 @@ impl Positional for rooms::Model {
         Ok(Self {
             id: c.next()?,
             kind: c.next()?,
-            name: c.nullable()?,
-            topic: c.nullable()?,
-            join_code: c.nullable()?,
-            max_members: c.nullable()?,
+            name: c.next()?,
+            topic: c.next()?,
+            join_code: c.next()?,
+            max_members: c.next()?,
             created_by: c.next()?,
             epoch: c.next()?,
-            direct_key: c.nullable()?,
-            archived_at: c.nullable()?,
+            direct_key: c.next()?,
+            archived_at: c.next()?,
             created_at: c.next()?,
             updated_at: c.next()?,
-            deleted_at: c.nullable()?,
+            deleted_at: c.next()?,
         })
     }
 }
@@ -303,10 +305,10 @@ impl Positional for room_members::Model {
             user_id: c.next()?,
             role: c.next()?,
             joined_at: c.next()?,
-            left_at: c.nullable()?,
-            last_delivered_message_id: c.nullable()?,
-            last_read_message_id: c.nullable()?,
-            muted_until: c.nullable()?,
+            left_at: c.next()?,
+            last_delivered_message_id: c.next()?,
+            last_read_message_id: c.next()?,
+            muted_until: c.next()?,
         })
     }
 }

@@ -21,7 +21,7 @@ use migration::search_room_token;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult, TransactionTrait};
 use uuid::Uuid;
 
-use super::rows::{self, Positional as _};
+use super::rows::{self, Column as _, Positional as _};
 use super::sql::Sql;
 use crate::config::SearchLanguage;
 use crate::db::direct::Reads;
@@ -143,17 +143,11 @@ async fn sqlite_matcher(
             .bind(user_id)
             .push(" AND left_at IS NULL"),
     };
-    let tokens = rows::fetch(reads, rooms, |row| {
-        if row.is_null(0) {
-            Ok(None)
-        } else {
-            row.text(0).map(Some)
-        }
-    })
-    .await?
-    .into_iter()
-    .next()
-    .flatten();
+    let tokens = rows::fetch(reads, rooms, |row| Option::<String>::get(row, 0))
+        .await?
+        .into_iter()
+        .next()
+        .flatten();
     let words = words
         .iter()
         .map(|w| format!("\"{w}\""))
