@@ -192,6 +192,9 @@ fn sqlite_value(value: &Value) -> Option<SqliteValue> {
         Value::Bool(v) => or_null(v, |b| SqliteValue::Integer(i64::from(*b))),
         Value::Int(v) => or_null(v, |n| SqliteValue::Integer(i64::from(*n))),
         Value::BigInt(v) => or_null(v, |n| SqliteValue::Integer(*n)),
+        // A page's `LIMIT` (sea-orm's `limit` takes a u64), as sea-orm binds it.
+        Value::BigUnsigned(Some(n)) => SqliteValue::Integer(i64::try_from(*n).ok()?),
+        Value::BigUnsigned(None) => SqliteValue::Null,
         Value::String(v) => or_null(v, |s| SqliteValue::Text(s.clone())),
         Value::Bytes(v) => or_null(v, |b| SqliteValue::Blob(b.clone())),
         Value::Uuid(v) => or_null(v, |u| SqliteValue::Blob(u.as_bytes().to_vec())),

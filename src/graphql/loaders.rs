@@ -143,7 +143,7 @@ impl Loader<RoomId> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[RoomId]) -> Loaded<RoomId, rooms::Model> {
-        let rows = store::room::many(&self.state.db, ids(keys, |k| k.0)).await?;
+        let rows = store::room::many(&self.state.reads(), ids(keys, |k| k.0)).await?;
         Ok(shared(rows.into_iter().map(|r| (RoomId(r.id), r))))
     }
 }
@@ -153,7 +153,7 @@ impl Loader<MessageId> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[MessageId]) -> Loaded<MessageId, messages::Model> {
-        let rows = store::message::many(&self.state.db, ids(keys, |k| k.0)).await?;
+        let rows = store::message::many(&self.state.reads(), ids(keys, |k| k.0)).await?;
         Ok(shared(rows.into_iter().map(|m| (MessageId(m.id), m))))
     }
 }
@@ -204,7 +204,8 @@ impl Loader<UnreadIn> for Loaders {
             return Ok(HashMap::new());
         };
         let counts =
-            store::unread::unread_counts(&self.state.db, viewer_id, &ids(keys, |k| k.0)).await?;
+            store::unread::unread_counts(&self.state.reads(), viewer_id, &ids(keys, |k| k.0))
+                .await?;
         Ok(shared(
             keys.iter()
                 .map(|k| (*k, counts.get(&k.0).copied().unwrap_or(0))),

@@ -7,7 +7,7 @@ use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use crate::store::page::{Page, Slice, keyset};
+use crate::store::page::{Page, Slice};
 
 pub struct Stats {
     pub users: u64,
@@ -57,15 +57,5 @@ pub async fn rooms(
     page: Page,
 ) -> ApiResult<Slice<rooms::Model>> {
     require_admin(viewer)?;
-    let query = rooms::Entity::find().filter(rooms::Column::DeletedAt.is_null());
-    let rows = keyset(
-        query,
-        rooms::Column::CreatedAt,
-        rooms::Column::Id,
-        page,
-        false,
-    )
-    .all(&state.db)
-    .await?;
-    Ok(Slice::from_probe(page, rows))
+    Ok(store::room::live(&state.reads(), page).await?)
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset};
 use entity::{message_reactions, messages, users};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
 use super::page::{Page, Slice};
@@ -15,14 +15,17 @@ use super::sql::Sql;
 use crate::db::direct::Source;
 
 /// Messages by id.
-pub async fn many(
-    db: &impl ConnectionTrait,
-    ids: Vec<Uuid>,
-) -> Result<Vec<messages::Model>, DbErr> {
-    messages::Entity::find()
-        .filter(messages::Column::Id.is_in(ids))
-        .all(db)
-        .await
+pub async fn many(db: &impl Source, ids: Vec<Uuid>) -> Result<Vec<messages::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = Sql::new("SELECT ");
+    query
+        .push(&rows::columns::<messages::Model>("m"))
+        .push(" FROM messages m WHERE m.id IN (")
+        .list(ids)
+        .push(")");
+    rows::fetch(db, query, |row| messages::Model::read(row, 0)).await
 }
 
 /// Rooms per statement in [`pages`] on SQLite (its default limit of a compound SELECT is 500).

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use entity::{room_members, rooms};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryTrait,
+};
 use uuid::Uuid;
 
-use super::page::{Key, Page, Slice};
+use super::page::{Key, Page, Slice, keyset};
 use super::rows::{self, Positional as _};
 use super::sql::Sql;
 use crate::db::direct::Source;
@@ -43,18 +45,13 @@ pub async fn with_membership(
     Ok(found.into_iter().next())
 }
 
-#[derive(Debug, FromQueryResult)]
-struct RoomRow {
-    id: Uuid,
-    activity_at: chrono::DateTime<chrono::FixedOffset>,
-}
-
 /// Rooms `member_id` belongs to that the caller also belongs to (all the caller's rooms when
 /// `member_id` is the caller), latest activity (last message, else creation) first. Keyed on
 /// `(activity, id)`; "after" walks toward older activity. `archived`: only archived rooms
-/// (true), only rooms not archived (false), or both (`None`).
+/// (true), only rooms not archived (false), or both (`None`). One statement, read by position
+/// (on SQLite's readers where `db` has them).
 pub async fn shared_with(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     viewer_id: Uuid,
     member_id: Uuid,
     page: Page,
@@ -64,12 +61,16 @@ pub async fn shared_with(
         Page::Forward { after, limit } => (after, limit, true),
         Page::Backward { before, limit } => (before, limit, false),
     };
-    let mut query = Sql::new(
-        "SELECT id, activity_at FROM ( \
-           SELECT r.id, COALESCE((SELECT MAX(m.created_at) FROM messages m WHERE m.room_id = r.id), r.created_at) AS activity_at \
-           FROM rooms r \
-           JOIN room_members rm ON rm.room_id = r.id AND rm.user_id = ",
-    );
+    static SELECT: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {}, r.activity_at FROM ( \
+               SELECT r.*, COALESCE((SELECT MAX(m.created_at) FROM messages m WHERE m.room_id = r.id), r.created_at) AS activity_at \
+               FROM rooms r \
+               JOIN room_members rm ON rm.room_id = r.id AND rm.user_id = ",
+            rows::columns::<rooms::Model>("r")
+        )
+    });
+    let mut query = Sql::new(&SELECT);
     query
         .bind(member_id)
         .push(" AND rm.left_at IS NULL JOIN room_members rv ON rv.room_id = r.id AND rv.user_id = ")
@@ -80,54 +81,64 @@ pub async fn shared_with(
         Some(false) => query.push(" AND r.archived_at IS NULL"),
         None => &mut query,
     };
-    query.push(") t");
+    query.push(") r");
     if let Some(key) = cursor {
         let op = if newest_first { " < " } else { " > " };
         query
-            .push(" WHERE (activity_at")
+            .push(" WHERE (r.activity_at")
             .push(op)
             .bind(key.at)
-            .push(" OR (activity_at = ")
+            .push(" OR (r.activity_at = ")
             .bind(key.at)
-            .push(" AND id")
+            .push(" AND r.id")
             .push(op)
             .bind(key.id)
             .push("))");
     }
     let order = if newest_first { "DESC" } else { "ASC" };
     query
-        .push(&format!(" ORDER BY activity_at {order}, id {order} LIMIT "))
+        .push(&format!(
+            " ORDER BY r.activity_at {order}, r.id {order} LIMIT "
+        ))
         .bind((limit + 1) as i64);
-    let rows = RoomRow::find_by_statement(query.statement(db.get_database_backend()))
-        .all(db)
-        .await?;
-    let rooms = rooms::Entity::find()
-        .filter(rooms::Column::Id.is_in(rows.iter().map(|r| r.id)))
-        .all(db)
-        .await?;
-    let mut by_id: HashMap<Uuid, rooms::Model> = rooms.into_iter().map(|r| (r.id, r)).collect();
-    let items: Vec<(rooms::Model, Key)> = rows
-        .into_iter()
-        .filter_map(|row| {
-            let room = by_id.remove(&row.id)?;
-            Some((
-                room,
-                Key {
-                    at: row.activity_at,
-                    id: row.id,
-                },
-            ))
-        })
-        .collect();
+    let items = rows::fetch(db, query, |row| {
+        let room = rooms::Model::read(row, 0)?;
+        let key = Key {
+            at: row.time(rooms::Model::COLUMNS)?,
+            id: room.id,
+        };
+        Ok((room, key))
+    })
+    .await?;
     Ok(Slice::from_probe(page, items))
 }
 
+/// A page of the rooms not deleted, oldest first (`keyset` on creation), read by position.
+pub async fn live(db: &impl Source, page: Page) -> Result<Slice<rooms::Model>, DbErr> {
+    let query = keyset(
+        rooms::Entity::find().filter(rooms::Column::DeletedAt.is_null()),
+        rooms::Column::CreatedAt,
+        rooms::Column::Id,
+        page,
+        false,
+    );
+    let statement = query.build(db.get_database_backend());
+    let rows = rows::fetch_statement(db, statement, |row| rooms::Model::read(row, 0)).await?;
+    Ok(Slice::from_probe(page, rows))
+}
+
 /// Rooms by id.
-pub async fn many(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<Vec<rooms::Model>, DbErr> {
-    rooms::Entity::find()
-        .filter(rooms::Column::Id.is_in(ids))
-        .all(db)
-        .await
+pub async fn many(db: &impl Source, ids: Vec<Uuid>) -> Result<Vec<rooms::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = Sql::new("SELECT ");
+    query
+        .push(&rows::columns::<rooms::Model>("r"))
+        .push(" FROM rooms r WHERE r.id IN (")
+        .list(ids)
+        .push(")");
+    rows::fetch(db, query, |row| rooms::Model::read(row, 0)).await
 }
 
 #[derive(FromQueryResult)]

@@ -16,7 +16,7 @@
 use entity::{message_reactions, messages, room_members, rooms, users};
 use sea_orm::prelude::{DateTimeWithTimeZone, Json};
 use sea_orm::sqlx::{Decode, Postgres, Row as _, Sqlite, Type, ValueRef as _};
-use sea_orm::{DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, TryGetable};
+use sea_orm::{DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, Statement, TryGetable};
 use uuid::Uuid;
 
 use super::sql::Sql;
@@ -183,7 +183,16 @@ pub async fn fetch<T: Send + 'static>(
     query: Sql,
     read: impl Fn(&dyn Row) -> Result<T, DbErr> + Send + 'static,
 ) -> Result<Vec<T>, DbErr> {
-    let mut statement = query.statement(db.get_database_backend());
+    fetch_statement(db, query.statement(db.get_database_backend()), read).await
+}
+
+/// [`fetch`] for a statement built elsewhere (a sea-orm `Select`, say, whose columns are in
+/// the order `read` expects).
+pub async fn fetch_statement<T: Send + 'static>(
+    db: &impl Source,
+    mut statement: Statement,
+    read: impl Fn(&dyn Row) -> Result<T, DbErr> + Send + 'static,
+) -> Result<Vec<T>, DbErr> {
     if let Some(reads) = db.direct()
         && let Some(readers) = reads.readers
         && let Some(values) = crate::db::direct::bind(&statement)

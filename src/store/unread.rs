@@ -18,14 +18,16 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use sea_orm::DbErr;
 use uuid::Uuid;
 
+use super::rows;
 use super::sql::Sql;
+use crate::db::direct::Source;
 
 /// Unread messages for `user_id` per room (see the module's documentation).
 pub async fn unread_counts(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     user_id: Uuid,
     room_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, i64>, DbErr> {
@@ -46,7 +48,7 @@ pub async fn unread_counts(
 
 /// The unread counts of `users` (active members) in one room, in one statement.
 pub async fn unread_counts_in(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     room_id: Uuid,
     users: &[Uuid],
 ) -> Result<Vec<(Uuid, i64)>, DbErr> {
@@ -59,16 +61,10 @@ pub async fn unread_counts_in(
     unread_of_members(db, "rm.user_id", members).await
 }
 
-#[derive(FromQueryResult)]
-struct Counted {
-    id: Uuid,
-    n: i64,
-}
-
 /// Each unread count of the memberships `rm` that `members` selects, keyed by `key` (a column
 /// of `rm`).
 async fn unread_of_members(
-    db: &impl ConnectionTrait,
+    db: &impl Source,
     key: &str,
     members: Sql,
 ) -> Result<Vec<(Uuid, i64)>, DbErr> {
@@ -81,10 +77,7 @@ async fn unread_of_members(
         .push(MEMBER_MARKERS)
         .push(" WHERE ")
         .append(members);
-    let rows = Counted::find_by_statement(query.statement(db.get_database_backend()))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.n)).collect())
+    rows::fetch(db, query, |row| Ok((row.uuid(0)?, row.int64(1)?))).await
 }
 
 /// Each membership `rm` with its room's newest seq `q.last_seq` (no row before the first

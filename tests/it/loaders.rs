@@ -139,12 +139,13 @@ async fn bench_nested_workload_costs_at_most_eight_statements(app: &TestApp) {
         let read_before = app.sqlite_reads();
         let data = app.ok(Some(&ann), &bench_nested(target), json!({})).await;
         counts.push(app.statements() - before);
-        // On SQLite the list reads (members, messages and their senders, reactions) run on
-        // the readers' own connections (confab::db::direct).
+        // On SQLite every statement of it (the rooms, their members, messages and their
+        // senders, reactions) runs on the readers' own connections (confab::db::direct).
         if let (Some(before), Some(after)) = (read_before, app.sqlite_reads()) {
-            assert!(
-                after - before >= 4,
-                "reads on the SQLite readers: {before} -> {after}"
+            assert_eq!(
+                usize::try_from(after - before).ok(),
+                counts.last().copied(),
+                "statements on the SQLite readers ({before} -> {after}) of the request's"
             );
         } else {
             assert_eq!(

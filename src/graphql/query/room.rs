@@ -138,7 +138,8 @@ pub async fn rooms_of(
     page: Page,
     archived: Option<bool>,
 ) -> crate::error::ApiResult<RoomConnection> {
-    let slice = store::room::shared_with(&state.db, viewer.id(), member_id, page, archived).await?;
+    let slice =
+        store::room::shared_with(&state.reads(), viewer.id(), member_id, page, archived).await?;
     Ok(cursor::connection(
         slice,
         |(_, key)| *key,
