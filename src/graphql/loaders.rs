@@ -203,9 +203,8 @@ impl Loader<UnreadIn> for Loaders {
         let Some(viewer_id) = self.viewer_id else {
             return Ok(HashMap::new());
         };
-        let counts =
-            store::unread::unread_counts(&self.state.reads(), viewer_id, &ids(keys, |k| k.0))
-                .await?;
+        let rooms = ids(keys, |k| k.0);
+        let counts = store::unread::unread_counts(&self.state.reads(), viewer_id, &rooms).await?;
         Ok(shared(
             keys.iter()
                 .map(|k| (*k, counts.get(&k.0).copied().unwrap_or(0))),

@@ -16,16 +16,7 @@ use crate::db::direct::Source;
 
 /// Messages by id.
 pub async fn many(db: &impl Source, ids: Vec<Uuid>) -> Result<Vec<messages::Model>, DbErr> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query = Sql::new("SELECT ");
-    query
-        .push(&rows::columns::<messages::Model>("m"))
-        .push(" FROM messages m WHERE m.id IN (")
-        .list(ids)
-        .push(")");
-    rows::fetch(db, query, |row| messages::Model::read(row, 0)).await
+    rows::by_id(db, ids).await
 }
 
 /// Rooms per statement in [`pages`] on SQLite (its default limit of a compound SELECT is 500).

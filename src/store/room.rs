@@ -129,16 +129,7 @@ pub async fn live(db: &impl Source, page: Page) -> Result<Slice<rooms::Model>, D
 
 /// Rooms by id.
 pub async fn many(db: &impl Source, ids: Vec<Uuid>) -> Result<Vec<rooms::Model>, DbErr> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query = Sql::new("SELECT ");
-    query
-        .push(&rows::columns::<rooms::Model>("r"))
-        .push(" FROM rooms r WHERE r.id IN (")
-        .list(ids)
-        .push(")");
-    rows::fetch(db, query, |row| rooms::Model::read(row, 0)).await
+    rows::by_id(db, ids).await
 }
 
 #[derive(FromQueryResult)]

@@ -16,7 +16,9 @@
 use entity::{message_reactions, messages, room_members, rooms, users};
 use sea_orm::prelude::{DateTimeWithTimeZone, Json};
 use sea_orm::sqlx::{Decode, Postgres, Row as _, Sqlite, Type, ValueRef as _};
-use sea_orm::{DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, Statement, TryGetable};
+use sea_orm::{
+    DbErr, EntityName, EntityTrait, IdenStatic, Iterable, QueryResult, Statement, TryGetable,
+};
 use uuid::Uuid;
 
 use super::sql::Sql;
@@ -213,6 +215,25 @@ pub async fn fetch_statement<T: Send + 'static>(
         read_rows.push(read(row)?);
     }
     Ok(read_rows)
+}
+
+/// The rows of `M`'s table whose `id` is one of `ids` (in no particular order), read by
+/// position: one statement however many.
+pub async fn by_id<M: Positional + Send + 'static>(
+    db: &impl Source,
+    ids: Vec<Uuid>,
+) -> Result<Vec<M>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let table = M::Entity::default().table_name().to_owned();
+    let mut query = Sql::new("SELECT ");
+    query
+        .push(&columns::<M>("t"))
+        .push(&format!(" FROM \"{table}\" t WHERE t.id IN ("))
+        .list(ids)
+        .push(")");
+    fetch(db, query, |row| M::read(row, 0)).await
 }
 
 /// `t."a", t."b", ...`: every column of `M`'s entity as `table` (a name or an alias), in the
