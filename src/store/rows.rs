@@ -226,11 +226,12 @@ pub async fn by_id<M: Positional + Send + 'static>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let table = M::Entity::default().table_name().to_owned();
     let mut query = Sql::new("SELECT ");
     query
         .push(&columns::<M>("t"))
-        .push(&format!(" FROM \"{table}\" t WHERE t.id IN ("))
+        .push(" FROM \"")
+        .push(M::Entity::default().table_name())
+        .push("\" t WHERE t.id IN (")
         .list(ids)
         .push(")");
     fetch(db, query, |row| M::read(row, 0)).await
