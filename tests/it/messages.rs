@@ -1,7 +1,5 @@
 //! Messages over HTTP: send, edit, delete, replies, history pages, reactions, receipts, unread.
 
-use std::sync::Arc;
-
 use futures_util::future::join_all;
 use sea_orm::{ConnectionTrait as _, TransactionTrait as _};
 use serde_json::{Value, json};
@@ -530,7 +528,6 @@ async fn concurrent_sends_are_all_stored(app: &TestApp) {
 /// others and fails only that one; a message to a room that does not exist is not written
 /// (the checks in the INSERT refuse it) and does not fail the others either.
 async fn a_failing_message_fails_alone(app: &TestApp) {
-    use confab::workers::message_writer::Store;
     let (ann, ann_id, room, room_id) = room_of_one(app).await;
     let message = |room_id: Uuid, body: &str| text(ann_id, room_id, body);
     let mut bad = message(room_id, "bad kind");
@@ -541,7 +538,7 @@ async fn a_failing_message_fails_alone(app: &TestApp) {
         message(Uuid::now_v7(), "nowhere"),
         message(room_id, "fourth"),
     ];
-    let results = Store::new(&app.db, Arc::default()).write_all(batch).await;
+    let results = app.message_writer().write_all(batch).await;
     let outcome: Vec<&str> = results
         .iter()
         .map(|r| match r {
@@ -617,15 +614,14 @@ fn text(sender: Uuid, room_id: Uuid, body: &str) -> entity::messages::Model {
 /// Two sends of one member can reach the writer in the other order than they were created:
 /// the read marker stays at the newer message.
 async fn a_later_batch_with_an_older_message_leaves_the_marker(app: &TestApp) {
-    use confab::workers::message_writer::Store;
     let (ann, ann_id, room, room_id) = room_of_one(app).await;
     let older = text(ann_id, room_id, "older");
     std::thread::sleep(std::time::Duration::from_millis(2));
     let newer = text(ann_id, room_id, "newer");
-    let store = Store::new(&app.db, Arc::default());
+    let writer = app.message_writer();
     for batch in [vec![newer.clone()], vec![older]] {
         assert!(
-            store
+            writer
                 .write_all(batch)
                 .await
                 .iter()

@@ -663,6 +663,13 @@ impl TestApp {
             .await
     }
 
+    /// A message writer beside the server's, on its database and in its SQLite writer turn (a
+    /// thread of its own on a SQLite file, as the server's is).
+    pub fn message_writer(&self) -> confab::workers::message_writer::MessageWriter {
+        let turn = self.writer.clone().expect("an in-process server");
+        confab::workers::message_writer::MessageWriter::start(self.db.clone(), turn)
+    }
+
     fn background(&self) -> &Background {
         self.background.as_ref().expect("an in-process server")
     }

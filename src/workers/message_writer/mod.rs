@@ -13,23 +13,27 @@
 //!
 //! A batch that fails is retried one message at a time, so a bad row fails only its own send.
 //!
-//! On SQLite the writer has a connection of its own and sends a batch as one call
-//! (`BEGIN IMMEDIATE; INSERT ...; UPDATE ...; COMMIT`): one hand-off to SQLite's worker thread
-//! instead of four, and a page cache that no other connection's write invalidates.
+//! On a SQLite file the writer is a thread of its own with a connection of its own
+//! ([`thread`]): it runs each batch's transaction itself, with no hand-off to a connection
+//! thread and back, and keeps a page cache that no other connection's write invalidates.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use entity::messages;
-use sea_orm::sqlx;
-use sea_orm::sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
+use sea_orm::sqlx::sqlite::SqlitePoolOptions;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SqlxSqliteConnector};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::db::direct::writer::WriteConnection;
+
+mod checkpoint;
 mod statement;
+mod thread;
+
+use checkpoint::Checkpoints;
 
 pub use statement::move_read_markers;
 
@@ -39,9 +43,39 @@ pub const MAX_BATCH: usize = 256;
 /// Sends waiting beyond this many hold their request until there is room.
 const QUEUE: usize = 4096;
 
+/// Messages to write together (with whatever else is queued), and where their results go.
 struct Job {
-    message: messages::Model,
-    done: oneshot::Sender<Written>,
+    messages: Vec<messages::Model>,
+    done: oneshot::Sender<Vec<Written>>,
+}
+
+/// Where each job of a batch wants its results, and how many messages it gave.
+type Answers = Vec<(oneshot::Sender<Vec<Written>>, usize)>;
+
+/// The messages of `jobs`, in order, and where each job's share of the results goes.
+fn take(jobs: &mut Vec<Job>) -> (Answers, Vec<messages::Model>) {
+    let mut answers = Vec::with_capacity(jobs.len());
+    let mut messages = Vec::with_capacity(jobs.len());
+    for job in jobs.drain(..) {
+        answers.push((job.done, job.messages.len()));
+        messages.extend(job.messages);
+    }
+    metrics::histogram!("confab_message_batch_size").record(messages.len() as f64);
+    (answers, messages)
+}
+
+/// `confab_message_batch_seconds`: how long the batch begun at `started` took to write (the
+/// writer turn's wait included).
+fn record_batch_time(started: Instant) {
+    metrics::histogram!("confab_message_batch_seconds").record(started.elapsed().as_secs_f64());
+}
+
+/// Gives each job its share of `written` (one result per message, in order).
+fn answer(answers: Answers, written: Vec<Written>) {
+    let mut written = written.into_iter();
+    for (done, count) in answers {
+        let _ = done.send(written.by_ref().take(count).collect());
+    }
 }
 
 /// A message as written, `None` when the checks refused it, or why the database failed.
@@ -54,9 +88,10 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts the writer: one task that takes whatever is queued (up to [`MAX_BATCH`]) whenever
-    /// it is free and writes it as one batch. Must run inside the tokio runtime; the task stops
-    /// when the last clone of the writer is dropped. `turn` is the process's SQLite writer
+    /// Starts the writer: one task (on a SQLite file, one thread: [`thread`]) that takes
+    /// whatever is queued (up to [`MAX_BATCH`] sends) whenever it is free and writes it as one
+    /// batch. Must run inside the tokio runtime; the writer stops when the last clone of it is
+    /// dropped. `turn` is the process's SQLite writer
     /// turn, shared with every other write transaction. One writer on either backend:
     /// batches commit in turn, so each sees the read markers the one before it moved (two
     /// writers on PostgreSQL could move a marker back, each batch checking against a snapshot
@@ -64,18 +99,26 @@ impl MessageWriter {
     /// no faster on PostgreSQL than one.
     pub fn start(db: DatabaseConnection, turn: Arc<Mutex<()>>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
+        match WriteConnection::open(&db) {
+            Some(Ok(connection)) => {
+                thread::spawn(connection, queue, turn, Checkpoints::new(&db));
+                return Self { jobs };
+            }
+            Some(Err(err)) => {
+                tracing::warn!(error = %err, "the message writer could not open its SQLite connection: it writes through the pool");
+            }
+            None => {}
+        }
         let store = Store::new(&db, turn);
         tokio::spawn(async move {
             let mut queue = queue;
             let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
             while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-                metrics::histogram!("confab_message_batch_size").record(jobs.len() as f64);
-                let (done, messages): (Vec<_>, Vec<_>) =
-                    jobs.drain(..).map(|job| (job.done, job.message)).unzip();
+                let (answers, messages) = take(&mut jobs);
+                let started = Instant::now();
                 let written = store.write_all(messages).await;
-                for (done, written) in done.into_iter().zip(written) {
-                    let _ = done.send(written);
-                }
+                record_batch_time(started);
+                answer(answers, written);
             }
         });
         Self { jobs }
@@ -85,59 +128,46 @@ impl MessageWriter {
     /// the module's documentation) and moves their read marker to it; returns the message
     /// once committed, or `None` if refused.
     pub async fn write(&self, message: messages::Model) -> Written {
-        let (done, written) = oneshot::channel();
-        let stopped = || DbErr::Custom("the message writer has stopped".to_owned());
-        self.jobs
-            .send(Job { message, done })
+        self.write_all(vec![message])
             .await
-            .map_err(|_| stopped())?;
-        written.await.map_err(|_| stopped())?
+            .pop()
+            .unwrap_or_else(|| Err(stopped()))
+    }
+
+    /// Writes `messages` in one batch (with whatever else is queued), each as [`Self::write`]
+    /// does: a message that fails fails alone. One result per message, in order.
+    pub async fn write_all(&self, messages: Vec<messages::Model>) -> Vec<Written> {
+        let count = messages.len();
+        let (done, written) = oneshot::channel();
+        let all_stopped = || (0..count).map(|_| Err(stopped())).collect();
+        if self.jobs.send(Job { messages, done }).await.is_err() {
+            return all_stopped();
+        }
+        written.await.unwrap_or_else(|_| all_stopped())
     }
 }
 
-/// Where the writer writes: on SQLite a connection of its own (a pool of one beside the
-/// application's, with the same settings; an in-memory database's options name one shared
-/// database), taken in this process's writer turn; elsewhere the application's pool.
+fn stopped() -> DbErr {
+    DbErr::Custom("the message writer has stopped".to_owned())
+}
+
+/// Where the writer task writes: on an in-memory SQLite database a connection of its own (a
+/// pool of one beside the application's, with the same settings; the options name one shared
+/// database), taken in this process's writer turn; elsewhere the application's pool. (A SQLite
+/// file has the writer [`thread`] instead.)
 #[derive(Clone)]
-pub struct Store {
+struct Store {
     db: DatabaseConnection,
     turn: Arc<Mutex<()>>,
-    checkpoints: Option<Arc<Checkpoints>>,
 }
-
-/// SQLite copies its write-ahead log back into the database file (a checkpoint, with an
-/// fsync) once the log passes `wal_autocheckpoint` pages, inside the commit that passed it.
-/// The writer's commits leave that to a checkpoint in the background instead, at most every
-/// [`CHECKPOINT_EVERY`] while messages are written, on one of the application's
-/// connections; the log's own limit stays as a backstop ([`crate::db::WAL_AUTOCHECKPOINT`]).
-/// A page written many times between checkpoints is copied once.
-///
-/// A background checkpoint takes two passes. The first copies what the log holds while the
-/// writer goes on writing. The second runs in the writer turn and copies only what was written
-/// during the first, so the checkpoint catches up and the next write starts the log again from
-/// its beginning. With one pass it never caught up under a stream of sends: the log grew to the
-/// backstop and the writer's own commit checkpointed it, 40-78 ms stalls about every 0.5 s at
-/// ~4,500 sends/s (~100 MB of log a second), and those stalls were the send p99.
-struct Checkpoints {
-    pool: SqlitePool,
-    turn: Arc<Mutex<()>>,
-    due: std::sync::Mutex<Instant>,
-    running: Arc<AtomicBool>,
-}
-
-/// Often enough that the second pass of a checkpoint has little to copy (quick A/B, 3x15 s,
-/// SQLite send: one pass every 1 s 5,176 sends/s and p99 54.4 ms (medians); two passes every
-/// 250 ms 5,516 and 27.2 ms; every 100 ms 5,344 and 21.4 ms).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 impl Store {
     /// `turn` is the process's SQLite writer turn, shared with every other write transaction.
-    pub fn new(db: &DatabaseConnection, turn: Arc<Mutex<()>>) -> Self {
+    fn new(db: &DatabaseConnection, turn: Arc<Mutex<()>>) -> Self {
         if db.get_database_backend() != DbBackend::Sqlite {
             return Self {
                 db: db.clone(),
                 turn,
-                checkpoints: None,
             };
         }
         let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
@@ -149,65 +179,17 @@ impl Store {
             .connect_lazy_with(options);
         Self {
             db: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
-            turn: turn.clone(),
-            checkpoints: Some(Arc::new(Checkpoints {
-                pool: db.get_sqlite_connection_pool().clone(),
-                turn,
-                due: std::sync::Mutex::new(Instant::now() + CHECKPOINT_EVERY),
-                running: Arc::default(),
-            })),
+            turn,
         }
-    }
-
-    /// Starts a background checkpoint if one is due and none is running (SQLite only).
-    fn checkpoint_when_due(&self) {
-        let Some(checkpoints) = &self.checkpoints else {
-            return;
-        };
-        {
-            let mut due = checkpoints
-                .due
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let now = Instant::now();
-            if now < *due || checkpoints.running.swap(true, Ordering::AcqRel) {
-                return;
-            }
-            *due = now + CHECKPOINT_EVERY;
-        }
-        let (pool, turn) = (checkpoints.pool.clone(), checkpoints.turn.clone());
-        let running = checkpoints.running.clone();
-        tokio::spawn(async move {
-            const CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE)";
-            // Both passes on one connection, taken before the turn: the second never waits
-            // for the pool while the writer waits for it.
-            let done = async {
-                let mut conn = pool.acquire().await?;
-                sqlx::query(CHECKPOINT).execute(&mut *conn).await?;
-                let _turn = turn.lock().await;
-                sqlx::query(CHECKPOINT).execute(&mut *conn).await
-            }
-            .await;
-            if let Err(err) = done {
-                tracing::warn!(error = %err, "checkpoint failed");
-            }
-            running.store(false, Ordering::Release);
-        });
     }
 
     /// Writes a batch of text messages (and moves their senders' read markers): all together,
     /// or if that fails, each on its own. One result per message, in order.
-    pub async fn write_all(&self, messages: Vec<messages::Model>) -> Vec<Written> {
+    async fn write_all(&self, messages: Vec<messages::Model>) -> Vec<Written> {
         let together = self.write(&messages.iter().collect::<Vec<_>>()).await;
-        self.checkpoint_when_due();
-        match together {
-            Ok(written) => messages
-                .into_iter()
-                .map(|m| Ok(numbered(&written, m)))
-                .collect(),
-            Err(err) if messages.len() == 1 => vec![Err(err)],
-            Err(err) => {
-                tracing::warn!(error = %err, size = messages.len(), "message batch failed; writing one by one");
+        match sorted(messages, together) {
+            Ok(results) => results,
+            Err(messages) => {
                 let mut results = Vec::with_capacity(messages.len());
                 for message in messages {
                     let written = self.write(&[&message]).await;
@@ -237,6 +219,25 @@ impl Store {
             .iter()
             .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "seq")?)))
             .collect()
+    }
+}
+
+/// One result per message, in order, from a batch written `together`; or, when that failed,
+/// the messages to write one by one (a bad row then fails only its own send).
+fn sorted(
+    messages: Vec<messages::Model>,
+    together: Result<HashMap<Uuid, i64>, DbErr>,
+) -> Result<Vec<Written>, Vec<messages::Model>> {
+    match together {
+        Ok(written) => Ok(messages
+            .into_iter()
+            .map(|m| Ok(numbered(&written, m)))
+            .collect()),
+        Err(err) if messages.len() == 1 => Ok(vec![Err(err)]),
+        Err(err) => {
+            tracing::warn!(error = %err, size = messages.len(), "message batch failed; writing one by one");
+            Err(messages)
+        }
     }
 }
 

@@ -16,9 +16,8 @@ use crate::store::sql::Sql;
 /// reads, the counter another transaction holds), and the messages take the numbers below
 /// them: the same numbers the counters' new values end at, whatever committed meanwhile.
 ///
-/// SQLite: the whole transaction in one call, in the writer turn, which no other write
-/// shares: the messages take numbers after their rooms' counters, then the counters move to
-/// their rooms' newest.
+/// SQLite: the whole transaction of [`sqlite`]'s statements in one call (the writer of an
+/// in-memory database, which has no thread of its own).
 pub fn write(backend: DbBackend, messages: &[&messages::Model]) -> Sql {
     if backend == DbBackend::Postgres {
         let mut q = Sql::new("WITH batch(");
@@ -46,8 +45,25 @@ pub fn write(backend: DbBackend, messages: &[&messages::Model]) -> Sql {
             .push(") SELECT id, seq FROM ins");
         return q;
     }
-    let mut q = Sql::new("BEGIN IMMEDIATE; WITH batch(");
-    q.push(COLUMNS)
+    let [insert, seqs, markers] = sqlite(messages);
+    let mut q = Sql::new("BEGIN IMMEDIATE; ");
+    q.append(insert)
+        .push("; ")
+        .append(seqs)
+        .push("; ")
+        .append(markers)
+        .push("; COMMIT");
+    q
+}
+
+/// The batch's statements on SQLite, to run in one transaction in the writer turn, which no
+/// other write shares: the checked INSERT, whose rows are the ids written and their seqs (the
+/// messages take numbers after their rooms' counters), the counters moved to their rooms'
+/// newest, and the senders' read markers moved.
+pub fn sqlite(messages: &[&messages::Model]) -> [Sql; 3] {
+    let mut insert = Sql::new("WITH batch(");
+    insert
+        .push(COLUMNS)
         .push(") AS (VALUES ")
         .append(rows(messages))
         .push(") ")
@@ -59,32 +75,29 @@ pub fn write(backend: DbBackend, messages: &[&messages::Model]) -> Sql {
         .push(PLACE)
         .push(" FROM (")
         .push(CHECKED)
-        .push(") checked WHERE true RETURNING id, seq; ")
-        .push(
-            "INSERT INTO room_seqs (room_id, last_seq) SELECT room_id, MAX(seq) FROM messages \
-             WHERE id IN (",
-        )
-        .list(messages.iter().map(|m| m.id))
-        .push(
-            ") GROUP BY room_id \
-             ON CONFLICT (room_id) DO UPDATE SET last_seq = excluded.last_seq; WITH v AS (",
-        )
-        .append(newest_of_ids(messages.iter().map(|m| m.id)))
-        .push(") ")
-        .push(UPDATE_MARKERS)
-        .push("; COMMIT");
+        .push(") checked WHERE true RETURNING id, seq");
+    let mut seqs = Sql::new(
+        "INSERT INTO room_seqs (room_id, last_seq) SELECT room_id, MAX(seq) FROM messages \
+         WHERE id IN (",
+    );
+    seqs.list(messages.iter().map(|m| m.id)).push(
+        ") GROUP BY room_id \
+         ON CONFLICT (room_id) DO UPDATE SET last_seq = excluded.last_seq",
+    );
+    [insert, seqs, markers(messages.iter().map(|m| m.id))]
+}
+
+/// Moves each sender's read marker forward to their newest of `ids`.
+fn markers(ids: impl IntoIterator<Item = Uuid>) -> Sql {
+    let mut q = Sql::new("WITH v AS (");
+    q.append(newest_of_ids(ids)).push(") ").push(UPDATE_MARKERS);
     q
 }
 
 /// Moves each sender's read marker forward to their newest of `ids` (already written, or
 /// written by the same transaction).
 pub async fn move_read_markers(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
-    let mut query = Sql::new("WITH v AS (");
-    query
-        .append(newest_of_ids(ids.iter().copied()))
-        .push(") ")
-        .push(UPDATE_MARKERS);
-    db.execute_raw(query.statement(db.get_database_backend()))
+    db.execute_raw(markers(ids.iter().copied()).statement(db.get_database_backend()))
         .await?;
     Ok(())
 }

@@ -30,6 +30,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+pub mod writer;
+
 /// One row of a result, its columns read by position: a row sqlx read (through sea-orm), or
 /// one a SQLite reader is stepping on its own thread ([`Readers`]).
 pub trait Row {
@@ -67,19 +69,17 @@ impl Readers {
     /// in-memory database (another connection would see another database) and for
     /// `threads == 0`.
     pub fn for_pool(db: &DatabaseConnection, threads: usize) -> Option<anyhow::Result<Self>> {
-        if threads == 0 || db.get_database_backend() != DbBackend::Sqlite {
+        if threads == 0 {
             return None;
         }
-        let options = db.get_sqlite_connection_pool().connect_options();
-        let path = options.get_filename();
-        path.is_file().then(|| Self::open(path, threads))
+        sqlite_file(db).map(|path| Self::open(&path, threads))
     }
 
     fn open(path: &Path, threads: usize) -> anyhow::Result<Self> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads {
-            let connection = open(path)?;
+            let connection = open_reader(path)?;
             let queue = Arc::clone(&queue);
             std::thread::Builder::new()
                 .name(format!("confab-sqlite-read-{n}"))
@@ -101,7 +101,7 @@ impl Readers {
     ) -> (String, Result<Vec<T>, DbErr>) {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |connection| {
-            let found = run(connection, &sql, values, &read);
+            let found = step(connection, &sql, values, &read, failed);
             let _ = answer.send((sql, found));
         });
         let stopped = || DbErr::Custom("the SQLite readers stopped".to_owned());
@@ -120,6 +120,17 @@ impl Readers {
     }
 }
 
+/// The file of `db`'s SQLite pool; None for PostgreSQL and for an in-memory database (another
+/// connection would see another database).
+fn sqlite_file(db: &DatabaseConnection) -> Option<std::path::PathBuf> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
+    }
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let path = options.get_filename();
+    path.is_file().then(|| path.to_path_buf())
+}
+
 fn open(path: &Path) -> anyhow::Result<Connection> {
     let connection = Connection::open_with_flags(
         path,
@@ -127,6 +138,11 @@ fn open(path: &Path) -> anyhow::Result<Connection> {
     )?;
     // As the pool's connections wait for a lock (`db::options`).
     connection.busy_timeout(Duration::from_secs(10))?;
+    Ok(connection)
+}
+
+fn open_reader(path: &Path) -> anyhow::Result<Connection> {
+    let connection = open(path)?;
     connection.execute_batch("PRAGMA query_only = ON")?;
     connection.set_prepared_statement_cache_capacity(STATEMENTS);
     Ok(connection)
@@ -147,14 +163,16 @@ fn serve(connection: &Connection, queue: &Mutex<mpsc::Receiver<Job>>) {
     }
 }
 
-fn run<T>(
+/// Runs `sql` (prepared once per connection) with `values` and reads every row with `read`.
+/// The statement is reset when `rows` and then `statement` are dropped, so no read
+/// transaction outlives it (one would hold the log back from checkpoints).
+fn step<T>(
     connection: &Connection,
     sql: &str,
     values: Vec<SqliteValue>,
     read: &dyn Fn(&dyn Row) -> Result<T, DbErr>,
+    failed: fn(rusqlite::Error) -> DbErr,
 ) -> Result<Vec<T>, DbErr> {
-    // The statement is reset when `rows` and then `statement` are dropped, so no read
-    // transaction outlives the job (one would hold the log back from checkpoints).
     let mut statement = connection.prepare_cached(sql).map_err(failed)?;
     let mut rows = statement
         .query(rusqlite::params_from_iter(values))
@@ -200,6 +218,8 @@ fn sqlite_value(value: &Value) -> Option<SqliteValue> {
         Value::Uuid(v) => or_null(v, |u| SqliteValue::Blob(u.as_bytes().to_vec())),
         Value::ChronoDateTimeWithTimeZone(v) => or_null(v, time),
         Value::ChronoDateTimeUtc(v) => or_null(v, |t| time(&t.fixed_offset())),
+        // JSON as its text, as sqlx binds it.
+        Value::Json(v) => or_null(v, |json| SqliteValue::Text(json.to_string())),
         _ => return None,
     })
 }
