@@ -52,8 +52,8 @@ fn serve(
             }
         }
         let (answers, messages) = take(&mut jobs);
-        // A batch that panics fails its own sends (their answers are dropped), not the writer.
         let started = Instant::now();
+        // A batch that panics fails its own sends (their answers are dropped), not the writer.
         let written =
             std::panic::catch_unwind(AssertUnwindSafe(|| write_all(connection, turn, messages)));
         record_batch_time(started);
