@@ -111,3 +111,62 @@ async fn postgres_survives_sigkill() {
         acknowledged_messages_survive_sigkill(&url).await;
     }
 }
+
+/// Under a stream of sends, SQLite's write-ahead log is checkpointed in the background and
+/// starts over from its beginning again and again (the message writer's checkpoints), long
+/// before it reaches half the backstop (`confab::db::WAL_AUTOCHECKPOINT` pages, where SQLite's
+/// own checkpoint in a commit would restart it; without the writer's checkpoints the log reaches
+/// it): the log, and every reader's search of it, stays small.
+#[actix_web::test]
+async fn sqlite_log_starts_over_under_a_stream_of_sends() {
+    let app = TestApp::sqlite_with(|config| config.limits.messages_per_10s = 1_000_000).await;
+    let (ann, _) = app.register("ann").await;
+    let room = app.create_room(&ann, "log", &[]).await;
+    let database = app
+        .db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_path_buf();
+    let mut shm = database.into_os_string();
+    shm.push("-shm");
+    // The pages in the log: `mxFrame` of the wal-index header at the start of the `-shm` file
+    // (native byte order).
+    let pages_in_log = || {
+        let header = std::fs::read(&shm).expect("the -shm file");
+        u32::from_ne_bytes(header[16..20].try_into().unwrap())
+    };
+    let backstop = confab::db::WAL_AUTOCHECKPOINT;
+    let (mut largest, mut last, mut restarts) = (0, 0, 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    for round in 0.. {
+        if tokio::time::Instant::now() > deadline && restarts >= 2 {
+            break;
+        }
+        assert!(
+            round < 2_000,
+            "the log never started over (largest {largest} pages)"
+        );
+        let sends = (0..4).map(|i| {
+            app.ok(
+                Some(&ann),
+                "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }",
+                json!({ "i": { "roomId": room, "body": format!("r{round} m{i}") } }),
+            )
+        });
+        join_all(sends).await;
+        // Paced, so that how many pages a checkpoint's cycle sees written does not depend on
+        // how fast this machine sends (about 50 pages a round).
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let now = pages_in_log();
+        if now < last {
+            restarts += 1;
+        }
+        largest = largest.max(now);
+        last = now;
+    }
+    assert!(
+        largest < backstop / 2,
+        "the log reached {largest} pages (backstop {backstop}) between restarts"
+    );
+}
