@@ -33,7 +33,8 @@ impl WriteConnection {
         })())
     }
 
-    /// Runs `sql` as it is, without values (`BEGIN IMMEDIATE`, `COMMIT`, `ROLLBACK`).
+    /// Runs `sql` as it is, without values (`BEGIN IMMEDIATE`, `COMMIT`, `ROLLBACK`, a
+    /// `PRAGMA`, whose rows are passed over).
     pub fn execute(&self, sql: &str) -> Result<(), DbErr> {
         self.0.execute_batch(sql).map_err(failed)
     }

@@ -17,14 +17,17 @@
 //! pass in the background copied all that was written during the first while the writer
 //! waited for the turn: 25-50 ms at every checkpoint, and that was the send p99.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::{self, SqlitePool};
 
-/// How often a checkpoint starts while messages are written.
+/// How often a checkpoint starts while messages are written: often enough that its last pass
+/// has little to copy (quick A/B, 3 x 15 s, SQLite send, with two passes: one every 1 s 5,176
+/// sends/s and p99 54.4 ms (medians), every 250 ms 5,516 and 27.2 ms, every 100 ms 5,344 and
+/// 21.4 ms).
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// A checkpoint's passes in the background go on while the writer wrote more pages than this
@@ -36,13 +39,18 @@ const PASSES: usize = 8;
 /// row: whether it was blocked, the pages in the log, the pages copied.
 pub const PASS: &str = "PRAGMA wal_checkpoint(PASSIVE)";
 
+/// Where a checkpoint is ([`Checkpoints::state`]).
+const IDLE: u8 = 0;
+const PASSING: u8 = 1;
+const CAUGHT_UP: u8 = 2;
+
+/// The writer's thread owns this; only the background passes share its state.
 pub struct Checkpoints {
     pool: SqlitePool,
-    due: Mutex<Instant>,
-    /// A checkpoint is under way: passes running, or its last pass not yet run.
-    running: Arc<AtomicBool>,
-    /// The background passes caught up: the writer's thread runs the last one.
-    caught_up: Arc<AtomicBool>,
+    due: Instant,
+    /// [`IDLE`]; [`PASSING`] while the background passes run; [`CAUGHT_UP`] once they have,
+    /// until the writer's thread runs the last pass.
+    state: Arc<AtomicU8>,
     /// Where the passes run (the writer's thread is outside the runtime).
     runtime: tokio::runtime::Handle,
 }
@@ -53,44 +61,41 @@ impl Checkpoints {
     pub fn new(db: &DatabaseConnection) -> Self {
         Self {
             pool: db.get_sqlite_connection_pool().clone(),
-            due: Mutex::new(Instant::now() + CHECKPOINT_EVERY),
-            running: Arc::default(),
-            caught_up: Arc::default(),
+            due: Instant::now() + CHECKPOINT_EVERY,
+            state: Arc::default(),
             runtime: tokio::runtime::Handle::current(),
         }
     }
 
     /// Starts a checkpoint's background passes if one is due and none is under way.
-    pub fn when_due(&self) {
-        {
-            let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
-            let now = Instant::now();
-            if now < *due || self.running.swap(true, Ordering::AcqRel) {
-                return;
-            }
-            *due = now + CHECKPOINT_EVERY;
+    pub fn when_due(&mut self) {
+        let now = Instant::now();
+        if now < self.due || self.state.load(Ordering::Acquire) != IDLE {
+            return;
         }
-        let pool = self.pool.clone();
-        let (running, caught_up) = (self.running.clone(), self.caught_up.clone());
+        self.due = now + CHECKPOINT_EVERY;
+        self.state.store(PASSING, Ordering::Release);
+        let (pool, state) = (self.pool.clone(), Arc::clone(&self.state));
         self.runtime.spawn(async move {
-            match passes(&pool).await {
-                Ok(()) => caught_up.store(true, Ordering::Release),
+            let next = match passes(&pool).await {
+                Ok(()) => CAUGHT_UP,
                 Err(err) => {
                     tracing::warn!(error = %err, "checkpoint failed");
-                    running.store(false, Ordering::Release);
+                    IDLE
                 }
-            }
+            };
+            state.store(next, Ordering::Release);
         });
     }
 
     /// Whether the writer's thread is to run the last pass now (then it calls [`Self::ended`]).
     pub fn caught_up(&self) -> bool {
-        self.caught_up.swap(false, Ordering::AcqRel)
+        self.state.load(Ordering::Acquire) == CAUGHT_UP
     }
 
     /// The last pass ran: the next checkpoint may start.
     pub fn ended(&self) {
-        self.running.store(false, Ordering::Release);
+        self.state.store(IDLE, Ordering::Release);
     }
 }
 

@@ -155,7 +155,6 @@ fn stopped() -> DbErr {
 /// pool of one beside the application's, with the same settings; the options name one shared
 /// database), taken in this process's writer turn; elsewhere the application's pool. (A SQLite
 /// file has the writer [`thread`] instead.)
-#[derive(Clone)]
 struct Store {
     db: DatabaseConnection,
     turn: Arc<Mutex<()>>,

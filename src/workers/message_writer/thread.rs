@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use entity::messages;
-use sea_orm::{DbBackend, DbErr, Statement};
+use sea_orm::{DbBackend, DbErr};
 use tokio::sync::{Mutex, mpsc};
 use uuid::Uuid;
 
@@ -29,7 +29,7 @@ pub(super) fn spawn(
 ) {
     let spawned = std::thread::Builder::new()
         .name("confab-message-writer".to_owned())
-        .spawn(move || serve(&connection, queue, &turn, &checkpoints));
+        .spawn(move || serve(&connection, queue, &turn, checkpoints));
     if let Err(err) = spawned {
         // Every send then fails with "the message writer has stopped".
         tracing::error!(error = %err, "could not start the message writer's thread");
@@ -40,7 +40,7 @@ fn serve(
     connection: &WriteConnection,
     mut queue: mpsc::Receiver<Job>,
     turn: &Mutex<()>,
-    checkpoints: &Checkpoints,
+    mut checkpoints: Checkpoints,
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(job) = queue.blocking_recv() {
@@ -66,8 +66,7 @@ fn serve(
         if checkpoints.caught_up() {
             // The rest of the log is what the writer wrote during the last background pass.
             let _turn = turn.blocking_lock();
-            let pass = Statement::from_string(DbBackend::Sqlite, checkpoint::PASS);
-            if let Err(err) = connection.fetch(&pass, &|_| Ok(())) {
+            if let Err(err) = connection.execute(checkpoint::PASS) {
                 tracing::warn!(error = %err, "checkpoint failed");
             }
             checkpoints.ended();
