@@ -10,7 +10,8 @@
 #   bench/unread/run.sh sqlite:///tmp/confab-unread.db?mode=rwc
 #
 # Env: CONFAB_BIN (target/release/confab), SCALE (10), EXTRA (100000), REQUESTS (200),
-# RUNS (20), PORT (5690). Prints everything it measured.
+# RUNS (20), PORT (5690), LOAD (yes; `no` times a database an earlier run loaded, without
+# seeding or adding anything). Prints everything it measured.
 set -euo pipefail
 url=$1
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,7 +26,8 @@ userhex() { printf '0000000000004000800000000000%04x' "$1"; }
 
 echo "== $(date -u +%FT%TZ) $(git -C "$root" rev-parse --short HEAD) $(uptime)"
 echo "== $url scale $scale, +$extra messages in room-007"
-CONFAB_DATABASE_URL=$url RUST_LOG=warn "$bin" seed --bench --scale "$scale"
+load=${LOAD:-yes}
+[ "$load" = no ] || CONFAB_DATABASE_URL=$url RUST_LOG=warn "$bin" seed --bench --scale "$scale"
 
 # The other nine members send in turn; the reader's marker ends on the seed's last message.
 senders_pg="ARRAY[$(for k in 0 2 3 4 5 6 7 8 9; do printf "'%s'::uuid," "$(user $((490 + 7 * k)))"; done | sed 's/,$//')]"
@@ -33,7 +35,7 @@ case $url in
 postgres*)
   db() { psql -q -X -v ON_ERROR_STOP=1 "${url%%\?*}" "$@"; }
   one() { db -t -A -c "$1"; }
-  db -c "INSERT INTO messages (id, room_id, sender_id, kind, body, created_at, deleted_at, reacted, seq)
+  [ "$load" = no ] || db -c "INSERT INTO messages (id, room_id, sender_id, kind, body, created_at, deleted_at, reacted, seq)
     SELECT gen_random_uuid(), '$room', ($senders_pg)[1 + g % 9], 'text', 'extra ' || g,
       timestamptz '2026-01-01' + g * interval '1 second',
       CASE WHEN g % 97 = 0 THEN timestamptz '2026-06-01' END, false,
@@ -43,7 +45,7 @@ postgres*)
     UPDATE room_members SET last_read_message_id =
       (SELECT id FROM messages WHERE room_id = '$room' AND seq = 400)
       WHERE room_id = '$room' AND user_id = '$(user $reader)';"
-  db -c "VACUUM ANALYZE messages, room_members, room_seqs"
+  [ "$load" = no ] || db -c "VACUUM ANALYZE messages, room_members, room_seqs"
   marker="(SELECT m.created_at, m.id, m.seq FROM room_members rm JOIN messages m
     ON m.id = rm.last_read_message_id WHERE rm.room_id = '$room' AND rm.user_id = '$(user $reader)')"
   reader_id="'$(user $reader)'" room_id="'$room'"
@@ -58,7 +60,7 @@ sqlite*)
   db() { sqlite3 -bail "$file" "$@"; }
   one() { db "$1"; }
   values="$(for k in 0 2 3 4 5 6 7 8 9; do printf "(X'%s')," "$(userhex $((490 + 7 * k)))"; done | sed 's/,$//')"
-  db "CREATE TEMP TABLE s(k INTEGER PRIMARY KEY, id BLOB);
+  [ "$load" = no ] || db "CREATE TEMP TABLE s(k INTEGER PRIMARY KEY, id BLOB);
     INSERT INTO s(id) VALUES $values;
     WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $extra)
     INSERT INTO messages (id, room_id, sender_id, kind, body, created_at, deleted_at, reacted, seq)
