@@ -28,6 +28,10 @@ use crate::config::{DatabaseConfig, redact};
 /// in a commit several times a second.
 pub const WAL_AUTOCHECKPOINT: u32 = 10_000;
 
+/// How long a SQLite connection waits for another's write lock before it fails: the pool's and
+/// those Confab opens itself (`direct`).
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A connection idle this long is checked with a round trip before it is handed out.
 const IDLE_CHECK: Duration = Duration::from_secs(30);
 
@@ -98,7 +102,7 @@ fn options(config: &DatabaseConfig) -> ConnectOptions {
         opts.journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .create_if_missing(true)
             .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT.to_string())
     });

@@ -136,8 +136,7 @@ fn open(path: &Path) -> anyhow::Result<Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    // As the pool's connections wait for a lock (`db::options`).
-    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.busy_timeout(super::SQLITE_BUSY_TIMEOUT)?;
     Ok(connection)
 }
 
