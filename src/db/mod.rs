@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::FutureExt as _;
+use sea_orm::sqlx::postgres::PgSslMode;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
@@ -89,15 +90,30 @@ fn options(config: &DatabaseConfig) -> ConnectOptions {
         // it sat idle, when the server or the network may have dropped it.
         .test_before_acquire_if_idle_for(IDLE_CHECK)
         .sqlx_logging(false);
-    // Sent in the startup packet: no statement of its own. No JIT: it compiles any plan whose
-    // cost estimate passes `jit_above_cost`, and ours are short reads whose estimates can (the
-    // unread counts of 20 rooms: estimated 152,536, run in 1 ms, JIT added 64 ms). PgBouncer
-    // refuses these parameters (`--db-pgbouncer`): its `connect_query` sets them instead.
-    if !config.pgbouncer {
-        options.map_sqlx_postgres_opts(move |opts| {
+    let pgbouncer = config.pgbouncer;
+    let ssl_mode_given = ssl_mode_given(&config.url);
+    options.map_sqlx_postgres_opts(move |opts| {
+        // On this machine, plaintext unless the URL or PGSSLMODE asks otherwise. sqlx's
+        // default, libpq's `prefer`, takes TLS whenever the server offers it (Debian's
+        // PostgreSQL does), and on loopback that only costs: no network to protect, and
+        // `prefer` checks no certificate. It was 8% of a page request's instructions
+        // (docs/performance.md, "Where a page request goes").
+        let opts = if !ssl_mode_given && loopback(opts.get_host()) {
+            opts.ssl_mode(PgSslMode::Disable)
+        } else {
+            opts
+        };
+        // Sent in the startup packet: no statement of its own. No JIT: it compiles any plan
+        // whose cost estimate passes `jit_above_cost`, and ours are short reads whose
+        // estimates can (the unread counts of 20 rooms: estimated 152,536, run in 1 ms, JIT
+        // added 64 ms). PgBouncer refuses these parameters (`--db-pgbouncer`): its
+        // `connect_query` sets them instead.
+        if pgbouncer {
+            opts
+        } else {
             opts.options([("plan_cache_mode", plan_cache_mode), ("jit", "off")])
-        });
-    }
+        }
+    });
     options.map_sqlx_sqlite_opts(|opts| {
         opts.journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -107,6 +123,25 @@ fn options(config: &DatabaseConfig) -> ConnectOptions {
             .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT.to_string())
     });
     options
+}
+
+/// Whether the PostgreSQL URL, or the `PGSSLMODE` variable, says how to use TLS.
+fn ssl_mode_given(url: &str) -> bool {
+    std::env::var_os("PGSSLMODE").is_some()
+        || url::Url::parse(url).is_ok_and(|url| {
+            url.query_pairs()
+                .any(|(key, _)| key == "sslmode" || key == "ssl-mode")
+        })
+}
+
+/// Whether `host` is this machine over loopback (or a Unix socket's directory).
+fn loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.starts_with('/')
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Connects, applies every pending migration (see [`migrate`] for processes starting together
@@ -138,4 +173,38 @@ pub fn pool_use(db: &DatabaseConnection) -> (u32, usize) {
 /// True when the database answers a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{loopback, ssl_mode_given};
+
+    #[test]
+    fn loopback_hosts_are_this_machine() {
+        for host in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "[::1]",
+            "localhost",
+            "/run/postgresql",
+        ] {
+            assert!(loopback(host), "{host}");
+        }
+        for host in ["db", "10.0.0.5", "db.example.com", "::ffff:10.0.0.5"] {
+            assert!(!loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn an_explicit_ssl_mode_is_seen() {
+        assert!(ssl_mode_given("postgres://u@127.0.0.1/db?sslmode=prefer"));
+        assert!(ssl_mode_given(
+            "postgres://u@127.0.0.1/db?application_name=x&ssl-mode=require"
+        ));
+        assert_eq!(
+            ssl_mode_given("postgres://u@127.0.0.1:5432/db"),
+            std::env::var_os("PGSSLMODE").is_some()
+        );
+    }
 }

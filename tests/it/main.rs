@@ -50,6 +50,7 @@ mod mls;
 mod mls_reads;
 mod moderation;
 mod otel;
+mod pg_connection;
 mod pgbouncer;
 mod process;
 mod realtime;
