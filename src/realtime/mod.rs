@@ -113,7 +113,7 @@ impl Topic {
 pub enum Event {
     MessageAdded {
         message: messages::Model,
-        sender: Option<Box<users::Model>>,
+        sender: Option<Arc<users::Model>>,
     },
     MessageEdited {
         message: messages::Model,
@@ -166,7 +166,7 @@ pub enum Event {
         /// The room's newest message that is not deleted, when messages changed (what a room
         /// list previews); none when reading moved the count.
         last_message: Option<Box<messages::Model>>,
-        last_sender: Option<Box<users::Model>>,
+        last_sender: Option<Arc<users::Model>>,
     },
     PresenceChanged {
         user_id: Uuid,

@@ -125,7 +125,7 @@ pub async fn send(
         Topic::Room(message.room_id),
         Event::MessageAdded {
             message: message.clone(),
-            sender: Some(Box::new(public_user(viewer.user.clone()))),
+            sender: Some(std::sync::Arc::new(public_user(viewer.user.clone()))),
         },
     );
     state.unread.changed(message.room_id, Some(viewer.id()));

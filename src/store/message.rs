@@ -2,7 +2,9 @@
 //! reactions and read receipts, each in one statement however many keys (unread counts are
 //! in `store::unread`).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use entity::{message_reactions, messages, users};
@@ -10,7 +12,7 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
 use super::page::{Page, Slice};
-use super::rows::{self, Positional as _};
+use super::rows::{self, Positional};
 use super::sql::Sql;
 use crate::db::direct::Source;
 
@@ -135,7 +137,7 @@ async fn pages_of(
                 );
             q
         };
-        rows::fetch(db, query, rows::joined::<messages::Model, users::Model>).await?
+        rows::fetch(db, query, with_shared_senders()).await?
     } else {
         // SQLite caps a compound SELECT at 500 terms by default.
         if room_ids.len() > SQLITE_MAX_BRANCHES {
@@ -184,6 +186,29 @@ async fn pages_of(
         .collect())
 }
 
+/// Reads a message and its joined sender (the columns of `users` after the message's), each
+/// sender once per statement, by the id in its first column, and shared: a page is 50 messages
+/// from a room's few members, and reading a user (19 columns) was an eighth of a page
+/// request's instructions (docs/performance.md, "Where a page request goes").
+fn with_shared_senders()
+-> impl Fn(&dyn rows::Row) -> Result<MessageWithSender, DbErr> + Send + 'static {
+    let read = RefCell::new(HashMap::<Uuid, Arc<users::Model>>::new());
+    move |row| {
+        let message = messages::Model::read(row, 0)?;
+        let at = messages::Model::COLUMNS;
+        if row.is_null(at) {
+            return Ok((message, None));
+        }
+        let id = row.uuid(at)?;
+        if let Some(sender) = read.borrow().get(&id) {
+            return Ok((message, Some(Arc::clone(sender))));
+        }
+        let sender = Arc::new(users::Model::read(row, at)?);
+        read.borrow_mut().insert(id, Arc::clone(&sender));
+        Ok((message, Some(sender)))
+    }
+}
+
 /// The newest message that is not deleted, per room, with its sender: a page of one per room
 /// (see [`pages`]), each a backward index scan that stops at the first undeleted message. It
 /// was a `ROW_NUMBER()` over every undeleted message of the rooms, which read and sorted whole
@@ -207,7 +232,7 @@ pub async fn last_in_rooms(
 pub type Reaction = (message_reactions::Model, Option<users::Model>);
 
 /// A message and its sender (`None` for a system message or a sender who no longer exists).
-pub type MessageWithSender = (messages::Model, Option<users::Model>);
+pub type MessageWithSender = (messages::Model, Option<Arc<users::Model>>);
 
 /// Reactions per message with their users, oldest first, in one statement.
 ///
@@ -256,17 +281,17 @@ pub async fn reactions(
 pub async fn with_senders(
     db: &impl Source,
     messages: Vec<messages::Model>,
-) -> Result<Vec<(messages::Model, Option<users::Model>)>, DbErr> {
+) -> Result<Vec<MessageWithSender>, DbErr> {
     let mut ids: Vec<Uuid> = messages.iter().filter_map(|m| m.sender_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let users: HashMap<Uuid, users::Model> = if ids.is_empty() {
+    let users: HashMap<Uuid, Arc<users::Model>> = if ids.is_empty() {
         HashMap::new()
     } else {
         super::user::many(db, ids)
             .await?
             .into_iter()
-            .map(|u| (u.id, u))
+            .map(|u| (u.id, Arc::new(u)))
             .collect()
     };
     Ok(messages

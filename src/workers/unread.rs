@@ -137,7 +137,7 @@ async fn publish_rooms(
     let mut last = crate::store::message::last_in_rooms(db, &heard).await?;
     for (room_id, users) in listeners {
         let (last_message, last_sender) = match last.remove(&room_id) {
-            Some((message, sender)) => (Some(Box::new(message)), sender.map(Box::new)),
+            Some((message, sender)) => (Some(Box::new(message)), sender),
             None => (None, None),
         };
         for (user_id, unread_count) in

@@ -229,7 +229,31 @@ async fn compare(
         .await
         .unwrap();
     expected.sort_by_key(|(m, _)| (m.created_at, m.id));
-    assert_eq!(pages[&room_uuid].items, expected);
+    let read: Vec<_> = pages[&room_uuid]
+        .items
+        .iter()
+        .map(|(m, sender)| (m.clone(), sender.as_deref().cloned()))
+        .collect();
+    assert_eq!(read, expected);
+    // A sender is read once per page and shared by their messages.
+    let senders: Vec<_> = pages[&room_uuid]
+        .items
+        .iter()
+        .filter_map(|(_, s)| s.as_ref())
+        .collect();
+    let repeated = senders.iter().enumerate().any(|(i, a)| {
+        senders[i + 1..].iter().any(|b| {
+            assert_eq!(
+                a.id == b.id,
+                std::sync::Arc::ptr_eq(a, b),
+                "{} and {}",
+                a.id,
+                b.id
+            );
+            a.id == b.id
+        })
+    });
+    assert!(repeated, "the page has no sender twice");
     assert!(expected.iter().any(|(m, _)| m.ciphertext.is_some()));
     assert!(expected.iter().any(|(_, sender)| sender.is_some()));
 

@@ -197,7 +197,7 @@ fn events_cross_the_wire_without_secrets() {
     };
     let event = Event::MessageAdded {
         message: message.clone(),
-        sender: Some(Box::new(user.clone())),
+        sender: Some(std::sync::Arc::new(user.clone())),
     };
     let topic = Topic::Room(message.room_id);
     let text = serde_json::to_string(&Envelope::new(topic, &event, 42)).unwrap();

@@ -157,10 +157,7 @@ impl Subscription {
                     }
                     Event::MessageAdded { message, sender } => {
                         RoomEvent::MessageAdded(MessageAdded {
-                            message: Fast(Message::with_sender(
-                                message.clone(),
-                                sender.as_deref().cloned(),
-                            )),
+                            message: Fast(Message::with_sender(message.clone(), sender.clone())),
                         })
                     }
                     Event::MessageEdited { message } => RoomEvent::MessageEdited(MessageEdited {
@@ -269,10 +266,7 @@ impl Subscription {
                         room_id: *room_id,
                         unread_count: *unread_count,
                         last_message: last_message.as_deref().map(|message| {
-                            Fast(Message::with_sender(
-                                message.clone(),
-                                last_sender.as_deref().cloned(),
-                            ))
+                            Fast(Message::with_sender(message.clone(), last_sender.clone()))
                         }),
                     }),
                     Event::RoomDeleted { room_id } => {

@@ -56,11 +56,8 @@ impl Message {
         }
     }
 
-    pub fn with_sender(model: messages::Model, sender: Option<users::Model>) -> Self {
-        Self {
-            model,
-            sender: sender.map(Arc::new),
-        }
+    pub fn with_sender(model: messages::Model, sender: Option<Arc<users::Model>>) -> Self {
+        Self { model, sender }
     }
 
     fn kind_of(&self) -> MessageKind {

@@ -1,7 +1,7 @@
 //! Catching up after a reconnect: the messages of a room sent after one the client saw
 //! (`roomEvents(roomId, after:)`), oldest first, bounded.
 
-use entity::{messages, users};
+use entity::messages;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -20,7 +20,7 @@ pub async fn missed(
     state: &AppState,
     room_id: Uuid,
     after: Uuid,
-) -> ApiResult<Vec<(messages::Model, Option<users::Model>)>> {
+) -> ApiResult<Vec<crate::store::message::MessageWithSender>> {
     let seen = messages::Entity::find_by_id(after)
         .filter(messages::Column::RoomId.eq(room_id))
         .one(&state.db)

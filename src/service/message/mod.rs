@@ -114,7 +114,7 @@ pub async fn send(
         Topic::Room(message.room_id),
         Event::MessageAdded {
             message: message.clone(),
-            sender: Some(Box::new(public_user(viewer.user.clone()))),
+            sender: Some(std::sync::Arc::new(public_user(viewer.user.clone()))),
         },
     );
     // Unread counters and mentions follow without holding up the sender.
