@@ -247,7 +247,7 @@ impl From<WireEvent> for Event {
         match event {
             WireEvent::MessageAdded { message, sender } => Self::MessageAdded {
                 message: message.into(),
-                sender: sender.map(|user| std::sync::Arc::new((*user).into())),
+                sender: sender.map(|user| Arc::new((*user).into())),
             },
             WireEvent::MessageEdited { message } => Self::MessageEdited {
                 message: message.into(),
@@ -307,7 +307,7 @@ impl From<WireEvent> for Event {
                 room_id,
                 unread_count,
                 last_message: last_message.map(|m| Box::new((*m).into())),
-                last_sender: last_sender.map(|user| std::sync::Arc::new((*user).into())),
+                last_sender: last_sender.map(|user| Arc::new((*user).into())),
             },
             WireEvent::PresenceChanged {
                 user_id,
