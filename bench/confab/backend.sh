@@ -2,8 +2,9 @@
 # bench/confab uses its own PostgreSQL database beside the harness's chat_peer (same cluster,
 # same server settings); bench/confab-sqlite sets CONFAB_BENCH_DB before calling these scripts.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# Plaintext over loopback, as PostGraphile's node-postgres connects (sqlx would otherwise
-# negotiate TLS with Debian's PostgreSQL, which has ssl = on).
+# Plaintext over loopback, as PostGraphile's node-postgres connects. Confab does that on its
+# own now (docs/configuration.md, --database-url); named here for builds from before that,
+# which let sqlx negotiate TLS with Debian's PostgreSQL (ssl = on).
 CONFAB_BENCH_DB=${CONFAB_BENCH_DB:-postgres://postgres@127.0.0.1:5432/confab_bench?sslmode=disable}
 CONFAB_BENCH_PORT=${CONFAB_BENCH_PORT:-5680}
 # The dist profile (fat LTO) unless CONFAB_BENCH_PROFILE says otherwise (release: a quicker
