@@ -136,7 +136,7 @@ fn ssl_mode_given(url: &str) -> bool {
 
 /// Whether `host` is this machine over loopback (or a Unix socket's directory).
 fn loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = host.trim_matches(['[', ']']);
     host.eq_ignore_ascii_case("localhost")
         || host.starts_with('/')
         || host
